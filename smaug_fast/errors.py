@@ -1,0 +1,30 @@
+"""Exceptions raised for bad user input.
+
+Every error names what was wrong (the field, op or file) and the value it had, so that a typo in a
+sweep of ten thousand points is found before any work starts. They subclass ``ValueError`` so that
+callers catching the broad built-in still see them.
+"""
+
+from __future__ import annotations
+
+
+class SmaugFastError(Exception):
+    """Base class of every error smaug_fast raises on purpose."""
+
+
+class ConfigError(SmaugFastError, ValueError):
+    """A hardware, preset, sweep or file configuration is invalid (unknown key, bad value or unit)."""
+
+
+class WorkloadError(SmaugFastError, ValueError):
+    """A graph, operator or tensor is invalid (bad shape, layout, name, or a cycle)."""
+
+
+class MappingError(SmaugFastError, ValueError):
+    """An operator cannot be mapped onto an accelerator (for example, no tile fits the scratchpads)."""
+
+
+def describe(value: object) -> str:
+    """A short, unambiguous rendering of a user-supplied value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
