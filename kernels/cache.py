@@ -56,7 +56,7 @@ M_READS, M_WRITES, M_READ_BYTES, M_WRITE_BYTES = range(4)
 K_LOAD, K_STORE, K_WRITEBACK = 0, 1, 2
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _set_of(cfg, lv, line):
     mask = cfg[lv, C_MASK]
     if mask >= 0:
@@ -64,7 +64,7 @@ def _set_of(cfg, lv, line):
     return line % cfg[lv, C_SETS]
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _find(tags, base, ways, line):
     for k in range(ways):
         if tags[base + k] == line:
@@ -72,7 +72,7 @@ def _find(tags, base, ways, line):
     return -1
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _next_random(glob, lv):
     # xorshift64 (Marsaglia 2003); state kept non-zero by construction.
     x = glob[GLOB_N + lv]
@@ -86,7 +86,7 @@ def _next_random(glob, lv):
     return x
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _victim(cfg, glob, tags, stamp, lv, base):
     ways = cfg[lv, C_WAYS]
     if cfg[lv, C_POLICY] == P_RANDOM:
@@ -104,7 +104,7 @@ def _victim(cfg, glob, tags, stamp, lv, base):
     return best
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _back_invalidate(cfg, glob, tags, stamp, dirty, cnt, lv, line):
     """Inclusive hierarchy: drop every copy of level ``lv``'s ``line`` from the levels above it.
 
@@ -129,7 +129,7 @@ def _back_invalidate(cfg, glob, tags, stamp, dirty, cnt, lv, line):
     return was_dirty
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
     """Place ``line`` in level ``lv`` (``is_dirty`` 0/1), evicting a victim.
 
@@ -167,7 +167,7 @@ PH_BEGIN, PH_LINE, PH_FILL_LOAD, PH_FILL_STORE, PH_FORWARD, PH_NEXT = range(6)
 STACK_DEPTH = 256
 
 
-@jit(inline="always", _nrt=False)
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kind0):
     """Serve one request of ``nbytes0`` [B] at ``addr0`` arriving at level ``lv0`` (levels = memory).
 
@@ -318,7 +318,7 @@ def new_stack():
     return np.zeros((STACK_DEPTH, F_N), dtype=np.int64)
 
 
-@jit(_nrt=False)
+@jit(_nrt=False, error_model="numpy")
 def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
     """Coherence for an access entering at level ``top`` (ACP): levels above it write back their
     dirty copies of the range, and drop them too when ``drop`` (a write)."""
@@ -344,64 +344,134 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
                     cnt[j, N_INVAL] += 1
 
 
-@jit(_nrt=False)
+@jit(_nrt=False, error_model="numpy")
 def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack):
     """Run a trace through the hierarchy, entering at level ``top`` (0: the core; last: ACP).
 
     ``is_write`` uint8 (0 read, 1 write). Request sizes [B] are ``nbytes[i]`` when ``nbytes_all`` is 0,
     else ``nbytes_all`` for every request (``nbytes`` may then be a 1-element dummy).
-    The common case, a single-line access that hits level 0, is served inline: first against the
-    entry hit last (streams touch one line many times in a row), then by a search of its set.
+
+    Three paths, all counting alike (the tests compare them with a plain-Python model):
+    1. a single-line access to the level-0 entry used last (streams touch one line many times in a
+       row) is served with one comparison;
+    2. a single-line access in the common configuration (no pycachesim quirks, non-inclusive,
+       LRU/FIFO, line sizes growing downwards, level 0 write-back + write-allocate for stores) walks
+       down the levels with one pass per set that finds both the line and the LRU victim, then
+       fills upwards, each fill writing its victim back before the level above fills;
+    3. everything else goes through ``_process``.
     """
     n = addrs.shape[0]
+    nlev = cfg.shape[0]
     s0 = cfg[0, C_SHIFT]
-    ways0 = cfg[0, C_WAYS]
-    base0 = cfg[0, C_BASE]
-    mask0 = cfg[0, C_MASK]
-    sets0 = cfg[0, C_SETS]
     lru0 = cfg[0, C_POLICY] == P_LRU
-    store_fast = cfg[0, C_WB] != 0 and glob[G_COMPAT] == 0
+    wb0 = cfg[0, C_WB] != 0
+    compat = glob[G_COMPAT] != 0
+    store_hit_fast = wb0 and not compat
+    chain = not compat and glob[G_INCLUSIVE] == 0
+    for j in range(nlev):
+        if cfg[j, C_POLICY] == P_RANDOM:
+            chain = False
+        if j > 0 and cfg[j, C_SHIFT] < cfg[j - 1, C_SHIFT]:
+            chain = False
+    chain_store = chain and wb0 and cfg[0, C_WA] != 0
     loads = 0
     load_hits = 0
     stores = 0
     store_hits = 0
     clock = glob[G_CLOCK]
-    last = base0
+    last = cfg[0, C_BASE]
     for i in range(n):
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
         w = is_write[i]
-        if top == 0:
-            line = a >> s0
-            if ((a + nb - 1) >> s0) == line:
+        single = ((a + nb - 1) >> s0) == (a >> s0)
+        if top == 0 and single and tags[last] == (a >> s0):
+            if w == 0:
+                loads += 1
+                load_hits += 1
+                if lru0:
+                    clock += 1
+                    stamp[last] = clock
+                continue
+            if store_hit_fast:
+                stores += 1
+                store_hits += 1
+                dirty[last] = 1
+                if lru0:
+                    clock += 1
+                    stamp[last] = clock
+                continue
+        if top == 0 and single and (chain_store if w != 0 else chain):
+            lv = 0
+            while lv < nlev:
+                sh = cfg[lv, C_SHIFT]
+                ln = a >> sh
+                ways = cfg[lv, C_WAYS]
+                mask = cfg[lv, C_MASK]
+                b = cfg[lv, C_BASE] + ((ln & mask) if mask >= 0 else (ln % cfg[lv, C_SETS])) * ways
                 e = -1
-                if tags[last] == line:
-                    e = last
-                else:
-                    st = line & mask0 if mask0 >= 0 else line % sets0
-                    b = base0 + st * ways0
-                    for k in range(ways0):
-                        if tags[b + k] == line:
-                            e = b + k
-                            break
-                if e >= 0:
+                v = b
+                m = stamp[b]
+                for k in range(ways):
+                    if tags[b + k] == ln:
+                        e = b + k
+                    sk = stamp[b + k]
+                    if sk < m:
+                        m = sk
+                        v = b + k
+                if lv == 0:
                     if w == 0:
                         loads += 1
-                        load_hits += 1
-                        if lru0:
-                            clock += 1
-                            stamp[e] = clock
-                        last = e
-                        continue
-                    if store_fast:
+                    else:
                         stores += 1
-                        store_hits += 1
-                        dirty[e] = 1
-                        if lru0:
-                            clock += 1
-                            stamp[e] = clock
+                else:
+                    cnt[lv, N_LOADS] += 1
+                if e >= 0:
+                    if lv == 0:
+                        if w == 0:
+                            load_hits += 1
+                        else:
+                            store_hits += 1
+                            dirty[e] = 1
                         last = e
-                        continue
+                    else:
+                        cnt[lv, N_LOAD_HITS] += 1
+                    if cfg[lv, C_POLICY] == P_LRU:
+                        clock += 1
+                        stamp[e] = clock
+                    break
+                if lv == 0 and w != 0:
+                    cnt[0, N_STORE_MISSES] += 1
+                else:
+                    cnt[lv, N_LOAD_MISSES] += 1
+                cnt[lv, N_FETCHES] += 1
+                stack[STACK_DEPTH - 1 - lv, 0] = v  # the top rows: _process frames use the bottom ones
+                lv += 1
+            if lv == nlev:
+                cnt[nlev, M_READS] += 1
+                cnt[nlev, M_READ_BYTES] += np.int64(1) << cfg[nlev - 1, C_SHIFT]
+            for j in range(lv - 1, -1, -1):
+                sh = cfg[j, C_SHIFT]
+                v = stack[STACK_DEPTH - 1 - j, 0]
+                old = tags[v]
+                old_dirty = dirty[v]
+                tags[v] = a >> sh
+                clock += 1
+                stamp[v] = clock
+                dirty[v] = 1 if (j == 0 and w != 0) else 0
+                if j == 0:
+                    last = v
+                if old >= 0:
+                    if old_dirty != 0:
+                        cnt[j, N_DIRTY_EVICT] += 1
+                        cnt[j, N_WRITEBACKS] += 1
+                        glob[G_CLOCK] = clock
+                        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, old << sh,
+                                 np.int64(1) << sh, K_WRITEBACK)
+                        clock = glob[G_CLOCK]
+                    else:
+                        cnt[j, N_CLEAN_EVICT] += 1
+            continue
         glob[G_CLOCK] = clock
         if top > 0:
             _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, w != 0)
@@ -414,7 +484,7 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     cnt[0, N_STORE_HITS] += store_hits
 
 
-@jit(_nrt=False)
+@jit(_nrt=False, error_model="numpy")
 def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
@@ -424,24 +494,16 @@ def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack
     for j in range(nlev):
         shift = cfg[j, C_SHIFT]
         ways = cfg[j, C_WAYS]
-        first = addr >> shift
-        last = (end - 1) >> shift
-        nentries = cfg[j, C_SETS] * ways
         base = cfg[j, C_BASE]
-        if last - first + 1 <= nentries:
-            for line in range(first, last + 1):
-                e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
-                if e >= 0:
-                    _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
-        else:
-            # the range is larger than the cache: scan the cache instead of the range
-            for e in range(base, base + nentries):
-                t = tags[e]
-                if t >= first and t <= last:
-                    _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
+        # line order (not the order of entries in the cache): write-backs reach the next level in
+        # address order, whatever the cache's geometry
+        for line in range(addr >> shift, ((end - 1) >> shift) + 1):
+            e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
+            if e >= 0:
+                _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
 
 
-@jit(_nrt=False)
+@jit(_nrt=False, error_model="numpy")
 def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
     line = tags[e]
     was_dirty = dirty[e]

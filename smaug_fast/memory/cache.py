@@ -15,6 +15,9 @@ from ..errors import ConfigError, describe
 from ..kernels import cache as _k
 from .config import CacheConfig
 
+#: The request stack of the kernel holds about two frames per level (kernels/cache.py).
+MAX_LEVELS = 32
+
 _POLICY_IDS = {"lru": _k.P_LRU, "fifo": _k.P_FIFO, "random": _k.P_RANDOM}
 
 
@@ -97,6 +100,8 @@ def _as_levels(levels: Sequence[CacheConfig] | CacheConfig) -> tuple[CacheConfig
         levels = (levels,)
     if isinstance(levels, (str, bytes)) or not isinstance(levels, Sequence) or len(levels) == 0:
         raise ConfigError(f"levels = {describe(levels)}: must be a non-empty sequence of CacheConfig")
+    if len(levels) > MAX_LEVELS:
+        raise ConfigError(f"levels: {len(levels)} levels, at most {MAX_LEVELS} are supported")
     for i, lv in enumerate(levels):
         if not isinstance(lv, CacheConfig):
             raise ConfigError(f"levels[{i}] = {describe(lv)}: must be a CacheConfig")
