@@ -348,7 +348,7 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
 def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack):
     """Run a trace through the hierarchy, entering at level ``top`` (0: the core; last: ACP).
 
-    ``is_write`` uint8 (0 read, 1 write). Request sizes [B] are ``nbytes[i]`` when ``nbytes_all`` is 0,
+    ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes [B] are ``nbytes[i]`` when ``nbytes_all`` is 0,
     else ``nbytes_all`` for every request (``nbytes`` may then be a 1-element dummy).
 
     Three paths, all counting alike (the tests compare them with a plain-Python model):
@@ -384,6 +384,12 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
         w = is_write[i]
+        if w >= 2:
+            # a trace's line flush (2) or invalidate (3) request
+            glob[G_CLOCK] = clock
+            _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack)
+            clock = glob[G_CLOCK]
+            continue
         single = ((a + nb - 1) >> s0) == (a >> s0)
         if top == 0 and single and tags[last] == (a >> s0):
             if w == 0:
@@ -486,6 +492,12 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
 
 @jit(_nrt=False, error_model="numpy")
 def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+    """Public entry of ``_flush_lines``."""
+    _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
     dirty data flushed from level j is flushed again from level j + 1."""
@@ -503,7 +515,7 @@ def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack
                 _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
 
 
-@jit(_nrt=False, error_model="numpy")
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
     line = tags[e]
     was_dirty = dirty[e]

@@ -246,8 +246,18 @@ class CacheHierarchy:
         self.access(addrs, is_write, nbytes, level=len(self.levels) - 1)
 
     def run(self, trace) -> None:
-        """Run a :class:`smaug_fast.traces.Trace` (its addresses, sizes and read/write flags)."""
-        self.access(trace.addr, trace.rw, trace.nbytes)
+        """Run a :class:`smaug_fast.traces.Trace` through the hierarchy from the core side: its
+        addresses, sizes and ``rw`` codes (read, write, and the FLUSH / INVALIDATE line sweeps)."""
+        a = _addresses(trace.addr, "trace.addr")
+        n = a.shape[0]
+        rw = np.asarray(trace.rw)
+        if rw.shape != (n,) or rw.dtype != np.uint8:
+            raise ConfigError(f"trace.rw: expected uint8 of length {n}, got {rw.dtype} of shape {rw.shape}")
+        if n and int(rw.max()) > 3:
+            raise ConfigError(f"trace.rw: code {int(rw.max())} is not read/write/flush/invalidate (0-3)")
+        sizes, uniform = _sizes(trace.nbytes, n)
+        if n:
+            _k.run_accesses(a, rw, sizes, uniform, 0, *self._state())
 
     def _range(self, addr: int, nbytes: int) -> tuple[int, int]:
         for name, v, lo in (("addr", addr, 0), ("nbytes", nbytes, 0)):
