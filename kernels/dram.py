@@ -169,16 +169,32 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
                 draining[c] = wq_n[c]
         use_w = draining[c] > 0 or rq_n[c] == 0
         qn = wq_n[c] if use_w else rq_n[c]
-        # FR-FCFS: the oldest row hit, else the oldest
+        # FR-FCFS: the request whose column command could issue first (row hits need no ACT, so
+        # they win), the oldest among equals; a request to a busy bank does not block the others
         pick = 0
+        best_est = 0
         for k in range(qn):
-            i = wq[c, k] if use_w else rq[c, k]
+            if use_w:
+                i = wq[c, k]
+                tk = wq_t[c, k]
+            else:
+                i = rq[c, k]
+                tk = rq_t[c, k]
             a = addr[i]
             b = (((c * nra + _field(a, fs, fm, F_RA)) * nbg + _field(a, fs, fm, F_BG)) * nbpg
                  + _field(a, fs, fm, F_BA))
             if open_row[b] == _field(a, fs, fm, F_RO):
+                est = max(tk, next_col[b])
+            else:
+                tp = tk
+                if open_row[b] >= 0:
+                    tp = max(tk, next_pre[b]) + p[P_RP]
+                est = max(tp, next_act[b]) + p[P_RCD]
+            if est < now:
+                est = now
+            if k == 0 or est < best_est:
+                best_est = est
                 pick = k
-                break
         if use_w:
             i = wq[c, pick]
             t0 = wq_t[c, pick]

@@ -73,8 +73,8 @@ class DRAMConfig:
     idd5_ma: float = 0.0
     address_mapping: str = "roracobabgch"
     open_page: bool = True
-    read_queue_size: int = 32
-    write_queue_size: int = 32
+    read_queue_size: int = 64
+    write_queue_size: int = 128
     write_drain_min: int = 8
 
     def __post_init__(self) -> None:
@@ -239,13 +239,14 @@ LPDDR4_3200_2CH_X32 = dataclasses.replace(
 LPDDR4_3200_4CH_X32 = dataclasses.replace(LPDDR4_3200_2CH_X32, name="LPDDR4-3200-4ch-x32", channels=4)
 
 # HBM2 at 2 Gb/s per pin, one 8-channel stack of 128-bit channels (4 bank groups x 4 banks):
-# DRAMsim3's configs/HBM2_8Gb_x128.ini (JESD235), tRTP = tRTP_S; peak 256 GB/s.
+# DRAMsim3's configs/HBM2_8Gb_x128.ini (JESD235), tRTP = tRTP_S; 2 KB pages (128 columns of 128
+# bits; DRAMsim3 doubles the file's 64 columns for HBM's 2n prefetch); peak 256 GB/s.
 HBM2 = DRAMConfig(
     name="HBM2", tck_ns=1.0, burst_length=4, cl_cycles=14, cwl_cycles=4, t_rcd_cycles=14,
     t_rp_cycles=14, t_ras_cycles=34, t_rc_cycles=48, t_ccd_s_cycles=1, t_ccd_l_cycles=2,
     t_rrd_s_cycles=4, t_rrd_l_cycles=6, t_faw_cycles=30, t_wtr_s_cycles=6, t_wtr_l_cycles=8,
     t_wr_cycles=16, t_rtp_cycles=4, t_rfc_cycles=260, t_refi_cycles=3900, channels=8,
-    bank_groups=4, banks_per_group=4, rows=32768, columns=64, device_width_bits=128,
+    bank_groups=4, banks_per_group=4, rows=32768, columns=128, device_width_bits=128,
     bus_width_bits=128, vdd_v=1.2, idd0_ma=65, idd2n_ma=40, idd3n_ma=55, idd4r_ma=390,
     idd4w_ma=500, idd5_ma=250,
 )
