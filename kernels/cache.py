@@ -167,7 +167,7 @@ PH_BEGIN, PH_LINE, PH_FILL_LOAD, PH_FILL_STORE, PH_FORWARD, PH_NEXT = range(6)
 STACK_DEPTH = 256
 
 
-@jit(inline="always", _nrt=False, error_model="numpy")
+@jit(_nrt=False, error_model="numpy")
 def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kind0):
     """Serve one request of ``nbytes0`` [B] at ``addr0`` arriving at level ``lv0`` (levels = memory).
 

@@ -135,20 +135,26 @@ def _flags(is_write: object, n: int) -> np.ndarray:
     return w.astype(np.uint8, copy=False)
 
 
+_ONE_SIZE = np.ones(1, dtype=np.int32)
+
+
 def _sizes(nbytes: object, n: int) -> tuple[np.ndarray, int]:
     """(per-request array, uniform size or 0)."""
     s = np.asarray(nbytes)
     if s.ndim == 0:
         if not np.issubdtype(s.dtype, np.integer) or int(s) < 1:
             raise ConfigError(f"nbytes = {describe(nbytes)}: must be a positive integer")
-        return np.ones(1, dtype=np.int32), int(s)
+        return _ONE_SIZE, int(s)
     if s.shape != (n,):
         raise ConfigError(f"nbytes: length {s.shape[0]} != len(addrs) = {n}")
     if not np.issubdtype(s.dtype, np.integer):
         raise ConfigError(f"nbytes: must hold integers, got dtype {s.dtype}")
     if s.size and int(s.min()) < 1:
         raise ConfigError(f"nbytes: sizes must be >= 1, got {int(s.min())} at index {int(s.argmin())}")
-    return s, 0
+    if s.size and int(s.max()) > np.iinfo(np.int32).max:
+        raise ConfigError(f"nbytes: sizes must fit int32, got {int(s.max())}")
+    # one dtype for the kernel (a Trace's int32 passes without a copy): one compilation
+    return s.astype(np.int32, copy=False), 0
 
 
 class CacheHierarchy:
