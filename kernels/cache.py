@@ -379,7 +379,12 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     stores = 0
     store_hits = 0
     clock = glob[G_CLOCK]
-    last = cfg[0, C_BASE]
+    base0 = cfg[0, C_BASE]
+    ways0 = cfg[0, C_WAYS]
+    mask0 = cfg[0, C_MASK]
+    sets0 = cfg[0, C_SETS]
+    last = base0
+    prev = base0
     for i in range(n):
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
@@ -390,23 +395,42 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
             _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack)
             clock = glob[G_CLOCK]
             continue
-        single = ((a + nb - 1) >> s0) == (a >> s0)
-        if top == 0 and single and tags[last] == (a >> s0):
-            if w == 0:
-                loads += 1
-                load_hits += 1
-                if lru0:
-                    clock += 1
-                    stamp[last] = clock
-                continue
-            if store_hit_fast:
-                stores += 1
-                store_hits += 1
-                dirty[last] = 1
-                if lru0:
-                    clock += 1
-                    stamp[last] = clock
-                continue
+        ln0 = a >> s0
+        single = ((a + nb - 1) >> s0) == ln0
+        if top == 0 and single:
+            # level-0 hit: the two entries used last, else a search of the set (tags only)
+            e = -1
+            if tags[last] == ln0:
+                e = last
+            elif tags[prev] == ln0:
+                e = prev
+                prev = last
+                last = e
+            else:
+                b0 = base0 + ((ln0 & mask0) if mask0 >= 0 else (ln0 % sets0)) * ways0
+                for k in range(ways0):
+                    if tags[b0 + k] == ln0:
+                        e = b0 + k
+                        break
+                if e >= 0:
+                    prev = last
+                    last = e
+            if e >= 0:
+                if w == 0:
+                    loads += 1
+                    load_hits += 1
+                    if lru0:
+                        clock += 1
+                        stamp[e] = clock
+                    continue
+                if store_hit_fast:
+                    stores += 1
+                    store_hits += 1
+                    dirty[e] = 1
+                    if lru0:
+                        clock += 1
+                        stamp[e] = clock
+                    continue
         if top == 0 and single and (chain_store if w != 0 else chain):
             lv = 0
             while lv < nlev:
@@ -439,6 +463,7 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
                         else:
                             store_hits += 1
                             dirty[e] = 1
+                        prev = last
                         last = e
                     else:
                         cnt[lv, N_LOAD_HITS] += 1
@@ -466,6 +491,7 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
                 stamp[v] = clock
                 dirty[v] = 1 if (j == 0 and w != 0) else 0
                 if j == 0:
+                    prev = last
                     last = v
                 if old >= 0:
                     if old_dirty != 0:
