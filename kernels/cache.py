@@ -345,20 +345,191 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
 
 
 @jit(_nrt=False, error_model="numpy")
-def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack):
+def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru, store_ok, memo, tags, stamp, dirty):
+    """Serve accesses from ``i`` on while each is a single-line hit on one of the two level-0
+    entries used last (``memo[0]``, ``memo[1]``); return the index of the first that is not.
+
+    ``memo``: last, prev, clock, "last is the most recently used entry" (then a repeated hit
+    changes no LRU order and needs no stamp), and out: load hits, store hits. Stores take this
+    path only when ``store_ok`` (write-back level 0, no pycachesim quirks).
+    """
+    n = addrs.shape[0]
+    last = memo[0]
+    prev = memo[1]
+    clock = memo[2]
+    mru = memo[3] != 0
+    last_line = tags[last]
+    prev_line = tags[prev]
+    nl = 0
+    ns = 0
+    while i < n:
+        a = addrs[i]
+        nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
+        w = is_write[i]
+        ln = a >> s0
+        if ((a + nb - 1) >> s0) != ln or w > 1 or (w == 1 and not store_ok):
+            break
+        if ln == last_line:
+            if lru and not mru:
+                clock += 1
+                stamp[last] = clock
+                mru = True
+        elif ln == prev_line:
+            last, prev = prev, last
+            last_line, prev_line = prev_line, last_line
+            if lru:
+                clock += 1
+                stamp[last] = clock
+            mru = True
+        else:
+            break
+        if w == 0:
+            nl += 1
+        else:
+            ns += 1
+            dirty[last] = 1
+        i += 1
+    memo[0] = last
+    memo[1] = prev
+    memo[2] = clock
+    memo[3] = 1 if mru else 0
+    memo[4] = nl
+    memo[5] = ns
+    return i
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, chain, chain_store, store_ok):
+    """A core access within one level-0 line that missed both memo entries (``memo[0]`` last,
+    ``memo[1]`` prev, updated here): a search of its level-0 set, else, in the common
+    configuration (``chain``: no pycachesim quirks, non-inclusive, LRU/FIFO, line sizes growing
+    downwards; stores need ``chain_store``: level 0 write-back + write-allocate), a walk down the
+    levels with one pass per set that finds both the line and the LRU victim, then fills upwards,
+    each fill writing its victim back before the level above fills; else ``_process``."""
+    nlev = cfg.shape[0]
+    s0 = cfg[0, C_SHIFT]
+    ways0 = cfg[0, C_WAYS]
+    lru0 = cfg[0, C_POLICY] == P_LRU
+    ln0 = a >> s0
+    last = memo[0]
+    prev = memo[1]
+    b0 = cfg[0, C_BASE] + _set_of(cfg, 0, ln0) * ways0
+    e = -1
+    if tags[prev] == ln0:
+        e = prev
+    else:
+        for k in range(ways0):
+            if tags[b0 + k] == ln0:
+                e = b0 + k
+                break
+    if e >= 0:
+        if e != last:
+            memo[1] = last
+            memo[0] = e
+        if w == 0:
+            cnt[0, N_LOADS] += 1
+            cnt[0, N_LOAD_HITS] += 1
+            if lru0:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+            return
+        if store_ok:
+            cnt[0, N_STORES] += 1
+            cnt[0, N_STORE_HITS] += 1
+            dirty[e] = 1
+            if lru0:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+            return
+    elif chain_store if w != 0 else chain:
+        # level 0 missed: its victim, then the levels below until one hits
+        v = b0
+        m = stamp[b0]
+        for k in range(1, ways0):
+            sk = stamp[b0 + k]
+            if sk < m:
+                m = sk
+                v = b0 + k
+        if w == 0:
+            cnt[0, N_LOADS] += 1
+            cnt[0, N_LOAD_MISSES] += 1
+        else:
+            cnt[0, N_STORES] += 1
+            cnt[0, N_STORE_MISSES] += 1
+        cnt[0, N_FETCHES] += 1
+        stack[STACK_DEPTH - 1, 0] = v  # the top rows: _process frames use the bottom ones
+        clock = glob[G_CLOCK]
+        lv = 1
+        while lv < nlev:
+            sh = cfg[lv, C_SHIFT]
+            ways = cfg[lv, C_WAYS]
+            ln = a >> sh
+            b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
+            e = -1
+            v = b
+            m = stamp[b]
+            for k in range(ways):
+                if tags[b + k] == ln:
+                    e = b + k
+                sk = stamp[b + k]
+                if sk < m:
+                    m = sk
+                    v = b + k
+            cnt[lv, N_LOADS] += 1
+            if e >= 0:
+                cnt[lv, N_LOAD_HITS] += 1
+                if cfg[lv, C_POLICY] == P_LRU:
+                    clock += 1
+                    stamp[e] = clock
+                break
+            cnt[lv, N_LOAD_MISSES] += 1
+            cnt[lv, N_FETCHES] += 1
+            stack[STACK_DEPTH - 1 - lv, 0] = v
+            lv += 1
+        if lv == nlev:
+            cnt[nlev, M_READS] += 1
+            cnt[nlev, M_READ_BYTES] += np.int64(1) << cfg[nlev - 1, C_SHIFT]
+        for j in range(lv - 1, -1, -1):
+            sh = cfg[j, C_SHIFT]
+            v = stack[STACK_DEPTH - 1 - j, 0]
+            old = tags[v]
+            old_dirty = dirty[v]
+            tags[v] = a >> sh
+            clock += 1
+            stamp[v] = clock
+            dirty[v] = 1 if (j == 0 and w != 0) else 0
+            if j == 0:
+                memo[1] = memo[0]
+                memo[0] = v
+            if old >= 0:
+                if old_dirty != 0:
+                    cnt[j, N_DIRTY_EVICT] += 1
+                    cnt[j, N_WRITEBACKS] += 1
+                    glob[G_CLOCK] = clock
+                    _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, old << sh,
+                             np.int64(1) << sh, K_WRITEBACK)
+                    clock = glob[G_CLOCK]
+                else:
+                    cnt[j, N_CLEAN_EVICT] += 1
+        glob[G_CLOCK] = clock
+        return
+    _process(cfg, glob, tags, stamp, dirty, cnt, stack, 0, a, nb, K_STORE if w != 0 else K_LOAD)
+
+
+@jit(_nrt=False, error_model="numpy")
+def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack, memo):
     """Run a trace through the hierarchy, entering at level ``top`` (0: the core; last: ACP).
 
-    ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes [B] are ``nbytes[i]`` when ``nbytes_all`` is 0,
-    else ``nbytes_all`` for every request (``nbytes`` may then be a 1-element dummy).
+    ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes
+    [B] are ``nbytes[i]`` when ``nbytes_all`` is 0, else ``nbytes_all`` for every request (``nbytes``
+    may then be a 1-element dummy). ``memo`` (int64[8]) is scratch space.
 
-    Three paths, all counting alike (the tests compare them with a plain-Python model):
-    1. a single-line access to the level-0 entry used last (streams touch one line many times in a
-       row) is served with one comparison;
-    2. a single-line access in the common configuration (no pycachesim quirks, non-inclusive,
-       LRU/FIFO, line sizes growing downwards, level 0 write-back + write-allocate for stores) walks
-       down the levels with one pass per set that finds both the line and the LRU victim, then
-       fills upwards, each fill writing its victim back before the level above fills;
-    3. everything else goes through ``_process``.
+    Three paths, all counting alike (the tests compare them with a plain-Python model): runs of
+    hits on the two level-0 entries used last (``_memo_run``); other accesses within one level-0
+    line (``_single_line``); everything else (``_process``). Each is a function of its own: in one
+    large function the compiler keeps too little in registers.
     """
     n = addrs.shape[0]
     nlev = cfg.shape[0]
@@ -366,7 +537,7 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     lru0 = cfg[0, C_POLICY] == P_LRU
     wb0 = cfg[0, C_WB] != 0
     compat = glob[G_COMPAT] != 0
-    store_hit_fast = wb0 and not compat
+    store_ok = wb0 and not compat
     chain = not compat and glob[G_INCLUSIVE] == 0
     for j in range(nlev):
         if cfg[j, C_POLICY] == P_RANDOM:
@@ -374,146 +545,41 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
         if j > 0 and cfg[j, C_SHIFT] < cfg[j - 1, C_SHIFT]:
             chain = False
     chain_store = chain and wb0 and cfg[0, C_WA] != 0
+    memo[0] = cfg[0, C_BASE]
+    memo[1] = cfg[0, C_BASE]
+    memo[3] = 0
     loads = 0
-    load_hits = 0
     stores = 0
-    store_hits = 0
-    clock = glob[G_CLOCK]
-    base0 = cfg[0, C_BASE]
-    ways0 = cfg[0, C_WAYS]
-    mask0 = cfg[0, C_MASK]
-    sets0 = cfg[0, C_SETS]
-    last = base0
-    prev = base0
-    for i in range(n):
+    i = 0
+    while i < n:
+        if top == 0:
+            memo[2] = glob[G_CLOCK]
+            i = _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru0, store_ok, memo,
+                          tags, stamp, dirty)
+            glob[G_CLOCK] = memo[2]
+            loads += memo[4]
+            stores += memo[5]
+            memo[3] = 0  # whatever runs next may touch other entries
+            if i >= n:
+                break
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
         w = is_write[i]
+        i += 1
         if w >= 2:
             # a trace's line flush (2) or invalidate (3) request
-            glob[G_CLOCK] = clock
             _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack)
-            clock = glob[G_CLOCK]
-            continue
-        ln0 = a >> s0
-        single = ((a + nb - 1) >> s0) == ln0
-        if top == 0 and single:
-            # level-0 hit: the two entries used last, else a search of the set (tags only)
-            e = -1
-            if tags[last] == ln0:
-                e = last
-            elif tags[prev] == ln0:
-                e = prev
-                prev = last
-                last = e
-            else:
-                b0 = base0 + ((ln0 & mask0) if mask0 >= 0 else (ln0 % sets0)) * ways0
-                for k in range(ways0):
-                    if tags[b0 + k] == ln0:
-                        e = b0 + k
-                        break
-                if e >= 0:
-                    prev = last
-                    last = e
-            if e >= 0:
-                if w == 0:
-                    loads += 1
-                    load_hits += 1
-                    if lru0:
-                        clock += 1
-                        stamp[e] = clock
-                    continue
-                if store_hit_fast:
-                    stores += 1
-                    store_hits += 1
-                    dirty[e] = 1
-                    if lru0:
-                        clock += 1
-                        stamp[e] = clock
-                    continue
-        if top == 0 and single and (chain_store if w != 0 else chain):
-            lv = 0
-            while lv < nlev:
-                sh = cfg[lv, C_SHIFT]
-                ln = a >> sh
-                ways = cfg[lv, C_WAYS]
-                mask = cfg[lv, C_MASK]
-                b = cfg[lv, C_BASE] + ((ln & mask) if mask >= 0 else (ln % cfg[lv, C_SETS])) * ways
-                e = -1
-                v = b
-                m = stamp[b]
-                for k in range(ways):
-                    if tags[b + k] == ln:
-                        e = b + k
-                    sk = stamp[b + k]
-                    if sk < m:
-                        m = sk
-                        v = b + k
-                if lv == 0:
-                    if w == 0:
-                        loads += 1
-                    else:
-                        stores += 1
-                else:
-                    cnt[lv, N_LOADS] += 1
-                if e >= 0:
-                    if lv == 0:
-                        if w == 0:
-                            load_hits += 1
-                        else:
-                            store_hits += 1
-                            dirty[e] = 1
-                        prev = last
-                        last = e
-                    else:
-                        cnt[lv, N_LOAD_HITS] += 1
-                    if cfg[lv, C_POLICY] == P_LRU:
-                        clock += 1
-                        stamp[e] = clock
-                    break
-                if lv == 0 and w != 0:
-                    cnt[0, N_STORE_MISSES] += 1
-                else:
-                    cnt[lv, N_LOAD_MISSES] += 1
-                cnt[lv, N_FETCHES] += 1
-                stack[STACK_DEPTH - 1 - lv, 0] = v  # the top rows: _process frames use the bottom ones
-                lv += 1
-            if lv == nlev:
-                cnt[nlev, M_READS] += 1
-                cnt[nlev, M_READ_BYTES] += np.int64(1) << cfg[nlev - 1, C_SHIFT]
-            for j in range(lv - 1, -1, -1):
-                sh = cfg[j, C_SHIFT]
-                v = stack[STACK_DEPTH - 1 - j, 0]
-                old = tags[v]
-                old_dirty = dirty[v]
-                tags[v] = a >> sh
-                clock += 1
-                stamp[v] = clock
-                dirty[v] = 1 if (j == 0 and w != 0) else 0
-                if j == 0:
-                    prev = last
-                    last = v
-                if old >= 0:
-                    if old_dirty != 0:
-                        cnt[j, N_DIRTY_EVICT] += 1
-                        cnt[j, N_WRITEBACKS] += 1
-                        glob[G_CLOCK] = clock
-                        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, old << sh,
-                                 np.int64(1) << sh, K_WRITEBACK)
-                        clock = glob[G_CLOCK]
-                    else:
-                        cnt[j, N_CLEAN_EVICT] += 1
-            continue
-        glob[G_CLOCK] = clock
-        if top > 0:
-            _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, w != 0)
-        _process(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, K_STORE if w != 0 else K_LOAD)
-        clock = glob[G_CLOCK]
-    glob[G_CLOCK] = clock
+        elif top == 0 and ((a + nb - 1) >> s0) == (a >> s0):
+            _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, chain, chain_store,
+                         store_ok)
+        else:
+            if top > 0:
+                _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, w != 0)
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, K_STORE if w != 0 else K_LOAD)
     cnt[0, N_LOADS] += loads
-    cnt[0, N_LOAD_HITS] += load_hits
+    cnt[0, N_LOAD_HITS] += loads
     cnt[0, N_STORES] += stores
-    cnt[0, N_STORE_HITS] += store_hits
+    cnt[0, N_STORE_HITS] += stores
 
 
 @jit(_nrt=False, error_model="numpy")

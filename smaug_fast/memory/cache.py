@@ -149,10 +149,15 @@ def _sizes(nbytes: object, n: int) -> tuple[np.ndarray, int]:
         raise ConfigError(f"nbytes: length {s.shape[0]} != len(addrs) = {n}")
     if not np.issubdtype(s.dtype, np.integer):
         raise ConfigError(f"nbytes: must hold integers, got dtype {s.dtype}")
-    if s.size and int(s.min()) < 1:
-        raise ConfigError(f"nbytes: sizes must be >= 1, got {int(s.min())} at index {int(s.argmin())}")
-    if s.size and int(s.max()) > np.iinfo(np.int32).max:
-        raise ConfigError(f"nbytes: sizes must fit int32, got {int(s.max())}")
+    if s.size == 0:
+        return _ONE_SIZE, 1
+    lo, hi = int(s.min()), int(s.max())
+    if lo < 1:
+        raise ConfigError(f"nbytes: sizes must be >= 1, got {lo} at index {int(s.argmin())}")
+    if hi > np.iinfo(np.int32).max:
+        raise ConfigError(f"nbytes: sizes must fit int32, got {hi}")
+    if lo == hi:
+        return _ONE_SIZE, lo  # one size for all: the kernel need not read the array
     # one dtype for the kernel (a Trace's int32 passes without a copy): one compilation
     return s.astype(np.int32, copy=False), 0
 
@@ -214,6 +219,7 @@ class CacheHierarchy:
         self._dirty = np.zeros(self._entries, dtype=np.uint8)
         self._cnt = np.zeros((len(self.levels) + 1, _k.CNT_N), dtype=np.int64)
         self._stack = _k.new_stack()
+        self._memo = np.zeros(8, dtype=np.int64)
         self._glob[:] = 0
         self._glob[_k.G_COMPAT] = int(self.pycachesim_compat)
         self._glob[_k.G_INCLUSIVE] = int(self.inclusive)
@@ -245,7 +251,7 @@ class CacheHierarchy:
         if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level < len(self.levels):
             raise ConfigError(f"level = {describe(level)}: must be an integer in [0, {len(self.levels) - 1}]")
         if a.shape[0]:
-            _k.run_accesses(a, w, sizes, uniform, int(level), *self._state())
+            _k.run_accesses(a, w, sizes, uniform, int(level), *self._state(), self._memo)
 
     def acp(self, addrs, is_write=False, nbytes=8) -> None:
         """Coherent accesses through the last-level cache (ARM ACP): see :meth:`access`."""
@@ -263,7 +269,7 @@ class CacheHierarchy:
             raise ConfigError(f"trace.rw: code {int(rw.max())} is not read/write/flush/invalidate (0-3)")
         sizes, uniform = _sizes(trace.nbytes, n)
         if n:
-            _k.run_accesses(a, rw, sizes, uniform, 0, *self._state())
+            _k.run_accesses(a, rw, sizes, uniform, 0, *self._state(), self._memo)
 
     def _range(self, addr: int, nbytes: int) -> tuple[int, int]:
         for name, v, lo in (("addr", addr, 0), ("nbytes", nbytes, 0)):
