@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import workload, zoo
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
+from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
     __version__ = version("smaug-fast")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["ConfigError", "MappingError", "SmaugFastError", "WorkloadError", "__version__"]
+__all__ = [
+    "ConfigError",
+    "Graph",
+    "MappingError",
+    "Op",
+    "SmaugFastError",
+    "Tensor",
+    "WorkloadError",
+    "__version__",
+    "math",
+    "nn",
+    "tensor",
+    "workload",
+    "zoo",
+]
