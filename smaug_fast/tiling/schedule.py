@@ -17,7 +17,7 @@ Each function reproduces the loop nest of one SMAUG operator's ``run`` (harvard-
 Residency follows SMAUG: a conv input or weight tile, or an FC input tile, is not reloaded when the
 accelerator's previous invocation used the same one (``lastRead*TileIdx``); pooling, batch-norm inputs
 and element-wise operands are loaded every time; batch-norm parameters are loaded with the first
-channel tile (``weights_start == 0``). An output tile is stored by the last invocation that writes it
+channel tile (``weights_start == 0``) and by any accelerator that does not hold them yet. An output tile is stored by the last invocation that writes it
 on an accelerator.
 """
 
@@ -219,6 +219,7 @@ def _batch_norm_conv(plan: TilingPlan, accels: int) -> Schedule:
     rows: list[list] = []
     group = 0
     in_n, in_h, in_w, in_c = x.grid
+    loaded = [False] * accels
     for n in range(in_n):
         for h in range(in_h):
             for w_ in range(in_w):
@@ -226,8 +227,12 @@ def _batch_norm_conv(plan: TilingPlan, accels: int) -> Schedule:
                 for c in range(in_c):
                     accel = group % accels
                     tile = x.index(n, h, w_, c)
+                    # SMAUG reloads the parameters with every first channel tile; an accelerator
+                    # that has never held them loads them too (SMAUG assumed one accelerator here).
+                    read_w = offset == 0 or not loaded[accel]
+                    loaded[accel] = True
                     rows.append(
-                        [tile, -1, 0, y.index(n, h, w_, c), group, accel, True, offset == 0,
+                        [tile, -1, 0, y.index(n, h, w_, c), group, accel, True, read_w,
                          False, False, offset, 0, 0, 0, 0, 0]
                     )
                     offset += x.sizes[3][c]

@@ -105,6 +105,10 @@ def _no_fit(op: Op, err: _NoFit, spad_elems: int, params: TilingParams, itemsize
     )
 
 
+class _NoProgress(Exception):
+    """Internal: a dimension cannot be split (first tile empty); converted to MappingError."""
+
+
 # --------------------------------------------------------------------------------------------------
 # Strategy choice and enumeration (smv_tiling_base.cpp)
 # --------------------------------------------------------------------------------------------------
@@ -207,10 +211,13 @@ def padded_first_tile(tile: int, pad: int, field: int, stride: int) -> int:
     """Rows of the first tile of a padded, strided window op: top pad + rows = field + k * stride.
 
     SMAUG's ``computePaddedTileDim``: so that the next tile starts exactly where the next output row's
-    window does.
+    window does. One deliberate difference: when no whole stride fits beside the first window
+    (``tile + pad - field < stride``), SMAUG keeps the tile unchanged, which misplaces the second tile
+    whenever ``pad > 0`` and ``stride > 1``; we shorten it to ``field - pad`` rows (one window). SMAUG's
+    networks never reach that case (their row tiles are long enough).
     """
     strides = (tile + pad - field) // stride
-    if strides <= 0:
+    if strides < 0:
         return tile
     return field + stride * strides - pad
 
@@ -235,7 +242,7 @@ def split(
         if field and not sizes and remaining > tile:
             size = padded_first_tile(size, pad, field, stride)
         if size <= 0 or (remaining > size and size - halo <= 0):
-            raise ValueError(f"tiles of {tile} with halo {halo} make no progress over {extent}")
+            raise _NoProgress(f"tiles of {tile} rows with halo {halo} and pad {pad} cannot cover {extent} rows")
         sizes.append(size)
         origins.append(origin)
         remaining -= size
@@ -929,6 +936,13 @@ def clear_cache() -> None:
 
 
 def _tile_uncached(op: Op, params: TilingParams, accelerator: str) -> TilingPlan:
+    try:
+        return _dispatch(op, params, accelerator)
+    except _NoProgress as err:
+        raise MappingError(f"op {op.name!r} ({op.kind}): {err}; pads larger than the window are not supported") from None
+
+
+def _dispatch(op: Op, params: TilingParams, accelerator: str) -> TilingPlan:
     if isinstance(op, Convolution):
         return tile_convolution(op, params, accelerator)
     if isinstance(op, InnerProduct):
