@@ -14,6 +14,8 @@ simulator.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -126,7 +128,11 @@ class TensorTiling:
             yield (i, *self.tile(i))
 
     def shape_of(self, index: int) -> tuple[int, ...]:
-        return self.tile(index)[1]
+        return self.shapes()[index]
+
+    def shapes(self) -> list[tuple[int, ...]]:
+        """The shape of every tile, in index order (cached)."""
+        return _tile_shapes(self)
 
     def storage_of(self, index: int) -> int:
         """Scratchpad elements of tile ``index`` (alignment padding included)."""
@@ -138,6 +144,11 @@ class TensorTiling:
             f"{self.role:8s} {self.name}: {self.layout} {self.shape} strategy {self.strategy}, "
             f"tile {self.tile_shape} ({self.tile_elems} elems), grid {grid} = {self.num_tiles} tiles"
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _tile_shapes(tiling: TensorTiling) -> list[tuple[int, ...]]:
+    return list(itertools.product(*tiling.sizes))
 
 
 @dataclass(frozen=True, eq=False)
