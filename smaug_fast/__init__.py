@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import workload, zoo
+from . import accelerators, hardware, presets, tiling, units, workload, zoo
+from .accelerators import SMV, Accelerator
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
+from .hardware import System
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -18,17 +20,25 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "SMV",
+    "Accelerator",
     "ConfigError",
     "Graph",
     "MappingError",
     "Op",
     "SmaugFastError",
+    "System",
     "Tensor",
     "WorkloadError",
     "__version__",
+    "accelerators",
+    "hardware",
     "math",
     "nn",
+    "presets",
     "tensor",
+    "tiling",
+    "units",
     "workload",
     "zoo",
 ]

@@ -96,7 +96,16 @@ def _prefix(path: str, err: ConfigError) -> ConfigError:
 
 
 def build(cls: type, kwargs: Mapping[str, object], path: str = ""):
-    """``cls(**kwargs)``, with the dotted ``path`` put in front of any ConfigError it raises."""
+    """``cls(**kwargs)``, with the dotted ``path`` put in front of any ConfigError it raises.
+
+    Unit strings for fields named with a unit suffix are parsed first, so that dataclasses that do not
+    derive from :class:`Spec` (such as the memory package's ``CacheConfig``) accept them too.
+    """
+    kwargs = dict(kwargs)
+    for key, value in kwargs.items():
+        kind = units.kind_of_field(key)
+        if kind is not None and isinstance(value, str):
+            kwargs[key] = units.parse(value, kind, _join(path, key))
     try:
         return cls(**kwargs)
     except ConfigError as err:
@@ -178,10 +187,12 @@ def replace(obj, changes: Mapping[str, object], path: str = ""):
             nested.setdefault(head, {})[rest] = value
         else:
             if is_dataclass(current) and not isinstance(current, type) and isinstance(value, Mapping):
-                value = from_dict(type(current) if "kind" not in value else _registry_base(current), {
-                    **({k: v for k, v in to_dict(current).items() if k != "kind"} if "kind" not in value else {}),
-                    **value,
-                }, _join(path, head))
+                if "kind" in value:  # a different class of a polymorphic part: start from its defaults
+                    value = from_dict(_registry_base(current), value, _join(path, head))
+                else:  # merge onto the current part
+                    merged = {k: v for k, v in to_dict(current).items() if k != "kind"}
+                    merged.update(value)
+                    value = from_dict(type(current), merged, _join(path, head))
             direct[head] = value
     for head, sub in nested.items():
         base = direct.get(head, getattr(obj, head))
