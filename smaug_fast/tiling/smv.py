@@ -376,6 +376,7 @@ def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "
     out_h = _has(out_dims, "H")
 
     best_total, best = -1, None
+    any_weights = False
     for it in inputs:
         n_i, h_i, w_i, c_i = it
         in_size = n_i * h_i * w_i * align_up(c_i, al)
@@ -394,6 +395,7 @@ def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "
                         weights.append((n, R, S, c))
                     else:
                         break
+        any_weights = any_weights or bool(weights)
         # 3. Output tiles.
         if out_h:
             rows = (h_i + top - R) // sr + 1
@@ -416,6 +418,9 @@ def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "
                 if w_tiled or out_dims == "None":
                     break
     if best is None:
+        if not any_weights:
+            smallest = (min(K, P), R, S, min(C, M))
+            raise _no_fit(op, _NoFit("weight", smallest, storage_elems(smallest, al)), spad, params, itemsize)
         smallest = (1, 1, OW, min(K, P))
         raise _no_fit(op, _NoFit("output", smallest, storage_elems(smallest, al)), spad, params, itemsize)
     it, wt, ot = best
@@ -514,6 +519,7 @@ def tile_inner_product(op: InnerProduct, params: TilingParams, accelerator: str 
     w_tiled = w_dims != "None"
     out_tiled = out_dims != "None"
     best_total, best = -1, None
+    any_weights = False
     for it in inputs:
         n_i, c_i = it
         in_size = n_i * align_up(c_i, al)
@@ -530,6 +536,7 @@ def tile_inner_product(op: InnerProduct, params: TilingParams, accelerator: str 
                         weights.append((n, c))
                     else:
                         break
+        any_weights = any_weights or bool(weights)
         for wt in weights:
             w_size = storage_elems(wt, al)
             for c in range(min(wt[0], P), K + 1, P):
@@ -547,6 +554,9 @@ def tile_inner_product(op: InnerProduct, params: TilingParams, accelerator: str 
                 if w_tiled or not out_tiled:
                     break
     if best is None:
+        if not any_weights:
+            smallest = (min(K, P), min(C, M))
+            raise _no_fit(op, _NoFit("weight", smallest, storage_elems(smallest, al)), spad, params, itemsize)
         smallest = (1, min(K, P))
         raise _no_fit(op, _NoFit("output", smallest, storage_elems(smallest, al)), spad, params, itemsize)
     it, wt, ot = best
