@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from .cache import CacheHierarchy, CacheStats, MemoryTraffic, simulate_caches
 from .config import CacheConfig
+from .dram import DRAM, PRESETS, DRAMConfig, DRAMStats, preset
 
 __all__ = [
+    "DRAM",
+    "PRESETS",
     "CacheConfig",
+    "DRAMConfig",
+    "DRAMStats",
+    "preset",
     "CacheHierarchy",
     "CacheStats",
     "MemoryTraffic",
