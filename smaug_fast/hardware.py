@@ -13,8 +13,9 @@ system is one hashable value, so that per-op results can be memoized on it:
 True
 
 Unknown keys are errors naming their dotted path (``l2.sise_bytes: unknown field ...``); unit strings
-are parsed strictly (:mod:`smaug_fast.units`). The cache levels are the memory package's
-:class:`~smaug_fast.memory.CacheConfig`, not a twin of it. Presets for SMAUG's configurations are
+are parsed strictly (:mod:`smaug_fast.units`). The cache levels and the DRAM are the memory
+package's :class:`~smaug_fast.memory.CacheConfig` and :class:`~smaug_fast.memory.DRAMConfig` (with
+its JEDEC presets; ``dram="DDR4-3200"`` picks one by name), not twins of them. Presets for SMAUG's configurations are
 in :mod:`smaug_fast.presets`.
 
 Clock domains: CPU-side cycle counts (caches, copy costs) are in CPU cycles; DMA and ACP cycle counts
@@ -28,7 +29,9 @@ from dataclasses import dataclass
 from .accelerators.base import Accelerator
 from .accelerators.smv import SMV
 from .errors import ConfigError, describe
-from .memory.config import CacheConfig
+from .memory import PRESETS as DRAM_PRESETS
+from .memory import CacheConfig, DRAMConfig
+from .memory import preset as dram_preset
 from .spec import Spec, param
 
 #: SMAUG's memory policies (graph ``mem_policy``): all tensors by DMA, all through the ACP port, or
@@ -118,6 +121,10 @@ class System(Spec):
         CacheConfig(size_bytes=2 * 1024 * 1024, ways=16, line_bytes=32, latency_cycles=20, name="l2"),
         "shared last-level cache (Table 2: 2 MB, 16-way, 20 cycles, LRU; run.sh --cacheline_size=32)",
     )
+    dram: DRAMConfig = param(
+        DRAM_PRESETS["LPDDR4-3200-4ch-x16"],
+        "main memory (Table 2: LPDDR4 at 1600 MHz, 4 channels, 25.6 GB/s, 4 GB); a DRAMConfig or a preset name",
+    )
     dma: DMA = param(DMA(), "the accelerators' DMA engine")
     acp: ACP = param(ACP(), "the accelerator coherence port")
     interface: str = param("dma", "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)")
@@ -126,7 +133,16 @@ class System(Spec):
     cpu_threads: int = param(1, "CPU threads that tile and untile tensors (1-8; SMAUG --num-threads)")
 
     def validate(self) -> None:
-        for name, kind in (("cpu", CPU), ("dma", DMA), ("acp", ACP), ("l1d", CacheConfig), ("l2", CacheConfig)):
+        if isinstance(self.dram, str):  # a DRAM preset by name
+            try:
+                object.__setattr__(self, "dram", dram_preset(self.dram))
+            except ConfigError:
+                raise ConfigError(
+                    f"dram = {describe(self.dram)}: unknown DRAM preset; known: {', '.join(DRAM_PRESETS)}"
+                ) from None
+        for name, kind in (
+            ("cpu", CPU), ("dma", DMA), ("acp", ACP), ("l1d", CacheConfig), ("l2", CacheConfig), ("dram", DRAMConfig)
+        ):
             value = getattr(self, name)
             if not isinstance(value, kind):
                 raise ConfigError(f"{name} = {describe(value)}: must be a {kind.__name__}")
@@ -159,4 +175,14 @@ class System(Spec):
         return 1.0 / self.cpu.freq_hz
 
 
-__all__ = ["ACP", "CPU", "DMA", "INTERFACES", "MAX_ACCELERATORS", "MAX_THREADS", "CacheConfig", "System"]
+__all__ = [
+    "ACP",
+    "CPU",
+    "DMA",
+    "INTERFACES",
+    "MAX_ACCELERATORS",
+    "MAX_THREADS",
+    "CacheConfig",
+    "DRAMConfig",
+    "System",
+]

@@ -16,8 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import dataclasses
+
 from .errors import ConfigError, describe
 from .hardware import System
+from .memory import PRESETS as DRAM_PRESETS
+
+#: gem5's LPDDR4_3200_2x16 as SMAUG's run.sh uses it (--mem-type, default one channel): one x16
+#: LPDDR4-3200 channel with two ranks, 6.4 GB/s [recalled from gem5's DRAMInterface.py, not verified].
+LPDDR4_3200_GEM5_2X16 = dataclasses.replace(
+    DRAM_PRESETS["LPDDR4-3200-2ch-x16"], name="LPDDR4-3200-1ch-x16-2rank", channels=1, ranks=2
+)
 
 
 @dataclass(frozen=True)
@@ -36,20 +45,23 @@ _PRESETS: dict[str, Preset] = {
         Preset(
             "smaug-table2",
             "The SoC of the SMAUG paper's Table 2: 8 O3 x86 cores at 2.5 GHz, 64 KB 4-way L1 with 32 B "
-            "lines, 2 MB 16-way L2 (20 cycles), one SMV at 1 GHz with 32 KB scratchpads, DMA, one thread.",
+            "lines, 2 MB 16-way L2 (20 cycles), LPDDR4-3200 with 4 x16 channels (25.6 GB/s, 4 GiB), one SMV "
+            "at 1 GHz with 32 KB scratchpads, DMA, one thread.",
             {},
             (
                 "Xi et al., SMAUG, ACM TACO 17(4) 2020, Table 2 (../shared/reference/smaug_published.json "
-                "table2_soc): CPU, L1, L2, accelerators, baseline (1 accelerator, DMA, single thread)",
+                "table2_soc): CPU, L1, L2, DRAM, accelerators, baseline (1 accelerator, DMA, single thread)",
                 "gem5 run.sh in SMAUG's experiments (sims/smv/tests/minerva): --cacheline_size=32 for the L2",
             ),
         ),
         Preset(
             "smaug-repo",
             "The gem5 configuration SMAUG's repository runs (experiments sims/smv/tests/*/run.sh, gem5.cfg): "
-            "1 DerivO3 CPU at 2.5 GHz, Ruby MESI two-level with a 2 MB 16-way L2 and 32 B lines, SMV at 1 GHz.",
+            "1 DerivO3 CPU at 2.5 GHz, Ruby MESI two-level with a 2 MB 16-way L2 and 32 B lines, gem5's "
+            "LPDDR4_3200_2x16 (one x16 channel, 6.4 GB/s), SMV at 1 GHz.",
             {
                 "cpu.cores": 1,
+                "dram": LPDDR4_3200_GEM5_2X16,
                 # gem5 configs/common/Options.py defaults for the L1D (--l1d_size 64kB, --l1d_assoc 2),
                 # which run.sh does not override [recalled, not verified]; latency as in Table 2.
                 "l1d.ways": 2,
@@ -64,7 +76,8 @@ _PRESETS: dict[str, Preset] = {
         Preset(
             "smaug-sweep",
             "The defaults of SMAUG's sweeper (experiments/sweeps/params.py): 32 KB 4-way L1 (1 cycle), "
-            "4 MB 16-way L2 (5 cycles), CPU at 2 GHz (0.5 ns), accelerators at 1 GHz, 1 DMA channel.",
+            "4 MB 16-way L2 (5 cycles), CPU at 2 GHz (0.5 ns), accelerators at 1 GHz, 1 DMA channel; the "
+            "sweeper's default DRAM (LPDDR3_1600_1x32) has no preset here, so the Table 2 DRAM is kept.",
             {
                 "cpu.cores": 1,
                 "cpu.freq_hz": 2e9,
@@ -99,4 +112,4 @@ def load(name: str, **changes) -> System:
     return system.replace(**changes) if changes else system
 
 
-__all__ = ["Preset", "info", "load", "names"]
+__all__ = ["LPDDR4_3200_GEM5_2X16", "Preset", "info", "load", "names"]

@@ -109,6 +109,11 @@ def build(cls: type, kwargs: Mapping[str, object], path: str = ""):
     try:
         return cls(**kwargs)
     except ConfigError as err:
+        label = kwargs.get("name")
+        text = str(err)
+        if path and isinstance(label, str) and label and text.startswith(label + "."):
+            # Parts that name themselves in their errors (CacheConfig, DRAMConfig): use the path.
+            err = ConfigError(path + text[len(label) :])
         raise _prefix(path, err) from None
     except TypeError as err:  # a required argument missing, or similar
         raise ConfigError(f"{path or cls.__name__}: {err}") from None
