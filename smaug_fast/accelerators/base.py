@@ -291,6 +291,16 @@ class Accelerator(ABC):
 
     # -- provided ----------------------------------------------------------------------------------
 
+    def _cached_cost(self, work: TileWork) -> TileCost:
+        key = (self, work)
+        cost = _COST_CACHE.get(key)
+        if cost is None:
+            cost = self.invocation_cost(work)
+            if len(_COST_CACHE) >= _COST_CACHE_LIMIT:
+                _COST_CACHE.clear()
+            _COST_CACHE[key] = cost
+        return cost
+
     @property
     def seconds_per_cycle(self) -> float:
         return 1.0 / float(getattr(self, "freq_hz"))
@@ -298,17 +308,8 @@ class Accelerator(ABC):
     def schedule_costs(self, op: Op, plan: TilingPlan, schedule: Schedule) -> ScheduleCosts:
         """Cost of every invocation of ``schedule`` (memoized per distinct :class:`TileWork`)."""
         n = len(schedule)
-        keys: dict[TileWork, int] = {}
-        costs: list[TileCost] = []
-        index = np.empty(n, dtype=np.int32)
-        for i, work in enumerate(tile_works(op, plan, schedule)):
-            k = keys.get(work)
-            if k is None:
-                k = len(costs)
-                keys[work] = k
-                costs.append(self.invocation_cost(work))
-            index[i] = k
-        works = tuple(keys)
+        works, index = unique_tile_works(op, plan, schedule)
+        costs = [self._cached_cost(w) for w in works]
         table = {
             name: np.array([getattr(c, name) for c in costs] or [0], dtype=np.float64 if name == "energy_j" else np.int64)
             for name in ("compute_cycles", "load_cycles", "store_cycles", "energy_j", "macs")
@@ -347,9 +348,19 @@ class Accelerator(ABC):
 
 POLYMORPHIC[Accelerator] = Accelerator.registry
 
+#: Costs of tile works already priced, per accelerator (frozen, hashable): repeated layers are free.
+_COST_CACHE: dict[tuple[Accelerator, TileWork], TileCost] = {}
+_COST_CACHE_LIMIT = 1 << 16
+
 
 def tile_works(op: Op, plan: TilingPlan, schedule: Schedule) -> list[TileWork]:
     """The :class:`TileWork` of every invocation of ``schedule``."""
+    works, index = unique_tile_works(op, plan, schedule)
+    return [works[i] for i in index.tolist()]
+
+
+def unique_tile_works(op: Op, plan: TilingPlan, schedule: Schedule) -> tuple[tuple[TileWork, ...], np.ndarray]:
+    """The distinct :class:`TileWork` of ``schedule`` and, per invocation, the index of its work."""
     x, y = plan.input, plan.output
     w = plan.weights
     window = tuple(plan.param("kernel", (1, 1)))
@@ -357,28 +368,30 @@ def tile_works(op: Op, plan: TilingPlan, schedule: Schedule) -> list[TileWork]:
     activation = plan.param("activation") if plan.kind in ("conv", "inner_product", "batch_norm") else None
     itemsize = int(plan.param("itemsize", 2))
     operands = 2 if plan.has("input1") else 1
-    cols = {name: getattr(schedule, name).tolist() for name in Schedule.COLUMNS}
     x_shapes, y_shapes = x.shapes(), y.shapes()
     w_shapes = w.shapes() if w is not None else []
-    made: dict[tuple, TileWork] = {}
-    out: list[TileWork] = []
-    for i in range(len(schedule)):
-        wi = cols["weights"][i]
-        key = (
-            cols["input"][i], wi, cols["output"][i], cols["pad_top"][i], cols["pad_bottom"][i],
-            cols["pad_left"][i], cols["pad_right"][i], cols["read_input"][i], cols["read_weights"][i],
-            cols["accumulate"][i], cols["send_output"][i],
-        )
-        work = made.get(key)
-        if work is None:
-            in_shape = x_shapes[cols["input"][i]]
-            out_shape = y_shapes[cols["output"][i]]
-            w_shape = w_shapes[wi] if (w is not None and wi >= 0) else ()
-            work = _work(plan.kind, in_shape, w_shape, out_shape, key, window, stride, activation, operands,
-                         x.alignment, itemsize)
-            made[key] = work
-        out.append(work)
-    return out
+    no_weights: tuple[int, ...] = ()
+    made: dict[tuple, int] = {}
+    works: list[TileWork] = []
+    index = np.empty(len(schedule), dtype=np.int32)
+    cols = zip(
+        schedule.input.tolist(), schedule.weights.tolist(), schedule.output.tolist(),
+        schedule.pad_top.tolist(), schedule.pad_bottom.tolist(), schedule.pad_left.tolist(),
+        schedule.pad_right.tolist(), schedule.read_input.tolist(), schedule.read_weights.tolist(),
+        schedule.accumulate.tolist(), schedule.send_output.tolist(),
+    )
+    for i, (xi, wi, yi, pt, pb, pl, pr, ri, rw, acc, send) in enumerate(cols):
+        # Keyed on shapes and flags, not tile indices: tiles of one shape cost the same.
+        key = (x_shapes[xi], w_shapes[wi] if wi >= 0 and w is not None else no_weights, y_shapes[yi],
+               pt, pb, pl, pr, ri, rw, acc, send)
+        k = made.get(key)
+        if k is None:
+            k = len(works)
+            made[key] = k
+            works.append(_work(plan.kind, key[0], key[1], key[2], key[3:], window, stride, activation, operands,
+                               x.alignment, itemsize))
+        index[i] = k
+    return tuple(works), index
 
 
 def _work(kind, in_shape, w_shape, out_shape, key, window, stride, activation, operands, alignment, itemsize):
@@ -408,11 +421,11 @@ def _work(kind, in_shape, w_shape, out_shape, key, window, stride, activation, o
         out_cols=ocols,
         window=window,
         stride=stride,
-        pads=key[3:7],
-        read_input=bool(key[7]),
-        read_weights=bool(key[8]) and bool(w_shape),
-        accumulate=bool(key[9]),
-        send_output=bool(key[10]),
+        pads=key[0:4],
+        read_input=bool(key[4]),
+        read_weights=bool(key[5]) and bool(w_shape),
+        accumulate=bool(key[6]),
+        send_output=bool(key[7]),
         activation=activation,
         operands=operands,
         alignment=alignment,
@@ -437,4 +450,5 @@ __all__ = [
     "TileCost",
     "TileWork",
     "tile_works",
+    "unique_tile_works",
 ]

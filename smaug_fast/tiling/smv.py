@@ -36,7 +36,6 @@ per input row tile (so that strided or padded pools and convs always cover the o
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from ..errors import ConfigError, MappingError, describe
@@ -400,7 +399,7 @@ def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "
         if out_h:
             rows = (h_i + top - R) // sr + 1
         for wt in weights:
-            w_size = storage_elems(wt, al)
+            w_size = wt[0] * R * S * align_up(wt[3], al)
             for c in range(min(wt[0], P), K + 1, P):
                 if out_h:
                     ot = (n_i, rows, OW, wt[0])
@@ -410,7 +409,7 @@ def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "
                     ot = (n_i, OH, OW, c)
                 else:
                     ot = (n_i, OH, OW, K)
-                o_size = storage_elems(ot, al)
+                o_size = ot[0] * ot[1] * OW * align_up(ot[3], al)
                 if o_size <= spad:
                     total = in_size + w_size + o_size
                     if total > best_total:
@@ -914,9 +913,17 @@ def _renamed(plan: TilingPlan, op: Op) -> TilingPlan:
     if isinstance(op, BatchNorm):
         names["weights"] = f"{op.name}/params"
     tensors = tuple(
-        t if t.name == names.get(t.role, t.name) else dataclasses.replace(t, name=names[t.role]) for t in plan.tensors
+        t if t.name == names.get(t.role, t.name) else _copy_with(t, name=names[t.role]) for t in plan.tensors
     )
-    return dataclasses.replace(plan, op=op.name, tensors=tensors, _cache={})
+    return _copy_with(plan, op=op.name, tensors=tensors, _cache={})
+
+
+def _copy_with(obj, **changes):
+    """A copy of a frozen dataclass with some fields changed, without re-running __init__ (fast)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def tile_op(op: Op, params: TilingParams = TilingParams(), accelerator: str = "smv") -> TilingPlan:
