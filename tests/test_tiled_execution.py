@@ -20,7 +20,7 @@ from smaug_fast.errors import MappingError, WorkloadError
 from smaug_fast.tiling import TilingParams, supports, tile_op
 from smaug_fast.tiling.execute import execute_tiled, execute_untiled
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile (conftest)
 SPADS = st.sampled_from([256, 512, 1024, 2048, 4096, 32768])
 
 

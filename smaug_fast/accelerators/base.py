@@ -24,6 +24,13 @@ Data transfers (DMA, ACP) are the simulator's: an invocation reports the bytes i
 and the accelerator-side cycles around them (unpacking fp16 into the scratchpads, activation and
 packing before the store), not the transfer time.
 
+Adapting a per-layer model (such as the SCALE-Sim-exact ``Systolic``) is a thin wrapper: its
+``invocation_cost`` turns the tile into a layer (padded input rows ``input_shape[1] + pads[0] +
+pads[1]``, columns likewise, ``channels``, ``kernels``, ``window``, ``stride`` for a convolution;
+``out_rows x channels`` times ``channels x kernels`` for an inner product), calls the model, and
+copies its cycles and access counts into a :class:`TileCost`; ``freq_hz`` and ``spad_bytes`` may be
+properties that read the wrapped model.
+
 A minimal user-defined accelerator (see ``examples/custom_accelerator.py``)::
 
     @dataclass(frozen=True)
