@@ -49,7 +49,10 @@ def main() -> None:
             cost = engine.op_cost(op, system.num_accelerators)
             plan = engine.tile(op)
             total += cost.seconds
-            print(f"{op.name:10s} {op.kind:14s} tiles {plan.tile_shapes}  {cost.cycles:8d} cycles  {cost.energy_j * 1e6:.2f} uJ")
+            print(
+                f"{op.name:10s} {op.kind:14s} tiles {plan.tile_shapes}  {cost.cycles:8d} cycles  "
+                f"{cost.energy_j * 1e6:.2f} uJ"
+            )
     print(f"accelerator time for LeNet5 on 2 engines: {total * 1e6:.1f} us")
 
 

@@ -56,9 +56,15 @@ class CPU(Spec):
     freq_hz: float = param(2.5e9, "core clock [Hz] (Table 2: 2.5 GHz; run.sh --cpu-clock=2.5GHz)")
     issue_width: int = param(8, "micro-ops issued per cycle (Table 2: 8-uop issue)")
     rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)")
-    copy_bytes_per_cycle: float = param(16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)")
-    copy_call_cycles: int = param(40, "fixed cost of one contiguous-run copy (call, loop setup, tail) [cycles] (assumption)")
-    gather_cycles_per_elem: float = param(4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)")
+    copy_bytes_per_cycle: float = param(
+        16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)"
+    )
+    copy_call_cycles: int = param(
+        40, "fixed cost of one contiguous-run copy (call, loop setup, tail) [cycles] (assumption)"
+    )
+    gather_cycles_per_elem: float = param(
+        4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)"
+    )
 
     def validate(self) -> None:
         self._int("cores", 1, 256)
@@ -74,12 +80,16 @@ class CPU(Spec):
 class DMA(Spec):
     """The accelerators' DMA engine (gem5-Aladdin; defaults from SMAUG's ``gem5.cfg`` and ``sweeps/params.py``)."""
 
-    setup_cycles: int = param(100, "fixed cost of each DMA transfer [accelerator cycles] (gem5.cfg dma_setup_overhead)")
+    setup_cycles: int = param(
+        100, "fixed cost of each DMA transfer [accelerator cycles] (gem5.cfg dma_setup_overhead)"
+    )
     max_outstanding: int = param(16, "DMA requests in flight (gem5.cfg max_dma_requests)")
     chunk_bytes: int = param(64, "bytes per DMA request (gem5.cfg dma_chunk_size)")
     channels: int = param(1, "DMA channels of the controller (sweeps/params.py num_dma_channels)")
     pipelined: bool = param(True, "transfers of consecutive pages overlap with unpacking (gem5.cfg pipelined_dma)")
-    ignore_cache_flush: bool = param(False, "skip flushing source lines from the CPU caches before a DMA load (gem5.cfg)")
+    ignore_cache_flush: bool = param(
+        False, "skip flushing source lines from the CPU caches before a DMA load (gem5.cfg)"
+    )
     invalidate_on_store: bool = param(True, "invalidate destination lines in the CPU caches on a DMA store (gem5.cfg)")
 
     def validate(self) -> None:
@@ -95,7 +105,9 @@ class DMA(Spec):
 class ACP(Spec):
     """The accelerator coherence port: one-way coherent accesses to the last-level cache (paper section 3.3)."""
 
-    latency_cycles: int = param(20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)")
+    latency_cycles: int = param(
+        20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)"
+    )
     max_outstanding: int = param(32, "ACP requests in flight (gem5.cfg cache_queue_size)")
     line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)")
 
@@ -127,7 +139,9 @@ class System(Spec):
     )
     dma: DMA = param(DMA(), "the accelerators' DMA engine")
     acp: ACP = param(ACP(), "the accelerator coherence port")
-    interface: str = param("dma", "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)")
+    interface: str = param(
+        "dma", "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)"
+    )
     accelerator: Accelerator = param(SMV(), "the accelerator model (every accelerator of the SoC is one of these)")
     num_accelerators: int = param(1, "accelerators sharing each operator, round-robin (1-8; SMAUG --num-accels)")
     cpu_threads: int = param(1, "CPU threads that tile and untile tensors (1-8; SMAUG --num-threads)")
@@ -151,7 +165,9 @@ class System(Spec):
         try:
             hash(self.accelerator)
         except TypeError:
-            raise ConfigError(f"accelerator = {describe(self.accelerator)}: must be hashable (a frozen dataclass)") from None
+            raise ConfigError(
+                f"accelerator = {describe(self.accelerator)}: must be hashable (a frozen dataclass)"
+            ) from None
         self._choice("interface", INTERFACES)
         self._int("num_accelerators", 1, MAX_ACCELERATORS)
         self._int("cpu_threads", 1, MAX_THREADS)
@@ -164,7 +180,9 @@ class System(Spec):
                 f"l1d.line_bytes = {self.l1d.line_bytes}: larger than l2.line_bytes = {self.l2.line_bytes}"
             )
         if self.l1d.size_bytes > self.l2.size_bytes:
-            raise ConfigError(f"l1d.size_bytes = {self.l1d.size_bytes}: larger than l2.size_bytes = {self.l2.size_bytes}")
+            raise ConfigError(
+                f"l1d.size_bytes = {self.l1d.size_bytes}: larger than l2.size_bytes = {self.l2.size_bytes}"
+            )
 
     @property
     def accelerator_seconds_per_cycle(self) -> float:

@@ -250,7 +250,9 @@ class Spec:
                 object.__setattr__(self, f.name, value)
             if f.name in hints and isinstance(value, float) and value.is_integer():
                 object.__setattr__(self, f.name, int(value))
-            elif f.name in hints and not isinstance(value, bool) and hasattr(value, "__index__") and not isinstance(value, int):
+            elif (
+                f.name in hints and not isinstance(value, (bool, int)) and hasattr(value, "__index__")
+            ):
                 object.__setattr__(self, f.name, int(value))
 
     def validate(self) -> None:  # pragma: no cover - every subclass overrides it

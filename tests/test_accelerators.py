@@ -67,7 +67,9 @@ def test_large_tiles_approach_peak():
     smv = SMV()
     for pixels, bound in ((64, 1.75), (1024, 1.05), (16384, 1.003)):
         side = int(pixels**0.5)
-        work = TileWork("conv", (1, side + 2, side + 2, 64), (16, 3, 3, 64), (1, side, side, 16), 64, 16, side, side, (3, 3))
+        work = TileWork(
+            "conv", (1, side + 2, side + 2, 64), (16, 3, 3, 64), (1, side, side, 16), 64, 16, side, side, (3, 3)
+        )
         ratio = smv.invocation_cost(work).compute_cycles / (work.macs / 256)
         assert 1.0 <= ratio < bound
 

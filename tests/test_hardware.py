@@ -69,7 +69,8 @@ def test_smaug_table2_preset_matches_published_table(reference_dir):
     assert s.cpu.issue_width == int(re.search(r"(\d+)-uop issue", table["cpu"]).group(1))
     assert s.cpu.rob_entries == int(re.search(r"(\d+)-entry ROB", table["cpu"]).group(1))
     kb, ways, line, lat = re.search(r"(\d+) KB D, (\d+)-way, (\d+) B lines, LRU, (\d+)-cycle", table["l1"]).groups()
-    assert (s.l1d.size_bytes, s.l1d.ways, s.l1d.line_bytes, s.l1d.latency_cycles) == (int(kb) * 1024, int(ways), int(line), int(lat))
+    l1 = (s.l1d.size_bytes, s.l1d.ways, s.l1d.line_bytes, s.l1d.latency_cycles)
+    assert l1 == (int(kb) * 1024, int(ways), int(line), int(lat))
     assert s.l1d.policy == "lru" == s.l2.policy
     mb, ways, lat = re.search(r"([\d.]+) MB, (\d+)-way, LRU, MESI, (\d+)-cycle", table["l2"]).groups()
     assert (s.l2.size_bytes, s.l2.ways, s.l2.latency_cycles) == (_mb(mb), int(ways), int(lat))
@@ -110,7 +111,8 @@ def test_other_presets():
 def test_preset_changes_and_errors():
     s = presets.load("smaug-repo", num_accelerators=2, l2__size_bytes="4MiB", **{"accelerator.spad_bytes": "64KiB"})
     assert (s.num_accelerators, s.l2.size_bytes, s.accelerator.spad_bytes) == (2, 4 << 20, 65536)
-    with pytest.raises(ConfigError, match=r"preset = 'smaug-paper': unknown; valid: smaug-table2, smaug-repo, smaug-sweep"):
+    message = r"preset = 'smaug-paper': unknown; valid: smaug-table2, smaug-repo, smaug-sweep"
+    with pytest.raises(ConfigError, match=message):
         presets.load("smaug-paper")
     with pytest.raises(ConfigError, match=r"l2.sise_bytes: unknown field of CacheConfig"):
         presets.load("smaug-table2", l2__sise_bytes=1)
@@ -126,7 +128,8 @@ def test_replace_dotted_and_whole_parts():
     v = s.replace(accelerator={"kind": "smv", "num_pes": 16})
     assert v.accelerator.num_pes == 16 and v.accelerator.maccs_per_pe == 32
     assert s.replace() is s
-    assert hash(t) != hash(s) and t == s.replace(**{"l2.size_bytes": 4 << 20, "cpu.freq_hz": 3e9, "interface": "acp", "dram": "HBM2"})
+    same = {"l2.size_bytes": 4 << 20, "cpu.freq_hz": 3e9, "interface": "acp", "dram": "HBM2"}
+    assert hash(t) != hash(s) and t == s.replace(**same)
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def _naive_conv(x, w, stride, pads):
 def conv_case(draw):
     h, w = draw(st.integers(1, 18)), draw(st.integers(1, 18))
     r, s = draw(st.integers(1, min(h, 5))), draw(st.integers(1, min(w, 5)))
-    pads = (draw(st.integers(0, r - 1)), draw(st.integers(0, r - 1)), draw(st.integers(0, s - 1)), draw(st.integers(0, s - 1)))
+    pads = tuple(draw(st.integers(0, k - 1)) for k in (r, r, s, s))
     return dict(
         n=draw(st.integers(1, 2)),
         h=h,
@@ -89,7 +89,9 @@ def conv_case(draw):
 def test_conv_tiled_equals_untiled(case, spad, accels, seed):
     with Graph("g") as g:
         x = g.input((case["n"], case["h"], case["w"], case["c"]))
-        nn.convolution(x, case["k"], case["kernel"], stride=case["stride"], padding=case["pads"], activation=case["act"])
+        nn.convolution(
+            x, case["k"], case["kernel"], stride=case["stride"], padding=case["pads"], activation=case["act"]
+        )
     op = g.topological_order()[-1]
     _check(op, spad, accels, seed)
 

@@ -48,7 +48,8 @@ def test_lenet5_first_conv():
     # One weight tile for two output tiles: two invocations, the second with kern_start 24, nothing reloaded.
     rows = plan.schedule().rows()
     assert [r["kern_start"] for r in rows] == [0, 24]
-    assert [(r["read_input"], r["read_weights"], r["send_output"]) for r in rows] == [(True, True, True), (False, False, True)]
+    flags = [(r["read_input"], r["read_weights"], r["send_output"]) for r in rows]
+    assert flags == [(True, True, True), (False, False, True)]
 
 
 def test_lenet5_second_conv_row_tiles_with_halo():
@@ -449,7 +450,8 @@ def test_plans_are_frozen_hashable_and_memoized():
     # Same shapes, another name: an equal plan under the new name.
     g = zoo.load("resnet50")
     convs = [o for o in g.topological_order() if o.kind == "conv"]
-    twins = [o for o in convs if o.inputs[0].shape == convs[-1].inputs[0].shape and o.inputs[1].shape == convs[-1].inputs[1].shape]
+    last = convs[-1]
+    twins = [o for o in convs if o.inputs[0].shape == last.inputs[0].shape and o.inputs[1].shape == last.inputs[1].shape]
     assert len(twins) >= 2
     p, q = tile_op(twins[0]), tile_op(twins[1])
     assert p.op == twins[0].name and q.op == twins[1].name and p.tile_shapes == q.tile_shapes
@@ -477,7 +479,8 @@ def test_mapping_error_names_op_smallest_tile_and_spad():
         nn.convolution(g.input((1, 32, 32, 64)), 64, 9, padding="same", name="big")
     op = g.topological_order()[-1]
     # Smallest weight tile 8 x 9 x 9 x 32 = 20736 elements > 16384.
-    with pytest.raises(MappingError, match=r"op 'big' \(conv\).*smallest weight tile \(8, 9, 9, 32\).*20736.*32768-byte.*16384 elements"):
+    message = r"op 'big' \(conv\).*smallest weight tile \(8, 9, 9, 32\).*20736.*32768-byte.*16384 elements"
+    with pytest.raises(MappingError, match=message):
         tile_op(op)
     # With 64 KiB scratchpads it fits.
     assert tile_op(op, TilingParams(spad_bytes=64 * 1024)).spad_elems == 32768

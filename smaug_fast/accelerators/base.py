@@ -318,12 +318,16 @@ class Accelerator(ABC):
         works, index = unique_tile_works(op, plan, schedule)
         costs = [self._cached_cost(w) for w in works]
         table = {
-            name: np.array([getattr(c, name) for c in costs] or [0], dtype=np.float64 if name == "energy_j" else np.int64)
+            name: np.array(
+                [getattr(c, name) for c in costs] or [0], dtype=np.float64 if name == "energy_j" else np.int64
+            )
             for name in ("compute_cycles", "load_cycles", "store_cycles", "energy_j", "macs")
         }
         itemsize = int(plan.param("itemsize", 2))
         per_work = {
-            "load_bytes_input": [w.operands * w.storage(w.input_shape) * itemsize if w.read_input else 0 for w in works],
+            "load_bytes_input": [
+                w.operands * w.storage(w.input_shape) * itemsize if w.read_input else 0 for w in works
+            ],
             "load_bytes_weights": [
                 w.storage(w.weight_shape) * itemsize if (w.read_weights and w.weight_shape) else 0 for w in works
             ],

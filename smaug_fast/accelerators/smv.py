@@ -62,36 +62,56 @@ class SMV(Spec, Accelerator):
     num_pes: int = param(8, "processing elements, one output map each (smv_convolution_op.cpp kNumPEs)")
     maccs_per_pe: int = param(32, "MACs per PE per cycle: 4 MACC units x 8 lanes (kNumMaccsPerPE)")
     vector_width: int = param(8, "lanes of the vector units (kernels/params.h VECTOR_SIZE)")
-    spad_bytes: int = param(32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)")
-    spad_banks: int = param(32, "banks per scratchpad, one 4-byte word each per cycle (smv-accel.cfg cyclic partition)")
+    spad_bytes: int = param(
+        32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)"
+    )
+    spad_banks: int = param(
+        32, "banks per scratchpad, one 4-byte word each per cycle (smv-accel.cfg cyclic partition)"
+    )
     spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)")
-    alignment: int = param(8, "innermost dimension padded to a multiple of this [elements] (SmvBackend::Alignment)")
-    pool_unroll: int = param(4, "channel vectors a pooling iteration handles (smv-accel.cfg maxpool_chan_grp unroll 4)")
-    bn_unroll: int = param(8, "channel vectors a post-conv batch-norm iteration handles (smv-accel.cfg bn_chan unroll 8)")
+    alignment: int = param(
+        8, "innermost dimension padded to a multiple of this [elements] (SmvBackend::Alignment)"
+    )
+    pool_unroll: int = param(
+        4, "channel vectors a pooling iteration handles (smv-accel.cfg maxpool_chan_grp unroll 4)"
+    )
+    bn_unroll: int = param(
+        8, "channel vectors a post-conv batch-norm iteration handles (smv-accel.cfg bn_chan unroll 8)"
+    )
     act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)")
     mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)")
     add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)")
-    exp_latency_cycles: int = param(16, "exponential latency (assumption: Aladdin's fp divide, FP_DIV_LATENCY_IN_CYCLES)")
+    exp_latency_cycles: int = param(
+        16, "exponential latency (assumption: Aladdin's fp divide, FP_DIV_LATENCY_IN_CYCLES)"
+    )
     spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)")
-    mul_energy_j: float = param(35.32e-12, "fp32 multiply [J] (Aladdin FP_SP_3STAGE_MUL_1ns_dynamic_energy, 40 nm)")
+    mul_energy_j: float = param(
+        35.32e-12, "fp32 multiply [J] (Aladdin FP_SP_3STAGE_MUL_1ns_dynamic_energy, 40 nm)"
+    )
     add_energy_j: float = param(16.68e-12, "fp32 add [J] (Aladdin FP_SP_3STAGE_ADD_1ns_dynamic_energy, 40 nm)")
     reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)")
-    spad_read_energy_j: float = param(5e-12, "scratchpad read of one 32-bit word [J] (Horowitz ISSCC 2014, 8 KB SRAM)")
+    spad_read_energy_j: float = param(
+        5e-12, "scratchpad read of one 32-bit word [J] (Horowitz ISSCC 2014, 8 KB SRAM)"
+    )
     spad_write_energy_j: float = param(5e-12, "scratchpad write of one 32-bit word [J] (as a read, Horowitz 2014)")
     static_power_w: float = param(0.0, "leakage of the datapath and scratchpads [W] (not modeled by default)")
 
     def validate(self) -> None:
         self._number("freq_hz", 1e6, strict=False)
-        for name in ("num_pes", "maccs_per_pe", "spad_banks", "spad_ports", "pool_unroll", "bn_unroll", "act_unroll"):
+        for name in ("num_pes", "maccs_per_pe", "spad_banks", "spad_ports", "pool_unroll", "bn_unroll",
+                     "act_unroll"):
             self._int(name, 1)
         self._int("vector_width", 1)
         if self.maccs_per_pe % self.vector_width:
-            raise ConfigError(f"maccs_per_pe = {self.maccs_per_pe}: must be a multiple of vector_width = {self.vector_width}")
+            raise ConfigError(
+                f"maccs_per_pe = {self.maccs_per_pe}: must be a multiple of vector_width = {self.vector_width}"
+            )
         self._int("spad_bytes", 64)
         self._int("alignment", 0)
         for name in ("mul_latency_cycles", "add_latency_cycles", "exp_latency_cycles", "spad_latency_cycles"):
             self._int(name, 0)
-        for name in ("mul_energy_j", "add_energy_j", "reg_energy_j", "spad_read_energy_j", "spad_write_energy_j", "static_power_w"):
+        for name in ("mul_energy_j", "add_energy_j", "reg_energy_j", "spad_read_energy_j", "spad_write_energy_j",
+                     "static_power_w"):
             self._number(name, 0.0, strict=False)
 
     # -- derived -----------------------------------------------------------------------------------

@@ -316,7 +316,9 @@ class TilingPlan:
         Cached per plan and accelerator count.
         """
         if isinstance(num_accelerators, bool) or not isinstance(num_accelerators, int) or num_accelerators < 1:
-            raise WorkloadError(f"plan for op {self.op!r}: num_accelerators = {num_accelerators!r}: must be an integer >= 1")
+            raise WorkloadError(
+                f"plan for op {self.op!r}: num_accelerators = {num_accelerators!r}: must be an integer >= 1"
+            )
         cached = self._cache.get(num_accelerators)
         if cached is None:
             from .schedule import build_schedule

@@ -17,8 +17,8 @@ Each function reproduces the loop nest of one SMAUG operator's ``run`` (harvard-
 Residency follows SMAUG: a conv input or weight tile, or an FC input tile, is not reloaded when the
 accelerator's previous invocation used the same one (``lastRead*TileIdx``); pooling, batch-norm inputs
 and element-wise operands are loaded every time; batch-norm parameters are loaded with the first
-channel tile (``weights_start == 0``) and by any accelerator that does not hold them yet. An output tile is stored by the last invocation that writes it
-on an accelerator.
+channel tile (``weights_start == 0``) and by any accelerator that does not hold them yet. An output
+tile is stored by the last invocation that writes it on an accelerator.
 """
 
 from __future__ import annotations

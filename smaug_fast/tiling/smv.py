@@ -956,7 +956,9 @@ def _tile_uncached(op: Op, params: TilingParams, accelerator: str) -> TilingPlan
     try:
         return _dispatch(op, params, accelerator)
     except _NoProgress as err:
-        raise MappingError(f"op {op.name!r} ({op.kind}): {err}; pads larger than the window are not supported") from None
+        raise MappingError(
+            f"op {op.name!r} ({op.kind}): {err}; pads larger than the window are not supported"
+        ) from None
 
 
 def _dispatch(op: Op, params: TilingParams, accelerator: str) -> TilingPlan:
