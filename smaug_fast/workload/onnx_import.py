@@ -677,14 +677,14 @@ class _Importer:
             if len(kernel) != 2:
                 raise _Unsupported(f"kernel_shape = {tuple(kernel)}: only 2-D pooling is supported")
             stride, pads = self._window(node, attrs, (h, w), tuple(kernel))
-            if attrs.get("ceil_mode", 0):
-                pads = self._ceil_pads(node, name, cls, (h, w), tuple(kernel), stride, pads)
             if cls is AvgPooling and any(pads) and not attrs.get("count_include_pad", 0):
                 warnings.warn(
                     f"{self._where(node, name)}: count_include_pad = 0 with pads {pads}: our average pool "
                     "divides by the full window, so border outputs are approximated",
                     OnnxImportWarning, stacklevel=5,
                 )
+            if attrs.get("ceil_mode", 0):
+                pads = self._ceil_pads(node, name, cls, (h, w), tuple(kernel), stride, pads)
         y = self._add(cls, [x.tensor], name, pool_size=tuple(kernel), stride=tuple(stride), pads=tuple(pads))
         oh, ow = (y.shape[1], y.shape[2]) if x.nhwc else (y.shape[2], y.shape[3])
         self.values[node.output[0]] = _Value(y, (n, c, oh, ow), nhwc=x.nhwc)
