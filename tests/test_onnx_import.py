@@ -425,6 +425,55 @@ def test_matmul_batched_rows_and_activation_times_activation():
     np.testing.assert_allclose(run_graph(g, feeds)[out.name], expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("trans_a, trans_b", [(0, 0), (1, 0), (1, 1)])
+def test_gemm_transposes_and_alpha(trans_a, trans_b):
+    rng = np.random.default_rng(21)
+    m, c, k = 2, 3, 4
+    a_shape = [c, m] if trans_a else [m, c]
+    w = rand(rng, k, c) if trans_b else rand(rng, c, k)
+    node = helper.make_node("Gemm", ["a", "w", "bias"], ["out"], name="fc", transA=trans_a, transB=trans_b, alpha=1.5)
+    model = make_model([node], [("a", a_shape)], [("out", [m, k])], {"w": w, "bias": rand(rng, 1, k)})
+    g = check_numerics(model, {"a": rand(rng, *a_shape)}, "NHWC")
+    assert kinds(g) == (["reorder"] if trans_a else []) + ["inner_product", "add"]
+
+
+def test_gemm_with_runtime_weights():
+    rng = np.random.default_rng(22)
+    node = helper.make_node("Gemm", ["a", "b"], ["out"], name="fc")
+    model = make_model([node], [("a", [2, 3]), ("b", [3, 4])], [("out", [2, 4])])
+    feeds = {"a": rand(rng, 2, 3), "b": rand(rng, 3, 4)}
+    expected = ReferenceEvaluator(model).run(None, feeds)[0]
+    g = from_onnx(model)
+    (out,) = g.outputs
+    np.testing.assert_allclose(run_graph(g, feeds)[out.name], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_old_opset_attributes(layout):
+    """Opset 10: Clip and Pad take attributes, Softmax flattens from its axis, Dropout has a ratio."""
+    rng = np.random.default_rng(23)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Clip", ["c"], ["r"], name="relu6", min=0.0, max=6.0),
+        helper.make_node("Pad", ["r"], ["p"], name="pad", pads=[0, 0, 1, 0, 0, 0, 0, 1]),
+        helper.make_node("GlobalAveragePool", ["p"], ["gap"], name="gap"),
+        helper.make_node("Dropout", ["gap"], ["d"], name="drop", ratio=0.5),
+        helper.make_node("Identity", ["d"], ["i"], name="id"),
+        helper.make_node("Softmax", ["i"], ["out"], name="sm", axis=1),
+    ]
+    model = make_model(nodes, [("x", [1, 2, 3, 3])], [("out", [1, 4, 1, 1])], {"w": rand(rng, 4, 2, 1, 1)}, opset=10)
+    x = 3 * rand(rng, 1, 2, 3, 3)
+    if layout == "NCHW":  # softmax over C x 1 x 1, but our softmax normalizes over W only
+        with pytest.raises(WorkloadError, match=r"node 'sm' \(op type Softmax\): axis = 1 \(opset 10\)"):
+            from_onnx(model, layout=layout)
+        nodes.insert(-1, helper.make_node("Flatten", ["i"], ["f"], name="flat"))
+        nodes[-1] = helper.make_node("Softmax", ["f"], ["out"], name="sm", axis=1)
+        model = make_model(nodes, [("x", [1, 2, 3, 3])], [("out", [1, 4])], {"w": rand(rng, 4, 2, 1, 1)}, opset=10)
+    g = check_numerics(model, {"x": x}, layout)
+    assert kinds(g) == ["conv", "padding", "avg_pool"] + (["reorder"] if layout == "NCHW" else []) + ["softmax"]
+    assert g.op("conv").activation == "hard_tanh"
+
+
 def test_shape_arithmetic_is_folded_into_one_flatten():
     """x.view(x.size(0), -1) as exported: Shape -> Gather -> Unsqueeze -> Concat -> Reshape."""
     rng = np.random.default_rng(13)
@@ -737,3 +786,20 @@ def test_pytorch_export_equals_the_zoo_graph(network):
     model = _torch_export(cls(), shape)
     imported = from_onnx(model, dtype="float16")
     _same_graph(imported, zoo.load(network))
+
+
+@pytest.mark.torch
+def test_pytorch_lenet5_numerics_survive_the_nhwc_conversion():
+    """Trained-like weights through NHWC conv weights and the permuted FC columns: same outputs as torch."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install -e '.[torch]'")
+    cls, shape = _torch_modules()["lenet5"]
+    torch.manual_seed(0)
+    module = cls().eval()
+    model = _torch_export(module, shape)
+    x = np.random.default_rng(20).standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x)).numpy()
+    g = from_onnx(model, dtype="float32")
+    (out,) = g.outputs
+    y = run_graph(g, {"input": x.transpose(0, 2, 3, 1)})[out.name]
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5)

@@ -241,6 +241,10 @@ class _Importer:
         for inp in self.model.graph.input:
             if inp.name not in self.consts:
                 self._add_input(inp)
+        # Constants first: a fusion decision may need a later Constant (e.g. Clip's bounds).
+        for index, node in enumerate(self.nodes):
+            if node.op_type != "Shape" and self._fold(node):
+                self.skip.add(index)
         for index, node in enumerate(self.nodes):
             if index in self.skip:
                 continue
