@@ -474,6 +474,23 @@ def test_old_opset_attributes(layout):
     assert g.op("conv").activation == "hard_tanh"
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_squeeze_unsqueeze_sub_div(layout):
+    rng = np.random.default_rng(24)
+    nodes = [
+        helper.make_node("GlobalMaxPool", ["x"], ["g"], name="gmp"),
+        helper.make_node("Squeeze", ["g", "axes"], ["s"], name="squeeze"),
+        helper.make_node("Sub", ["s", "mean"], ["c"], name="center"),
+        helper.make_node("Div", ["c", "std"], ["n"], name="scale"),
+        helper.make_node("Unsqueeze", ["n", "axes1"], ["out"], name="unsqueeze"),
+    ]
+    inits = {"axes": np.array([2, 3], np.int64), "axes1": np.array([1], np.int64), "mean": rand(rng, 3),
+             "std": rand(rng, 3, positive=True)}
+    model = make_model(nodes, [("x", [2, 3, 4, 4])], [("out", [2, 1, 3])], inits)
+    g = check_numerics(model, {"x": rand(rng, 2, 3, 4, 4)}, layout)
+    assert kinds(g) == ["max_pool", "reorder", "add", "mul", "reshape"]
+
+
 def test_shape_arithmetic_is_folded_into_one_flatten():
     """x.view(x.size(0), -1) as exported: Shape -> Gather -> Unsqueeze -> Concat -> Reshape."""
     rng = np.random.default_rng(13)

@@ -40,7 +40,8 @@ What the import does, and where it is not exact:
   MaxPool). Unknown ops kept as CPU ops (below) have no numeric model.
 - **Shape arithmetic** (Constant, Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Slice, Reshape,
   Transpose and Add/Sub/Mul/Div on constants) is evaluated at import time, so ``x.view(n, -1)``
-  exported as Shape -> Gather -> Concat -> Reshape becomes one flatten. Identity and Dropout are no-ops.
+  exported as Shape -> Gather -> Concat -> Reshape becomes one flatten. Identity and Dropout are no-ops;
+  Squeeze and Unsqueeze of activations are Reshapes; Sub and Div by a constant are add and mul.
 - **Unknown ops** (or unsupported variants, e.g. dilated convs or reflect padding) raise
   :class:`~smaug_fast.errors.WorkloadError` naming the op type and node; with ``unknown_ops="cpu"``
   they become :class:`~smaug_fast.workload.CpuOp` with output shapes from ONNX shape inference and a
@@ -184,7 +185,8 @@ def _load(onnx, path_or_model):
             f"from_onnx: path_or_model = {describe(path_or_model)}: must be a file path, bytes or an onnx.ModelProto"
         )
     try:
-        onnx.checker.check_model(model)
+        # Checking the file rather than the loaded proto also works for models over protobuf's 2 GB.
+        onnx.checker.check_model(path if isinstance(path_or_model, (str, os.PathLike)) else model)
     except Exception as exc:
         raise WorkloadError(f"{source}: not a valid ONNX model ({type(exc).__name__}: {exc})") from None
     return model, source
@@ -292,13 +294,12 @@ class _Importer:
     def _np_dtype(self, values: np.ndarray) -> tuple[str, type]:
         """Our dtype for a constant array and the NumPy type its values are stored as."""
         kind = values.dtype.kind
-        if kind == "f":
-            return self.dtype, np.float16 if self.dtype == "float16" else np.float32
         if kind == "b":
             return "bool", np.bool_
-        if values.dtype.itemsize == 1:
-            return "int8", np.int8
-        return "int32", np.int32
+        if kind in "iu":
+            return ("int8", np.int8) if values.dtype.itemsize == 1 else ("int32", np.int32)
+        # float16/32/64, and bfloat16 (an ml_dtypes type NumPy does not call "f")
+        return self.dtype, np.float16 if self.dtype == "float16" else np.float32
 
     def _inferred_shapes(self, where: str) -> dict[str, tuple]:
         """ONNX shape inference on a copy of the model with symbolic input dims fixed to ``batch``."""
@@ -952,6 +953,35 @@ class _Importer:
             else:
                 return False
         return True
+
+    def _op_Squeeze(self, node, name: str, index: int) -> None:
+        x = self._value(node.input[0])
+        axes = self._axes(node)
+        rank = len(x.onnx_shape)
+        drop = {a % rank for a in axes} if axes is not None else {a for a, d in enumerate(x.onnx_shape) if d == 1}
+        if any(x.onnx_shape[a] != 1 for a in drop):
+            raise _Unsupported(f"axes = {sorted(drop)}: not all of size 1 in shape {x.onnx_shape}")
+        self._reshape(node, name, x, tuple(d for a, d in enumerate(x.onnx_shape) if a not in drop))
+
+    def _op_Unsqueeze(self, node, name: str, index: int) -> None:
+        x = self._value(node.input[0])
+        axes = self._axes(node)
+        if axes is None:
+            raise _Unsupported("has no axes")
+        rank = len(x.onnx_shape) + len(axes)
+        shape = list(x.onnx_shape)
+        for a in sorted(a % rank for a in axes):
+            shape.insert(a, 1)
+        self._reshape(node, name, x, tuple(shape))
+
+    def _axes(self, node) -> list[int] | None:
+        """Squeeze/Unsqueeze axes: an attribute before opset 13, an optional constant input since."""
+        if self.opset < 13:
+            axes = self._attrs(node).get("axes")
+            return None if axes is None else [int(a) for a in axes]
+        if len(node.input) < 2 or not node.input[1]:
+            return None
+        return [int(a) for a in self._require_const(node, 1, "axes").reshape(-1)]
 
     def _op_Pad(self, node, name: str, index: int) -> None:
         attrs = self._attrs(node)
