@@ -258,6 +258,21 @@ def test_initializer_values_are_keyed_by_our_tensor_names():
     assert g.dtype == "float16" and all(t.dtype == "float16" for t in g.tensors.values())
 
 
+def test_one_reorder_serves_every_consumer():
+    """A 4-D reshape result in ONNX order feeds two convs in NHWC mode: converted once."""
+    rng = np.random.default_rng(25)
+    nodes = [
+        helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+        helper.make_node("Conv", ["r", "w1"], ["a"], name="c1"),
+        helper.make_node("Conv", ["r", "w2"], ["b"], name="c2"),
+        helper.make_node("Add", ["a", "b"], ["out"], name="add"),
+    ]
+    inits = {"shape": np.array([1, 2, 3, 4], np.int64), "w1": rand(rng, 3, 2, 1, 1), "w2": rand(rng, 3, 2, 1, 1)}
+    model = make_model(nodes, [("x", [1, 24])], [("out", [1, 3, 3, 4])], inits)
+    g = check_numerics(model, {"x": rand(rng, 1, 24)}, "NHWC")
+    assert kinds(g) == ["reshape", "reorder", "conv", "conv", "add"]
+
+
 def test_flatten_feeding_a_non_fc_op_inserts_a_reorder_to_nchw():
     rng = np.random.default_rng(3)
     nodes = [

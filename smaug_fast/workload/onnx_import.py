@@ -235,6 +235,7 @@ class _Importer:
         self.values: dict[str, _Value] = {}
         self.skip: set[int] = set()
         self.shared: dict[tuple, Tensor] = {}
+        self.converted: dict[tuple[str, str], _Value] = {}
         self._shapes: dict[str, tuple] | None = None
 
     # -- driver ------------------------------------------------------------------------------------
@@ -321,7 +322,10 @@ class _Importer:
                 tt = vi.type.tensor_type
                 if vi.type.HasField("tensor_type") and tt.HasField("shape"):
                     dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim)
-                    shapes[vi.name] = (dims, tt.elem_type)
+                    known = shapes.get(vi.name)
+                    # A declared graph output may be less precise than what inference found.
+                    if known is None or sum(d is None for d in dims) < sum(d is None for d in known[0]):
+                        shapes[vi.name] = (dims, tt.elem_type)
             self._shapes = shapes
         return self._shapes
 
@@ -401,17 +405,23 @@ class _Importer:
             raise _Unsupported("reads a flatten of NHWC data in a way that needs the ONNX element order")
         if not v.nhwc:
             return v
-        t = self._add(Reorder, [v.tensor], f"{name}/to_nchw", target="NCHW")
-        return _Value(t, v.onnx_shape)
+        key = (v.tensor.name, "NCHW")
+        if key not in self.converted:  # one Reorder per tensor, however many consumers need it
+            t = self._add(Reorder, [v.tensor], f"{name}/to_nchw", target="NCHW")
+            self.converted[key] = _Value(t, v.onnx_shape)
+        return self.converted[key]
 
     def _to_graph_layout(self, v: _Value, name: str) -> _Value:
         """A 4-D value in the graph's layout (a Reorder to NHWC for ONNX-ordered data in NHWC mode)."""
         if len(v.onnx_shape) == 4 and self.layout == "NHWC" and not v.nhwc:
-            if v.tensor.layout != "NCHW":
-                v = _Value(self._add(Reshape, [v.tensor], f"{name}/as_nchw", shape=v.onnx_shape, layout="NCHW"),
-                           v.onnx_shape)
-            t = self._add(Reorder, [v.tensor], f"{name}/to_nhwc", target="NHWC")
-            return _Value(t, v.onnx_shape, nhwc=True)
+            key = (v.tensor.name, "NHWC")
+            if key not in self.converted:
+                x = v.tensor
+                if x.layout != "NCHW":
+                    x = self._add(Reshape, [x], f"{name}/as_nchw", shape=v.onnx_shape, layout="NCHW")
+                t = self._add(Reorder, [x], f"{name}/to_nhwc", target="NHWC")
+                self.converted[key] = _Value(t, v.onnx_shape, nhwc=True)
+            return self.converted[key]
         return v
 
     def _spatial_input(self, node, name: str) -> _Value:
