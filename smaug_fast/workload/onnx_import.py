@@ -369,7 +369,7 @@ class _Importer:
         if layout is None:
             layout = _RANK_LAYOUT.get(values.ndim, "X")
         t = self.g.constant(values.shape, name=self.g.unique_name(name), layout=layout, dtype=dtype)
-        self.g.constant_values[t.name] = np.ascontiguousarray(values.astype(np_type))
+        self.g.constant_values[t.name] = np.ascontiguousarray(values.astype(np_type, copy=False))
         if key is not None:
             self.shared[key] = t
         return t
@@ -434,10 +434,6 @@ class _Importer:
             v = _Value(self._add(Reshape, [v.tensor], f"{name}/as_nchw", shape=v.onnx_shape, layout="NCHW"),
                        v.onnx_shape)
         return v
-
-    def _our_axis(self, v: _Value, axis: int) -> int:
-        """Our axis holding ONNX axis ``axis`` (normalized) of value ``v``."""
-        return _TO_NHWC.index(axis) if v.nhwc else axis
 
     # -- graph-structure queries -------------------------------------------------------------------
 
