@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from smaug_fast import WorkloadError, zoo
@@ -573,7 +573,6 @@ def test_max_pool_ceil_mode_is_exact(layout):
     layout=st.sampled_from(LAYOUTS),
     seed=st.integers(0, 2**16),
 )
-@settings(max_examples=25)
 def test_random_convs_match_the_onnx_reference(c, k_per_group, depthwise, r, s, stride, pads, auto_pad, bias, layout, seed):
     rng = np.random.default_rng(seed)
     groups = c if depthwise else 1
