@@ -203,3 +203,22 @@ def test_stale_residency_is_caught():
         assert "produced" in str(err)
     else:
         assert not np.allclose(tiled, execute_untiled(op, arrays), atol=1e-3)
+
+
+def test_execution_and_plan_errors():
+    with Graph("g") as g:
+        x = g.input((1, 8, 8, 16))
+        nn.convolution(x, 8, 3, name="c")
+    op = g.topological_order()[-1]
+    plan = tile_op(op)
+    arrays = _arrays(op, 0)
+    with pytest.raises(WorkloadError, match=r"op 'c': got 1 arrays for 2 inputs"):
+        execute_tiled(op, plan, arrays[:1])
+    with pytest.raises(WorkloadError, match=r"op 'c': inputs\[1\] has shape \(8, 3, 3, 15\), expected \(8, 3, 3, 16\)"):
+        execute_untiled(op, [arrays[0], arrays[1][..., :15]])
+    with pytest.raises(WorkloadError, match=r"plan for op 'c': no tensor with role 'input1'"):
+        plan.tensor("input1")
+    with pytest.raises(WorkloadError, match=r"plan for op 'c': num_accelerators = True: must be an integer >= 1"):
+        plan.schedule(True)
+    with pytest.raises(MappingError, match=r"tile_op: 3 is not an operator"):
+        tile_op(3)  # type: ignore[arg-type]
