@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import workload, zoo
+from . import numerics, workload, zoo
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
+from .numerics import run_functional
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -28,6 +29,8 @@ __all__ = [
     "__version__",
     "math",
     "nn",
+    "numerics",
+    "run_functional",
     "tensor",
     "workload",
     "zoo",
