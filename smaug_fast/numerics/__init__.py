@@ -26,7 +26,7 @@ from .arrays import (
     reshape,
     split,
 )
-from .functional import INITS, run_functional
+from .functional import INITS, default_values, run_functional
 
 __all__ = [
     "INITS",
@@ -36,6 +36,7 @@ __all__ = [
     "batch_norm",
     "concat",
     "conv2d",
+    "default_values",
     "eltwise",
     "flatten",
     "inner_product",

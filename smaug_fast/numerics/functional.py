@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -203,6 +203,33 @@ def _execute(op: Op, args: list[np.ndarray]) -> list[np.ndarray]:
     raise WorkloadError(f"run_functional: op {op.name!r}: type {type(op).__name__} has no numeric kernel")
 
 
+def _check_seed_init(seed: object, init: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise WorkloadError(f"run_functional: seed = {describe(seed)}: must be an integer >= 0")
+    if init not in INITS:
+        raise WorkloadError(f"run_functional: init = {describe(init)}: must be one of {', '.join(INITS)}")
+    return int(seed)
+
+
+def default_values(graph: Graph, seed: int = 0, *, init: str = "he", skip: Collection[str] = ()) -> dict[str, np.ndarray]:
+    """The seeded default value of every graph input and constant (module docstring), by name.
+
+    ``skip`` names tensors not to draw (run_functional passes the ones the caller gave).
+    """
+    if not isinstance(graph, Graph):
+        raise WorkloadError(f"run_functional: graph = {describe(graph)}: must be a smaug_fast Graph")
+    seed = _check_seed_init(seed, init)
+    roles = _roles(graph)
+    values = {}
+    for t in graph.inputs:
+        if t.name not in skip:
+            values[t.name] = _default_value(t, "input", seed, init)
+    for t in graph.constants:
+        if t.name not in skip:
+            values[t.name] = _default_value(t, roles.get(t.name, ("state", None))[0], seed, init)
+    return values
+
+
 def run_functional(
     graph: Graph,
     inputs: Mapping[str, np.ndarray] | None = None,
@@ -222,21 +249,11 @@ def run_functional(
     """
     if not isinstance(graph, Graph):
         raise WorkloadError(f"run_functional: graph = {describe(graph)}: must be a smaug_fast Graph")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise WorkloadError(f"run_functional: seed = {describe(seed)}: must be an integer >= 0")
-    if init not in INITS:
-        raise WorkloadError(f"run_functional: init = {describe(init)}: must be one of {', '.join(INITS)}")
-    seed = int(seed)
+    _check_seed_init(seed, init)
     values: dict[str, np.ndarray] = {}
     values.update(_given(graph, "inputs", inputs, {t.name: t for t in graph.inputs}))
     values.update(_given(graph, "weights", weights, {t.name: t for t in graph.constants}))
-    roles = _roles(graph)
-    for t in graph.inputs:
-        if t.name not in values:
-            values[t.name] = _default_value(t, "input", seed, init)
-    for t in graph.constants:
-        if t.name not in values:
-            values[t.name] = _default_value(t, roles.get(t.name, ("state", None))[0], seed, init)
+    values.update(default_values(graph, seed, init=init, skip=values.keys()))
     for op in graph.topological_order():
         try:
             results = _execute(op, [values[t.name] for t in op.inputs])
