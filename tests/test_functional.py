@@ -213,3 +213,13 @@ def test_kernel_errors_name_the_op():
         nn.convolution(x, 1, 1, name="c")
     with pytest.raises(WorkloadError, match=r"op 'c' \(conv\): conv2d: x.dtype = 'int32': must be one of float32"):
         run_functional(g)
+
+
+def test_ops_without_numerics_are_named():
+    from smaug_fast.workload.core import CpuOp, OutputSpec
+
+    with Graph("cpu", dtype="float32", layout="NC") as g:
+        x = g.input((1, 4), name="x")
+        g.add(CpuOp, [x], name="resize", op_type="Resize", output_specs=(OutputSpec((1, 8), "NC", "float32"),))
+    with pytest.raises(WorkloadError, match=r"op 'resize': type CpuOp \(Resize\) has no numeric kernel"):
+        run_functional(g)

@@ -200,7 +200,8 @@ def _execute(op: Op, args: list[np.ndarray]) -> list[np.ndarray]:
         return [arrays.repeat(x, list(op.multiples))]
     if isinstance(op, Padding):
         return [arrays.padding(x, list(op.pads))]
-    raise WorkloadError(f"run_functional: op {op.name!r}: type {type(op).__name__} has no numeric kernel")
+    what = f"{type(op).__name__} ({op.op_type})" if hasattr(op, "op_type") else type(op).__name__
+    raise WorkloadError(f"run_functional: op {op.name!r}: type {what} has no numeric kernel")
 
 
 def _check_seed_init(seed: object, init: object) -> int:
