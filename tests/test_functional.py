@@ -223,3 +223,53 @@ def test_ops_without_numerics_are_named():
         g.add(CpuOp, [x], name="resize", op_type="Resize", output_specs=(OutputSpec((1, 8), "NC", "float32"),))
     with pytest.raises(WorkloadError, match=r"op 'resize': type CpuOp \(Resize\) has no numeric kernel"):
         run_functional(g)
+
+
+def test_graph_constant_values_are_used_unless_overridden():
+    g = small_cnn()
+    g.constant_values["fc/weights"] = np.zeros((5, 36), np.float32)
+    assert not run_functional(g, return_intermediates=True)[1]["fc"].any()
+    w = np.ones((5, 36), np.float32)
+    _, v = run_functional(g, weights={"fc/weights": w}, return_intermediates=True)
+    np.testing.assert_array_equal(v["fc/weights"], w)
+    g.constant_values["fc/weights"] = np.zeros((5, 35), np.float32)
+    with pytest.raises(WorkloadError, match=r"graph.constant_values\['fc/weights'\].shape = \(5, 35\)"):
+        run_functional(g)
+
+
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_onnx_import_runs_like_the_onnx_reference_evaluator(layout):
+    """An independent whole-model check: ONNX's own evaluator on the ONNX model, ours on the import."""
+    onnx = pytest.importorskip("onnx", reason="the onnx package is not installed: pip install -e '.[onnx]'")
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    from smaug_fast.workload import from_onnx
+
+    rng = np.random.default_rng(0)
+    r = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    inits = {"w1": r(6, 3, 3, 3), "b1": r(6), "scale": np.abs(r(6)) + 0.5, "bias": r(6), "mean": r(6),
+             "var": np.abs(r(6)) + 0.5, "w2": r(6, 6, 1, 1), "w3": r(4, 6 * 3 * 3) * 0.05, "b3": r(4)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["c1", "scale", "bias", "mean", "var"], ["bn"], epsilon=1e-5),
+        helper.make_node("Relu", ["bn"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"]),
+        helper.make_node("Add", ["c2", "r1"], ["sum"]),
+        helper.make_node("MaxPool", ["sum"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["f"], axis=1),
+        helper.make_node("Gemm", ["f", "w3", "b3"], ["y"], transB=1),
+        helper.make_node("Sigmoid", ["y"], ["out"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "m", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 12, 12])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 4])],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = r(2, 3, 12, 12)
+    (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+    g = from_onnx(model, layout=layout, dtype="float32")
+    given = x if layout == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    (ours,) = run_functional(g, inputs={g.inputs[0].name: given}).values()
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-5)

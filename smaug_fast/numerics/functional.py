@@ -128,8 +128,11 @@ def _default_value(t: Tensor, role: str, seed: int, init: str) -> np.ndarray:
     return values.astype(t.dtype)
 
 
-def _given(graph: Graph, kind: str, values: Mapping | None, allowed: dict[str, Tensor]) -> dict[str, np.ndarray]:
-    """Validate user-given ``inputs`` or ``weights``: known names, exact shapes and dtypes."""
+def _given(
+    graph: Graph, kind: str, values: Mapping | None, allowed: dict[str, Tensor], noun: str
+) -> dict[str, np.ndarray]:
+    """Validate given ``inputs``, ``weights`` or ``graph.constant_values``: known names, exact shapes
+    and dtypes. ``noun`` says what the names must be ("input", "weight")."""
     if values is None:
         return {}
     if not isinstance(values, Mapping):
@@ -140,7 +143,7 @@ def _given(graph: Graph, kind: str, values: Mapping | None, allowed: dict[str, T
         if t is None:
             valid = ", ".join(sorted(allowed)) or "none"
             raise WorkloadError(
-                f"run_functional: {kind}[{name!r}]: graph {graph.name!r} has no such {kind[:-1]} tensor; valid: {describe(valid)}"
+                f"run_functional: {kind}[{name!r}]: graph {graph.name!r} has no such {noun} tensor; valid: {describe(valid)}"
             )
         if not isinstance(value, np.ndarray):
             raise WorkloadError(f"run_functional: {kind}[{name!r}] = {describe(value)}: must be a NumPy array")
@@ -243,8 +246,10 @@ def run_functional(
     """Execute ``graph`` and return ``{output tensor name: array}`` for its outputs.
 
     ``inputs`` maps graph-input names and ``weights`` maps constant-tensor names to NumPy arrays of
-    exactly the tensor's shape and dtype; every tensor not given gets seeded default values (module
-    docstring: ``init`` "he" or "smaug", ``seed`` an integer >= 0). With ``return_intermediates``,
+    exactly the tensor's shape and dtype. Constants not in ``weights`` take the graph's own
+    ``graph.constant_values`` (an ONNX import's initializers) when it has them; every tensor still
+    without a value gets seeded defaults (module docstring: ``init`` "he" or "smaug", ``seed`` an
+    integer >= 0). With ``return_intermediates``,
     returns ``(outputs, values)`` where ``values`` maps the name of every tensor of the graph
     (inputs, constants and each op's outputs) to its array.
     """
@@ -252,8 +257,13 @@ def run_functional(
         raise WorkloadError(f"run_functional: graph = {describe(graph)}: must be a smaug_fast Graph")
     _check_seed_init(seed, init)
     values: dict[str, np.ndarray] = {}
-    values.update(_given(graph, "inputs", inputs, {t.name: t for t in graph.inputs}))
-    values.update(_given(graph, "weights", weights, {t.name: t for t in graph.constants}))
+    constants = {t.name: t for t in graph.constants}
+    values.update(_given(graph, "inputs", inputs, {t.name: t for t in graph.inputs}, "input"))
+    # Values that came with the graph (an ONNX import's initializers), unless the caller overrides them.
+    stored = getattr(graph, "constant_values", None) or {}
+    stored = {k: v for k, v in stored.items() if weights is None or k not in weights}
+    values.update(_given(graph, "graph.constant_values", stored, constants, "constant"))
+    values.update(_given(graph, "weights", weights, constants, "weight"))
     values.update(default_values(graph, seed, init=init, skip=values.keys()))
     for op in graph.topological_order():
         try:
