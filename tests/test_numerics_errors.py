@@ -50,7 +50,7 @@ CASES = [
     # activations and element-wise
     (lambda: numerics.activation(a(3), "swish"), r"activation: activation = 'swish': unknown"),
     (lambda: numerics.activation(a(3), "hard_tanh", 1.0, -1.0), r"activation: activation_params = \(1.0, -1.0\): hard_tanh needs min <= max"),
-    (lambda: numerics.activation(a(), "relu"), r"activation: x.shape = \(\): must have at least one dimension"),
+    (lambda: numerics.activation(a(), "relu"), r"activation: x.shape = \(\): must have at least 1 dimension"),
     (lambda: numerics.eltwise(a(2, 3), a(3, 2), "add"), r"eltwise: shapes = \(\(2, 3\), \(3, 2\)\): do not broadcast"),
     (lambda: numerics.eltwise(a(2), a(2), "sub"), r"eltwise: function = 'sub': unknown; valid: add, mul"),
     (lambda: numerics.eltwise(a(2), a(2, dtype=np.float16), "less"), r"eltwise: b.dtype = 'float16': must match a.dtype float32"),
@@ -66,8 +66,13 @@ CASES = [
     (lambda: numerics.padding(a(2, 3), [1, 1]), r"padding: pads = \[1, 1\]: needs 2 x 2 = 4 integers"),
     (lambda: numerics.padding(a(2, 3), [0, 0, 1.5, 0]), r"padding: pads\[2\] = 1.5: must be an integer"),
     (lambda: numerics.repeat(a(2, 3), [2]), r"repeat: multiples = \[2\]: needs 2 integers"),
+    (lambda: numerics.repeat(a(), []), r"repeat: x.shape = \(\): must have at least 1 dimension"),
+    (lambda: numerics.padding(a(), []), r"padding: x.shape = \(\): must have at least 1 dimension"),
+    (lambda: numerics.concat([a()], 0), r"concat: axis = 0: must be an integer in \[-0, 0\)"),
+    (lambda: numerics.split(a(4), [4], 0.0), r"split: axis = 0.0: must be an integer"),
+    (lambda: numerics.padding(a(2, dtype=np.complex64), [1, 1]), r"padding: x.dtype = 'complex64': must be bool"),
     (lambda: numerics.reshape(a(2, 3), (4, 2)), r"reshape: shape = \(4, 2\): has 8 elements, x.shape \(2, 3\) has 6"),
-    (lambda: numerics.flatten(np.array(["a", "b"])), r"flatten: x.dtype = 'str\d*': must be a boolean, integer or floating-point type"),
+    (lambda: numerics.flatten(np.array(["a", "b"])), r"flatten: x.dtype = 'str\d*': must be bool, an integer type or float16/32/64"),
 ]
 
 

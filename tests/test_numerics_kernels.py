@@ -415,3 +415,19 @@ def test_noncontiguous_inputs_are_accepted():
     x = rand(rng, (1, 3, 6, 6), "float32").transpose(0, 2, 3, 1)  # NHWC view of NCHW data
     w = rand(rng, (2, 3, 3, 3), "float32")
     close(numerics.conv2d(x, w, pads=1), naive.conv2d(x, w, (1, 1), (1, 1, 1, 1), 1, "NHWC"), "float32", terms=27)
+
+
+@pytest.mark.parametrize("dtype", [">f4", ">f2", ">i4", "<f8", "uint8", "int64"])
+def test_data_movement_takes_any_byte_order_and_plain_types(dtype):
+    x = np.arange(24).reshape(2, 3, 4).astype(dtype)
+    np.testing.assert_array_equal(numerics.padding(x, [1, 0, 0, 2, 1, 1]), naive.padding(x, [1, 0, 0, 2, 1, 1]))
+    np.testing.assert_array_equal(numerics.repeat(x, [1, 2, 1]), naive.repeat(x, [1, 2, 1]))
+    np.testing.assert_array_equal(numerics.concat([x, x], 2), naive.concat([x, x], 2))
+    np.testing.assert_array_equal(numerics.reorder(x, "NTC", "NCT"), naive.reorder(x, "NTC", "NCT"))
+    assert numerics.split(x, [1, 2], 1)[1].dtype.kind == x.dtype.kind
+
+
+def test_arithmetic_takes_big_endian_floats():
+    x = np.linspace(-2, 2, 12, dtype=">f4").reshape(3, 4)
+    np.testing.assert_allclose(numerics.activation(x, "relu"), np.maximum(x, 0))
+    np.testing.assert_allclose(numerics.inner_product(x, x), naive.inner_product(x, x), rtol=1e-6)

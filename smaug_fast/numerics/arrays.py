@@ -45,16 +45,21 @@ def _fail(fn: str, field: str, value: object, problem: str) -> WorkloadError:
     return WorkloadError(f"{fn}: {field} = {describe(value)}: {problem}")
 
 
-def _as_array(fn: str, name: str, value: object, *, ndim: int | None = None, floats: bool = True) -> np.ndarray:
-    """``value`` as a NumPy array, checked: a float32/float16 array (``floats``) of rank ``ndim``."""
+def _as_array(
+    fn: str, name: str, value: object, *, ndim: int | None = None, floats: bool = True, min_ndim: int = 0
+) -> np.ndarray:
+    """``value`` as a NumPy array, checked: a float32/float16 array (``floats``; else any type the
+    bit-copying kernels take) of rank ``ndim`` (or at least ``min_ndim``), not empty."""
     if not isinstance(value, np.ndarray):
         raise _fail(fn, name, type(value).__name__, "must be a NumPy array")
     if floats and value.dtype.name not in FLOAT_DTYPES:
         raise _fail(fn, f"{name}.dtype", value.dtype.name, f"must be one of {', '.join(FLOAT_DTYPES)}")
-    if not floats and value.dtype.kind not in "biuf":
-        raise _fail(fn, f"{name}.dtype", value.dtype.name, "must be a boolean, integer or floating-point type")
+    if not floats and not (value.dtype.kind in "biu" or value.dtype.name in ("float16", "float32", "float64")):
+        raise _fail(fn, f"{name}.dtype", value.dtype.name, "must be bool, an integer type or float16/32/64")
     if ndim is not None and value.ndim != ndim:
         raise _fail(fn, f"{name}.shape", value.shape, f"must have {ndim} dimensions")
+    if value.ndim < min_ndim:
+        raise _fail(fn, f"{name}.shape", value.shape, f"must have at least {min_ndim} dimension(s)")
     if value.size == 0:
         raise _fail(fn, f"{name}.shape", value.shape, "must not be empty")
     return value
@@ -304,9 +309,7 @@ def activation(x: np.ndarray, function: str, *params: float) -> np.ndarray:
     """Activation ``function`` (relu, lrelu, elu, selu, tanh, hard_tanh, sigmoid, softmax) with its
     parameters (SMAUG's defaults when none are given). Softmax normalizes over the last axis."""
     fn = "activation"
-    x = _as_array(fn, "x", x)
-    if x.ndim == 0:
-        raise _fail(fn, "x.shape", x.shape, "must have at least one dimension")
+    x = _as_array(fn, "x", x, min_ndim=1)
     if function is None:
         raise _fail(fn, "function", function, f"must be one of {', '.join(ACTIVATIONS)}")
     code, p0, p1 = activation_code(fn, function, params)
@@ -372,13 +375,16 @@ def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _bits(a: np.ndarray) -> np.ndarray:
     """A C-contiguous array the bit-copying kernels can take: float16 seen as uint16, bool as is."""
     a = np.ascontiguousarray(a)
+    if not a.dtype.isnative:  # Numba takes native byte order only
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype == np.float16:
         return a.view(np.uint16)
     return a
 
 
 def _unbits(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    return a.view(dtype) if a.dtype != dtype else a
+    """Undo _bits' float16 view (results come back in native byte order)."""
+    return a.view(np.float16) if dtype.kind == "f" and dtype.itemsize == 2 else a
 
 
 def _axis(fn: str, axis: object, ndim: int) -> int:
@@ -473,9 +479,7 @@ def reorder(x: np.ndarray, source: str, target: str) -> np.ndarray:
 
 def flatten(x: np.ndarray) -> np.ndarray:
     """N x ... -> N x (rest), elements in the stored (row-major) order."""
-    x = _as_array("flatten", "x", x, floats=False)
-    if x.ndim < 1:
-        raise _fail("flatten", "x.shape", x.shape, "must have at least one dimension")
+    x = _as_array("flatten", "x", x, floats=False, min_ndim=1)
     return np.ascontiguousarray(x).reshape(x.shape[0], -1).copy()
 
 
@@ -494,7 +498,7 @@ def reshape(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
 def padding(x: np.ndarray, pads: Sequence[int]) -> np.ndarray:
     """Zero padding; ``pads`` = (before, after) for each dimension, flattened (SMAUG's padding op)."""
     fn = "padding"
-    x = _as_array(fn, "x", x, floats=False)
+    x = _as_array(fn, "x", x, floats=False, min_ndim=1)
     if not isinstance(pads, (list, tuple)) or len(pads) != 2 * x.ndim:
         raise _fail(fn, "pads", pads, f"needs 2 x {x.ndim} = {2 * x.ndim} integers (before, after per dimension)")
     p = np.array([_int(fn, f"pads[{i}]", v, 0) for i, v in enumerate(pads)], dtype=np.int64)
@@ -506,7 +510,7 @@ def padding(x: np.ndarray, pads: Sequence[int]) -> np.ndarray:
 def repeat(x: np.ndarray, multiples: Sequence[int]) -> np.ndarray:
     """Tile ``x`` ``multiples[d]`` times along each dimension d (NumPy's ``tile`` with full reps)."""
     fn = "repeat"
-    x = _as_array(fn, "x", x, floats=False)
+    x = _as_array(fn, "x", x, floats=False, min_ndim=1)
     if not isinstance(multiples, (list, tuple)) or len(multiples) != x.ndim:
         raise _fail(fn, "multiples", multiples, f"needs {x.ndim} integers, one per dimension of x.shape {x.shape}")
     m = np.array([_int(fn, f"multiples[{i}]", v, 1) for i, v in enumerate(multiples)], dtype=np.int64)
