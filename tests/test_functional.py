@@ -135,8 +135,11 @@ def test_defaults_are_seeded_and_per_tensor():
 
 def test_default_distributions():
     g = zoo.load("resnet50_imagenet", dtype="float32")
-    values = {t.name: functional._default_value(t, role, 0, "he") for t in g.constants
-              for role in [functional._roles(g)[t.name][0]] if t.name in ("conv0/weights", "fc/weights", "bn0/var")}
+    roles = functional._roles(g)
+    values = {name: functional._default_value(g.tensor(name), roles[name][0], 0, "he")
+              for name in ("conv0/weights", "fc/weights", "bn0/var")}
+    assert [roles[n][0] for n in values] == ["conv", "fc", "bn:var"]
+    assert roles["bn2a_2c/gamma"][0] == "bn:gamma_residual" and roles["bn2a_2b/gamma"][0] == "bn:gamma"
     w = values["conv0/weights"]
     bound = np.sqrt(6.0 / (7 * 7 * 3))
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound

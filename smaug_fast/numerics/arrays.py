@@ -32,8 +32,8 @@ from ..workload.core import ACTIVATIONS
 
 FLOAT_DTYPES = ("float32", "float16")
 
-#: Same-size unsigned integer views, so that bit-copying kernels never see float16 (Numba lacks it).
-_BIT_VIEWS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+#: Same-size unsigned integer views: the bit-copying kernels compile once per element size.
+_BIT_VIEWS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -373,18 +373,20 @@ def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous array the bit-copying kernels can take: float16 seen as uint16, bool as is."""
+    """The C-contiguous, native-order data of ``a`` seen as unsigned integers of the same size.
+
+    The data-movement kernels only copy elements, so one compiled version per element size serves
+    every dtype (and float16, which Numba cannot type, passes as uint16).
+    """
     a = np.ascontiguousarray(a)
     if not a.dtype.isnative:  # Numba takes native byte order only
         a = a.astype(a.dtype.newbyteorder("="))
-    if a.dtype == np.float16:
-        return a.view(np.uint16)
-    return a
+    return a.view(_BIT_VIEWS[a.dtype.itemsize])
 
 
 def _unbits(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Undo _bits' float16 view (results come back in native byte order)."""
-    return a.view(np.float16) if dtype.kind == "f" and dtype.itemsize == 2 else a
+    """Undo _bits: the same bits as ``dtype`` (in native byte order)."""
+    return a.view(dtype.newbyteorder("="))
 
 
 def _axis(fn: str, axis: object, ndim: int) -> int:
