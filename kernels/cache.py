@@ -1,0 +1,530 @@
+"""Set-associative cache hierarchy: the jitted core behind ``smaug_fast.memory.CacheHierarchy``.
+
+State is held in a few flat arrays so that it persists across calls and the kernels see arrays only:
+
+``cfg``   int64 [levels, CFG_N]: per level sets, ways, log2(line size), policy, write-back,
+          write-allocate, first entry index, set mask (sets - 1 when sets is a power of two, else -1).
+``glob``  int64 [GLOB_N + levels]: use clock, pycachesim-compatibility flag, inclusive flag, then one
+          xorshift random state per level.
+``tags``  int64 [entries]: line number held by each way (-1: invalid). Entry = first + set * ways + way.
+``stamp`` int64 [entries]: last-use time (LRU) or fill time (FIFO); -1 for invalid ways, so that an
+          invalid way is always chosen before a valid one.
+``dirty`` uint8 [entries].
+``cnt``   int64 [levels + 1, CNT_N]: counters per level; the last row counts memory traffic.
+
+Counting conventions are those of ``shared/reference/memory_facts.md``: NINE fills, true LRU, store
+hits counted and refreshing LRU, dirty victims written back as full-line stores that allocate without
+a fetch. With ``glob[G_COMPAT] = 1`` the quirks of pycachesim 0.3.1 are reproduced instead: store hits
+neither counted nor refreshing LRU, a store miss counted as a load miss plus a store, write-backs that
+fetch on a miss, write-back + no-write-allocate stores that allocate dirty without a fetch, and random
+replacement that may pick a valid way while an invalid one exists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+# cfg columns
+C_SETS, C_WAYS, C_SHIFT, C_POLICY, C_WB, C_WA, C_BASE, C_MASK = range(8)
+CFG_N = 8
+# policies
+P_LRU, P_FIFO, P_RANDOM = 0, 1, 2
+# glob entries
+G_CLOCK, G_COMPAT, G_INCLUSIVE = 0, 1, 2
+GLOB_N = 3
+# per-level counters
+(
+    N_LOADS,
+    N_STORES,
+    N_LOAD_HITS,
+    N_LOAD_MISSES,
+    N_STORE_HITS,
+    N_STORE_MISSES,
+    N_DIRTY_EVICT,
+    N_CLEAN_EVICT,
+    N_WRITEBACKS,
+    N_FETCHES,
+    N_BACK_INVAL,
+    N_INVAL,
+) = range(12)
+CNT_N = 12
+# memory row counters
+M_READS, M_WRITES, M_READ_BYTES, M_WRITE_BYTES = range(4)
+# request kinds
+K_LOAD, K_STORE, K_WRITEBACK = 0, 1, 2
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _set_of(cfg, lv, line):
+    mask = cfg[lv, C_MASK]
+    if mask >= 0:
+        return line & mask
+    return line % cfg[lv, C_SETS]
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _find(tags, base, ways, line):
+    for k in range(ways):
+        if tags[base + k] == line:
+            return base + k
+    return -1
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _next_random(glob, lv):
+    # xorshift64 (Marsaglia 2003); state kept non-zero by construction.
+    x = glob[GLOB_N + lv]
+    x ^= (x << 13) & 0x7FFFFFFFFFFFFFFF
+    x ^= x >> 7
+    x ^= (x << 17) & 0x7FFFFFFFFFFFFFFF
+    x &= 0x7FFFFFFFFFFFFFFF
+    if x == 0:
+        x = 88172645463325252
+    glob[GLOB_N + lv] = x
+    return x
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _victim(cfg, glob, tags, stamp, lv, base):
+    ways = cfg[lv, C_WAYS]
+    if cfg[lv, C_POLICY] == P_RANDOM:
+        if glob[G_COMPAT] == 0:
+            for k in range(ways):
+                if tags[base + k] < 0:
+                    return base + k
+        return base + _next_random(glob, lv) % ways
+    best = base
+    best_stamp = stamp[base]
+    for k in range(1, ways):
+        if stamp[base + k] < best_stamp:
+            best_stamp = stamp[base + k]
+            best = base + k
+    return best
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _back_invalidate(cfg, glob, tags, stamp, dirty, cnt, lv, line):
+    """Inclusive hierarchy: drop every copy of level ``lv``'s ``line`` from the levels above it.
+
+    Returns 1 when one of the dropped copies was dirty (its data merges into the evicted line).
+    """
+    was_dirty = 0
+    shift = cfg[lv, C_SHIFT]
+    lo = line << shift
+    hi = lo + (np.int64(1) << shift) - 1
+    for j in range(lv):
+        sj = cfg[j, C_SHIFT]
+        ways = cfg[j, C_WAYS]
+        for up in range(lo >> sj, (hi >> sj) + 1):
+            e = _find(tags, cfg[j, C_BASE] + _set_of(cfg, j, up) * ways, ways, up)
+            if e >= 0:
+                if dirty[e]:
+                    was_dirty = 1
+                tags[e] = -1
+                stamp[e] = -1
+                dirty[e] = 0
+                cnt[j, N_BACK_INVAL] += 1
+    return was_dirty
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
+    """Place ``line`` in level ``lv`` (``is_dirty`` 0/1), evicting a victim.
+
+    Returns the victim's line number when it must be written back to level ``lv + 1``, else -1
+    (the caller issues that write-back: kernels here never recurse, see ``_process``).
+    """
+    ways = cfg[lv, C_WAYS]
+    base = cfg[lv, C_BASE] + _set_of(cfg, lv, line) * ways
+    e = _victim(cfg, glob, tags, stamp, lv, base)
+    old = tags[e]
+    old_dirty = dirty[e]
+    tags[e] = line
+    clock = glob[G_CLOCK] + 1
+    glob[G_CLOCK] = clock
+    stamp[e] = clock
+    dirty[e] = is_dirty
+    if old < 0:
+        return -1
+    if glob[G_INCLUSIVE] != 0 and lv > 0:
+        if _back_invalidate(cfg, glob, tags, stamp, dirty, cnt, lv, old):
+            old_dirty = 1
+    if old_dirty:
+        cnt[lv, N_DIRTY_EVICT] += 1
+        cnt[lv, N_WRITEBACKS] += 1
+        return old
+    cnt[lv, N_CLEAN_EVICT] += 1
+    return -1
+
+
+# frame columns of the explicit request stack
+F_LV, F_ADDR, F_NBYTES, F_KIND, F_LINE, F_PHASE = range(6)
+F_N = 6
+# phases: what a frame does next (when first run, or when the request it pushed has completed)
+PH_BEGIN, PH_LINE, PH_FILL_LOAD, PH_FILL_STORE, PH_FORWARD, PH_NEXT = range(6)
+STACK_DEPTH = 256
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kind0):
+    """Serve one request of ``nbytes0`` [B] at ``addr0`` arriving at level ``lv0`` (levels = memory).
+
+    ``kind0``: K_LOAD, K_STORE (a core store, write-through or write-around) or K_WRITEBACK (bytes
+    of an evicted or flushed line). A request to a lower level (a fetch, a write-back) is pushed on
+    ``stack`` and completed before the frame that pushed it resumes, exactly as a recursive call
+    would (pycachesim's order: fetch from below, then fill and write the victim back), but without
+    recursion, which Numba can neither cache nor call cheaply.
+    """
+    nlev = cfg.shape[0]
+    compat = glob[G_COMPAT] != 0
+    sp = 0
+    stack[0, F_LV] = lv0
+    stack[0, F_ADDR] = addr0
+    stack[0, F_NBYTES] = nbytes0
+    stack[0, F_KIND] = kind0
+    stack[0, F_PHASE] = PH_BEGIN
+    sp = 1
+    while sp > 0:
+        f = sp - 1
+        lv = stack[f, F_LV]
+        addr = stack[f, F_ADDR]
+        nbytes = stack[f, F_NBYTES]
+        kind = stack[f, F_KIND]
+        if lv >= nlev:
+            if kind == K_LOAD:
+                cnt[nlev, M_READS] += 1
+                cnt[nlev, M_READ_BYTES] += nbytes
+            else:
+                cnt[nlev, M_WRITES] += 1
+                cnt[nlev, M_WRITE_BYTES] += nbytes
+            sp -= 1
+            continue
+        shift = cfg[lv, C_SHIFT]
+        line_bytes = np.int64(1) << shift
+        wb = cfg[lv, C_WB] != 0
+        phase = stack[f, F_PHASE]
+        if phase == PH_BEGIN:
+            if kind == K_LOAD:
+                cnt[lv, N_LOADS] += 1
+            else:
+                cnt[lv, N_STORES] += 1
+            stack[f, F_LINE] = addr >> shift
+            phase = PH_LINE
+        elif phase == PH_NEXT:
+            stack[f, F_LINE] += 1
+            phase = PH_LINE
+        line = stack[f, F_LINE]
+        lo = line << shift
+        end = addr + nbytes
+        s_lo = max(addr, lo)
+        s_hi = min(end, lo + line_bytes)
+        full = s_lo == lo and s_hi == lo + line_bytes
+        push = False
+        p_addr = lo
+        p_nbytes = line_bytes
+        p_kind = K_LOAD
+        if phase == PH_LINE:
+            if line > (end - 1) >> shift:
+                sp -= 1
+                continue
+            ways = cfg[lv, C_WAYS]
+            e = _find(tags, cfg[lv, C_BASE] + _set_of(cfg, lv, line) * ways, ways, line)
+            lru = cfg[lv, C_POLICY] == P_LRU
+            wa = cfg[lv, C_WA] != 0
+            phase = PH_NEXT
+            if kind == K_LOAD:
+                if e >= 0:
+                    cnt[lv, N_LOAD_HITS] += 1
+                    if lru:
+                        clock = glob[G_CLOCK] + 1
+                        glob[G_CLOCK] = clock
+                        stamp[e] = clock
+                else:
+                    cnt[lv, N_LOAD_MISSES] += 1
+                    cnt[lv, N_FETCHES] += 1
+                    phase = PH_FILL_LOAD
+                    push = True
+            elif e >= 0:
+                if not compat:
+                    cnt[lv, N_STORE_HITS] += 1
+                    if lru:
+                        clock = glob[G_CLOCK] + 1
+                        glob[G_CLOCK] = clock
+                        stamp[e] = clock
+                if wb:
+                    dirty[e] = 1
+                else:
+                    phase = PH_FORWARD
+            elif compat:
+                if wa:
+                    # pycachesim loads the line through its own load path: LOAD and MISS here.
+                    cnt[lv, N_LOADS] += 1
+                    cnt[lv, N_LOAD_MISSES] += 1
+                    cnt[lv, N_FETCHES] += 1
+                    phase = PH_FILL_STORE
+                    push = True
+                elif wb:
+                    phase = PH_FILL_STORE  # allocate dirty without a fetch
+                else:
+                    phase = PH_FORWARD
+            else:
+                cnt[lv, N_STORE_MISSES] += 1
+                if not wa:
+                    phase = PH_FORWARD
+                elif full and kind == K_WRITEBACK:
+                    phase = PH_FILL_STORE  # the whole line is written: no fetch
+                else:
+                    cnt[lv, N_FETCHES] += 1
+                    phase = PH_FILL_STORE
+                    push = True
+            if not push and (phase == PH_FILL_STORE or phase == PH_FORWARD):
+                stack[f, F_PHASE] = phase
+                continue  # run that phase now
+        elif phase == PH_FILL_LOAD or phase == PH_FILL_STORE:
+            is_dirty = 1 if (phase == PH_FILL_STORE and wb) else 0
+            next_phase = PH_NEXT if (phase == PH_FILL_LOAD or wb) else PH_FORWARD
+            victim = _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty)
+            phase = next_phase
+            if victim >= 0:
+                push = True
+                p_addr = victim << shift
+                p_kind = K_WRITEBACK
+            elif phase == PH_FORWARD:
+                stack[f, F_PHASE] = phase
+                continue
+        elif phase == PH_FORWARD:
+            # write-through, or write-around on a no-allocate miss: pass the bytes down
+            cnt[lv, N_WRITEBACKS] += 1
+            phase = PH_NEXT
+            push = True
+            p_addr = s_lo
+            p_nbytes = s_hi - s_lo
+            p_kind = K_WRITEBACK if full else K_STORE
+        stack[f, F_PHASE] = phase
+        if push:
+            stack[sp, F_LV] = lv + 1
+            stack[sp, F_ADDR] = p_addr
+            stack[sp, F_NBYTES] = p_nbytes
+            stack[sp, F_KIND] = p_kind
+            stack[sp, F_PHASE] = PH_BEGIN
+            sp += 1
+
+
+def new_stack():
+    """Scratch space for ``_process``: one frame per level of nesting (kernels allocate nothing:
+    they run without Numba's reference counting, whose atomic updates cost more than a lookup)."""
+    return np.zeros((STACK_DEPTH, F_N), dtype=np.int64)
+
+
+@jit(_nrt=False, error_model="numpy")
+def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
+    """Coherence for an access entering at level ``top`` (ACP): levels above it write back their
+    dirty copies of the range, and drop them too when ``drop`` (a write)."""
+    end = addr + nbytes
+    for j in range(top):
+        shift = cfg[j, C_SHIFT]
+        ways = cfg[j, C_WAYS]
+        for line in range(addr >> shift, ((end - 1) >> shift) + 1):
+            base = cfg[j, C_BASE] + _set_of(cfg, j, line) * ways
+            e = _find(tags, base, ways, line)
+            if e < 0:
+                continue
+            if dirty[e]:
+                dirty[e] = 0
+                cnt[j, N_WRITEBACKS] += 1
+                _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, line << shift,
+                         np.int64(1) << shift, K_WRITEBACK)
+            if drop:
+                e = _find(tags, base, ways, line)
+                if e >= 0:
+                    tags[e] = -1
+                    stamp[e] = -1
+                    cnt[j, N_INVAL] += 1
+
+
+@jit(_nrt=False, error_model="numpy")
+def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack):
+    """Run a trace through the hierarchy, entering at level ``top`` (0: the core; last: ACP).
+
+    ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes [B] are ``nbytes[i]`` when ``nbytes_all`` is 0,
+    else ``nbytes_all`` for every request (``nbytes`` may then be a 1-element dummy).
+
+    Three paths, all counting alike (the tests compare them with a plain-Python model):
+    1. a single-line access to the level-0 entry used last (streams touch one line many times in a
+       row) is served with one comparison;
+    2. a single-line access in the common configuration (no pycachesim quirks, non-inclusive,
+       LRU/FIFO, line sizes growing downwards, level 0 write-back + write-allocate for stores) walks
+       down the levels with one pass per set that finds both the line and the LRU victim, then
+       fills upwards, each fill writing its victim back before the level above fills;
+    3. everything else goes through ``_process``.
+    """
+    n = addrs.shape[0]
+    nlev = cfg.shape[0]
+    s0 = cfg[0, C_SHIFT]
+    lru0 = cfg[0, C_POLICY] == P_LRU
+    wb0 = cfg[0, C_WB] != 0
+    compat = glob[G_COMPAT] != 0
+    store_hit_fast = wb0 and not compat
+    chain = not compat and glob[G_INCLUSIVE] == 0
+    for j in range(nlev):
+        if cfg[j, C_POLICY] == P_RANDOM:
+            chain = False
+        if j > 0 and cfg[j, C_SHIFT] < cfg[j - 1, C_SHIFT]:
+            chain = False
+    chain_store = chain and wb0 and cfg[0, C_WA] != 0
+    loads = 0
+    load_hits = 0
+    stores = 0
+    store_hits = 0
+    clock = glob[G_CLOCK]
+    last = cfg[0, C_BASE]
+    for i in range(n):
+        a = addrs[i]
+        nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
+        w = is_write[i]
+        if w >= 2:
+            # a trace's line flush (2) or invalidate (3) request
+            glob[G_CLOCK] = clock
+            _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack)
+            clock = glob[G_CLOCK]
+            continue
+        single = ((a + nb - 1) >> s0) == (a >> s0)
+        if top == 0 and single and tags[last] == (a >> s0):
+            if w == 0:
+                loads += 1
+                load_hits += 1
+                if lru0:
+                    clock += 1
+                    stamp[last] = clock
+                continue
+            if store_hit_fast:
+                stores += 1
+                store_hits += 1
+                dirty[last] = 1
+                if lru0:
+                    clock += 1
+                    stamp[last] = clock
+                continue
+        if top == 0 and single and (chain_store if w != 0 else chain):
+            lv = 0
+            while lv < nlev:
+                sh = cfg[lv, C_SHIFT]
+                ln = a >> sh
+                ways = cfg[lv, C_WAYS]
+                mask = cfg[lv, C_MASK]
+                b = cfg[lv, C_BASE] + ((ln & mask) if mask >= 0 else (ln % cfg[lv, C_SETS])) * ways
+                e = -1
+                v = b
+                m = stamp[b]
+                for k in range(ways):
+                    if tags[b + k] == ln:
+                        e = b + k
+                    sk = stamp[b + k]
+                    if sk < m:
+                        m = sk
+                        v = b + k
+                if lv == 0:
+                    if w == 0:
+                        loads += 1
+                    else:
+                        stores += 1
+                else:
+                    cnt[lv, N_LOADS] += 1
+                if e >= 0:
+                    if lv == 0:
+                        if w == 0:
+                            load_hits += 1
+                        else:
+                            store_hits += 1
+                            dirty[e] = 1
+                        last = e
+                    else:
+                        cnt[lv, N_LOAD_HITS] += 1
+                    if cfg[lv, C_POLICY] == P_LRU:
+                        clock += 1
+                        stamp[e] = clock
+                    break
+                if lv == 0 and w != 0:
+                    cnt[0, N_STORE_MISSES] += 1
+                else:
+                    cnt[lv, N_LOAD_MISSES] += 1
+                cnt[lv, N_FETCHES] += 1
+                stack[STACK_DEPTH - 1 - lv, 0] = v  # the top rows: _process frames use the bottom ones
+                lv += 1
+            if lv == nlev:
+                cnt[nlev, M_READS] += 1
+                cnt[nlev, M_READ_BYTES] += np.int64(1) << cfg[nlev - 1, C_SHIFT]
+            for j in range(lv - 1, -1, -1):
+                sh = cfg[j, C_SHIFT]
+                v = stack[STACK_DEPTH - 1 - j, 0]
+                old = tags[v]
+                old_dirty = dirty[v]
+                tags[v] = a >> sh
+                clock += 1
+                stamp[v] = clock
+                dirty[v] = 1 if (j == 0 and w != 0) else 0
+                if j == 0:
+                    last = v
+                if old >= 0:
+                    if old_dirty != 0:
+                        cnt[j, N_DIRTY_EVICT] += 1
+                        cnt[j, N_WRITEBACKS] += 1
+                        glob[G_CLOCK] = clock
+                        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, old << sh,
+                                 np.int64(1) << sh, K_WRITEBACK)
+                        clock = glob[G_CLOCK]
+                    else:
+                        cnt[j, N_CLEAN_EVICT] += 1
+            continue
+        glob[G_CLOCK] = clock
+        if top > 0:
+            _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, w != 0)
+        _process(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, K_STORE if w != 0 else K_LOAD)
+        clock = glob[G_CLOCK]
+    glob[G_CLOCK] = clock
+    cnt[0, N_LOADS] += loads
+    cnt[0, N_LOAD_HITS] += load_hits
+    cnt[0, N_STORES] += stores
+    cnt[0, N_STORE_HITS] += store_hits
+
+
+@jit(_nrt=False, error_model="numpy")
+def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+    """Public entry of ``_flush_lines``."""
+    _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+    """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
+    writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
+    dirty data flushed from level j is flushed again from level j + 1."""
+    nlev = cfg.shape[0]
+    end = addr + nbytes
+    for j in range(nlev):
+        shift = cfg[j, C_SHIFT]
+        ways = cfg[j, C_WAYS]
+        base = cfg[j, C_BASE]
+        # line order (not the order of entries in the cache): write-backs reach the next level in
+        # address order, whatever the cache's geometry
+        for line in range(addr >> shift, ((end - 1) >> shift) + 1):
+            e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
+            if e >= 0:
+                _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
+    line = tags[e]
+    was_dirty = dirty[e]
+    tags[e] = -1
+    stamp[e] = -1
+    dirty[e] = 0
+    cnt[j, N_INVAL] += 1
+    if was_dirty and not discard:
+        shift = cfg[j, C_SHIFT]
+        cnt[j, N_WRITEBACKS] += 1
+        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, line << shift,
+                 np.int64(1) << shift, K_WRITEBACK)

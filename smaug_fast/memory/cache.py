@@ -1,0 +1,322 @@
+"""Cache hierarchy model: a stateful object for the simulator and ``simulate_caches`` for one-off runs.
+
+The jitted core is :mod:`smaug_fast.kernels.cache`; this module validates input so that nothing can
+go wrong inside a kernel, and turns counters into :class:`CacheStats`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..errors import ConfigError, describe
+from ..kernels import cache as _k
+from .config import CacheConfig
+
+#: The request stack of the kernel holds about two frames per level (kernels/cache.py).
+MAX_LEVELS = 32
+
+_POLICY_IDS = {"lru": _k.P_LRU, "fifo": _k.P_FIFO, "random": _k.P_RANDOM}
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counters of one cache level (counts of requests and of line lookups).
+
+    A request arriving at the level is one load or one store; a request whose bytes span several
+    lines makes one lookup per line, each a hit or a miss (memory_facts.md).
+
+    Attributes:
+        name: the level's name.
+        loads: read requests arriving (core loads, or fetches from the level above).
+        stores: write requests arriving (core stores, or write-backs from the level above).
+        load_hits, load_misses, store_hits, store_misses: line lookups by outcome.
+        dirty_evictions: dirty lines evicted (each written back to the next level).
+        clean_evictions: clean lines evicted (silent).
+        writebacks: write requests sent to the next level (dirty evictions, flushes, write-through
+            and write-around stores); at the last level, writes to memory.
+        fetches: line fills requested from the next level; at the last level, reads from memory.
+        back_invalidations: lines dropped because a lower inclusive level evicted them.
+        invalidations: lines dropped by flush/invalidate or by an ACP write's snoop.
+    """
+
+    name: str
+    loads: int
+    stores: int
+    load_hits: int
+    load_misses: int
+    store_hits: int
+    store_misses: int
+    dirty_evictions: int
+    clean_evictions: int
+    writebacks: int
+    fetches: int
+    back_invalidations: int
+    invalidations: int
+
+    @property
+    def hits(self) -> int:
+        return self.load_hits + self.store_hits
+
+    @property
+    def misses(self) -> int:
+        return self.load_misses + self.store_misses
+
+    @property
+    def miss_rate(self) -> float:
+        """Misses per lookup (0 when there were none)."""
+        total = self.hits + self.misses
+        return self.misses / total if total else 0.0
+
+    def as_pycachesim(self) -> dict[str, int]:
+        """The counters under pycachesim's names (LOAD, STORE, HIT, MISS, EVICT).
+
+        Equal to pycachesim's own on read-only traces, and on any trace when the hierarchy ran with
+        ``pycachesim_compat=True``.
+        """
+        return {
+            "LOAD": self.loads,
+            "STORE": self.stores,
+            "HIT": self.hits,
+            "MISS": self.misses,
+            "EVICT": self.writebacks,
+        }
+
+
+@dataclass(frozen=True)
+class MemoryTraffic:
+    """Requests that left the last cache level for memory: count and bytes [B]."""
+
+    reads: int
+    writes: int
+    read_bytes: int
+    write_bytes: int
+
+
+def _as_levels(levels: Sequence[CacheConfig] | CacheConfig) -> tuple[CacheConfig, ...]:
+    if isinstance(levels, CacheConfig):
+        levels = (levels,)
+    if isinstance(levels, (str, bytes)) or not isinstance(levels, Sequence) or len(levels) == 0:
+        raise ConfigError(f"levels = {describe(levels)}: must be a non-empty sequence of CacheConfig")
+    if len(levels) > MAX_LEVELS:
+        raise ConfigError(f"levels: {len(levels)} levels, at most {MAX_LEVELS} are supported")
+    for i, lv in enumerate(levels):
+        if not isinstance(lv, CacheConfig):
+            raise ConfigError(f"levels[{i}] = {describe(lv)}: must be a CacheConfig")
+    return tuple(levels)
+
+
+def _addresses(addrs: object, field: str = "addrs") -> np.ndarray:
+    a = np.asarray(addrs)
+    if a.ndim != 1:
+        raise ConfigError(f"{field}: must be one-dimensional, got shape {a.shape}")
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        raise ConfigError(f"{field}: must hold integers, got dtype {a.dtype}")
+    a = a.astype(np.int64, copy=False)  # no copy when already int64
+    if a.size and int(a.min()) < 0:
+        raise ConfigError(f"{field}: negative address {int(a.min())} at index {int(a.argmin())}")
+    return a
+
+
+def _flags(is_write: object, n: int) -> np.ndarray:
+    w = np.asarray(is_write)
+    if w.ndim == 0:
+        return np.full(n, 1 if bool(w) else 0, dtype=np.uint8)
+    if w.shape != (n,):
+        raise ConfigError(f"is_write: length {w.shape[0] if w.ndim else 0} != len(addrs) = {n}")
+    if w.dtype == np.bool_:
+        return w.view(np.uint8)
+    if not np.issubdtype(w.dtype, np.integer):
+        raise ConfigError(f"is_write: must be bool or 0/1 integers, got dtype {w.dtype}")
+    if w.size and (int(w.min()) < 0 or int(w.max()) > 1):
+        raise ConfigError(f"is_write: values must be 0 (read) or 1 (write), got {int(w.max())}")
+    return w.astype(np.uint8, copy=False)
+
+
+def _sizes(nbytes: object, n: int) -> tuple[np.ndarray, int]:
+    """(per-request array, uniform size or 0)."""
+    s = np.asarray(nbytes)
+    if s.ndim == 0:
+        if not np.issubdtype(s.dtype, np.integer) or int(s) < 1:
+            raise ConfigError(f"nbytes = {describe(nbytes)}: must be a positive integer")
+        return np.ones(1, dtype=np.int32), int(s)
+    if s.shape != (n,):
+        raise ConfigError(f"nbytes: length {s.shape[0]} != len(addrs) = {n}")
+    if not np.issubdtype(s.dtype, np.integer):
+        raise ConfigError(f"nbytes: must hold integers, got dtype {s.dtype}")
+    if s.size and int(s.min()) < 1:
+        raise ConfigError(f"nbytes: sizes must be >= 1, got {int(s.min())} at index {int(s.argmin())}")
+    return s, 0
+
+
+class CacheHierarchy:
+    """A hierarchy of cache levels whose contents persist across calls (warm caches between ops).
+
+    Args:
+        levels: level configurations, closest to the core first; the last one sits before memory.
+        inclusive: False (default) for a non-inclusive non-exclusive hierarchy (NINE): a miss fills
+            every level it passed and lower evictions leave upper levels alone. True: a lower level's
+            eviction drops the line from the levels above (its dirty data merging into the victim).
+        pycachesim_compat: reproduce pycachesim 0.3.1's counting quirks (memory_facts.md).
+    """
+
+    def __init__(
+        self,
+        levels: Sequence[CacheConfig] | CacheConfig,
+        *,
+        inclusive: bool = False,
+        pycachesim_compat: bool = False,
+    ) -> None:
+        self.levels = _as_levels(levels)
+        for name, flag in (("inclusive", inclusive), ("pycachesim_compat", pycachesim_compat)):
+            if not isinstance(flag, bool):
+                raise ConfigError(f"{name} = {describe(flag)}: must be True or False")
+        self.inclusive = inclusive
+        self.pycachesim_compat = pycachesim_compat
+        for i, lv in enumerate(self.levels):
+            if pycachesim_compat and lv.policy == "random" and lv.ways & (lv.ways - 1):
+                raise ConfigError(
+                    f"levels[{i}].ways = {lv.ways}: pycachesim's random policy needs a power of two"
+                )
+        nlev = len(self.levels)
+        cfg = np.zeros((nlev, _k.CFG_N), dtype=np.int64)
+        base = 0
+        for i, lv in enumerate(self.levels):
+            sets = lv.sets
+            cfg[i] = (
+                sets,
+                lv.ways,
+                lv.line_bytes.bit_length() - 1,
+                _POLICY_IDS[lv.policy],
+                int(lv.write_back),
+                int(lv.write_allocate),
+                base,
+                sets - 1 if sets & (sets - 1) == 0 else -1,
+            )
+            base += sets * lv.ways
+        self._cfg = cfg
+        self._entries = base
+        self._glob = np.zeros(_k.GLOB_N + nlev, dtype=np.int64)
+        self.reset()
+
+    def reset(self) -> None:
+        """Invalidate every line and zero every counter (a cold hierarchy)."""
+        self._tags = np.full(self._entries, -1, dtype=np.int64)
+        self._stamp = np.full(self._entries, -1, dtype=np.int64)
+        self._dirty = np.zeros(self._entries, dtype=np.uint8)
+        self._cnt = np.zeros((len(self.levels) + 1, _k.CNT_N), dtype=np.int64)
+        self._stack = _k.new_stack()
+        self._glob[:] = 0
+        self._glob[_k.G_COMPAT] = int(self.pycachesim_compat)
+        self._glob[_k.G_INCLUSIVE] = int(self.inclusive)
+        for i, lv in enumerate(self.levels):
+            # a non-zero xorshift state per level derived from the seed
+            self._glob[_k.GLOB_N + i] = (lv.seed * 2654435761 + 0x9E3779B97F4A7C15 + i) & (2**63 - 1) or 1
+
+    def reset_stats(self) -> None:
+        """Zero the counters, keeping the contents (measure a warm steady state)."""
+        self._cnt[:] = 0
+
+    def _state(self):
+        return self._cfg, self._glob, self._tags, self._stamp, self._dirty, self._cnt, self._stack
+
+    def access(self, addrs, is_write=False, nbytes=8, *, level: int = 0) -> None:
+        """Run requests through the hierarchy, in order.
+
+        Args:
+            addrs: byte addresses, int (int64 is used as is, without a copy).
+            is_write: bool or 0/1 per request, or one bool for all.
+            nbytes: request size [B], one for all or one per request.
+            level: where the requests enter: 0 for the core; a lower level for coherent (ACP)
+                accesses, which first make the levels above write back (and, for writes, drop) their
+                copies of the bytes.
+        """
+        a = _addresses(addrs)
+        w = _flags(is_write, a.shape[0])
+        sizes, uniform = _sizes(nbytes, a.shape[0])
+        if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level < len(self.levels):
+            raise ConfigError(f"level = {describe(level)}: must be an integer in [0, {len(self.levels) - 1}]")
+        if a.shape[0]:
+            _k.run_accesses(a, w, sizes, uniform, int(level), *self._state())
+
+    def acp(self, addrs, is_write=False, nbytes=8) -> None:
+        """Coherent accesses through the last-level cache (ARM ACP): see :meth:`access`."""
+        self.access(addrs, is_write, nbytes, level=len(self.levels) - 1)
+
+    def run(self, trace) -> None:
+        """Run a :class:`smaug_fast.traces.Trace` through the hierarchy from the core side: its
+        addresses, sizes and ``rw`` codes (read, write, and the FLUSH / INVALIDATE line sweeps)."""
+        a = _addresses(trace.addr, "trace.addr")
+        n = a.shape[0]
+        rw = np.asarray(trace.rw)
+        if rw.shape != (n,) or rw.dtype != np.uint8:
+            raise ConfigError(f"trace.rw: expected uint8 of length {n}, got {rw.dtype} of shape {rw.shape}")
+        if n and int(rw.max()) > 3:
+            raise ConfigError(f"trace.rw: code {int(rw.max())} is not read/write/flush/invalidate (0-3)")
+        sizes, uniform = _sizes(trace.nbytes, n)
+        if n:
+            _k.run_accesses(a, rw, sizes, uniform, 0, *self._state())
+
+    def _range(self, addr: int, nbytes: int) -> tuple[int, int]:
+        for name, v, lo in (("addr", addr, 0), ("nbytes", nbytes, 0)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ConfigError(f"{name} = {describe(v)}: must be an integer >= {lo}")
+        return int(addr), int(nbytes)
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        """Write back the dirty lines of ``[addr, addr + nbytes)`` at every level and invalidate them
+        (a DMA read of a buffer the CPU wrote)."""
+        addr, nbytes = self._range(addr, nbytes)
+        if nbytes:
+            _k.flush_range(addr, nbytes, False, *self._state())
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        """Drop the lines of ``[addr, addr + nbytes)`` at every level without writing them back
+        (before a DMA write into a buffer the CPU will read)."""
+        addr, nbytes = self._range(addr, nbytes)
+        if nbytes:
+            _k.flush_range(addr, nbytes, True, *self._state())
+
+    def stats(self) -> list[CacheStats]:
+        """Counters per level, closest to the core first."""
+        names = [f.name for f in fields(CacheStats)][1:]
+        return [
+            CacheStats(lv.name, **{k: int(v) for k, v in zip(names, self._cnt[i], strict=True)})
+            for i, lv in enumerate(self.levels)
+        ]
+
+    def memory_traffic(self) -> MemoryTraffic:
+        """Requests that went past the last level to memory."""
+        row = self._cnt[len(self.levels)]
+        return MemoryTraffic(*(int(x) for x in row[:4]))
+
+    def contains(self, addr: int) -> list[bool]:
+        """Whether each level holds the line of ``addr``."""
+        addr, _ = self._range(addr, 0)
+        out = []
+        for i in range(len(self.levels)):
+            sets, ways, shift, _, _, _, base, _ = (int(x) for x in self._cfg[i])
+            line = addr >> shift
+            b = base + (line % sets) * ways
+            out.append(bool(np.any(self._tags[b : b + ways] == line)))
+        return out
+
+
+def simulate_caches(
+    addrs,
+    is_write,
+    levels: Sequence[CacheConfig] | CacheConfig,
+    nbytes=8,
+    *,
+    inclusive: bool = False,
+    pycachesim_compat: bool = False,
+) -> list[CacheStats]:
+    """Run one trace through a cold hierarchy and return the counters per level.
+
+    See :class:`CacheHierarchy` for the arguments; ``is_write`` may be one bool for all requests.
+    """
+    h = CacheHierarchy(levels, inclusive=inclusive, pycachesim_compat=pycachesim_compat)
+    h.access(addrs, is_write, nbytes)
+    return h.stats()
