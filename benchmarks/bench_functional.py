@@ -124,7 +124,8 @@ def main() -> None:
         print(f"second call in that process (run only):        {cached['second_call_s']:7.2f} s")
         print(f"drawing the default weights (not in the above): {cached['draw_weights_s']:7.2f} s")
     r = steady_state(args.network, args.batch, args.repeats)
-    print(f"steady state, {args.repeats} interleaved runs each (torch {r['torch_version']}, {r['torch_threads']} threads):")
+    torch_info = f"torch {r['torch_version']}, {r['torch_threads']} threads"
+    print(f"steady state, {args.repeats} interleaved runs each ({torch_info}):")
     print(f"  smaug_fast  median {r['ours_median_s'] * 1e3:8.1f} ms   best {r['ours_best_s'] * 1e3:8.1f} ms")
     print(f"  PyTorch     median {r['torch_median_s'] * 1e3:8.1f} ms   best {r['torch_best_s'] * 1e3:8.1f} ms")
     print(

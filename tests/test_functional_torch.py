@@ -49,7 +49,9 @@ def test_network_agrees_with_pytorch(name, batch):
     ref_outputs, ref_values = torch_reference.TorchNetwork(g, values).run(return_intermediates=True)
     assert set(ref_outputs) == set(outputs)
     worst = {
-        t.name: _max_normalized_error(values[t.name], ref_values[t.name]) for op in g.topological_order() for t in op.outputs
+        t.name: _max_normalized_error(values[t.name], ref_values[t.name])
+        for op in g.topological_order()
+        for t in op.outputs
     }
     bad = {k: v for k, v in worst.items() if v > TOLERANCE}
     assert not bad, f"tensors off by more than {TOLERANCE}: {bad}"

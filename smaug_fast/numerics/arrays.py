@@ -143,7 +143,9 @@ def activation_code(fn: str, function: object, params: Sequence[float]) -> tuple
     return _act.CODES[function], floats[0], floats[1]
 
 
-def _check_window(fn: str, field: str, value: object, size: int, kernel: int, before: int, after: int, axis: str) -> None:
+def _check_window(
+    fn: str, field: str, value: object, size: int, kernel: int, before: int, after: int, axis: str
+) -> None:
     """The window must fit in the padded extent (so that the output has at least one row/column)."""
     padded = size + before + after
     if kernel > padded:
@@ -193,7 +195,8 @@ def conv2d(
     if k % groups:
         raise _fail(fn, "groups", groups, f"must divide the {k} output channels of w.shape {w.shape}")
     if cg != c // groups:
-        raise _fail(fn, "w.shape", w.shape, f"needs {c // groups} channels per group ({c} / groups {groups}) for {layout}")
+        problem = f"needs {c // groups} channels per group ({c} / groups {groups}) for {layout}"
+        raise _fail(fn, "w.shape", w.shape, problem)
     _check_window(fn, "w.shape", w.shape, h, r, pt, pb, "row")
     _check_window(fn, "w.shape", w.shape, wi, s, pl, pr, "column")
     kernel = _conv.conv2d_nhwc if layout == "NHWC" else _conv.conv2d_nchw
@@ -412,7 +415,8 @@ def concat(arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
         a = _as_array(fn, f"arrays[{i}]", a, floats=False)
         _same_dtype(fn, ("arrays[0]", first), (f"arrays[{i}]", a))
         if a.ndim != first.ndim or any(d != e for j, (d, e) in enumerate(zip(a.shape, first.shape)) if j != axis):
-            raise _fail(fn, f"arrays[{i}].shape", a.shape, f"does not match arrays[0].shape {first.shape} off axis {axis}")
+            problem = f"does not match arrays[0].shape {first.shape} off axis {axis}"
+            raise _fail(fn, f"arrays[{i}].shape", a.shape, problem)
     shape = list(first.shape)
     shape[axis] = sum(a.shape[axis] for a in arrays)
     bits = _bits(first)

@@ -143,12 +143,15 @@ def _given(
         if t is None:
             valid = ", ".join(sorted(allowed)) or "none"
             raise WorkloadError(
-                f"run_functional: {kind}[{name!r}]: graph {graph.name!r} has no such {noun} tensor; valid: {describe(valid)}"
+                f"run_functional: {kind}[{name!r}]: graph {graph.name!r} has no such {noun} tensor; "
+                f"valid: {describe(valid)}"
             )
         if not isinstance(value, np.ndarray):
             raise WorkloadError(f"run_functional: {kind}[{name!r}] = {describe(value)}: must be a NumPy array")
         if value.shape != t.shape:
-            raise WorkloadError(f"run_functional: {kind}[{name!r}].shape = {value.shape}: tensor {name!r} has shape {t.shape}")
+            raise WorkloadError(
+                f"run_functional: {kind}[{name!r}].shape = {value.shape}: tensor {name!r} has shape {t.shape}"
+            )
         if value.dtype.name != t.dtype:
             raise WorkloadError(
                 f"run_functional: {kind}[{name!r}].dtype = {value.dtype.name}: tensor {name!r} has dtype {t.dtype}"
@@ -184,7 +187,11 @@ def _execute(op: Op, args: list[np.ndarray]) -> list[np.ndarray]:
     if isinstance(op, BatchNorm):
         return [
             arrays.batch_norm(
-                x, *args[1:], layout=op.inputs[0].layout, activation=op.activation, activation_params=op.activation_params
+                x,
+                *args[1:],
+                layout=op.inputs[0].layout,
+                activation=op.activation,
+                activation_params=op.activation_params,
             )
         ]
     if isinstance(op, Activation):
@@ -215,7 +222,9 @@ def _check_seed_init(seed: object, init: object) -> int:
     return int(seed)
 
 
-def default_values(graph: Graph, seed: int = 0, *, init: str = "he", skip: Collection[str] = ()) -> dict[str, np.ndarray]:
+def default_values(
+    graph: Graph, seed: int = 0, *, init: str = "he", skip: Collection[str] = ()
+) -> dict[str, np.ndarray]:
     """The seeded default value of every graph input and constant (module docstring), by name.
 
     ``skip`` names tensors not to draw (run_functional passes the ones the caller gave).
