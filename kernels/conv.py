@@ -9,7 +9,7 @@ Method: im2col + one BLAS GEMM per group and row block (``np.dot`` on contiguous
 calls BLAS sgemm). A 1x1, stride-1, unpadded NHWC convolution needs no im2col: the input already is
 the (N*H*W) x C matrix. Convolutions with one input channel per group (depthwise, with any channel
 multiplier) use a direct loop instead, because their per-group GEMMs would be 1-wide. Accumulation is
-float32 throughout; a fused activation is applied to each output block while it is still in cache.
+float32 throughout; a fused activation is applied in place to the finished output.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def _depthwise_nhwc(x, w, out, sh, sw, pt, pl, multiplier):
     for n in range(n_n):
         for oh in range(oh_n):
             for ow in range(ow_n):
-                acc[:] = 0.0
+                for k in range(k_n):
+                    acc[k] = 0.0
                 for r in range(r_n):
                     ih = oh * sh - pt + r
                     if ih < 0 or ih >= h:
@@ -86,6 +87,16 @@ def _depthwise_nhwc(x, w, out, sh, sw, pt, pl, multiplier):
                             acc[k] += x[n, ih, iw, k // multiplier] * wt[r, s, k]
                 for k in range(k_n):
                     out[n, oh, ow, k] = acc[k]
+
+
+@jit
+def _put_block(dst, part, r0, c0):
+    """dst[r0:r0+rows, c0:c0+cols] = part, written as loops (a 2-D slice assignment costs Numba
+    seconds of compile time)."""
+    rows, cols = part.shape
+    for i in range(rows):
+        for j in range(cols):
+            dst[r0 + i, c0 + j] = part[i, j]
 
 
 @jit
@@ -125,13 +136,11 @@ def conv2d_nhwc(x, w, sh, sw, pt, pb, pl, pr, groups, act, p0, p1):
         for m0 in range(0, m_n, block):
             rows = min(block, m_n - m0)
             _im2col_nhwc(x, cols, m0, rows, oh_n, ow_n, r_n, s_n, sh, sw, pt, pl, g * cg, cg)
-            part = np.dot(cols[:rows], wt)
-            if groups == 1:
-                out2d[m0 : m0 + rows] = part
+            if groups == 1 and rows == m_n:
+                np.dot(cols, wt, out2d)  # one block: the GEMM writes the output directly
             else:
-                out2d[m0 : m0 + rows, g * kg : (g + 1) * kg] = part
-            if g == groups - 1:
-                activate_rows(out2d[m0 : m0 + rows], act, p0, p1)
+                _put_block(out2d, np.dot(cols[:rows], wt), m0, g * kg)
+    activate_rows(out2d, act, p0, p1)
     return out
 
 
@@ -207,14 +216,17 @@ def conv2d_nchw(x, w, sh, sw, pt, pb, pl, pr, groups, act, p0, p1):
     plane = oh_n * ow_n
     direct = groups == 1 and r_n == 1 and s_n == 1 and sh == 1 and sw == 1 and pt + pb + pl + pr == 0
     cols = np.empty((depth, plane), dtype=np.float32)
+    out3 = out.reshape(n_n, k_n, plane)
     for g in range(groups):
         wg = np.ascontiguousarray(w[g * kg : (g + 1) * kg]).reshape(kg, depth)
         for n in range(n_n):
             if direct:
-                part = np.dot(wg, x[n].reshape(c_n, plane))
+                np.dot(wg, x[n].reshape(c_n, plane), out3[n])
+                continue
+            _im2col_nchw(x, n, cols, oh_n, ow_n, r_n, s_n, sh, sw, pt, pl, g * cg, cg)
+            if groups == 1:
+                np.dot(wg, cols, out3[n])
             else:
-                _im2col_nchw(x, n, cols, oh_n, ow_n, r_n, s_n, sh, sw, pt, pl, g * cg, cg)
-                part = np.dot(wg, cols)
-            out[n, g * kg : (g + 1) * kg] = part.reshape(kg, oh_n, ow_n)
+                _put_block(out3[n], np.dot(wg, cols), g * kg, 0)
     activate_rows(out.reshape(n_n * k_n * oh_n, ow_n), act, p0, p1)
     return out

@@ -25,7 +25,8 @@ def max_pool_nhwc(x, r_n, s_n, sh, sw, pt, pb, pl, pr):
     for n in range(n_n):
         for oh in range(oh_n):
             for ow in range(ow_n):
-                acc[:] = -np.inf
+                for c in range(c_n):
+                    acc[c] = -np.inf
                 for r in range(r_n):
                     ih = oh * sh - pt + r
                     if ih < 0 or ih >= h:
@@ -54,7 +55,8 @@ def avg_pool_nhwc(x, r_n, s_n, sh, sw, pt, pb, pl, pr, count_include_pad):
     for n in range(n_n):
         for oh in range(oh_n):
             for ow in range(ow_n):
-                acc[:] = 0.0
+                for c in range(c_n):
+                    acc[c] = 0.0
                 count = 0
                 for r in range(r_n):
                     ih = oh * sh - pt + r

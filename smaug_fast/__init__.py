@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import accelerators, hardware, presets, tiling, units, workload, zoo
+from . import accelerators, hardware, numerics, presets, tiling, units, workload, zoo
 from .accelerators import SMV, Accelerator
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
 from .hardware import System
+from .numerics import run_functional
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -35,7 +36,9 @@ __all__ = [
     "hardware",
     "math",
     "nn",
+    "numerics",
     "presets",
+    "run_functional",
     "tensor",
     "tiling",
     "units",
