@@ -8,11 +8,40 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import accelerators, hardware, numerics, presets, tiling, units, workload, zoo
+from .accelerators import SMV, Accelerator
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
+from .hardware import System
+from .numerics import run_functional
+from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
     __version__ = version("smaug-fast")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["ConfigError", "MappingError", "SmaugFastError", "WorkloadError", "__version__"]
+__all__ = [
+    "SMV",
+    "Accelerator",
+    "ConfigError",
+    "Graph",
+    "MappingError",
+    "Op",
+    "SmaugFastError",
+    "System",
+    "Tensor",
+    "WorkloadError",
+    "__version__",
+    "accelerators",
+    "hardware",
+    "math",
+    "nn",
+    "numerics",
+    "presets",
+    "run_functional",
+    "tensor",
+    "tiling",
+    "units",
+    "workload",
+    "zoo",
+]
