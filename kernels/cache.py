@@ -159,6 +159,23 @@ def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
     return -1
 
 
+# ``memo`` scratch entries (int64[MEMO_N]): the level-0 memo, and the optional record of the
+# requests that reach memory (``rec`` int64[capacity, 3]: address, bytes, source index * 2 + write)
+(MEMO_LAST, MEMO_PREV, MEMO_CLOCK, MEMO_MRU, MEMO_NL, MEMO_NS, MEMO_RECN, MEMO_RECCAP, MEMO_SRC,
+ MEMO_NEED) = range(10)
+MEMO_N = 16
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _record(memo, rec, addr, nbytes, write):
+    if memo[MEMO_RECCAP] > 0:
+        k = memo[MEMO_RECN]
+        rec[k, 0] = addr
+        rec[k, 1] = nbytes
+        rec[k, 2] = memo[MEMO_SRC] * 2 + write
+        memo[MEMO_RECN] = k + 1
+
+
 # frame columns of the explicit request stack
 F_LV, F_ADDR, F_NBYTES, F_KIND, F_LINE, F_PHASE = range(6)
 F_N = 6
@@ -168,7 +185,7 @@ STACK_DEPTH = 256
 
 
 @jit(_nrt=False, error_model="numpy")
-def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kind0):
+def _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv0, addr0, nbytes0, kind0):
     """Serve one request of ``nbytes0`` [B] at ``addr0`` arriving at level ``lv0`` (levels = memory).
 
     ``kind0``: K_LOAD, K_STORE (a core store, write-through or write-around) or K_WRITEBACK (bytes
@@ -199,6 +216,7 @@ def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kin
             else:
                 cnt[nlev, M_WRITES] += 1
                 cnt[nlev, M_WRITE_BYTES] += nbytes
+            _record(memo, rec, addr, nbytes, 0 if kind == K_LOAD else 1)
             sp -= 1
             continue
         shift = cfg[lv, C_SHIFT]
@@ -319,7 +337,7 @@ def new_stack():
 
 
 @jit(_nrt=False, error_model="numpy")
-def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
+def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, addr, nbytes, drop):
     """Coherence for an access entering at level ``top`` (ACP): levels above it write back their
     dirty copies of the range, and drop them too when ``drop`` (a write)."""
     end = addr + nbytes
@@ -334,7 +352,7 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
             if dirty[e]:
                 dirty[e] = 0
                 cnt[j, N_WRITEBACKS] += 1
-                _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, line << shift,
+                _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
                          np.int64(1) << shift, K_WRITEBACK)
             if drop:
                 e = _find(tags, base, ways, line)
@@ -399,7 +417,7 @@ def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru, store_ok, memo, t
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, chain, chain_store, store_ok):
+def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store, store_ok):
     """A core access within one level-0 line that missed both memo entries (``memo[0]`` last,
     ``memo[1]`` prev, updated here): a search of its level-0 set, else, in the common
     configuration (``chain``: no pycachesim quirks, non-inclusive, LRU/FIFO, line sizes growing
@@ -489,8 +507,10 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, chai
             stack[STACK_DEPTH - 1 - lv, 0] = v
             lv += 1
         if lv == nlev:
+            sh = cfg[nlev - 1, C_SHIFT]
             cnt[nlev, M_READS] += 1
-            cnt[nlev, M_READ_BYTES] += np.int64(1) << cfg[nlev - 1, C_SHIFT]
+            cnt[nlev, M_READ_BYTES] += np.int64(1) << sh
+            _record(memo, rec, (a >> sh) << sh, np.int64(1) << sh, 0)
         for j in range(lv - 1, -1, -1):
             sh = cfg[j, C_SHIFT]
             v = stack[STACK_DEPTH - 1 - j, 0]
@@ -508,23 +528,25 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, chai
                     cnt[j, N_DIRTY_EVICT] += 1
                     cnt[j, N_WRITEBACKS] += 1
                     glob[G_CLOCK] = clock
-                    _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, old << sh,
+                    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh,
                              np.int64(1) << sh, K_WRITEBACK)
                     clock = glob[G_CLOCK]
                 else:
                     cnt[j, N_CLEAN_EVICT] += 1
         glob[G_CLOCK] = clock
         return
-    _process(cfg, glob, tags, stamp, dirty, cnt, stack, 0, a, nb, K_STORE if w != 0 else K_LOAD)
+    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb, K_STORE if w != 0 else K_LOAD)
 
 
 @jit(_nrt=False, error_model="numpy")
-def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack, memo):
+def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, i0):
     """Run a trace through the hierarchy, entering at level ``top`` (0: the core; last: ACP).
 
     ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes
     [B] are ``nbytes[i]`` when ``nbytes_all`` is 0, else ``nbytes_all`` for every request (``nbytes``
-    may then be a 1-element dummy). ``memo`` (int64[8]) is scratch space.
+    may then be a 1-element dummy). Starts at request ``i0``; returns the index of the first request
+    not run: ``len(addrs)``, or earlier when the record of memory requests (``rec``, enabled by
+    ``memo[MEMO_RECCAP] > 0``) might overflow: then ``memo[MEMO_NEED]`` rows must be free.
 
     Three paths, all counting alike (the tests compare them with a plain-Python model): runs of
     hits on the two level-0 entries used last (``_memo_run``); other accesses within one level-0
@@ -550,7 +572,12 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     memo[3] = 0
     loads = 0
     stores = 0
-    i = 0
+    smin = s0
+    for j in range(nlev):
+        smin = min(smin, cfg[j, C_SHIFT])
+    entries = tags.shape[0]
+    recording = memo[MEMO_RECCAP] > 0
+    i = i0
     while i < n:
         if top == 0:
             memo[2] = glob[G_CLOCK]
@@ -565,31 +592,40 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
         w = is_write[i]
+        if recording:
+            # room for every memory request this access can cause: each line it touches may bring
+            # a fetch and one write-back per level (a flush: at most every cached line)
+            need = min(((a + nb - 1) >> smin) - (a >> smin) + 1, entries) * (nlev + 1) + 2
+            if memo[MEMO_RECN] + need > memo[MEMO_RECCAP]:
+                memo[MEMO_NEED] = need
+                break
+            memo[MEMO_SRC] = i
         i += 1
         if w >= 2:
             # a trace's line flush (2) or invalidate (3) request
-            _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack)
+            _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
         elif top == 0 and ((a + nb - 1) >> s0) == (a >> s0):
-            _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, chain, chain_store,
+            _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
                          store_ok)
         else:
             if top > 0:
-                _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, w != 0)
-            _process(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, K_STORE if w != 0 else K_LOAD)
+                _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, a, nb, w != 0)
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, a, nb, K_STORE if w != 0 else K_LOAD)
     cnt[0, N_LOADS] += loads
     cnt[0, N_LOAD_HITS] += loads
     cnt[0, N_STORES] += stores
     cnt[0, N_STORE_HITS] += stores
+    return i
 
 
 @jit(_nrt=False, error_model="numpy")
-def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Public entry of ``_flush_lines``."""
-    _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack)
+    _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
     dirty data flushed from level j is flushed again from level j + 1."""
@@ -604,11 +640,11 @@ def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stac
         for line in range(addr >> shift, ((end - 1) >> shift) + 1):
             e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
             if e >= 0:
-                _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
+                _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard)
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
+def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard):
     line = tags[e]
     was_dirty = dirty[e]
     tags[e] = -1
@@ -618,5 +654,5 @@ def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
     if was_dirty and not discard:
         shift = cfg[j, C_SHIFT]
         cnt[j, N_WRITEBACKS] += 1
-        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, line << shift,
+        _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
                  np.int64(1) << shift, K_WRITEBACK)
