@@ -262,3 +262,27 @@ def test_layout_tensors_aligns_and_does_not_overlap():
         layout_tensors(["a"], [1], alignment_bytes=48)
     with pytest.raises(ConfigError, match="tensor 'x': not in the address map"):
         m.region("x")
+
+
+def test_address_map_of_a_network_holds_every_tensor_once():
+    from smaug_fast import zoo
+    from smaug_fast.traces import address_map
+
+    g = zoo.load("lenet5")
+    m = address_map(g, extra=[("tile_buf0", 32 * 1024)])
+    expected = {t.name: t.nbytes for t in g.constants} | {t.name: t.nbytes for t in g.inputs}
+    for op in g.topological_order():
+        expected |= {t.name: t.nbytes for t in op.outputs}
+    assert set(m.names) == set(expected) | {"tile_buf0"}
+    for name, size in expected.items():
+        start, got = m.region(name)
+        assert got == size and start % 64 == 0
+    # no two tensors overlap
+    order = np.argsort(m.base)
+    ends = m.base[order] + m.size_bytes[order]
+    assert (ends[:-1] <= m.base[order][1:]).all()
+    assert sum(expected.values()) + 32 * 1024 <= m.end
+    with pytest.raises(ConfigError, match="not a workload graph"):
+        address_map(42)
+    with pytest.raises(ConfigError, match=r"extra\[0\]"):
+        address_map(g, extra=["buf"])
