@@ -579,7 +579,9 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     recording = memo[MEMO_RECCAP] > 0
     i = i0
     while i < n:
-        if top == 0:
+        a = addrs[i]
+        ln = a >> s0
+        if top == 0 and (tags[memo[0]] == ln or tags[memo[1]] == ln):
             memo[2] = glob[G_CLOCK]
             i = _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru0, store_ok, memo,
                           tags, stamp, dirty)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, describe
 from ..kernels import cache as _k
+from ..kernels import tracegen as _tracegen
 from .config import CacheConfig
 
 #: The request stack of the kernel holds about two frames per level (kernels/cache.py).
@@ -335,14 +336,22 @@ class CacheHierarchy:
         With ``record``, returns the requests that reached memory as a
         :class:`smaug_fast.traces.Trace` (requester and tile of the access that caused each) and
         the index of that access, as a :class:`MemoryRequests`."""
-        a = _addresses(trace.addr, "trace.addr")
+        a, rw, nb = trace.addr, trace.rw, trace.nbytes
         n = a.shape[0]
-        rw = np.asarray(trace.rw)
-        if rw.shape != (n,) or rw.dtype != np.uint8:
-            raise ConfigError(f"trace.rw: expected uint8 of length {n}, got {rw.dtype} of shape {rw.shape}")
-        if n and int(rw.max()) > 3:
-            raise ConfigError(f"trace.rw: code {int(rw.max())} is not read/write/flush/invalidate (0-3)")
-        sizes, uniform = _sizes(trace.nbytes, n)
+        for name, col, dt in (("addr", a, np.int64), ("rw", rw, np.uint8), ("nbytes", nb, np.int32)):
+            if not isinstance(col, np.ndarray) or col.dtype != dt or col.shape != (n,):
+                raise ConfigError(f"trace.{name}: expected a {np.dtype(dt).name} array of length {n}")
+        if n == 0:
+            return self._run(a, rw, _ONE_SIZE, 1, 0, record)
+        # one pass over the columns for every check (numpy would take one per check)
+        amin, nmin, nmax, rmax = (int(x) for x in _tracegen.trace_bounds(a, nb, rw))
+        if amin < 0:
+            raise ConfigError(f"trace.addr: negative address {amin} at index {int(np.argmin(a))}")
+        if nmin < 1:
+            raise ConfigError(f"trace.nbytes: sizes must be >= 1, got {nmin}")
+        if rmax > 3:
+            raise ConfigError(f"trace.rw: code {rmax} is not read/write/flush/invalidate (0-3)")
+        sizes, uniform = (_ONE_SIZE, nmin) if nmin == nmax else (nb, 0)
         out = self._run(a, rw, sizes, uniform, 0, record)
         if out is not None and len(out.addr):
             src = np.maximum(out.source, 0)
