@@ -307,3 +307,24 @@ def test_recorded_memory_requests_feed_the_dram_model():
     plain = CacheHierarchy([CacheConfig(1024, 2, 64), CacheConfig(8192, 4, 64)])
     plain.run(trace)
     assert plain.stats() == h.stats()
+
+
+def test_run_checks_the_trace_columns():
+    from smaug_fast.traces import Trace
+
+    h = CacheHierarchy(CacheConfig())
+    good = Trace.from_arrays(np.array([0, 64]), 8, np.array([0, 1], np.uint8))
+    h.run(good)
+    assert h.stats()[0].loads == 1 and h.stats()[0].stores == 1
+    bad_rw = Trace(good.addr, good.nbytes, np.array([0, 9], np.uint8), good.requester, good.tile)
+    with pytest.raises(ConfigError, match="trace.rw: code 9"):
+        h.run(bad_rw)
+    neg = Trace(np.array([0, -64]), good.nbytes, good.rw, good.requester, good.tile)
+    with pytest.raises(ConfigError, match="trace.addr: negative address -64 at index 1"):
+        h.run(neg)
+    wrong = Trace(good.addr.astype(np.int32), good.nbytes, good.rw, good.requester, good.tile)
+    with pytest.raises(ConfigError, match="trace.addr: expected a int64 array"):
+        h.run(wrong)
+    with pytest.raises(ConfigError, match="record = 1"):
+        h.run(good, record=1)
+    assert len(h.run(Trace.empty(), record=True)) == 0
