@@ -11,6 +11,14 @@ State is held in a few flat arrays so that it persists across calls and the kern
           invalid way is always chosen before a valid one.
 ``dirty`` uint8 [entries].
 ``cnt``   int64 [levels + 1, CNT_N]: counters per level; the last row counts memory traffic.
+``stack`` int64 [STACK_DEPTH, F_N]: the request stack of ``_process`` (no recursion: Numba can
+          neither cache recursive kernels reliably nor call them cheaply).
+``memo``  int64 [MEMO_N]: the two level-0 entries used last, and the state of the optional record
+          of memory requests into ``rec`` int64 [capacity, 3].
+
+Every kernel here runs without Numba's reference counting (``_nrt=False``: array arguments cost
+atomic updates otherwise, more than a lookup) and with NumPy's error model (no zero-division
+checks: every divisor comes from a validated configuration); so none of them allocates.
 
 Counting conventions are those of ``shared/reference/memory_facts.md``: NINE fills, true LRU, store
 hits counted and refreshing LRU, dirty victims written back as full-line stores that allocate without
