@@ -371,21 +371,22 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, addr, nbyt
 
 
 @jit(_nrt=False, error_model="numpy")
-def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru, store_ok, memo, tags, stamp, dirty):
-    """Serve accesses from ``i`` on while each is a single-line hit on one of the two level-0
-    entries used last (``memo[0]``, ``memo[1]``); return the index of the first that is not.
+def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, line_a, line_b, store_ok):
+    """Scan the accesses from ``i`` on while each is a single-line hit on ``line_a`` or ``line_b``
+    (the lines of the two level-0 entries used last, a before b); stores take part only when
+    ``store_ok`` (write-back level 0, no pycachesim quirks).
 
-    ``memo``: last, prev, clock, "last is the most recently used entry" (then a repeated hit
-    changes no LRU order and needs no stamp), and out: load hits, store hits. Stores take this
-    path only when ``store_ok`` (write-back level 0, no pycachesim quirks).
+    Returns (first index not served, load hits, store hits, 1 if b ends as the entry used last,
+    a touched, b touched, a stored to, b stored to): the caller applies the LRU stamps and dirty
+    bits. Only three arrays cross the call: Numba passes each as a struct of seven words, which
+    costs more than the loop's work on a short run.
     """
     n = addrs.shape[0]
-    last = memo[0]
-    prev = memo[1]
-    clock = memo[2]
-    mru = memo[3] != 0
-    last_line = tags[last]
-    prev_line = tags[prev]
+    on_b = 0
+    ta = 0
+    tb = 0
+    da = 0
+    db = 0
     nl = 0
     ns = 0
     while i < n:
@@ -395,33 +396,24 @@ def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru, store_ok, memo, t
         ln = a >> s0
         if ((a + nb - 1) >> s0) != ln or w > 1 or (w == 1 and not store_ok):
             break
-        if ln == last_line:
-            if lru and not mru:
-                clock += 1
-                stamp[last] = clock
-                mru = True
-        elif ln == prev_line:
-            last, prev = prev, last
-            last_line, prev_line = prev_line, last_line
-            if lru:
-                clock += 1
-                stamp[last] = clock
-            mru = True
+        if ln == line_a:
+            on_b = 0
+            ta = 1
+            if w == 1:
+                da = 1
+        elif ln == line_b:
+            on_b = 1
+            tb = 1
+            if w == 1:
+                db = 1
         else:
             break
         if w == 0:
             nl += 1
         else:
             ns += 1
-            dirty[last] = 1
         i += 1
-    memo[0] = last
-    memo[1] = prev
-    memo[2] = clock
-    memo[3] = 1 if mru else 0
-    memo[4] = nl
-    memo[5] = ns
-    return i
+    return i, nl, ns, on_b, ta, tb, da, db
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -581,8 +573,10 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     loads = 0
     stores = 0
     smin = s0
+    smax = s0
     for j in range(nlev):
         smin = min(smin, cfg[j, C_SHIFT])
+        smax = max(smax, cfg[j, C_SHIFT])
     entries = tags.shape[0]
     recording = memo[MEMO_RECCAP] > 0
     i = i0
@@ -590,22 +584,43 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
         a = addrs[i]
         ln = a >> s0
         if top == 0 and (tags[memo[0]] == ln or tags[memo[1]] == ln):
-            memo[2] = glob[G_CLOCK]
-            i = _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru0, store_ok, memo,
-                          tags, stamp, dirty)
-            glob[G_CLOCK] = memo[2]
-            loads += memo[4]
-            stores += memo[5]
-            memo[3] = 0  # whatever runs next may touch other entries
+            ea = memo[0]
+            eb = memo[1]
+            i, nl, ns, on_b, ta, tb, da, db = _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0,
+                                                        tags[ea], tags[eb], store_ok)
+            loads += nl
+            stores += ns
+            if da:
+                dirty[ea] = 1
+            if db:
+                dirty[eb] = 1
+            if on_b:
+                memo[0] = eb
+                memo[1] = ea
+            if lru0 and ta + tb > 0:
+                # LRU order after the run: the entry used last is the most recent, the other
+                # (if touched) just before it
+                clock = glob[G_CLOCK]
+                first, final = (ea, eb) if on_b else (eb, ea)
+                if ta and tb:
+                    clock += 1
+                    stamp[first] = clock
+                clock += 1
+                stamp[final] = clock
+                glob[G_CLOCK] = clock
             if i >= n:
                 break
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
         w = is_write[i]
         if recording:
-            # room for every memory request this access can cause: each line it touches may bring
-            # a fetch and one write-back per level (a flush: at most every cached line)
-            need = min(((a + nb - 1) >> smin) - (a >> smin) + 1, entries) * (nlev + 1) + 2
+            # room for every memory request this access can cause: each smallest line of the
+            # largest lines it touches may bring a fetch and a write-back per level, each of which
+            # may split into smaller lines below (a flush: at most every cached line)
+            span = (((a + nb - 1) >> smax) - (a >> smax) + 1) << (smax - smin)
+            if w >= 2:
+                span = min(span, entries)  # a flush writes back cached lines only
+            need = (span * (nlev + 1) << (smax - smin)) + 2
             if memo[MEMO_RECN] + need > memo[MEMO_RECCAP]:
                 memo[MEMO_NEED] = need
                 break

@@ -328,3 +328,23 @@ def test_run_checks_the_trace_columns():
     with pytest.raises(ConfigError, match="record = 1"):
         h.run(good, record=1)
     assert len(h.run(Trace.empty(), record=True)) == 0
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        [CacheConfig(4, 1, 4, write_back=False, write_allocate=True)],
+        [CacheConfig(32, 1, 32), CacheConfig(4, 1, 4, write_back=False, write_allocate=False)],
+        [CacheConfig(64, 2, 8), CacheConfig(256, 2, 32), CacheConfig(512, 1, 64)],
+    ],
+)
+def test_record_holds_many_requests_per_access(levels):
+    """Wide accesses over tiny lines: one access can send many requests to memory; the record
+    must make room before each access (a regression: it once overflowed its buffer)."""
+    addrs, writes, sizes = random_trace(5038, 3000, 4096, 0.7, max_bytes=40)
+    h = CacheHierarchy(levels)
+    rec = h.access(np.array(addrs), np.array(writes), np.array(sizes, dtype=np.int32), record=True)
+    ref = _naive(levels)
+    ref.run(addrs, writes, sizes)
+    got = list(zip(rec.addr.tolist(), rec.nbytes.tolist(), rec.rw.astype(bool).tolist(), rec.source.tolist(), strict=True))
+    assert got == ref.log
