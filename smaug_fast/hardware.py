@@ -66,10 +66,10 @@ class CPU(Spec):
         4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)"
     )
     outstanding_misses: int = param(
-        1, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)"
+        2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)"
     )
     op_overhead_cycles: int = param(
-        5000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
+        20000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
     )
     macs_per_cycle: float = param(
         2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)"
@@ -108,12 +108,12 @@ class DMA(Spec):
     )
     invalidate_on_store: bool = param(True, "invalidate destination lines in the CPU caches on a DMA store (gem5.cfg)")
     flush_ns_per_line: float = param(
-        0.0,
+        2.0,
         "cost of flushing one source cache line before a DMA load [ns] (gem5-Aladdin charges lines x "
         "cacheLineFlushLatency, 113 ns by default; fitted to Fig. 1: validation/calibrate.py)",
     )
     invalidate_ns_per_line: float = param(
-        0.0, "cost of invalidating one destination line before a DMA store [ns] (as flush_ns_per_line)"
+        2.0, "cost of invalidating one destination line before a DMA store [ns] (as flush_ns_per_line)"
     )
 
     def validate(self) -> None:
