@@ -67,7 +67,7 @@ def test_more_bandwidth_is_never_slower():
 
 
 def test_determinism_across_fresh_memo():
-    import smaug_fast.sim.simulate as engine
+    import smaug_fast.sim.engine as engine
 
     g = zoo.load("lenet5")
     system = presets.load("smaug-table2", num_accelerators=2, cpu_threads=2)

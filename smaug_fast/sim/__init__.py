@@ -1,6 +1,6 @@
 """End-to-end SoC simulation: ``simulate(graph, system) -> Result``."""
 
-from .simulate import DramProfile, dram_profile, simulate
+from .engine import DramProfile, dram_profile, simulate
 from .result import DETAIL_PHASES, ENERGY_COMPONENTS, PHASES, VARIABLES, OpResult, Result, Timeline
 
 __all__ = [
