@@ -159,6 +159,23 @@ def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
     return -1
 
 
+# ``memo`` scratch entries (int64[MEMO_N]): the level-0 memo, and the optional record of the
+# requests that reach memory (``rec`` int64[capacity, 3]: address, bytes, source index * 2 + write)
+(MEMO_LAST, MEMO_PREV, MEMO_CLOCK, MEMO_MRU, MEMO_NL, MEMO_NS, MEMO_RECN, MEMO_RECCAP, MEMO_SRC,
+ MEMO_NEED) = range(10)
+MEMO_N = 16
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _record(memo, rec, addr, nbytes, write):
+    if memo[MEMO_RECCAP] > 0:
+        k = memo[MEMO_RECN]
+        rec[k, 0] = addr
+        rec[k, 1] = nbytes
+        rec[k, 2] = memo[MEMO_SRC] * 2 + write
+        memo[MEMO_RECN] = k + 1
+
+
 # frame columns of the explicit request stack
 F_LV, F_ADDR, F_NBYTES, F_KIND, F_LINE, F_PHASE = range(6)
 F_N = 6
@@ -167,8 +184,8 @@ PH_BEGIN, PH_LINE, PH_FILL_LOAD, PH_FILL_STORE, PH_FORWARD, PH_NEXT = range(6)
 STACK_DEPTH = 256
 
 
-@jit(inline="always", _nrt=False, error_model="numpy")
-def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kind0):
+@jit(_nrt=False, error_model="numpy")
+def _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv0, addr0, nbytes0, kind0):
     """Serve one request of ``nbytes0`` [B] at ``addr0`` arriving at level ``lv0`` (levels = memory).
 
     ``kind0``: K_LOAD, K_STORE (a core store, write-through or write-around) or K_WRITEBACK (bytes
@@ -199,6 +216,7 @@ def _process(cfg, glob, tags, stamp, dirty, cnt, stack, lv0, addr0, nbytes0, kin
             else:
                 cnt[nlev, M_WRITES] += 1
                 cnt[nlev, M_WRITE_BYTES] += nbytes
+            _record(memo, rec, addr, nbytes, 0 if kind == K_LOAD else 1)
             sp -= 1
             continue
         shift = cfg[lv, C_SHIFT]
@@ -319,7 +337,7 @@ def new_stack():
 
 
 @jit(_nrt=False, error_model="numpy")
-def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
+def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, addr, nbytes, drop):
     """Coherence for an access entering at level ``top`` (ACP): levels above it write back their
     dirty copies of the range, and drop them too when ``drop`` (a write)."""
     end = addr + nbytes
@@ -334,7 +352,7 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
             if dirty[e]:
                 dirty[e] = 0
                 cnt[j, N_WRITEBACKS] += 1
-                _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, line << shift,
+                _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
                          np.int64(1) << shift, K_WRITEBACK)
             if drop:
                 e = _find(tags, base, ways, line)
@@ -345,20 +363,195 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, addr, nbytes, drop):
 
 
 @jit(_nrt=False, error_model="numpy")
-def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack):
+def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru, store_ok, memo, tags, stamp, dirty):
+    """Serve accesses from ``i`` on while each is a single-line hit on one of the two level-0
+    entries used last (``memo[0]``, ``memo[1]``); return the index of the first that is not.
+
+    ``memo``: last, prev, clock, "last is the most recently used entry" (then a repeated hit
+    changes no LRU order and needs no stamp), and out: load hits, store hits. Stores take this
+    path only when ``store_ok`` (write-back level 0, no pycachesim quirks).
+    """
+    n = addrs.shape[0]
+    last = memo[0]
+    prev = memo[1]
+    clock = memo[2]
+    mru = memo[3] != 0
+    last_line = tags[last]
+    prev_line = tags[prev]
+    nl = 0
+    ns = 0
+    while i < n:
+        a = addrs[i]
+        nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
+        w = is_write[i]
+        ln = a >> s0
+        if ((a + nb - 1) >> s0) != ln or w > 1 or (w == 1 and not store_ok):
+            break
+        if ln == last_line:
+            if lru and not mru:
+                clock += 1
+                stamp[last] = clock
+                mru = True
+        elif ln == prev_line:
+            last, prev = prev, last
+            last_line, prev_line = prev_line, last_line
+            if lru:
+                clock += 1
+                stamp[last] = clock
+            mru = True
+        else:
+            break
+        if w == 0:
+            nl += 1
+        else:
+            ns += 1
+            dirty[last] = 1
+        i += 1
+    memo[0] = last
+    memo[1] = prev
+    memo[2] = clock
+    memo[3] = 1 if mru else 0
+    memo[4] = nl
+    memo[5] = ns
+    return i
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store, store_ok):
+    """A core access within one level-0 line that missed both memo entries (``memo[0]`` last,
+    ``memo[1]`` prev, updated here): a search of its level-0 set, else, in the common
+    configuration (``chain``: no pycachesim quirks, non-inclusive, LRU/FIFO, line sizes growing
+    downwards; stores need ``chain_store``: level 0 write-back + write-allocate), a walk down the
+    levels with one pass per set that finds both the line and the LRU victim, then fills upwards,
+    each fill writing its victim back before the level above fills; else ``_process``."""
+    nlev = cfg.shape[0]
+    s0 = cfg[0, C_SHIFT]
+    ways0 = cfg[0, C_WAYS]
+    lru0 = cfg[0, C_POLICY] == P_LRU
+    ln0 = a >> s0
+    last = memo[0]
+    prev = memo[1]
+    b0 = cfg[0, C_BASE] + _set_of(cfg, 0, ln0) * ways0
+    e = -1
+    if tags[prev] == ln0:
+        e = prev
+    else:
+        for k in range(ways0):
+            if tags[b0 + k] == ln0:
+                e = b0 + k
+                break
+    if e >= 0:
+        if e != last:
+            memo[1] = last
+            memo[0] = e
+        if w == 0:
+            cnt[0, N_LOADS] += 1
+            cnt[0, N_LOAD_HITS] += 1
+            if lru0:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+            return
+        if store_ok:
+            cnt[0, N_STORES] += 1
+            cnt[0, N_STORE_HITS] += 1
+            dirty[e] = 1
+            if lru0:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+            return
+    elif chain_store if w != 0 else chain:
+        # level 0 missed: its victim, then the levels below until one hits
+        v = b0
+        m = stamp[b0]
+        for k in range(1, ways0):
+            sk = stamp[b0 + k]
+            if sk < m:
+                m = sk
+                v = b0 + k
+        if w == 0:
+            cnt[0, N_LOADS] += 1
+            cnt[0, N_LOAD_MISSES] += 1
+        else:
+            cnt[0, N_STORES] += 1
+            cnt[0, N_STORE_MISSES] += 1
+        cnt[0, N_FETCHES] += 1
+        stack[STACK_DEPTH - 1, 0] = v  # the top rows: _process frames use the bottom ones
+        clock = glob[G_CLOCK]
+        lv = 1
+        while lv < nlev:
+            sh = cfg[lv, C_SHIFT]
+            ways = cfg[lv, C_WAYS]
+            ln = a >> sh
+            b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
+            e = -1
+            v = b
+            m = stamp[b]
+            for k in range(ways):
+                if tags[b + k] == ln:
+                    e = b + k
+                sk = stamp[b + k]
+                if sk < m:
+                    m = sk
+                    v = b + k
+            cnt[lv, N_LOADS] += 1
+            if e >= 0:
+                cnt[lv, N_LOAD_HITS] += 1
+                if cfg[lv, C_POLICY] == P_LRU:
+                    clock += 1
+                    stamp[e] = clock
+                break
+            cnt[lv, N_LOAD_MISSES] += 1
+            cnt[lv, N_FETCHES] += 1
+            stack[STACK_DEPTH - 1 - lv, 0] = v
+            lv += 1
+        if lv == nlev:
+            sh = cfg[nlev - 1, C_SHIFT]
+            cnt[nlev, M_READS] += 1
+            cnt[nlev, M_READ_BYTES] += np.int64(1) << sh
+            _record(memo, rec, (a >> sh) << sh, np.int64(1) << sh, 0)
+        for j in range(lv - 1, -1, -1):
+            sh = cfg[j, C_SHIFT]
+            v = stack[STACK_DEPTH - 1 - j, 0]
+            old = tags[v]
+            old_dirty = dirty[v]
+            tags[v] = a >> sh
+            clock += 1
+            stamp[v] = clock
+            dirty[v] = 1 if (j == 0 and w != 0) else 0
+            if j == 0:
+                memo[1] = memo[0]
+                memo[0] = v
+            if old >= 0:
+                if old_dirty != 0:
+                    cnt[j, N_DIRTY_EVICT] += 1
+                    cnt[j, N_WRITEBACKS] += 1
+                    glob[G_CLOCK] = clock
+                    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh,
+                             np.int64(1) << sh, K_WRITEBACK)
+                    clock = glob[G_CLOCK]
+                else:
+                    cnt[j, N_CLEAN_EVICT] += 1
+        glob[G_CLOCK] = clock
+        return
+    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb, K_STORE if w != 0 else K_LOAD)
+
+
+@jit(_nrt=False, error_model="numpy")
+def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, i0):
     """Run a trace through the hierarchy, entering at level ``top`` (0: the core; last: ACP).
 
-    ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes [B] are ``nbytes[i]`` when ``nbytes_all`` is 0,
-    else ``nbytes_all`` for every request (``nbytes`` may then be a 1-element dummy).
+    ``is_write`` uint8 (0 read, 1 write, 2 flush the bytes' lines, 3 invalidate them). Request sizes
+    [B] are ``nbytes[i]`` when ``nbytes_all`` is 0, else ``nbytes_all`` for every request (``nbytes``
+    may then be a 1-element dummy). Starts at request ``i0``; returns the index of the first request
+    not run: ``len(addrs)``, or earlier when the record of memory requests (``rec``, enabled by
+    ``memo[MEMO_RECCAP] > 0``) might overflow: then ``memo[MEMO_NEED]`` rows must be free.
 
-    Three paths, all counting alike (the tests compare them with a plain-Python model):
-    1. a single-line access to the level-0 entry used last (streams touch one line many times in a
-       row) is served with one comparison;
-    2. a single-line access in the common configuration (no pycachesim quirks, non-inclusive,
-       LRU/FIFO, line sizes growing downwards, level 0 write-back + write-allocate for stores) walks
-       down the levels with one pass per set that finds both the line and the LRU victim, then
-       fills upwards, each fill writing its victim back before the level above fills;
-    3. everything else goes through ``_process``.
+    Three paths, all counting alike (the tests compare them with a plain-Python model): runs of
+    hits on the two level-0 entries used last (``_memo_run``); other accesses within one level-0
+    line (``_single_line``); everything else (``_process``). Each is a function of its own: in one
+    large function the compiler keeps too little in registers.
     """
     n = addrs.shape[0]
     nlev = cfg.shape[0]
@@ -366,7 +559,7 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     lru0 = cfg[0, C_POLICY] == P_LRU
     wb0 = cfg[0, C_WB] != 0
     compat = glob[G_COMPAT] != 0
-    store_hit_fast = wb0 and not compat
+    store_ok = wb0 and not compat
     chain = not compat and glob[G_INCLUSIVE] == 0
     for j in range(nlev):
         if cfg[j, C_POLICY] == P_RANDOM:
@@ -374,130 +567,67 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
         if j > 0 and cfg[j, C_SHIFT] < cfg[j - 1, C_SHIFT]:
             chain = False
     chain_store = chain and wb0 and cfg[0, C_WA] != 0
+    memo[0] = cfg[0, C_BASE]
+    memo[1] = cfg[0, C_BASE]
+    memo[3] = 0
     loads = 0
-    load_hits = 0
     stores = 0
-    store_hits = 0
-    clock = glob[G_CLOCK]
-    last = cfg[0, C_BASE]
-    for i in range(n):
+    smin = s0
+    for j in range(nlev):
+        smin = min(smin, cfg[j, C_SHIFT])
+    entries = tags.shape[0]
+    recording = memo[MEMO_RECCAP] > 0
+    i = i0
+    while i < n:
+        a = addrs[i]
+        ln = a >> s0
+        if top == 0 and (tags[memo[0]] == ln or tags[memo[1]] == ln):
+            memo[2] = glob[G_CLOCK]
+            i = _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, lru0, store_ok, memo,
+                          tags, stamp, dirty)
+            glob[G_CLOCK] = memo[2]
+            loads += memo[4]
+            stores += memo[5]
+            memo[3] = 0  # whatever runs next may touch other entries
+            if i >= n:
+                break
         a = addrs[i]
         nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
         w = is_write[i]
+        if recording:
+            # room for every memory request this access can cause: each line it touches may bring
+            # a fetch and one write-back per level (a flush: at most every cached line)
+            need = min(((a + nb - 1) >> smin) - (a >> smin) + 1, entries) * (nlev + 1) + 2
+            if memo[MEMO_RECN] + need > memo[MEMO_RECCAP]:
+                memo[MEMO_NEED] = need
+                break
+            memo[MEMO_SRC] = i
+        i += 1
         if w >= 2:
             # a trace's line flush (2) or invalidate (3) request
-            glob[G_CLOCK] = clock
-            _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack)
-            clock = glob[G_CLOCK]
-            continue
-        single = ((a + nb - 1) >> s0) == (a >> s0)
-        if top == 0 and single and tags[last] == (a >> s0):
-            if w == 0:
-                loads += 1
-                load_hits += 1
-                if lru0:
-                    clock += 1
-                    stamp[last] = clock
-                continue
-            if store_hit_fast:
-                stores += 1
-                store_hits += 1
-                dirty[last] = 1
-                if lru0:
-                    clock += 1
-                    stamp[last] = clock
-                continue
-        if top == 0 and single and (chain_store if w != 0 else chain):
-            lv = 0
-            while lv < nlev:
-                sh = cfg[lv, C_SHIFT]
-                ln = a >> sh
-                ways = cfg[lv, C_WAYS]
-                mask = cfg[lv, C_MASK]
-                b = cfg[lv, C_BASE] + ((ln & mask) if mask >= 0 else (ln % cfg[lv, C_SETS])) * ways
-                e = -1
-                v = b
-                m = stamp[b]
-                for k in range(ways):
-                    if tags[b + k] == ln:
-                        e = b + k
-                    sk = stamp[b + k]
-                    if sk < m:
-                        m = sk
-                        v = b + k
-                if lv == 0:
-                    if w == 0:
-                        loads += 1
-                    else:
-                        stores += 1
-                else:
-                    cnt[lv, N_LOADS] += 1
-                if e >= 0:
-                    if lv == 0:
-                        if w == 0:
-                            load_hits += 1
-                        else:
-                            store_hits += 1
-                            dirty[e] = 1
-                        last = e
-                    else:
-                        cnt[lv, N_LOAD_HITS] += 1
-                    if cfg[lv, C_POLICY] == P_LRU:
-                        clock += 1
-                        stamp[e] = clock
-                    break
-                if lv == 0 and w != 0:
-                    cnt[0, N_STORE_MISSES] += 1
-                else:
-                    cnt[lv, N_LOAD_MISSES] += 1
-                cnt[lv, N_FETCHES] += 1
-                stack[STACK_DEPTH - 1 - lv, 0] = v  # the top rows: _process frames use the bottom ones
-                lv += 1
-            if lv == nlev:
-                cnt[nlev, M_READS] += 1
-                cnt[nlev, M_READ_BYTES] += np.int64(1) << cfg[nlev - 1, C_SHIFT]
-            for j in range(lv - 1, -1, -1):
-                sh = cfg[j, C_SHIFT]
-                v = stack[STACK_DEPTH - 1 - j, 0]
-                old = tags[v]
-                old_dirty = dirty[v]
-                tags[v] = a >> sh
-                clock += 1
-                stamp[v] = clock
-                dirty[v] = 1 if (j == 0 and w != 0) else 0
-                if j == 0:
-                    last = v
-                if old >= 0:
-                    if old_dirty != 0:
-                        cnt[j, N_DIRTY_EVICT] += 1
-                        cnt[j, N_WRITEBACKS] += 1
-                        glob[G_CLOCK] = clock
-                        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, old << sh,
-                                 np.int64(1) << sh, K_WRITEBACK)
-                        clock = glob[G_CLOCK]
-                    else:
-                        cnt[j, N_CLEAN_EVICT] += 1
-            continue
-        glob[G_CLOCK] = clock
-        if top > 0:
-            _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, w != 0)
-        _process(cfg, glob, tags, stamp, dirty, cnt, stack, top, a, nb, K_STORE if w != 0 else K_LOAD)
-        clock = glob[G_CLOCK]
-    glob[G_CLOCK] = clock
+            _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
+        elif top == 0 and ((a + nb - 1) >> s0) == (a >> s0):
+            _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
+                         store_ok)
+        else:
+            if top > 0:
+                _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, a, nb, w != 0)
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, a, nb, K_STORE if w != 0 else K_LOAD)
     cnt[0, N_LOADS] += loads
-    cnt[0, N_LOAD_HITS] += load_hits
+    cnt[0, N_LOAD_HITS] += loads
     cnt[0, N_STORES] += stores
-    cnt[0, N_STORE_HITS] += store_hits
+    cnt[0, N_STORE_HITS] += stores
+    return i
 
 
 @jit(_nrt=False, error_model="numpy")
-def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Public entry of ``_flush_lines``."""
-    _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack)
+    _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack):
+def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
     dirty data flushed from level j is flushed again from level j + 1."""
@@ -512,11 +642,11 @@ def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stac
         for line in range(addr >> shift, ((end - 1) >> shift) + 1):
             e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
             if e >= 0:
-                _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard)
+                _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard)
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
+def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard):
     line = tags[e]
     was_dirty = dirty[e]
     tags[e] = -1
@@ -526,5 +656,5 @@ def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, j, e, discard):
     if was_dirty and not discard:
         shift = cfg[j, C_SHIFT]
         cnt[j, N_WRITEBACKS] += 1
-        _process(cfg, glob, tags, stamp, dirty, cnt, stack, j + 1, line << shift,
+        _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
                  np.int64(1) << shift, K_WRITEBACK)

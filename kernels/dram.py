@@ -38,6 +38,7 @@ F_CH, F_RA, F_BG, F_BA, F_RO, F_CO = range(6)
 ) = range(14)
 S_N = 14
 NEG = -(1 << 40)
+WTAB = 4096
 
 
 @jit(inline="always")
@@ -84,13 +85,17 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
     last_wr_end_any = np.full(nch, NEG, np.int64)
     bus_free = np.zeros(nch, np.int64)
     ch_t = np.zeros(nch, np.int64)
-    # queues: trace index and admission cycle
-    rq = np.empty((nch, rq_cap), np.int64)
-    rq_t = np.empty((nch, rq_cap), np.int64)
-    rq_n = np.zeros(nch, np.int64)
-    wq = np.empty((nch, wq_cap), np.int64)
-    wq_t = np.empty((nch, wq_cap), np.int64)
-    wq_n = np.zeros(nch, np.int64)
+    # queues (0 reads, 1 writes) per channel: ring buffers, oldest at qhead, of (trace index,
+    # admission cycle, bank, row)
+    capq = np.empty(2, np.int64)
+    capq[0] = rq_cap
+    capq[1] = wq_cap
+    qcap = max(rq_cap, wq_cap)
+    qe = np.empty((2, nch, qcap, 4), np.int64)
+    qhead = np.zeros((2, nch), np.int64)
+    qn = np.zeros((2, nch), np.int64)
+    # writes queued per hashed burst address: a read scans the write queue only on a possible match
+    wtab = np.zeros((nch, WTAB), np.int64)
     draining = np.zeros(nch, np.int64)
     was_full = np.zeros(nch, np.int64)
     last_pop = np.zeros(nch, np.int64)
@@ -110,7 +115,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             t = t_adm
             if has_arrival and arrival[pos] > t:
                 t = arrival[pos]
-            full = wq_n[adm_ch] >= wq_cap if is_write[pos] else rq_n[adm_ch] >= rq_cap
+            full = qn[is_write[pos], adm_ch] >= capq[is_write[pos]]
             if full:
                 was_full[adm_ch] = 1
             else:
@@ -121,7 +126,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
         best_c = -1
         best_t = 0
         for c in range(nch):
-            if rq_n[c] + wq_n[c] > 0 and (best_c < 0 or ch_t[c] < best_t):
+            if qn[0, c] + qn[1, c] > 0 and (best_c < 0 or ch_t[c] < best_t):
                 best_c = c
                 best_t = ch_t[c]
         if adm_time >= 0 and (best_c < 0 or adm_time <= best_t):
@@ -129,30 +134,41 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             c = adm_ch
             if first < 0:
                 first = adm_time
-            if is_write[pos]:
-                wq[c, wq_n[c]] = pos
-                wq_t[c, wq_n[c]] = adm_time
-                wq_n[c] += 1
-                lat[pos] = -1
-            else:
+            a = addr[pos]
+            b_new = (((c * nra + _field(a, fs, fm, F_RA)) * nbg + _field(a, fs, fm, F_BG)) * nbpg
+                     + _field(a, fs, fm, F_BA))
+            r_new = _field(a, fs, fm, F_RO)
+            qi = 1 if is_write[pos] else 0
+            fwd = False
+            if qi == 0 and wtab[c, (a >> 6) & (WTAB - 1)] > 0:
                 # a read of data waiting in the write queue is served from it
-                fwd = False
-                for k in range(wq_n[c]):
-                    if addr[wq[c, k]] == addr[pos]:
+                for k in range(qn[1, c]):
+                    j = qhead[1, c] + k
+                    if j >= wq_cap:
+                        j -= wq_cap
+                    if addr[qe[1, c, j, 0]] == a:
                         fwd = True
                         break
-                if fwd:
-                    lat[pos] = 1
-                    st[S_FORWARDED] += 1
-                    st[S_READS] += 1
-                    done += 1
-                    if adm_time + 1 > end:
-                        end = adm_time + 1
-                else:
-                    rq[c, rq_n[c]] = pos
-                    rq_t[c, rq_n[c]] = adm_time
-                    rq_n[c] += 1
-            if rq_n[c] + wq_n[c] > 0 and ch_t[c] < adm_time:
+            if fwd:
+                lat[pos] = 1
+                st[S_FORWARDED] += 1
+                st[S_READS] += 1
+                done += 1
+                if adm_time + 1 > end:
+                    end = adm_time + 1
+            else:
+                if qi == 1:
+                    lat[pos] = -1
+                    wtab[c, (a >> 6) & (WTAB - 1)] += 1
+                j = qhead[qi, c] + qn[qi, c]
+                if j >= capq[qi]:
+                    j -= capq[qi]
+                qe[qi, c, j, 0] = pos
+                qe[qi, c, j, 1] = adm_time
+                qe[qi, c, j, 2] = b_new
+                qe[qi, c, j, 3] = r_new
+                qn[qi, c] += 1
+            if qn[0, c] + qn[1, c] > 0 and ch_t[c] < adm_time:
                 ch_t[c] = adm_time
             t_adm = adm_time + issue_interval
             was_full[c] = 0
@@ -165,25 +181,22 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
         last_pop[c] = now
         # reads or a write drain?
         if draining[c] == 0:
-            if wq_n[c] >= wq_cap or (wq_n[c] > p[P_DRAIN_MIN] and rq_n[c] == 0):
-                draining[c] = wq_n[c]
-        use_w = draining[c] > 0 or rq_n[c] == 0
-        qn = wq_n[c] if use_w else rq_n[c]
+            if qn[1, c] >= wq_cap or (qn[1, c] > p[P_DRAIN_MIN] and qn[0, c] == 0):
+                draining[c] = qn[1, c]
+        qi = 1 if (draining[c] > 0 or qn[0, c] == 0) else 0
+        cap = capq[qi]
+        h = qhead[qi, c]
         # FR-FCFS: the request whose column command could issue first (row hits need no ACT, so
         # they win), the oldest among equals; a request to a busy bank does not block the others
         pick = 0
         best_est = 0
-        for k in range(qn):
-            if use_w:
-                i = wq[c, k]
-                tk = wq_t[c, k]
-            else:
-                i = rq[c, k]
-                tk = rq_t[c, k]
-            a = addr[i]
-            b = (((c * nra + _field(a, fs, fm, F_RA)) * nbg + _field(a, fs, fm, F_BG)) * nbpg
-                 + _field(a, fs, fm, F_BA))
-            if open_row[b] == _field(a, fs, fm, F_RO):
+        for k in range(qn[qi, c]):
+            j = h + k
+            if j >= cap:
+                j -= cap
+            tk = qe[qi, c, j, 1]
+            b = qe[qi, c, j, 2]
+            if open_row[b] == qe[qi, c, j, 3]:
                 est = max(tk, next_col[b])
             else:
                 tp = tk
@@ -195,22 +208,34 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             if k == 0 or est < best_est:
                 best_est = est
                 pick = k
-        if use_w:
-            i = wq[c, pick]
-            t0 = wq_t[c, pick]
-            for k in range(pick, wq_n[c] - 1):
-                wq[c, k] = wq[c, k + 1]
-                wq_t[c, k] = wq_t[c, k + 1]
-            wq_n[c] -= 1
+                if est == now:
+                    break  # ready now and the oldest such: nothing can beat it
+        j = h + pick
+        if j >= cap:
+            j -= cap
+        i = qe[qi, c, j, 0]
+        t0 = qe[qi, c, j, 1]
+        # remove it: shift the older entries up by one, then drop the head
+        for k in range(pick, 0, -1):
+            dst = h + k
+            if dst >= cap:
+                dst -= cap
+            src = dst - 1
+            if src < 0:
+                src += cap
+            qe[qi, c, dst, 0] = qe[qi, c, src, 0]
+            qe[qi, c, dst, 1] = qe[qi, c, src, 1]
+            qe[qi, c, dst, 2] = qe[qi, c, src, 2]
+            qe[qi, c, dst, 3] = qe[qi, c, src, 3]
+        h += 1
+        if h >= cap:
+            h -= cap
+        qhead[qi, c] = h
+        qn[qi, c] -= 1
+        if qi == 1:
+            wtab[c, (addr[i] >> 6) & (WTAB - 1)] -= 1
             if draining[c] > 0:
                 draining[c] -= 1
-        else:
-            i = rq[c, pick]
-            t0 = rq_t[c, pick]
-            for k in range(pick, rq_n[c] - 1):
-                rq[c, k] = rq[c, k + 1]
-                rq_t[c, k] = rq_t[c, k + 1]
-            rq_n[c] -= 1
         a = addr[i]
         ra = c * nra + _field(a, fs, fm, F_RA)
         bg = _field(a, fs, fm, F_BG)

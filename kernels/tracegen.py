@@ -143,3 +143,25 @@ def dma_bursts(base, nbytes, burst_bytes, start_cycle, bytes_per_cycle):
         cycle[i] = start_cycle + int(done / bytes_per_cycle)
         done += hi - lo
     return addr, size, cycle
+
+
+@jit
+def trace_bounds(addr, nbytes, rw):
+    """(min address, min size, max size, max rw code) in one pass over a trace's columns: the
+    checks a simulator runs before trusting a trace, at memory speed."""
+    n = addr.shape[0]
+    amin = addr[0]
+    nmin = nbytes[0]
+    nmax = nbytes[0]
+    rmax = rw[0]
+    for i in range(1, n):
+        if addr[i] < amin:
+            amin = addr[i]
+        v = nbytes[i]
+        if v < nmin:
+            nmin = v
+        if v > nmax:
+            nmax = v
+        if rw[i] > rmax:
+            rmax = rw[i]
+    return amin, nmin, nmax, rmax

@@ -38,6 +38,8 @@ class Hierarchy:
         self.inclusive = inclusive
         self.compat = compat
         self.mem = {"reads": 0, "writes": 0, "read_bytes": 0, "write_bytes": 0}
+        self.log = []  # (addr, nbytes, write, index of the access) of every memory request
+        self.src = -1
 
     def _touch(self, lv, entry):
         s = self.levels[lv].content[entry[0] % self.levels[lv].sets]
@@ -72,6 +74,7 @@ class Hierarchy:
     def access(self, lv, addr, nbytes, kind):
         """kind: 'load', 'store' or 'wb' (a whole evicted line, or part of one)."""
         if lv == len(self.levels):
+            self.log.append((addr, nbytes, kind != "load", self.src))
             if kind == "load":
                 self.mem["reads"] += 1
                 self.mem["read_bytes"] += nbytes
@@ -136,7 +139,8 @@ class Hierarchy:
 
     def run(self, addrs, writes, nbytes):
         sizes = nbytes if hasattr(nbytes, "__len__") else [nbytes] * len(addrs)
-        for a, w, n in zip(addrs, writes, sizes):
+        for i, (a, w, n) in enumerate(zip(addrs, writes, sizes)):
+            self.src = i
             self.access(0, int(a), int(n), "store" if w else "load")
 
     def flush(self, addr, nbytes, discard=False):

@@ -56,12 +56,15 @@ level_strategy = st.builds(
 def test_matches_naive_model(levels, seed, inclusive, compat, write_fraction):
     addrs, writes, sizes = random_trace(seed, 300, 2048, write_fraction, max_bytes=12)
     h = CacheHierarchy(levels, inclusive=inclusive, pycachesim_compat=compat)
-    h.access(np.array(addrs), np.array(writes), np.array(sizes, dtype=np.int32))
+    rec = h.access(np.array(addrs), np.array(writes), np.array(sizes, dtype=np.int32), record=seed % 2 == 0)
     ref = _naive(levels, inclusive, compat)
     ref.run(addrs, writes, sizes)
     assert _ours(h.stats()) == ref.counters()
     mt = h.memory_traffic()
     assert dataclasses.asdict(mt) == ref.mem
+    if rec is not None:
+        got = list(zip(rec.addr.tolist(), rec.nbytes.tolist(), rec.rw.astype(bool).tolist(), rec.source.tolist(), strict=True))
+        assert got == ref.log
 
 
 @pytest.mark.parametrize("line_l2", [32, 64, 128])
@@ -275,3 +278,53 @@ def test_non_power_of_two_sets_are_fine():
 def test_bad_input_raises_config_error(call, message):
     with pytest.raises(ConfigError, match=message):
         call()
+
+
+def test_recorded_memory_requests_feed_the_dram_model():
+    """A long streaming copy: the record grows as needed and matches the memory counters."""
+    from smaug_fast.memory import DRAM
+    from smaug_fast.traces import Trace, cpu, dma
+
+    n = 50_000
+    addrs = np.empty(2 * n, np.int64)
+    addrs[0::2] = np.arange(n) * 8
+    addrs[1::2] = (1 << 24) + np.arange(n) * 8
+    rw = np.zeros(2 * n, np.uint8)
+    rw[1::2] = 1
+    req = np.where(np.arange(2 * n) % 4 == 1, dma(0), cpu(1)).astype(np.int16)
+    trace = Trace.from_arrays(addrs, 8, rw, req, np.arange(2 * n) // 1000)
+    h = CacheHierarchy([CacheConfig(1024, 2, 64), CacheConfig(8192, 4, 64)])
+    out = h.run(trace, record=True)
+    mt = h.memory_traffic()
+    assert len(out) == mt.reads + mt.writes and int((out.rw == 0).sum()) == mt.reads
+    assert np.all(np.diff(out.source) >= 0) and out.source.max() < 2 * n
+    assert np.array_equal(out.requester, trace.requester[out.source])
+    assert np.array_equal(out.tile, trace.tile[out.source])
+    assert (out.addr % 64 == 0).all() and (out.nbytes == 64).all()
+    s = DRAM("DDR4-3200").run(out.to_trace())
+    assert s.reads == mt.reads and s.writes == mt.writes
+    # recording changes nothing
+    plain = CacheHierarchy([CacheConfig(1024, 2, 64), CacheConfig(8192, 4, 64)])
+    plain.run(trace)
+    assert plain.stats() == h.stats()
+
+
+def test_run_checks_the_trace_columns():
+    from smaug_fast.traces import Trace
+
+    h = CacheHierarchy(CacheConfig())
+    good = Trace.from_arrays(np.array([0, 64]), 8, np.array([0, 1], np.uint8))
+    h.run(good)
+    assert h.stats()[0].loads == 1 and h.stats()[0].stores == 1
+    bad_rw = Trace(good.addr, good.nbytes, np.array([0, 9], np.uint8), good.requester, good.tile)
+    with pytest.raises(ConfigError, match="trace.rw: code 9"):
+        h.run(bad_rw)
+    neg = Trace(np.array([0, -64]), good.nbytes, good.rw, good.requester, good.tile)
+    with pytest.raises(ConfigError, match="trace.addr: negative address -64 at index 1"):
+        h.run(neg)
+    wrong = Trace(good.addr.astype(np.int32), good.nbytes, good.rw, good.requester, good.tile)
+    with pytest.raises(ConfigError, match="trace.addr: expected a int64 array"):
+        h.run(wrong)
+    with pytest.raises(ConfigError, match="record = 1"):
+        h.run(good, record=1)
+    assert len(h.run(Trace.empty(), record=True)) == 0

@@ -6,7 +6,7 @@ requester encoding.
 
 from __future__ import annotations
 
-from .address_map import AddressMap, layout_tensors
+from .address_map import AddressMap, address_map, layout_tensors
 from .builders import dma_stream, line_sweep, tiling_copy
 from .io import load_npz, save_npz, to_dramsim3, to_pycachesim
 from .trace import FLUSH, INVALIDATE, READ, WRITE, Trace, accel, concat, cpu, dma, requester_name
@@ -17,6 +17,7 @@ __all__ = [
     "READ",
     "WRITE",
     "AddressMap",
+    "address_map",
     "Trace",
     "accel",
     "concat",

@@ -97,3 +97,32 @@ def layout_tensors(
     padded = (sizes + al - 1) // al * al
     bases = start + np.concatenate([[0], np.cumsum(padded)[:-1]]) if len(names) else np.zeros(0, np.int64)
     return AddressMap(names, bases.astype(np.int64), sizes, al)
+
+
+def address_map(graph, *, alignment_bytes: int = 64, base: int = 0, extra=()) -> AddressMap:
+    """The host address map of a network: its weights (constant tensors) first, then its inputs and
+    every op's outputs in topological order, then ``extra`` (name, size [B]) pairs such as tile
+    buffers; each start aligned to ``alignment_bytes`` [B].
+
+    ``graph`` is a :class:`smaug_fast.workload.Graph` (anything with ``constants``, ``inputs`` and
+    ``topological_order()`` of ops with ``outputs``, whose tensors have ``name`` and ``nbytes``).
+    """
+    for attr in ("constants", "inputs", "topological_order"):
+        if not hasattr(graph, attr):
+            raise ConfigError(f"graph = {describe(graph)}: not a workload graph (no {attr!r})")
+    tensors = [*graph.constants, *graph.inputs]
+    for op in graph.topological_order():
+        tensors.extend(op.outputs)
+    names, sizes = [], []
+    seen = set()
+    for t in tensors:
+        if t.name not in seen:
+            seen.add(t.name)
+            names.append(t.name)
+            sizes.append(int(t.nbytes))
+    for i, item in enumerate(extra):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise ConfigError(f"extra[{i}] = {describe(item)}: must be a (name, size_bytes) pair")
+        names.append(item[0])
+        sizes.append(item[1])
+    return layout_tensors(names, sizes, alignment_bytes=alignment_bytes, base=base)

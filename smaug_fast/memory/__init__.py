@@ -6,7 +6,7 @@ description reuses; ``CacheHierarchy`` / ``simulate_caches`` and ``DRAM`` run tr
 
 from __future__ import annotations
 
-from .cache import CacheHierarchy, CacheStats, MemoryTraffic, simulate_caches
+from .cache import CacheHierarchy, CacheStats, MemoryRequests, MemoryTraffic, simulate_caches
 from .config import CacheConfig
 from .dram import DRAM, PRESETS, DRAMConfig, DRAMStats, preset
 
@@ -19,6 +19,7 @@ __all__ = [
     "preset",
     "CacheHierarchy",
     "CacheStats",
+    "MemoryRequests",
     "MemoryTraffic",
     "simulate_caches",
 ]

@@ -7,12 +7,14 @@ go wrong inside a kernel, and turns counters into :class:`CacheStats`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from ..errors import ConfigError, describe
 from ..kernels import cache as _k
+from ..kernels import tracegen as _tracegen
 from .config import CacheConfig
 
 #: The request stack of the kernel holds about two frames per level (kernels/cache.py).
@@ -95,6 +97,39 @@ class MemoryTraffic:
     write_bytes: int
 
 
+@dataclass(frozen=True, eq=False)
+class MemoryRequests:
+    """Requests that left the last cache level for memory, in order: what the DRAM model runs.
+
+    Attributes:
+        addr: byte address (int64); nbytes: size [B] (int32, a last-level line, or the bytes of a
+            write-through store); rw: 0 read (a fetch), 1 write (a write-back or write-through);
+        source: index of the access that caused it (int64); requester, tile: of that access when
+            the hierarchy ran a Trace, else None.
+    """
+
+    addr: np.ndarray
+    nbytes: np.ndarray
+    rw: np.ndarray
+    source: np.ndarray
+    requester: np.ndarray | None = None
+    tile: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.addr.shape[0])
+
+    def to_trace(self):
+        """As a :class:`smaug_fast.traces.Trace` (requester 0 and tile -1 when unknown)."""
+        from smaug_fast.traces import Trace
+
+        return Trace.from_arrays(
+            self.addr, self.nbytes, self.rw,
+            0 if self.requester is None else self.requester,
+            -1 if self.tile is None else self.tile,
+            validate=False,
+        )
+
+
 def _as_levels(levels: Sequence[CacheConfig] | CacheConfig) -> tuple[CacheConfig, ...]:
     if isinstance(levels, CacheConfig):
         levels = (levels,)
@@ -135,20 +170,31 @@ def _flags(is_write: object, n: int) -> np.ndarray:
     return w.astype(np.uint8, copy=False)
 
 
+_ONE_SIZE = np.ones(1, dtype=np.int32)
+
+
 def _sizes(nbytes: object, n: int) -> tuple[np.ndarray, int]:
     """(per-request array, uniform size or 0)."""
     s = np.asarray(nbytes)
     if s.ndim == 0:
         if not np.issubdtype(s.dtype, np.integer) or int(s) < 1:
             raise ConfigError(f"nbytes = {describe(nbytes)}: must be a positive integer")
-        return np.ones(1, dtype=np.int32), int(s)
+        return _ONE_SIZE, int(s)
     if s.shape != (n,):
         raise ConfigError(f"nbytes: length {s.shape[0]} != len(addrs) = {n}")
     if not np.issubdtype(s.dtype, np.integer):
         raise ConfigError(f"nbytes: must hold integers, got dtype {s.dtype}")
-    if s.size and int(s.min()) < 1:
-        raise ConfigError(f"nbytes: sizes must be >= 1, got {int(s.min())} at index {int(s.argmin())}")
-    return s, 0
+    if s.size == 0:
+        return _ONE_SIZE, 1
+    lo, hi = int(s.min()), int(s.max())
+    if lo < 1:
+        raise ConfigError(f"nbytes: sizes must be >= 1, got {lo} at index {int(s.argmin())}")
+    if hi > np.iinfo(np.int32).max:
+        raise ConfigError(f"nbytes: sizes must fit int32, got {hi}")
+    if lo == hi:
+        return _ONE_SIZE, lo  # one size for all: the kernel need not read the array
+    # one dtype for the kernel (a Trace's int32 passes without a copy): one compilation
+    return s.astype(np.int32, copy=False), 0
 
 
 class CacheHierarchy:
@@ -208,6 +254,8 @@ class CacheHierarchy:
         self._dirty = np.zeros(self._entries, dtype=np.uint8)
         self._cnt = np.zeros((len(self.levels) + 1, _k.CNT_N), dtype=np.int64)
         self._stack = _k.new_stack()
+        self._memo = np.zeros(_k.MEMO_N, dtype=np.int64)
+        self._rec = np.zeros((1, 3), dtype=np.int64)  # grown when memory requests are recorded
         self._glob[:] = 0
         self._glob[_k.G_COMPAT] = int(self.pycachesim_compat)
         self._glob[_k.G_INCLUSIVE] = int(self.inclusive)
@@ -220,9 +268,10 @@ class CacheHierarchy:
         self._cnt[:] = 0
 
     def _state(self):
-        return self._cfg, self._glob, self._tags, self._stamp, self._dirty, self._cnt, self._stack
+        return (self._cfg, self._glob, self._tags, self._stamp, self._dirty, self._cnt, self._stack,
+                self._memo, self._rec)
 
-    def access(self, addrs, is_write=False, nbytes=8, *, level: int = 0) -> None:
+    def access(self, addrs, is_write=False, nbytes=8, *, level: int = 0, record: bool = False):
         """Run requests through the hierarchy, in order.
 
         Args:
@@ -232,32 +281,82 @@ class CacheHierarchy:
             level: where the requests enter: 0 for the core; a lower level for coherent (ACP)
                 accesses, which first make the levels above write back (and, for writes, drop) their
                 copies of the bytes.
+            record: also return the requests that reached memory, in order (for the DRAM model).
+
+        Returns None, or with ``record`` a :class:`MemoryRequests`.
         """
         a = _addresses(addrs)
         w = _flags(is_write, a.shape[0])
         sizes, uniform = _sizes(nbytes, a.shape[0])
         if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level < len(self.levels):
             raise ConfigError(f"level = {describe(level)}: must be an integer in [0, {len(self.levels) - 1}]")
-        if a.shape[0]:
-            _k.run_accesses(a, w, sizes, uniform, int(level), *self._state())
+        return self._run(a, w, sizes, uniform, int(level), record)
 
-    def acp(self, addrs, is_write=False, nbytes=8) -> None:
-        """Coherent accesses through the last-level cache (ARM ACP): see :meth:`access`."""
-        self.access(addrs, is_write, nbytes, level=len(self.levels) - 1)
-
-    def run(self, trace) -> None:
-        """Run a :class:`smaug_fast.traces.Trace` through the hierarchy from the core side: its
-        addresses, sizes and ``rw`` codes (read, write, and the FLUSH / INVALIDATE line sweeps)."""
-        a = _addresses(trace.addr, "trace.addr")
+    def _run(self, a, w, sizes, uniform, level, record):
+        if not isinstance(record, bool):
+            raise ConfigError(f"record = {describe(record)}: must be True or False")
         n = a.shape[0]
-        rw = np.asarray(trace.rw)
-        if rw.shape != (n,) or rw.dtype != np.uint8:
-            raise ConfigError(f"trace.rw: expected uint8 of length {n}, got {rw.dtype} of shape {rw.shape}")
-        if n and int(rw.max()) > 3:
-            raise ConfigError(f"trace.rw: code {int(rw.max())} is not read/write/flush/invalidate (0-3)")
-        sizes, uniform = _sizes(trace.nbytes, n)
-        if n:
-            _k.run_accesses(a, rw, sizes, uniform, 0, *self._state())
+        if not record:
+            if n:
+                _k.run_accesses(a, w, sizes, uniform, level, *self._state(), 0)
+            return None
+        m = self._memo
+        cap = max(1024, min(n // 4, 1 << 22))
+        parts = []
+        i = 0
+        try:
+            while True:
+                if self._rec.shape[0] < cap:
+                    self._rec = np.empty((cap, 3), dtype=np.int64)
+                m[_k.MEMO_RECCAP] = self._rec.shape[0]
+                m[_k.MEMO_RECN] = 0
+                i = _k.run_accesses(a, w, sizes, uniform, level, *self._state(), i) if i < n else n
+                parts.append(self._rec[: m[_k.MEMO_RECN]].copy())
+                if i >= n:
+                    break
+                cap = max(2 * int(m[_k.MEMO_NEED]), 2 * cap)
+        finally:
+            m[_k.MEMO_RECCAP] = 0
+        rows = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+        return MemoryRequests(
+            addr=rows[:, 0].copy(),
+            nbytes=rows[:, 1].astype(np.int32),
+            rw=(rows[:, 2] & 1).astype(np.uint8),
+            source=rows[:, 2] >> 1,
+        )
+
+    def acp(self, addrs, is_write=False, nbytes=8, *, record: bool = False):
+        """Coherent accesses through the last-level cache (ARM ACP): see :meth:`access`."""
+        return self.access(addrs, is_write, nbytes, level=len(self.levels) - 1, record=record)
+
+    def run(self, trace, *, record: bool = False):
+        """Run a :class:`smaug_fast.traces.Trace` through the hierarchy from the core side: its
+        addresses, sizes and ``rw`` codes (read, write, and the FLUSH / INVALIDATE line sweeps).
+
+        With ``record``, returns the requests that reached memory as a
+        :class:`smaug_fast.traces.Trace` (requester and tile of the access that caused each) and
+        the index of that access, as a :class:`MemoryRequests`."""
+        a, rw, nb = trace.addr, trace.rw, trace.nbytes
+        n = a.shape[0]
+        for name, col, dt in (("addr", a, np.int64), ("rw", rw, np.uint8), ("nbytes", nb, np.int32)):
+            if not isinstance(col, np.ndarray) or col.dtype != dt or col.shape != (n,):
+                raise ConfigError(f"trace.{name}: expected a {np.dtype(dt).name} array of length {n}")
+        if n == 0:
+            return self._run(a, rw, _ONE_SIZE, 1, 0, record)
+        # one pass over the columns for every check (numpy would take one per check)
+        amin, nmin, nmax, rmax = (int(x) for x in _tracegen.trace_bounds(a, nb, rw))
+        if amin < 0:
+            raise ConfigError(f"trace.addr: negative address {amin} at index {int(np.argmin(a))}")
+        if nmin < 1:
+            raise ConfigError(f"trace.nbytes: sizes must be >= 1, got {nmin}")
+        if rmax > 3:
+            raise ConfigError(f"trace.rw: code {rmax} is not read/write/flush/invalidate (0-3)")
+        sizes, uniform = (_ONE_SIZE, nmin) if nmin == nmax else (nb, 0)
+        out = self._run(a, rw, sizes, uniform, 0, record)
+        if out is not None and len(out.addr):
+            src = np.maximum(out.source, 0)
+            out = dataclasses.replace(out, requester=trace.requester[src], tile=trace.tile[src])
+        return out
 
     def _range(self, addr: int, nbytes: int) -> tuple[int, int]:
         for name, v, lo in (("addr", addr, 0), ("nbytes", nbytes, 0)):
