@@ -1,0 +1,7 @@
+"""Accelerator models."""
+
+from __future__ import annotations
+
+from .systolic import Systolic
+
+__all__ = ["Systolic"]
