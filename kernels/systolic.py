@@ -65,16 +65,6 @@ def fold_means(rows, cols, sr, sc, t, util_cycles):
 # Operand addressing
 # --------------------------------------------------------------------------------------------------
 @jit
-def _addr(operand, i, j, p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w, k_dim):
-    """Address of element (i, j) of IFMAP ``A[i=p, j=k]`` or FILTER ``B[i=k, j=n]``; -1 if none."""
-    if operand == IFMAP:
-        if p_h[i] + k_r[j] < ifmap_h and p_w[i] + k_q[j] < ifmap_w:
-            return p_base[i] + k_off[j]
-        return -1
-    return j * k_dim + i
-
-
-@jit
 def _fold_geometry(dataflow, operand, rows, cols, sr, sc, t, fc, fr):
     """How one operand's demand rows are laid out in fold (fc, fr).
 
@@ -116,90 +106,163 @@ def _fold_key(dataflow, operand):
 # SCALE-Sim's CALC-mode read buffer (memory/read_buffer_estimate_bw.py), as a tumbling window
 # --------------------------------------------------------------------------------------------------
 @jit
-def _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold_start,
-                p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w, k_dim,
+def ifmap_table(p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w):
+    """The im2col IFMAP as a flat int64 (Npx * K) table of addresses, -1 where the window hangs
+    over the edge of the input (SCALE-Sim's ``calc_ifmap_elem_addr``)."""
+    npx = p_base.shape[0]
+    k_dim = k_off.shape[0]
+    out = np.empty(npx * k_dim, dtype=np.int64)
+    for p in range(npx):
+        lim_h = ifmap_h - p_h[p]
+        lim_w = ifmap_w - p_w[p]
+        b = p_base[p]
+        row = p * k_dim
+        for k in range(k_dim):
+            if k_r[k] < lim_h and k_q[k] < lim_w:
+                out[row + k] = b + k_off[k]
+            else:
+                out[row + k] = -1
+    return out
+
+
+@jit
+def _strides(operand, k_dim):
+    """Flat-index strides (of i, of j): IFMAP table [p, k] row-major; FILTER address n * K + k."""
+    if operand == IFMAP:
+        return k_dim, 1
+    return 1, k_dim
+
+
+@jit
+def _row_span(skewed, length, width, rows, tau):
+    """Lanes [c_lo, c_hi] and source row of fold cycle ``tau`` (skewed: s = tau - c)."""
+    if skewed == 1:
+        return max(0, tau - (length - 1)), min(width - 1, tau), 0
+    src = rows - 1 - tau
+    if src >= length:
+        return 0, -1, src
+    return 0, width - 1, src
+
+
+@jit
+def _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr):
+    """Flat index of lane ``c_lo`` in fold cycle ``tau`` and the step from one lane to the next."""
+    if skewed == 1:
+        s = tau - c_lo
+        if c_is_i == 1:
+            return (i_off + c_lo) * istr + (j_off + s) * jstr, istr - jstr
+        return (i_off + s) * istr + (j_off + c_lo) * jstr, jstr - istr
+    if c_is_i == 1:
+        return (i_off + c_lo) * istr + (j_off + src) * jstr, istr
+    return (i_off + src) * istr + (j_off + c_lo) * jstr, jstr
+
+
+@jit
+def _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold_start, table, k_dim,
                 stamp, state):
     """Feed one fold's demand of one operand, in SCALE-Sim's order, through the window model.
 
-    ``state`` (int64[12]): 0 epoch label, 1 words in the current epoch, 2 window size [words],
-    3 insertions (= DRAM reads), 4 resets, 5 cycle of the last reset, 6 position counter (valid
-    demands seen in the current repetition), 7 position of the last reset in the repetition,
-    8 first valid demand cycle (-1 = none yet), 9 last valid demand cycle, 10 insertions in the
-    current repetition, 11 resets in the current repetition.
+    Order is SCALE-Sim's: cycle by cycle, and lane by lane within a cycle. ``table`` is the IFMAP
+    address table (unused for FILTER, whose address is its flat index). ``state`` (int64[12]):
+    0 window label, 1 words in the current window, 2 window size [words], 3 insertions (= DRAM
+    reads), 4 resets, 5 cycle of the last reset, 6 unused, 7 where the last reset of this
+    repetition happened (cycle offset x lanes + lane), 8 first and 9 last cycle with a valid demand,
+    10 insertions and 11 resets in the current repetition, 12 start cycle of the repetition.
     """
     skewed, base, length, width, i_off, j_off, c_is_i = _fold_geometry(
         dataflow, operand, rows, cols, sr, sc, t, fc, fr)
+    istr, jstr = _strides(operand, k_dim)
+    loaded = operand == IFMAP
     epoch = state[0]
+    in_epoch = state[1]
     win = state[2]
-    if skewed == 1:
-        for tau in range(length + width - 1):
-            c_lo = max(0, tau - (length - 1))
-            c_hi = min(width - 1, tau)
-            cyc = fold_start + base + tau
-            for c in range(c_lo, c_hi + 1):
-                s = tau - c
-                if c_is_i == 1:
-                    a = _addr(operand, i_off + c, j_off + s, p_base, p_h, p_w, k_off, k_r, k_q,
-                              ifmap_h, ifmap_w, k_dim)
-                else:
-                    a = _addr(operand, i_off + s, j_off + c, p_base, p_h, p_w, k_off, k_r, k_q,
-                              ifmap_h, ifmap_w, k_dim)
-                if a < 0:
-                    continue
-                if state[8] < 0:
-                    state[8] = cyc
-                state[9] = cyc
-                state[6] += 1
-                if stamp[a] != epoch:
-                    stamp[a] = epoch
-                    state[3] += 1
-                    state[10] += 1
-                    state[1] += 1
-                    if state[1] == win:
-                        state[1] = 0
-                        epoch += 1
-                        state[0] = epoch
-                        state[4] += 1
-                        state[11] += 1
-                        state[5] = cyc
-                        state[7] = state[6]
-    else:
-        for r in range(rows):
-            src = rows - 1 - r
-            if src >= length:
+    ins = state[3]
+    resets = state[4]
+    last_reset = state[5]
+    reset_pos = state[7]
+    first = state[8]
+    last = state[9]
+    ins_rep = state[10]
+    resets_rep = state[11]
+    rep_start = state[12]
+    n_tau = length + width - 1 if skewed == 1 else rows
+    lanes = rows + cols
+    for tau in range(n_tau):
+        c_lo, c_hi, src = _row_span(skewed, length, width, rows, tau)
+        if c_hi < c_lo:
+            continue
+        idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+        cyc = fold_start + base + tau
+        for c in range(c_lo, c_hi + 1):
+            if loaded:
+                a = table[idx]
+            else:
+                a = idx
+            idx += step
+            if a < 0:
                 continue
-            cyc = fold_start + base + r
-            for c in range(width):
-                if c_is_i == 1:
-                    a = _addr(operand, i_off + c, j_off + src, p_base, p_h, p_w, k_off, k_r, k_q,
-                              ifmap_h, ifmap_w, k_dim)
-                else:
-                    a = _addr(operand, i_off + src, j_off + c, p_base, p_h, p_w, k_off, k_r, k_q,
-                              ifmap_h, ifmap_w, k_dim)
-                if a < 0:
-                    continue
-                if state[8] < 0:
-                    state[8] = cyc
-                state[9] = cyc
-                state[6] += 1
-                if stamp[a] != epoch:
-                    stamp[a] = epoch
-                    state[3] += 1
-                    state[10] += 1
-                    state[1] += 1
-                    if state[1] == win:
-                        state[1] = 0
-                        epoch += 1
-                        state[0] = epoch
-                        state[4] += 1
-                        state[11] += 1
-                        state[5] = cyc
-                        state[7] = state[6]
+            if first < 0:
+                first = cyc
+            last = cyc
+            if stamp[a] != epoch:
+                stamp[a] = epoch
+                ins += 1
+                ins_rep += 1
+                in_epoch += 1
+                if in_epoch == win:
+                    in_epoch = 0
+                    epoch += 1
+                    resets += 1
+                    resets_rep += 1
+                    last_reset = cyc
+                    reset_pos = (cyc - rep_start) * lanes + c
+    state[0] = epoch
+    state[1] = in_epoch
+    state[3] = ins
+    state[4] = resets
+    state[5] = last_reset
+    state[7] = reset_pos
+    state[8] = first
+    state[9] = last
+    state[10] = ins_rep
+    state[11] = resets_rep
+
+
+@jit
+def _fold_of(key, g, rep, b, row_folds):
+    """(fc, fr) of block fold ``b`` of repetition ``rep`` of group ``g`` (see read_window_sim)."""
+    if key == 1:
+        return g, rep
+    if key == 2:
+        return rep, b
+    return b // row_folds, b % row_folds
+
+
+@jit
+def _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g, rep, block,
+                      row_folds, m):
+    """Cycle of the m-th (0-based) demand of a repetition in which every slot holds an address
+    (the FILTER: SCALE-Sim never writes -1 in it), found by summing row lengths."""
+    for b in range(block):
+        fc, fr = _fold_of(key, g, rep, b, row_folds)
+        skewed, base, length, width, i_off, j_off, c_is_i = _fold_geometry(
+            dataflow, operand, rows, cols, sr, sc, t, fc, fr)
+        fold_start = (fc * row_folds + fr) * fold_cycles
+        n_tau = length + width - 1 if skewed == 1 else rows
+        for tau in range(n_tau):
+            c_lo, c_hi, src = _row_span(skewed, length, width, rows, tau)
+            n = c_hi - c_lo + 1
+            if n <= 0:
+                continue
+            if m < n:
+                return fold_start + base + tau
+            m -= n
+    return -1
 
 
 @jit
 def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, window_words,
-                    footprint, p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w, k_dim):
+                    footprint, table, k_dim):
     """DRAM reads of one operand under SCALE-Sim's CALC-mode read buffer, exactly.
 
     SCALE-Sim packs each new address into sets of ``floor(words/100)`` and, every 50 sets
@@ -211,16 +274,16 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
     Folds whose demand is identical (OS filter: every row fold of a column fold; OS/WS IFMAP and IS
     filter: the whole row-fold sweep, once per column fold) are repetitions of one sequence. A
     repetition that inserts nothing leaves the state unchanged, and two repetitions whose last reset
-    falls at the same position leave the same window; either way the rest is extrapolated, which
-    is exact and makes the cost about three repetitions instead of all of them.
+    falls at the same place leave the same window; either way the rest is extrapolated exactly.
+    The FILTER sequence of a repetition never repeats an address, so when it is longer than the
+    window every repetition misses everywhere, and it is counted without being walked.
 
     Returns int64[6]: DRAM reads, resets, cycle of the last reset (-1 if none), first and last cycle
     with a valid demand, and the words in the window at the end.
     """
     row_folds = (sr + rows - 1) // rows
     col_folds = (sc + cols - 1) // cols
-    stamp = np.full(footprint, -1, dtype=np.int64)
-    state = np.zeros(12, dtype=np.int64)
+    state = np.zeros(13, dtype=np.int64)
     state[2] = window_words
     state[5] = -1
     state[8] = -1
@@ -239,39 +302,58 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
         reps = 1
         block = row_folds * col_folds
     rep_cycles = block * fold_cycles
-    last_valid_rel = -1
+    stamp = np.full(1, -1, dtype=np.int64)
+    stamp_ready = False
     for g in range(n_groups):
+        if key == 1:
+            group_start = g * row_folds * fold_cycles
+        else:
+            group_start = 0
+        if operand == FILTER:
+            per_rep = 0
+            for b in range(block):
+                fc, fr = _fold_of(key, g, 0, b, row_folds)
+                geo = _fold_geometry(dataflow, operand, rows, cols, sr, sc, t, fc, fr)
+                per_rep += geo[2] * geo[3]
+            if per_rep > window_words or reps == 1:
+                # every repetition misses on every demand: count, then locate the last reset
+                e0 = state[1]
+                total = reps * per_rep
+                n_resets = (e0 + total) // window_words
+                if n_resets > 0:
+                    m = n_resets * window_words - e0 - 1
+                    state[5] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t,
+                                                 fold_cycles, key, g, m // per_rep, block,
+                                                 row_folds, m % per_rep)
+                    state[0] += 1
+                state[1] = (e0 + total) % window_words
+                state[3] += total
+                state[4] += n_resets
+                if state[8] < 0:
+                    state[8] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t,
+                                                 fold_cycles, key, g, 0, block, row_folds, 0)
+                state[9] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles,
+                                             key, g, reps - 1, block, row_folds, per_rep - 1)
+                continue
+        if not stamp_ready:
+            stamp = np.full(footprint, -1, dtype=np.int64)
+            stamp_ready = True
         prev_resets = 0
         prev_pos = -1
         rep = 0
+        last_valid_rel = 0
         while rep < reps:
-            state[6] = 0
+            rep_start = group_start + rep * rep_cycles
             state[7] = -1
             state[10] = 0
             state[11] = 0
-            last_before = state[9]
+            state[12] = rep_start
             for b in range(block):
-                if key == 1:
-                    fc = g
-                    fr = rep
-                elif key == 2:
-                    fc = rep
-                    fr = b
-                else:
-                    fc = b // row_folds
-                    fr = b % row_folds
+                fc, fr = _fold_of(key, g, rep, b, row_folds)
                 fold = fc * row_folds + fr
                 _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold * fold_cycles,
-                            p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w, k_dim,
-                            stamp, state)
-            if key == 1:
-                rep_start = (g * row_folds + rep) * fold_cycles
-            elif key == 2:
-                rep_start = rep * rep_cycles
-            else:
-                rep_start = 0
-            if state[9] != last_before or rep == 0:
-                last_valid_rel = state[9] - rep_start
+                            table, k_dim, stamp, state)
+            last_valid_rel = state[9] - rep_start
             rep += 1
             left = reps - rep
             if left <= 0:
@@ -286,13 +368,7 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
                 break
             prev_resets = state[11]
             prev_pos = state[7]
-        if key == 1:
-            last_rep_start = (g * row_folds + reps - 1) * fold_cycles
-        elif key == 2:
-            last_rep_start = (reps - 1) * rep_cycles
-        else:
-            last_rep_start = 0
-        state[9] = last_rep_start + last_valid_rel
+        state[9] = group_start + (reps - 1) * rep_cycles + last_valid_rel
     out = np.empty(6, dtype=np.int64)
     out[0] = state[3]
     out[1] = state[4]
@@ -331,7 +407,7 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
     SCALE-Sim counts a drained chunk as whole lines less the empty slots of its last line only
     (``exact_lines=0``); ``exact_lines=1`` counts the words really drained.
 
-    Returns int64[8]: DRAM writes, first drain cycle, last drain cycle, last row's serviced cycle
+    Returns int64[8]: DRAM writes, first drain cycle, last cycle of any drain, last row's serviced cycle
     (SCALE-Sim's "Total Cycles"), stall cycles, first and last cycle with a write, number of drains.
     """
     row_folds = (sr + rows - 1) // rows
@@ -423,7 +499,7 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
                             if first_drain < 0:
                                 first_drain = cur
                             drain_end = cur + num - 1
-                            last_drain = drain_end
+                            last_drain = max(last_drain, drain_end)
                             n_drains += 1
                 if first_write < 0:
                     first_write = cur
@@ -458,9 +534,10 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
         dstart = end_id
         if first_drain < 0:
             first_drain = cycle
-        last_drain = cycle + num - 1
+        end = cycle + num - 1
+        last_drain = max(last_drain, end)  # a drain still in flight may end later
         n_drains += 1
-        cycle = last_drain + 1
+        cycle = end + 1
     out = np.empty(8, dtype=np.int64)
     out[0] = writes
     out[1] = first_drain

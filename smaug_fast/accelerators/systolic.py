@@ -347,14 +347,14 @@ class Systolic:
             if_sram, fl_sram, of_sram = npx * kdim, col_folds * kdim * nf, row_folds * npx * nf
 
         # read buffers: the tumbling window of CALC mode
-        p_base, p_h, p_w, k_off, k_r, k_q = self._lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w)
+        table = _k.ifmap_table(*self._lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w), h, w)
         reads = []
         for operand, size, footprint in ((_k.IFMAP, self.ifmap_sram_size_bytes, batch * h * w * c),
                                          (_k.FILTER, self.filter_sram_size_bytes, kdim * nf)):
             set_words = self.words(size) // SETS_PER_SRAM
             win = ACTIVE_SETS * set_words
             out = _k.read_window_sim(df, operand, rows, cols, sr, sc, t, fold_cycles, win, footprint,
-                                     p_base, p_h, p_w, k_off, k_r, k_q, h, w, kdim)
+                                     table, kdim)
             dram_reads, resets, last_reset, first_valid, last_valid = (int(x) for x in out[:5])
             if resets > 0:
                 # the first half-buffer was fetched, at 10 words/cycle, to end just before the first
