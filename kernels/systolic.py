@@ -107,11 +107,11 @@ def _fold_key(dataflow, operand):
 # --------------------------------------------------------------------------------------------------
 @jit
 def ifmap_table(p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w):
-    """The im2col IFMAP as a flat int64 (Npx * K) table of addresses, -1 where the window hangs
+    """The im2col IFMAP as a flat int32 (Npx * K) table of addresses, -1 where the window hangs
     over the edge of the input (SCALE-Sim's ``calc_ifmap_elem_addr``)."""
     npx = p_base.shape[0]
     k_dim = k_off.shape[0]
-    out = np.empty(npx * k_dim, dtype=np.int64)
+    out = np.empty(npx * k_dim, dtype=np.int32)
     for p in range(npx):
         lim_h = ifmap_h - p_h[p]
         lim_w = ifmap_w - p_w[p]
@@ -302,7 +302,7 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
         reps = 1
         block = row_folds * col_folds
     rep_cycles = block * fold_cycles
-    stamp = np.full(1, -1, dtype=np.int64)
+    stamp = np.full(1, -1, dtype=np.int32)
     stamp_ready = False
     for g in range(n_groups):
         if key == 1:
@@ -336,7 +336,7 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
                                              key, g, reps - 1, block, row_folds, per_rep - 1)
                 continue
         if not stamp_ready:
-            stamp = np.full(footprint, -1, dtype=np.int64)
+            stamp = np.full(footprint, -1, dtype=np.int32)
             stamp_ready = True
         prev_resets = 0
         prev_pos = -1
@@ -440,11 +440,34 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
         for fr in range(row_folds):
             lo, hi, cu = _ofmap_row_span(dataflow, rows, cols, sr, sc, t, fc, fr)
             fold_start = (fc * row_folds + fr) * fold_cycles
-            for tau in range(lo, hi + cu):
+            tau = lo
+            while tau < hi + cu:
                 n = min(cu - 1, tau - lo) - max(0, tau - hi) + 1
-                if n <= 0:
-                    continue
                 cyc = fold_start + tau + stalls
+                # rows of equal width in a row (the plateau of the skewed block) where nothing
+                # happens but filling the buffer are taken in one step
+                if tau - lo >= cu - 1 and tau <= hi:
+                    seg = hi - tau + 1
+                elif tau - lo <= cu - 1 and tau >= hi:
+                    seg = lo + cu - 1 - tau + 1
+                else:
+                    seg = 1
+                if seg > 1:
+                    if cyc < drain_end:
+                        m = min(seg, drain_end - cyc, (free - 1) // n)
+                    else:
+                        m = min(seg, (free - active) // n)
+                    if m > 1:
+                        free -= m * n
+                        line_idx += m * n
+                        lines += line_idx // bw
+                        line_idx = line_idx % bw
+                        if first_write < 0:
+                            first_write = cyc
+                        last_write = cyc + m - 1
+                        tau += m
+                        continue
+                tau += 1
                 cur = cyc
                 rem = n
                 while rem > 0:
