@@ -571,3 +571,59 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
     out[6] = last_write
     out[7] = n_drains
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Demand traces (SCALE-Sim's SRAM traces): one row per cycle, one column per array lane
+# --------------------------------------------------------------------------------------------------
+@jit
+def demand_matrix(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, table, k_dim, n_dim):
+    """The demand matrix of one operand (0 IFMAP, 1 FILTER, 2 OFMAP): int64 (folds x fold_cycles,
+    lanes), an address per lane and cycle or -1 (SCALE-Sim's ``get_demand_matrices``).
+
+    Addresses have no offset. Lanes are R for the IFMAP (OS, WS) and the IS filter, C otherwise.
+    """
+    row_folds = (sr + rows - 1) // rows
+    col_folds = (sc + cols - 1) // cols
+    if operand == 2 or (operand == FILTER and dataflow != IS) or (operand == IFMAP and dataflow == IS):
+        width = cols
+    else:
+        width = rows
+    out = np.full((row_folds * col_folds * fold_cycles, width), -1, dtype=np.int64)
+    for fc in range(col_folds):
+        for fr in range(row_folds):
+            fold_start = (fc * row_folds + fr) * fold_cycles
+            if operand == 2:
+                ru = min(rows, sr - fr * rows)
+                cu = min(cols, sc - fc * cols)
+                if dataflow == OS:
+                    for jj in range(rows - ru, rows):
+                        p = fr * rows + rows - 1 - jj
+                        for c in range(cu):
+                            out[fold_start + t - 1 + jj + c, c] = p * n_dim + fc * cols + c
+                else:
+                    for s in range(t):
+                        for c in range(cu):
+                            if dataflow == WS:
+                                a = s * n_dim + fc * cols + c
+                            else:
+                                a = (fc * cols + c) * n_dim + s
+                            out[fold_start + 2 * rows - 1 + s + c, c] = a
+                continue
+            skewed, base, length, width_u, i_off, j_off, c_is_i = _fold_geometry(
+                dataflow, operand, rows, cols, sr, sc, t, fc, fr)
+            istr, jstr = _strides(operand, k_dim)
+            n_tau = length + width_u - 1 if skewed == 1 else rows
+            for tau in range(n_tau):
+                c_lo, c_hi, src = _row_span(skewed, length, width_u, rows, tau)
+                if c_hi < c_lo:
+                    continue
+                idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+                cyc = fold_start + base + tau
+                for c in range(c_lo, c_hi + 1):
+                    if operand == IFMAP:
+                        out[cyc, c] = table[idx]
+                    else:
+                        out[cyc, c] = idx
+                    idx += step
+    return out
