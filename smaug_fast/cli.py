@@ -42,8 +42,14 @@ def register_zoo(subparsers) -> None:
     p.set_defaults(func=_cmd_zoo)
 
 
+def register_scalesim(subparsers) -> None:
+    from .accelerators.scalesim_io import register_scalesim as register
+
+    register(subparsers)
+
+
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_zoo]
+REGISTRY = [register_zoo, register_scalesim]
 
 
 def build_parser() -> argparse.ArgumentParser:
