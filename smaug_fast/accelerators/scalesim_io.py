@@ -211,7 +211,8 @@ def read_topology(path: str | Path, gemm: bool = False) -> list[TopologyLayer]:
     As in SCALE-Sim, the first line is a header, blank lines are skipped, a trailing comma is
     optional, an optional last column ``N:M`` gives a sparsity ratio (only 1:1 is supported), and a
     conv layer whose name contains ``DP`` is depthwise: it runs as one single-channel layer per
-    channel (``topology_utils.py``).
+    channel (``topology_utils.py``). Unlike SCALE-Sim, rows of empty cells and columns that follow
+    an empty column are ignored (SCALE-Sim crashes on its own ``Resnet50.csv`` because of them).
     """
     path = Path(path)
     try:
@@ -224,6 +225,12 @@ def read_topology(path: str | Path, gemm: bool = False) -> list[TopologyLayer]:
         if lineno == 1 or not raw.strip():
             continue
         cells = [c.strip() for c in raw.split(",")]
+        if not any(cells):
+            continue  # a row of empty cells (spreadsheet leftovers, as in Resnet50.csv)
+        n_fields = len(columns) + 1
+        if len(cells) > n_fields and "" in cells[n_fields:]:
+            # columns after an empty one are notes (Resnet50.csv has ",,Eh,Ew,e2" there)
+            cells = cells[: n_fields + cells[n_fields:].index("")]
         while cells and cells[-1] == "":
             cells.pop()
         if len(cells) == len(columns) + 2 and ":" in cells[-1]:
