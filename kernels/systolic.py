@@ -240,9 +240,14 @@ def _fold_of(key, g, rep, b, row_folds):
 
 @jit
 def _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g, rep, block,
-                      row_folds, m):
-    """Cycle of the m-th (0-based) demand of a repetition in which every slot holds an address
-    (the FILTER: SCALE-Sim never writes -1 in it), found by summing row lengths."""
+                      row_folds, table, k_dim, m):
+    """Cycle of the m-th (0-based) valid demand of a repetition; ``m < 0``: of the last one.
+
+    FILTER slots always hold an address (SCALE-Sim never writes -1 in it), so rows are counted
+    whole; IFMAP rows are checked lane by lane against the table.
+    """
+    istr, jstr = _strides(operand, k_dim)
+    last = -1
     for b in range(block):
         fc, fr = _fold_of(key, g, rep, b, row_folds)
         skewed, base, length, width, i_off, j_off, c_is_i = _fold_geometry(
@@ -254,10 +259,106 @@ def _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key
             n = c_hi - c_lo + 1
             if n <= 0:
                 continue
-            if m < n:
-                return fold_start + base + tau
+            if operand == IFMAP:
+                idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+                n = 0
+                for _ in range(c_hi - c_lo + 1):
+                    if table[idx] >= 0:
+                        n += 1
+                    idx += step
+                if n == 0:
+                    continue
+            last = fold_start + base + tau
+            if 0 <= m < n:
+                return last
             m -= n
-    return -1
+    return last
+
+
+@jit
+def _reuse_exceeds_window(dataflow, operand, rows, cols, sr, sc, t, key, block, row_folds, reps,
+                          fold_cycles, table, k_dim, footprint, window_words):
+    """Whether no address comes back within ``window_words`` valid demands of its last one, in the
+    stream of ``reps`` repetitions of repetition 0 (wrap-around included). Then every demand is a
+    DRAM read: between two demands of an address lie at least a window's worth of insertions, so a
+    reset. Stops at the first short reuse.
+
+    Returns (answer, valid demands per repetition, cumulative valid demands by cycle of the
+    repetition: ``cum[x]`` counts those at cycles <= x).
+    """
+    istr, jstr = _strides(operand, k_dim)
+    last = np.full(footprint, -1, dtype=np.int32)
+    cum = np.zeros(block * fold_cycles, dtype=np.int64)
+    pos = 0
+    per_rep = 0
+    for sweep in range(2):  # 0: the repetition; 1: the head of the next one, against the first
+        for b in range(block):
+            fc, fr = _fold_of(key, 0, 0, b, row_folds)
+            skewed, base, length, width, i_off, j_off, c_is_i = _fold_geometry(
+                dataflow, operand, rows, cols, sr, sc, t, fc, fr)
+            n_tau = length + width - 1 if skewed == 1 else rows
+            for tau in range(n_tau):
+                c_lo, c_hi, src = _row_span(skewed, length, width, rows, tau)
+                if c_hi < c_lo:
+                    continue
+                idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+                row_start = pos
+                for _ in range(c_hi - c_lo + 1):
+                    if operand == IFMAP:
+                        a = table[idx]
+                    else:
+                        a = idx
+                    idx += step
+                    if a < 0:
+                        continue
+                    prev = last[a]
+                    if sweep == 0:
+                        if prev >= 0 and pos - prev <= window_words:
+                            return False, pos, cum
+                        last[a] = pos
+                    elif prev >= 0 and pos - prev <= window_words:
+                        return False, per_rep, cum
+                    pos += 1
+                if sweep == 0:
+                    cum[b * fold_cycles + base + tau] += pos - row_start
+                elif pos - per_rep >= window_words:
+                    return True, per_rep, cum
+        if sweep == 0:
+            per_rep = pos
+            for x in range(1, cum.shape[0]):
+                cum[x] += cum[x - 1]
+            if reps == 1:
+                return True, per_rep, cum
+    return True, per_rep, cum
+
+
+@jit
+def _cycle_of(cum, m):
+    """Rep-relative cycle of the m-th (0-based) valid demand, from cumulative counts."""
+    return np.searchsorted(cum, m, side="right")
+
+
+@jit
+def _all_miss(state, dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g, reps, block,
+              row_folds, table, k_dim, per_rep):
+    """Account for a group whose every demand misses: counts, resets, and where they happen."""
+    window_words = state[2]
+    e0 = state[1]
+    total = reps * per_rep
+    n_resets = (e0 + total) // window_words
+    if n_resets > 0:
+        m = n_resets * window_words - e0 - 1
+        state[5] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
+                                     m // per_rep, block, row_folds, table, k_dim, m % per_rep)
+        state[0] += 1  # a new label: the window holds none of the stamped addresses
+    state[1] = (e0 + total) % window_words
+    state[3] += total
+    state[4] += n_resets
+    if state[8] < 0:
+        state[8] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
+                                     0, block, row_folds, table, k_dim, 0)
+    state[9] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
+                                 reps - 1, block, row_folds, table, k_dim, -1)
 
 
 @jit
@@ -276,7 +377,9 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
     repetition that inserts nothing leaves the state unchanged, and two repetitions whose last reset
     falls at the same place leave the same window; either way the rest is extrapolated exactly.
     The FILTER sequence of a repetition never repeats an address, so when it is longer than the
-    window every repetition misses everywhere, and it is counted without being walked.
+    window every repetition misses everywhere, and it is counted without being walked. So is an
+    IFMAP stream in which no address comes back within a window's worth of demands (typical of WS,
+    where the taps of a window are row folds apart), found by one pass over one repetition.
 
     Returns int64[6]: DRAM reads, resets, cycle of the last reset (-1 if none), first and last cycle
     with a valid demand, and the words in the window at the end.
@@ -310,30 +413,32 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
         else:
             group_start = 0
         if operand == FILTER:
+            # a FILTER repetition never repeats an address: longer than the window, or alone, it
+            # misses everywhere
             per_rep = 0
             for b in range(block):
                 fc, fr = _fold_of(key, g, 0, b, row_folds)
                 geo = _fold_geometry(dataflow, operand, rows, cols, sr, sc, t, fc, fr)
                 per_rep += geo[2] * geo[3]
             if per_rep > window_words or reps == 1:
-                # every repetition misses on every demand: count, then locate the last reset
-                e0 = state[1]
+                _all_miss(state, dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
+                          reps, block, row_folds, table, k_dim, per_rep)
+                continue
+        elif n_groups == 1:
+            ok, per_rep, cum = _reuse_exceeds_window(dataflow, operand, rows, cols, sr, sc, t, key,
+                                                     block, row_folds, reps, fold_cycles, table,
+                                                     k_dim, footprint, window_words)
+            if ok:
                 total = reps * per_rep
-                n_resets = (e0 + total) // window_words
+                n_resets = total // window_words
                 if n_resets > 0:
-                    m = n_resets * window_words - e0 - 1
-                    state[5] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t,
-                                                 fold_cycles, key, g, m // per_rep, block,
-                                                 row_folds, m % per_rep)
-                    state[0] += 1
-                state[1] = (e0 + total) % window_words
-                state[3] += total
-                state[4] += n_resets
-                if state[8] < 0:
-                    state[8] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t,
-                                                 fold_cycles, key, g, 0, block, row_folds, 0)
-                state[9] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles,
-                                             key, g, reps - 1, block, row_folds, per_rep - 1)
+                    m = n_resets * window_words - 1
+                    state[5] = (m // per_rep) * rep_cycles + _cycle_of(cum, m % per_rep)
+                state[1] = total % window_words
+                state[3] = total
+                state[4] = n_resets
+                state[8] = _cycle_of(cum, 0)
+                state[9] = (reps - 1) * rep_cycles + _cycle_of(cum, per_rep - 1)
                 continue
         if not stamp_ready:
             stamp = np.full(footprint, -1, dtype=np.int32)
