@@ -50,7 +50,8 @@ traffic and asks how long it takes through an interface of the given bandwidth (
 - after compute, the last OFMAP half-buffer drains.
 
 So stall cycles fall to 0 once the bandwidth covers the average traffic, and a layer never runs
-faster than CALC. ``DramInterface`` is the hook for a detailed DRAM model: anything with
+faster than CALC. Only the stall, total and incl.-prefetch cycles change in USER mode; the DRAM
+counts and the start/stop cycles of the detailed report are CALC's demand schedule. ``DramInterface`` is the hook for a detailed DRAM model: anything with
 ``transfer_cycles(read_words, write_words) -> float`` can replace the constant bandwidth.
 """
 
@@ -347,6 +348,11 @@ class Systolic:
             if_sram, fl_sram, of_sram = npx * kdim, col_folds * kdim * nf, row_folds * npx * nf
 
         # read buffers: the tumbling window of CALC mode
+        if batch * h * w * c >= 2**31 or npx * kdim >= 2**31:
+            raise WorkloadError(
+                f"layer {name!r}: {batch}x{h}x{w}x{c} input with a {npx}x{kdim} im2col matrix exceeds "
+                "the 2**31 words the systolic model addresses"
+            )
         table = _k.ifmap_table(*self._lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w), h, w)
         reads = []
         for operand, size, footprint in ((_k.IFMAP, self.ifmap_sram_size_bytes, batch * h * w * c),
