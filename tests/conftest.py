@@ -16,8 +16,21 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# ../shared/reference next to the checkout, as every developer and CI machine has it (shared/README.md).
-REFERENCE_DIR = Path(os.environ.get("SMAUG_FAST_REFERENCE", REPO_ROOT.parent / "shared" / "reference"))
+
+
+def _find_reference() -> Path:
+    """../shared/reference next to the checkout, as every developer and CI machine has it
+    (shared/README.md); for a checkout nested deeper (a git worktree), the nearest ancestor's."""
+    if "SMAUG_FAST_REFERENCE" in os.environ:
+        return Path(os.environ["SMAUG_FAST_REFERENCE"])
+    for parent in REPO_ROOT.parents:
+        candidate = parent / "shared" / "reference"
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT.parent / "shared" / "reference"
+
+
+REFERENCE_DIR = _find_reference()
 
 
 def pytest_addoption(parser):

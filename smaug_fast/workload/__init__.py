@@ -1,6 +1,7 @@
 """The workload API: tensors, operators and graphs (SMAUG's concepts, written our own way).
 
-``Graph`` is a context manager; inside it, ``nn``, ``math`` and ``tensor`` add operators. Every
+``Graph`` is a context manager; inside it, ``nn``, ``math`` and ``tensor`` add operators;
+``from_onnx`` imports an ONNX model (the ``[onnx]`` extra). Every
 operator infers its output shapes and validates its inputs, raising ``WorkloadError`` that names the
 op, the field and the value.
 """
@@ -17,10 +18,12 @@ from .core import (
     BatchNorm,
     Concat,
     Convolution,
+    CpuOp,
     Eltwise,
     InnerProduct,
     MaxPooling,
     Op,
+    OutputSpec,
     Padding,
     Pooling,
     Reorder,
@@ -33,6 +36,7 @@ from .core import (
     smaug_type,
 )
 from .graph import Graph, current_graph
+from .onnx_import import OnnxImportWarning, from_onnx
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,11 +49,14 @@ __all__ = [
     "BatchNorm",
     "Concat",
     "Convolution",
+    "CpuOp",
     "Eltwise",
     "Graph",
     "InnerProduct",
     "MaxPooling",
+    "OnnxImportWarning",
     "Op",
+    "OutputSpec",
     "Padding",
     "Pooling",
     "Reorder",
@@ -59,6 +66,7 @@ __all__ = [
     "Tensor",
     "broadcast_shape",
     "current_graph",
+    "from_onnx",
     "math",
     "nn",
     "same_padding",

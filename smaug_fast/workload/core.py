@@ -760,6 +760,42 @@ class Padding(Op):
         return [OutputSpec(shape, x.layout, x.dtype)]
 
 
+# --------------------------------------------------------------------------------------------------
+# Operators without a model of their own
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuOp(Op):
+    """An operator smaug_fast has no model for, kept so that the graph stays whole; it runs on the CPU.
+
+    Made by the ONNX importer for unknown op types when asked to (``unknown_ops="cpu"``). Its outputs
+    cannot be inferred, so they are given: ``output_specs`` holds one (shape, layout, dtype) per output
+    (from ONNX shape inference). ``op_type`` names the original operator, e.g. ``"Resize"``.
+    """
+
+    op_type: str = ""
+    output_specs: tuple[OutputSpec, ...] = ()
+
+    kind: ClassVar[str] = "cpu_op"
+    smaug_type: ClassVar[str] = "CpuOp"
+    default_name: ClassVar[str] = "cpu_op"
+    arity: ClassVar[tuple[int, int | None]] = (0, None)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        if not isinstance(self.op_type, str) or not self.op_type:
+            raise self.fail("op_type", self.op_type, "must be a non-empty string")
+        if not isinstance(self.output_specs, tuple) or not self.output_specs:
+            raise self.fail("output_specs", self.output_specs, "must be a non-empty tuple of OutputSpec")
+        for i, spec in enumerate(self.output_specs):
+            if not isinstance(spec, OutputSpec):
+                raise self.fail(f"output_specs[{i}]", spec, "must be an OutputSpec")
+            # Validated as a tensor would be (positive dims, known layout of the right rank, dtype).
+            Tensor(f"{self.name}:{i}", spec.shape, spec.layout, spec.dtype)
+        return list(self.output_specs)
+
+
 #: Every operator class, by kind (pooling, activations and eltwise share a class each).
 OP_CLASSES: tuple[type[Op], ...] = (
     Convolution,
@@ -775,6 +811,7 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Reorder,
     Repeat,
     Padding,
+    CpuOp,
 )
 
 

@@ -62,6 +62,9 @@ class Graph:
         self._sources: list[Tensor] = []
         self._counters: dict[str, int] = {}
         self._order: list[Op] | None = None
+        #: Values of constant tensors where known (ONNX initializers), keyed by tensor name, each an
+        #: array of the tensor's shape in its layout; functional execution reads weights from here.
+        self.constant_values: dict[str, object] = {}
 
     # -- context manager ---------------------------------------------------------------------------
 
