@@ -41,7 +41,8 @@ OFMAP DRAM writes                      words really drained                    w
 USER mode (``dram_bandwidth_words_per_cycle`` set) is our own model, not SCALE-Sim's: SCALE-Sim's
 USER-mode read buffer double-counts stalls (issue #130, ``read_buffer.py:362-364``) and refetches
 whole prefetch lines, so its DRAM counts are up to 41x the footprint. Ours keeps CALC's DRAM
-traffic and asks how long it takes through an interface of the given bandwidth (``DramInterface``):
+traffic and asks how long it takes through one interface of the given bandwidth, shared by the
+IFMAP, FILTER and OFMAP streams (SCALE-Sim gives each operand its own; ``DramInterface``):
 
 - before cycle 0, the first half-buffer of IFMAP and FILTER is loaded (``prefetch`` cycles);
 - during compute, the rest of the reads and every OFMAP drain but the last share the interface;
