@@ -232,3 +232,38 @@ def test_demand_trace_kernel_matches_the_literal_matrices():
         got = demand_traces(s, layer, offsets=(0, 0, 0))
         for mine, ref in zip(got.values(), (i_d, f_d, o_d)):
             np.testing.assert_array_equal(mine, ref)
+
+
+@given(st.sampled_from(["os", "ws", "is"]), st.integers(1, 5), st.integers(1, 5), st.integers(1, 12),
+       st.integers(1, 12), st.integers(1, 12), st.integers(4, 60), st.integers(1, 3), st.booleans())
+def test_write_buffer_kernel_with_stalls(df, rows, cols, m, n, k, words, bw, exact):
+    """A tiny OFMAP buffer drained slowly makes the array stall; the kernel follows the literal model."""
+    from smaug_fast.kernels import systolic as K
+
+    ifm, fil, ofm = nv.operand_matrices(m, k, 1, k, 1, n, 1, 1, 1, m, 1)
+    (_, _, o_d), _ = nv.demand_matrices(df, rows, cols, ifm, fil, ofm)
+    wb = nv.WriteBufferCalc(words, bw, exact)
+    stalls, served = 0, []
+    for i in range(o_d.shape[0]):
+        out = wb.row(i + stalls, int((o_d[i] != -1).sum()))
+        stalls += out - (i + stalls)
+        served.append(out)
+    wb.finish(served[-1])
+    sr, sc, t = {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[df]
+    per_fold = t + rows + cols - 2 if df == "os" else 2 * rows + cols + t - 2
+    got = K.write_buffer_sim({"os": 0, "ws": 1, "is": 2}[df], rows, cols, sr, sc, t, per_fold, words, bw,
+                             int(exact))
+    assert list(got[:5]) == [wb.writes, min(d[0] for d in wb.drains), max(d[1] for d in wb.drains),
+                             served[-1], stalls]
+
+
+@pytest.mark.slow
+@given(st.sampled_from(["os", "ws", "is"]), st.integers(1, 9), st.integers(1, 9), st.integers(6, 16),
+       st.integers(1, 4), st.integers(1, 8), st.integers(8, 48), st.integers(1, 2),
+       st.integers(100, 1500), st.booleans())
+def test_larger_layers_against_the_literal_reference(df, rows, cols, h, f, c, nf, s, words, compat):
+    layer = (h, h, min(f, h), min(f, h), c, nf, s, s, 1)
+    expected = nv.simulate(df, rows, cols, layer, words, words, words, compat)
+    r = Systolic(rows, cols, df, words, words, words, scalesim_compat=compat).conv_layer(*layer[:8])
+    for key, value in expected.items():
+        assert getattr(r, key) == pytest.approx(value, rel=1e-12), key
