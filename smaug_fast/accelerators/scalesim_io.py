@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..kernels import systolic as _k
 from .systolic import Systolic, SystolicLayerReport
 
 # Sections and keys SCALE-Sim 3.0.0 reads (scale_config.py), lower-cased as ConfigParser does.
@@ -319,33 +318,12 @@ def write_reports(outdir: str | Path, reports: list[SystolicLayerReport]) -> lis
 # ------------------------------------------------------------------------------------------------
 # demand traces
 # ------------------------------------------------------------------------------------------------
-_OPERANDS = ("IFMAP", "FILTER", "OFMAP")
-
-
 def demand_traces(systolic: Systolic, layer: TopologyLayer, offsets=(0, 10_000_000, 20_000_000)):
-    """SRAM demand traces of one layer: for each operand, an int64 matrix (cycles x lanes) of
-    addresses (with SCALE-Sim's offsets), -1 for no request. Cycle i of the matrix is demand row i;
-    in CALC mode there are no stalls, so it is also the cycle of the request."""
-    s = systolic
-    h, w, fh, fw, c, nf, st = (layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
-                               layer.channels, layer.num_filters, layer.stride)
+    """SRAM demand traces of one topology layer (``Systolic.conv_demand_traces``)."""
     if layer.gemm:
-        e_h, e_w = h, 1
-    else:
-        e_h, e_w = s.output_size(h, fh, st), s.output_size(w, fw, st)
-    npx, kdim = e_h * e_w, fh * fw * c
-    sr, sc, t = {"os": (npx, nf, kdim), "ws": (kdim, nf, npx), "is": (kdim, npx, nf)}[s.dataflow]
-    if s.dataflow == "os":
-        fold_cycles = t + s.rows + s.cols - 2
-    else:
-        fold_cycles = 2 * s.rows + s.cols + t - 2
-    table = _k.ifmap_table(*Systolic._lower(h, w, fh, fw, c, st, st, 1, e_h, e_w), h, w)
-    df = {"os": _k.OS, "ws": _k.WS, "is": _k.IS}[s.dataflow]
-    out = {}
-    for op, name in enumerate(_OPERANDS):
-        m = _k.demand_matrix(df, op, s.rows, s.cols, sr, sc, t, fold_cycles, table, kdim, nf)
-        out[name] = np.where(m >= 0, m + offsets[op], -1)
-    return out
+        return systolic.gemm_demand_traces(layer.ifmap_h, layer.num_filters, layer.ifmap_w, offsets)
+    return systolic.conv_demand_traces(layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
+                                       layer.channels, layer.num_filters, layer.stride, offsets)
 
 
 def write_traces(outdir: Path, lid: int, traces: dict, fmt: str) -> None:

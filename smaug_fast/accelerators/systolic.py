@@ -299,6 +299,48 @@ class Systolic:
         k = _layer_int("k", k)
         return self._run(name, m, k, 1, k, 1, n, 1, 1, 1, m, 1, dram)
 
+    def conv_demand_traces(self, ifmap_h: int, ifmap_w: int, filter_h: int, filter_w: int,
+                           channels: int, num_filters: int, stride: int = 1,
+                           offsets: tuple[int, int, int] = (0, 10_000_000, 20_000_000)) -> dict:
+        """SRAM demand traces of a convolution, SCALE-Sim's ``*_SRAM_TRACE`` without the cycle column.
+
+        Returns ``{"IFMAP": m, "FILTER": m, "OFMAP": m}``, each an int64 matrix with one row per
+        cycle (CALC mode has no stalls) and one column per array lane (R for the OS/WS IFMAP and the
+        IS FILTER, C otherwise): the word address plus the operand's offset [words], or -1.
+        """
+        for name, value in (("ifmap_h", ifmap_h), ("ifmap_w", ifmap_w), ("filter_h", filter_h),
+                            ("filter_w", filter_w), ("channels", channels),
+                            ("num_filters", num_filters), ("stride", stride)):
+            _layer_int(name, value)
+        if filter_h > ifmap_h or filter_w > ifmap_w:
+            raise WorkloadError(f"filter {filter_h}x{filter_w} is larger than the input {ifmap_h}x{ifmap_w}")
+        e_h = self.output_size(ifmap_h, filter_h, stride)
+        e_w = self.output_size(ifmap_w, filter_w, stride)
+        return self._traces(ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride,
+                            e_h, e_w, offsets)
+
+    def gemm_demand_traces(self, m: int, n: int, k: int,
+                           offsets: tuple[int, int, int] = (0, 10_000_000, 20_000_000)) -> dict:
+        """SRAM demand traces of a GEMM (see ``conv_demand_traces``)."""
+        for name, value in (("m", m), ("n", n), ("k", k)):
+            _layer_int(name, value)
+        return self._traces(m, k, 1, k, 1, n, 1, m, 1, offsets)
+
+    def _traces(self, h, w, fh, fw, c, nf, stride, e_h, e_w, offsets):
+        npx, kdim = e_h * e_w, fh * fw * c
+        sr, sc, t = {"os": (npx, nf, kdim), "ws": (kdim, nf, npx), "is": (kdim, npx, nf)}[self.dataflow]
+        if self.dataflow == "os":
+            fold_cycles = t + self.rows + self.cols - 2
+        else:
+            fold_cycles = 2 * self.rows + self.cols + t - 2
+        table = _k.ifmap_table(*self._lower(h, w, fh, fw, c, stride, stride, 1, e_h, e_w), h, w)
+        out = {}
+        for op, name in enumerate(("IFMAP", "FILTER", "OFMAP")):
+            m = _k.demand_matrix(_DF_CODE[self.dataflow], op, self.rows, self.cols, sr, sc, t,
+                                 fold_cycles, table, kdim, nf)
+            out[name] = np.where(m >= 0, m + offsets[op], -1)
+        return out
+
     def seconds(self, cycles: int) -> float:
         """Cycles [cycles] to time [s] at ``freq_hz``."""
         return cycles / self.freq_hz
