@@ -109,8 +109,14 @@ def register_run(subparsers) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def register_scalesim(subparsers) -> None:
+    from .accelerators.scalesim_io import register_scalesim as register
+
+    register(subparsers)
+
+
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_run, register_zoo]
+REGISTRY = [register_run, register_zoo, register_scalesim]
 
 
 def build_parser() -> argparse.ArgumentParser:
