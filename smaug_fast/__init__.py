@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import accelerators, hardware, numerics, presets, tiling, units, workload, zoo
+from . import accelerators, hardware, numerics, presets, sim, tiling, units, workload, zoo
 from .accelerators import SMV, Accelerator
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
 from .hardware import System
 from .numerics import run_functional
+from .sim import Result, simulate
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigError",
     "Graph",
     "MappingError",
+    "Result",
     "Op",
     "SmaugFastError",
     "System",
@@ -39,6 +41,8 @@ __all__ = [
     "numerics",
     "presets",
     "run_functional",
+    "sim",
+    "simulate",
     "tensor",
     "tiling",
     "units",

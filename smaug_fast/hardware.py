@@ -65,6 +65,18 @@ class CPU(Spec):
     gather_cycles_per_elem: float = param(
         4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)"
     )
+    outstanding_misses: int = param(
+        2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)"
+    )
+    op_overhead_cycles: int = param(
+        20000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
+    )
+    macs_per_cycle: float = param(
+        2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)"
+    )
+    active_power_w: float = param(
+        1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)"
+    )
 
     def validate(self) -> None:
         self._int("cores", 1, 256)
@@ -74,6 +86,10 @@ class CPU(Spec):
         self._number("copy_bytes_per_cycle", 0.0)
         self._int("copy_call_cycles", 0)
         self._number("gather_cycles_per_elem", 0.0, strict=False)
+        self._int("outstanding_misses", 1, 1024)
+        self._int("op_overhead_cycles", 0)
+        self._number("macs_per_cycle", 0.0)
+        self._number("active_power_w", 0.0, strict=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,14 @@ class DMA(Spec):
         False, "skip flushing source lines from the CPU caches before a DMA load (gem5.cfg)"
     )
     invalidate_on_store: bool = param(True, "invalidate destination lines in the CPU caches on a DMA store (gem5.cfg)")
+    flush_ns_per_line: float = param(
+        2.0,
+        "cost of flushing one source cache line before a DMA load [ns] (gem5-Aladdin charges lines x "
+        "cacheLineFlushLatency, 113 ns by default; fitted to Fig. 1: validation/calibrate.py)",
+    )
+    invalidate_ns_per_line: float = param(
+        2.0, "cost of invalidating one destination line before a DMA store [ns] (as flush_ns_per_line)"
+    )
 
     def validate(self) -> None:
         self._int("setup_cycles", 0)
@@ -99,6 +123,8 @@ class DMA(Spec):
         self._int("channels", 1, 64)
         for name in ("pipelined", "ignore_cache_flush", "invalidate_on_store"):
             self._bool(name)
+        self._number("flush_ns_per_line", 0.0, strict=False)
+        self._number("invalidate_ns_per_line", 0.0, strict=False)
 
 
 @dataclass(frozen=True)
@@ -115,6 +141,28 @@ class ACP(Spec):
         self._int("latency_cycles", 0)
         self._int("max_outstanding", 1, 1024)
         self._int("line_bytes", 1, pow2=True)
+
+
+@dataclass(frozen=True)
+class Energy(Spec):
+    """Per-access energies and leakage of the parts that have no energy model of their own.
+
+    The accelerator's energy comes from its own model and the DRAM's from the DRAM model (IDD-based);
+    these cover the caches. The paper used CACTI 7 for the LLC (section 4); the values here are of
+    that order for SRAMs of these sizes (Horowitz, "Computing's energy problem", ISSCC 2014: a 64-bit
+    read costs 20 pJ from a 32 KB SRAM and 100 pJ from a 1 MB SRAM in 45 nm).
+    """
+
+    l1d_access_energy_j: float = param(20e-12, "energy of one L1D access [J] (Horowitz 2014, 32 KB SRAM)")
+    l2_access_energy_j: float = param(
+        150e-12, "energy of one LLC line access [J] (Horowitz 2014, 1 MB SRAM 64-bit read x line width)"
+    )
+    l1d_leakage_w: float = param(0.01, "leakage of one core's L1D [W] (assumption, CACTI order of magnitude)")
+    l2_leakage_w: float = param(0.2, "leakage of the LLC [W] (assumption, CACTI 7 order of magnitude for 2 MB)")
+
+    def validate(self) -> None:
+        for name in ("l1d_access_energy_j", "l2_access_energy_j", "l1d_leakage_w", "l2_leakage_w"):
+            self._number(name, 0.0, strict=False)
 
 
 @dataclass(frozen=True)
@@ -145,6 +193,7 @@ class System(Spec):
     accelerator: Accelerator = param(SMV(), "the accelerator model (every accelerator of the SoC is one of these)")
     num_accelerators: int = param(1, "accelerators sharing each operator, round-robin (1-8; SMAUG --num-accels)")
     cpu_threads: int = param(1, "CPU threads that tile and untile tensors (1-8; SMAUG --num-threads)")
+    energy: Energy = param(Energy(), "cache energies and leakage")
 
     def validate(self) -> None:
         if isinstance(self.dram, str):  # a DRAM preset by name
@@ -155,7 +204,8 @@ class System(Spec):
                     f"dram = {describe(self.dram)}: unknown DRAM preset; known: {', '.join(DRAM_PRESETS)}"
                 ) from None
         for name, kind in (
-            ("cpu", CPU), ("dma", DMA), ("acp", ACP), ("l1d", CacheConfig), ("l2", CacheConfig), ("dram", DRAMConfig)
+            ("cpu", CPU), ("dma", DMA), ("acp", ACP), ("l1d", CacheConfig), ("l2", CacheConfig), ("dram", DRAMConfig),
+            ("energy", Energy),
         ):
             value = getattr(self, name)
             if not isinstance(value, kind):

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from smaug_fast import presets
 from smaug_fast.accelerators import SMV
 from smaug_fast.errors import ConfigError
-from smaug_fast.hardware import ACP, CPU, DMA, System
+from smaug_fast.hardware import ACP, CPU, DMA, Energy, System
 from smaug_fast.memory import PRESETS as DRAM_PRESETS
 from smaug_fast.memory import CacheConfig
 from smaug_fast.spec import field_doc
 
-OUR_SPECS = (CPU, DMA, ACP, System, SMV)
+OUR_SPECS = (CPU, DMA, ACP, Energy, System, SMV)
 
 
 @pytest.mark.parametrize("cls", OUR_SPECS)
@@ -29,8 +29,8 @@ def test_every_field_has_a_default_a_description_and_a_unit_where_needed(cls):
         assert doc and "\n" not in doc, f.name
     # Quantities with physical units name them (size_bytes, freq_hz, energy_j, latency_cycles, ...).
     for f in dataclasses.fields(cls):
-        if f.type in ("float", float) and f.name not in ("copy_bytes_per_cycle", "gather_cycles_per_elem"):
-            assert re.search(r"_(hz|j|w|s|bytes_per_s)$", f.name), f.name
+        if f.type in ("float", float):  # a quantity, or a rate per cycle / line / element
+            assert re.search(r"_(hz|j|w|s|bytes_per_s|per_cycle|per_line|per_elem)$", f.name), f.name
 
 
 def test_describe_covers_every_leaf_with_text():

@@ -1,8 +1,10 @@
-"""Accelerator models: the :class:`Accelerator` interface and SMAUG's :class:`SMV`."""
+"""Accelerator models: the :class:`Accelerator` interface, SMAUG's :class:`SMV` and the SCALE-Sim-exact
+:class:`Systolic` array."""
 
 from __future__ import annotations
 
 from .base import Accelerator, OpCost, ScheduleCosts, Scratchpad, TileCost, TileWork
 from .smv import SMV
+from .systolic import Systolic
 
-__all__ = ["SMV", "Accelerator", "OpCost", "ScheduleCosts", "Scratchpad", "TileCost", "TileWork"]
+__all__ = ["SMV", "Accelerator", "OpCost", "ScheduleCosts", "Scratchpad", "Systolic", "TileCost", "TileWork"]

@@ -1,0 +1,397 @@
+"""SCALE-Sim's file formats: INI config, topology CSVs, the three reports, and demand traces.
+
+``smaug-fast scalesim -c CONFIG.cfg -t TOPOLOGY.csv [--gemm] -o OUTDIR`` reads the same inputs as
+SCALE-Sim 3.0.0 (``scale_config.py``, ``topology_utils.py``) and writes ``COMPUTE_REPORT.csv``,
+``BANDWIDTH_REPORT.csv`` and ``DETAILED_ACCESS_REPORT.csv`` with its column names and number
+formats (``simulator.py``), so a SCALE-Sim user can switch with one command. Results go straight to
+``OUTDIR`` (SCALE-Sim adds a ``run_name`` folder; ``--run-name-dir`` does the same).
+
+Bad input raises ``ConfigError`` naming the file, the line and the key. Unlike SCALE-Sim, an unknown
+key, a missing key or an unknown dataflow is an error, never a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from .systolic import Systolic, SystolicLayerReport
+
+# Sections and keys SCALE-Sim 3.0.0 reads (scale_config.py), lower-cased as ConfigParser does.
+_KNOWN = {
+    "general": {"run_name"},
+    "architecture_presets": {
+        "arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb",
+        "ifmapoffset", "filteroffset", "ofmapoffset", "dataflow", "bandwidth", "memorybanks",
+        "onchipmemorybanks", "onchipmemorybankports", "readrequestbuffer", "writerequestbuffer",
+    },
+    "layout": {
+        "ifmapcustomlayout", "ifmapsrambankbandwidth", "ifmapsrambanknum", "ifmapsrambankport",
+        "filtercustomlayout", "filtersrambankbandwidth", "filtersrambanknum", "filtersrambankport",
+    },
+    "sparsity": {"sparsitysupport", "sparserep", "optimizedmapping", "blocksize",
+                 "randomnumbergeneratorseed", "nonzeroelems"},
+    "run_presets": {"interfacebandwidth", "useramulatortrace"},
+    "network_presets": {"topologycsvloc"},
+}
+_REQUIRED = {
+    "general": ("run_name",),
+    "architecture_presets": ("arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb",
+                             "ofmapsramszkb", "dataflow"),
+    "run_presets": ("interfacebandwidth",),
+}
+
+COMPUTE_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
+                  "Mapping Efficiency %, Compute Util %,\n")
+BANDWIDTH_HEADER = ("LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, "
+                    "Avg IFMAP DRAM BW, Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n")
+DETAIL_HEADER = (
+    "LayerID, "
+    "SRAM IFMAP Start Cycle, SRAM IFMAP Stop Cycle, SRAM IFMAP Reads, "
+    "SRAM Filter Start Cycle, SRAM Filter Stop Cycle, SRAM Filter Reads, "
+    "SRAM OFMAP Start Cycle, SRAM OFMAP Stop Cycle, SRAM OFMAP Writes, "
+    "DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, "
+    "DRAM Filter Start Cycle, DRAM Filter Stop Cycle, DRAM Filter Reads, "
+    "DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,\n"
+)
+
+
+@dataclass(frozen=True)
+class ScaleSimConfig:
+    """What a SCALE-Sim config file says: the array, the run name and the trace address offsets [words]."""
+
+    run_name: str
+    systolic: Systolic
+    ifmap_offset: int = 0
+    filter_offset: int = 10_000_000
+    ofmap_offset: int = 20_000_000
+
+
+@dataclass(frozen=True)
+class TopologyLayer:
+    """One row of a topology file, as a convolution (a GEMM row is a 1 x K convolution of M x K)."""
+
+    name: str
+    ifmap_h: int
+    ifmap_w: int
+    filter_h: int
+    filter_w: int
+    channels: int
+    num_filters: int
+    stride: int
+    gemm: bool = False
+
+
+# ------------------------------------------------------------------------------------------------
+# config
+# ------------------------------------------------------------------------------------------------
+def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfig:
+    """Parse a SCALE-Sim INI config; every error names the file, the line and the key."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    values: dict[tuple[str, str], tuple[str, int]] = {}
+    section = None
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        m = re.fullmatch(r"\[([^\]]+)\]", line)
+        if m:
+            section = m.group(1).strip().lower()
+            if section not in _KNOWN:
+                raise ConfigError(f"{path}:{lineno}: unknown section [{m.group(1)}]; "
+                                  f"expected one of {', '.join(sorted(_KNOWN))}")
+            continue
+        m = re.fullmatch(r"([^:=]+?)\s*[:=]\s*(.*)", line)
+        if not m:
+            raise ConfigError(f"{path}:{lineno}: cannot parse {line!r}: expected 'key : value'")
+        key, value = m.group(1).strip(), m.group(2).strip()
+        if section is None:
+            raise ConfigError(f"{path}:{lineno}: key {key!r} before any [section]")
+        lkey = key.lower()
+        if lkey not in _KNOWN[section]:
+            raise ConfigError(f"{path}:{lineno}: unknown key {key!r} in [{section}]; "
+                              f"known keys: {', '.join(sorted(_KNOWN[section]))}")
+        values[(section, lkey)] = (value, lineno)
+    for section, keys in _REQUIRED.items():
+        for key in keys:
+            if (section, key) not in values:
+                raise ConfigError(f"{path}: missing key {key!r} in [{section}]")
+
+    def get(section, key, default=None):
+        return values.get((section, key), (default, 0))
+
+    def as_int(section, key, default=None, minimum=0):
+        value, lineno = get(section, key, default)
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < minimum:
+            where = f"{path}:{lineno}" if lineno else str(path)
+            raise ConfigError(f"{where}: [{section}] {key} = {value!r}: must be an integer >= {minimum}")
+        return number
+
+    def as_bool(section, key):
+        value, lineno = get(section, key, "false")
+        if value.lower() not in ("true", "false"):
+            raise ConfigError(f"{path}:{lineno}: [{section}] {key} = {value!r}: must be True or False")
+        return value.lower() == "true"
+
+    for section, key, what in (("sparsity", "sparsitysupport", "sparsity"),
+                               ("layout", "ifmapcustomlayout", "custom layouts"),
+                               ("layout", "filtercustomlayout", "custom layouts"),
+                               ("run_presets", "useramulatortrace", "Ramulator traces")):
+        if as_bool(section, key):
+            raise ConfigError(f"{path}:{get(section, key)[1]}: [{section}] {key} = True: "
+                              f"{what} are not supported by smaug-fast scalesim")
+    mode, mode_line = get("run_presets", "interfacebandwidth")
+    if mode not in ("CALC", "USER"):
+        raise ConfigError(f"{path}:{mode_line}: [run_presets] InterfaceBandwidth = {mode!r}: "
+                          "must be CALC or USER")
+    bandwidth = None
+    if mode == "USER":
+        value, lineno = get("architecture_presets", "bandwidth")
+        if value is None:
+            raise ConfigError(f"{path}: missing key 'bandwidth' in [architecture_presets] "
+                              "(needed with InterfaceBandwidth: USER)")
+        try:
+            bandwidth = float(value.split(",")[0])
+        except ValueError:
+            bandwidth = -1.0
+        if not (bandwidth > 0 and math.isfinite(bandwidth)):
+            raise ConfigError(f"{path}:{lineno}: [architecture_presets] Bandwidth = {value!r}: "
+                              "must be a positive number of words per cycle")
+    dataflow, df_line = get("architecture_presets", "dataflow")
+    kwargs = {}
+    for field, key in (("rows", "arrayheight"), ("cols", "arraywidth")):
+        kwargs[field] = as_int("architecture_presets", key, minimum=1)
+    for field, key in (("ifmap_sram_size_bytes", "ifmapsramszkb"),
+                       ("filter_sram_size_bytes", "filtersramszkb"),
+                       ("ofmap_sram_size_bytes", "ofmapsramszkb")):
+        kwargs[field] = 1024 * as_int("architecture_presets", key, minimum=1)
+    if dataflow not in ("os", "ws", "is"):
+        raise ConfigError(f"{path}:{df_line}: [architecture_presets] Dataflow = {dataflow!r}: "
+                          "must be os, ws or is")
+    try:
+        systolic = Systolic(dataflow=dataflow, dram_bandwidth_words_per_cycle=bandwidth,
+                            scalesim_compat=scalesim_compat, **kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return ScaleSimConfig(
+        run_name=get("general", "run_name")[0],
+        systolic=systolic,
+        ifmap_offset=as_int("architecture_presets", "ifmapoffset", 0),
+        filter_offset=as_int("architecture_presets", "filteroffset", 10_000_000),
+        ofmap_offset=as_int("architecture_presets", "ofmapoffset", 20_000_000),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# topology
+# ------------------------------------------------------------------------------------------------
+_CONV_COLUMNS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
+                 "Num Filter", "Strides")
+_GEMM_COLUMNS = ("M", "N", "K")
+
+
+def read_topology(path: str | Path, gemm: bool = False) -> list[TopologyLayer]:
+    """Parse a SCALE-Sim topology CSV (conv, or ``Layer, M, N, K`` with ``gemm``).
+
+    As in SCALE-Sim, the first line is a header, blank lines are skipped, a trailing comma is
+    optional, an optional last column ``N:M`` gives a sparsity ratio (only 1:1 is supported), and a
+    conv layer whose name contains ``DP`` is depthwise: it runs as one single-channel layer per
+    channel (``topology_utils.py``). Unlike SCALE-Sim, rows of empty cells and columns that follow
+    an empty column are ignored (SCALE-Sim crashes on its own ``Resnet50.csv`` because of them).
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the topology file ({exc.strerror})") from None
+    columns = _GEMM_COLUMNS if gemm else _CONV_COLUMNS
+    layers: list[TopologyLayer] = []
+    for lineno, raw in enumerate(lines, start=1):
+        if lineno == 1 or not raw.strip():
+            continue
+        cells = [c.strip() for c in raw.split(",")]
+        if not any(cells):
+            continue  # a row of empty cells (spreadsheet leftovers, as in Resnet50.csv)
+        n_fields = len(columns) + 1
+        if len(cells) > n_fields and "" in cells[n_fields:]:
+            # columns after an empty one are notes (Resnet50.csv has ",,Eh,Ew,e2" there)
+            cells = cells[: n_fields + cells[n_fields:].index("")]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if len(cells) == len(columns) + 2 and ":" in cells[-1]:
+            if cells[-1].replace(" ", "") != "1:1":
+                raise ConfigError(f"{path}:{lineno}: sparsity ratio {cells[-1]!r}: only 1:1 (dense) "
+                                  "is supported")
+            cells.pop()
+        if len(cells) != len(columns) + 1:
+            raise ConfigError(
+                f"{path}:{lineno}: expected {len(columns) + 1} columns (name, {', '.join(columns)}), "
+                f"found {len(cells)}"
+            )
+        name = cells[0]
+        numbers = []
+        for column, cell in zip(columns, cells[1:]):
+            try:
+                value = int(cell)
+            except ValueError:
+                value = 0
+            if value < 1:
+                raise ConfigError(f"{path}:{lineno}: layer {name!r}, column {column!r} = {cell!r}: "
+                                  "must be an integer >= 1")
+            numbers.append(value)
+        if gemm:
+            m, n, k = numbers
+            layers.append(TopologyLayer(name, m, k, 1, k, 1, n, 1, gemm=True))
+            continue
+        h, w, fh, fw, c, nf, s = numbers
+        if fh > h or fw > w:
+            raise ConfigError(f"{path}:{lineno}: layer {name!r}: filter {fh}x{fw} is larger than the "
+                              f"input {h}x{w}")
+        if "DP" in name:
+            layers.extend(TopologyLayer(f"{name}Channel_{i}", h, w, fh, fw, 1, nf, s) for i in range(c))
+        else:
+            layers.append(TopologyLayer(name, h, w, fh, fw, c, nf, s))
+    if not layers:
+        raise ConfigError(f"{path}: no layers (the first line is the header)")
+    return layers
+
+
+def run_layer(systolic: Systolic, layer: TopologyLayer) -> SystolicLayerReport:
+    if layer.gemm:
+        return systolic.gemm_layer(layer.ifmap_h, layer.num_filters, layer.ifmap_w, name=layer.name)
+    return systolic.conv_layer(layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
+                               layer.channels, layer.num_filters, layer.stride, name=layer.name)
+
+
+# ------------------------------------------------------------------------------------------------
+# reports
+# ------------------------------------------------------------------------------------------------
+def _c(cycle: int) -> str:
+    """SCALE-Sim prints cycles taken from its trace matrices as floats ('21479.0')."""
+    return str(float(cycle))
+
+
+def write_reports(outdir: str | Path, reports: list[SystolicLayerReport]) -> list[Path]:
+    """Write SCALE-Sim's three report files for ``reports`` into ``outdir``."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    comp, bw, det = [COMPUTE_HEADER], [BANDWIDTH_HEADER], [DETAIL_HEADER]
+    for lid, r in enumerate(reports):
+        comp.append(", ".join(str(x) for x in (
+            lid, r.total_cycles_incl_prefetch, r.total_cycles, r.stall_cycles,
+            r.overall_util_percent, r.mapping_efficiency_percent, r.compute_util_percent)) + ",\n")
+        bw.append(", ".join(str(x) for x in (
+            lid, r.avg_ifmap_sram_bw, r.avg_filter_sram_bw, r.avg_ofmap_sram_bw,
+            r.avg_ifmap_dram_bw, r.avg_filter_dram_bw, r.avg_ofmap_dram_bw)) + ",\n")
+        det.append(", ".join([
+            str(lid),
+            _c(r.ifmap_sram_start_cycle), _c(r.ifmap_sram_stop_cycle), str(r.ifmap_sram_reads),
+            _c(r.filter_sram_start_cycle), _c(r.filter_sram_stop_cycle), str(r.filter_sram_reads),
+            _c(r.ofmap_sram_start_cycle), _c(r.ofmap_sram_stop_cycle), str(r.ofmap_sram_writes),
+            _c(r.ifmap_dram_start_cycle), _c(r.ifmap_dram_stop_cycle), str(r.ifmap_dram_reads),
+            _c(r.filter_dram_start_cycle), _c(r.filter_dram_stop_cycle), str(r.filter_dram_reads),
+            _c(r.ofmap_dram_start_cycle), _c(r.ofmap_dram_stop_cycle), str(r.ofmap_dram_writes),
+        ]) + ",\n")
+    paths = []
+    for name, lines in (("COMPUTE_REPORT.csv", comp), ("BANDWIDTH_REPORT.csv", bw),
+                        ("DETAILED_ACCESS_REPORT.csv", det)):
+        p = outdir / name
+        p.write_text("".join(lines))
+        paths.append(p)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------------
+# demand traces
+# ------------------------------------------------------------------------------------------------
+def demand_traces(systolic: Systolic, layer: TopologyLayer, offsets=(0, 10_000_000, 20_000_000)):
+    """SRAM demand traces of one topology layer (``Systolic.conv_demand_traces``)."""
+    if layer.gemm:
+        return systolic.gemm_demand_traces(layer.ifmap_h, layer.num_filters, layer.ifmap_w, offsets)
+    return systolic.conv_demand_traces(layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
+                                       layer.channels, layer.num_filters, layer.stride, offsets)
+
+
+def write_traces(outdir: Path, lid: int, traces: dict, fmt: str) -> None:
+    """``npz``: for each operand the valid requests only, as ``<OP>_cycle`` (int64), ``<OP>_lane``
+    (int16) and ``<OP>_addr`` (int64), in one compressed file per layer. ``csv``: SCALE-Sim's
+    ``layer<i>/<OP>_SRAM_TRACE.csv`` (cycle, then one address or -1 per lane; reads are stamped
+    one cycle late, the SRAM hit latency, as SCALE-Sim does)."""
+    if fmt == "npz":
+        arrays = {}
+        for name, m in traces.items():
+            cyc, lane = np.nonzero(m >= 0)
+            arrays[f"{name}_cycle"] = cyc.astype(np.int64)
+            arrays[f"{name}_lane"] = lane.astype(np.int16)
+            arrays[f"{name}_addr"] = m[cyc, lane]
+        np.savez_compressed(outdir / f"layer{lid}_demand_traces.npz", **arrays)
+        return
+    d = outdir / f"layer{lid}"
+    d.mkdir(parents=True, exist_ok=True)
+    for op, (name, m) in enumerate(traces.items()):
+        cycles = np.arange(m.shape[0], dtype=np.int64) + (1 if op < 2 else 0)
+        np.savetxt(d / f"{name}_SRAM_TRACE.csv", np.column_stack([cycles, m]), fmt="%i", delimiter=",")
+
+
+# ------------------------------------------------------------------------------------------------
+# command line
+# ------------------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    cfg = read_config(args.config, scalesim_compat=not args.corrected)
+    layers = read_topology(args.topology, gemm=args.gemm)
+    outdir = Path(args.outdir)
+    if args.run_name_dir:
+        outdir = outdir / cfg.run_name
+    reports = [run_layer(cfg.systolic, layer) for layer in layers]
+    for path in write_reports(outdir, reports):
+        print(path)
+    if args.traces:
+        offsets = (cfg.ifmap_offset, cfg.filter_offset, cfg.ofmap_offset)
+        for lid, layer in enumerate(layers):
+            write_traces(outdir, lid, demand_traces(cfg.systolic, layer, offsets), args.trace_format)
+        print(f"{outdir}: demand traces of {len(layers)} layers ({args.trace_format})")
+    return 0
+
+
+def register_scalesim(subparsers) -> None:
+    p = subparsers.add_parser(
+        "scalesim",
+        help="run a SCALE-Sim 3.0.0 config and topology; write its three reports (same columns)",
+        description="Drop-in for SCALE-Sim 3.0.0 (CALC and USER modes): reads its INI config and "
+                    "topology CSV, writes COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and "
+                    "DETAILED_ACCESS_REPORT.csv. By default the numbers are SCALE-Sim's to the last "
+                    "digit (its known bugs included); --corrected fixes them (see "
+                    "smaug_fast.accelerators.systolic).",
+    )
+    p.add_argument("-c", dest="config", required=True, metavar="CONFIG.cfg", help="SCALE-Sim config")
+    p.add_argument("-t", dest="topology", required=True, metavar="TOPOLOGY.csv", help="topology CSV")
+    p.add_argument("-o", dest="outdir", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("--gemm", action="store_true", help="the topology is 'Layer, M, N, K' (SCALE-Sim -i gemm)")
+    p.add_argument("--corrected", action="store_true",
+                   help="fix SCALE-Sim's known bugs (issue #125, output size, OS OFMAP writes)")
+    p.add_argument("--run-name-dir", action="store_true",
+                   help="write into OUTDIR/<run_name>/ as SCALE-Sim does")
+    p.add_argument("--traces", action="store_true", help="also write per-layer SRAM demand traces")
+    p.add_argument("--trace-format", choices=("npz", "csv"), default="npz",
+                   help="npz: compact binary (default); csv: SCALE-Sim's layout (large)")
+    p.set_defaults(func=run)
+
+
+__all__ = [
+    "ScaleSimConfig", "TopologyLayer", "read_config", "read_topology", "run_layer",
+    "write_reports", "demand_traces", "write_traces", "register_scalesim",
+]
