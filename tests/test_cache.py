@@ -348,3 +348,15 @@ def test_record_holds_many_requests_per_access(levels):
     ref.run(addrs, writes, sizes)
     got = list(zip(rec.addr.tolist(), rec.nbytes.tolist(), rec.rw.astype(bool).tolist(), rec.source.tolist(), strict=True))
     assert got == ref.log
+
+
+def test_counter_differences_isolate_one_phase():
+    h = CacheHierarchy([CacheConfig(1024, 2, 32), CacheConfig(4096, 4, 64)])
+    h.access(np.arange(0, 512, 8), True)
+    before, mem_before = h.stats(), h.memory_traffic()
+    h.flush(0, 512)
+    after, mem_after = h.stats(), h.memory_traffic()
+    d1, d2 = (a - b for a, b in zip(after, before, strict=True))
+    dm = mem_after - mem_before
+    assert d1.loads == 0 and d1.invalidations == 512 // 32 and d1.writebacks == 512 // 32
+    assert dm.writes == 512 // 64 and dm.reads == 0 and dm.write_bytes == 512

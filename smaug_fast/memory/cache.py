@@ -72,6 +72,13 @@ class CacheStats:
         total = self.hits + self.misses
         return self.misses / total if total else 0.0
 
+    def __sub__(self, other: CacheStats) -> CacheStats:
+        """Counter differences (``after - before``: what happened in between)."""
+        if not isinstance(other, CacheStats):
+            return NotImplemented
+        names = [f.name for f in fields(CacheStats)][1:]
+        return CacheStats(self.name, **{k: getattr(self, k) - getattr(other, k) for k in names})
+
     def as_pycachesim(self) -> dict[str, int]:
         """The counters under pycachesim's names (LOAD, STORE, HIT, MISS, EVICT).
 
@@ -95,6 +102,12 @@ class MemoryTraffic:
     writes: int
     read_bytes: int
     write_bytes: int
+
+    def __sub__(self, other: MemoryTraffic) -> MemoryTraffic:
+        if not isinstance(other, MemoryTraffic):
+            return NotImplemented
+        return MemoryTraffic(self.reads - other.reads, self.writes - other.writes,
+                             self.read_bytes - other.read_bytes, self.write_bytes - other.write_bytes)
 
 
 @dataclass(frozen=True, eq=False)
