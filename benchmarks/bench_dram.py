@@ -28,7 +28,7 @@ def streams(cfg, n: int, seed: int = 0):
     rnd = rng.integers(0, cfg.size_bytes // bb, n).astype(np.int64) * bb
     cp = np.empty(n, np.int64)
     cp[0::2] = seq[: (n + 1) // 2]
-    cp[1::2] = seq[: n // 2] + (1 << 30) % cfg.size_bytes
+    cp[1::2] = seq[: n // 2] + min(1 << 30, cfg.size_bytes // 2)
     cw = np.zeros(n, bool)
     cw[1::2] = True
     return {"seq read": (seq, False), "random read": (rnd, False), "copy r+w": (cp, cw)}

@@ -10,7 +10,8 @@ transaction per cycle from the front end (DRAMsim3's trace reader; ``issue_inter
 
 * ``seq``: sequential reads of one burst each;
 * ``random``: reads of uniformly random bursts;
-* ``copy``: a read and a write alternating (a memcpy between two buffers 1 GiB apart).
+* ``copy``: a read and a write alternating (a memcpy between two buffers 1 GiB apart, or half the
+  memory when it is smaller).
 
 DRAMsim3 runs for 70 % of the cycles our model needs for the whole trace, so that it is saturated
 throughout; its bandwidth is (reads + writes done) x burst bytes / simulated time, ours is all bytes
@@ -27,6 +28,7 @@ against the JEDEC arithmetic (CL + burst, + tRCD, + tRP) and the numbers of the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -54,6 +56,7 @@ def dramsim3_binary() -> Path:
 
 def protocol(cfg: DRAMConfig) -> str:
     return "HBM" if cfg.name.startswith("HBM") else cfg.name.split("-")[0]
+
 
 
 def write_ini(cfg: DRAMConfig, path: Path) -> None:
@@ -120,7 +123,7 @@ def workloads(cfg: DRAMConfig, n: int, seed: int = 0):
     half = n // 2
     cp = np.empty(2 * half, np.int64)
     cp[0::2] = seq[:half]
-    cp[1::2] = seq[:half] + (1 << 30) % cfg.size_bytes
+    cp[1::2] = seq[:half] + min(1 << 30, cfg.size_bytes // 2)  # never onto itself
     cw = np.zeros(2 * half, bool)
     cw[1::2] = True
     return {"seq": (seq, np.zeros(n, bool)), "random": (rnd, np.zeros(n, bool)), "copy": (cp, cw)}
@@ -159,18 +162,28 @@ def unloaded(cfg: DRAMConfig, exe: Path, workdir: Path) -> dict[str, tuple[float
     return res
 
 
+#: Beyond the presets: one HBM2 channel, whose controller (not the one-request-per-cycle front end)
+#: limits the loaded streams.
+EXTRA = {"HBM2-1ch": dataclasses.replace(PRESETS["HBM2"], name="HBM2-1ch", channels=1)}
+CONFIGS = {**PRESETS, **EXTRA}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=100_000)
-    ap.add_argument("--presets", nargs="*", default=sorted(PRESETS))
+    ap.add_argument("--requests", type=int, default=40_000)
+    ap.add_argument("--presets", nargs="*", default=sorted(PRESETS),
+                    help=f"presets and extra configurations ({sorted(EXTRA)}) to compare")
+    ap.add_argument("--extra", action="store_true", help="also the extra configurations")
     args = ap.parse_args(argv)
+    if args.extra:
+        args.presets = [*args.presets, *sorted(EXTRA)]
     exe = dramsim3_binary()
     failures = 0
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in args.presets:
-            cfg = PRESETS[name]
+            cfg = CONFIGS[name]
             ini = work / f"{name}.ini"
             write_ini(cfg, ini)
             d = DRAM(cfg)
