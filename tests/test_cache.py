@@ -20,6 +20,12 @@ def _ours(stats):
     return [{k: getattr(s, k) for k in COUNTERS} for s in stats]
 
 
+def _log(rec):
+    """A record of memory requests as the naive model's log: (addr, bytes, write, source)."""
+    cols = (rec.addr.tolist(), rec.nbytes.tolist(), rec.rw.astype(bool).tolist(), rec.source.tolist())
+    return list(zip(*cols, strict=True))
+
+
 def _naive(configs, inclusive=False, compat=False):
     return Hierarchy(
         [Level(c.size_bytes, c.ways, c.line_bytes, c.policy, c.write_back, c.write_allocate) for c in configs],
@@ -63,7 +69,7 @@ def test_matches_naive_model(levels, seed, inclusive, compat, write_fraction):
     mt = h.memory_traffic()
     assert dataclasses.asdict(mt) == ref.mem
     if rec is not None:
-        got = list(zip(rec.addr.tolist(), rec.nbytes.tolist(), rec.rw.astype(bool).tolist(), rec.source.tolist(), strict=True))
+        got = _log(rec)
         assert got == ref.log
 
 
@@ -263,8 +269,14 @@ def test_non_power_of_two_sets_are_fine():
     ("call", "message"),
     [
         (lambda: simulate_caches(np.array([-8, 0]), False, CacheConfig()), "addrs: negative address -8 at index 0"),
-        (lambda: simulate_caches(np.array([0, 8]), np.array([True]), CacheConfig()), r"is_write: length 1 != len\(addrs\) = 2"),
-        (lambda: simulate_caches(np.array([0, 8]), False, CacheConfig(), np.array([8])), r"nbytes: length 1 != len\(addrs\) = 2"),
+        (
+            lambda: simulate_caches(np.array([0, 8]), np.array([True]), CacheConfig()),
+            r"is_write: length 1 != len\(addrs\) = 2",
+        ),
+        (
+            lambda: simulate_caches(np.array([0, 8]), False, CacheConfig(), np.array([8])),
+            r"nbytes: length 1 != len\(addrs\) = 2",
+        ),
         (lambda: simulate_caches(np.array([0]), False, CacheConfig(), 0), "nbytes = 0"),
         (lambda: simulate_caches(np.array([0.5]), False, CacheConfig()), "addrs: must hold integers"),
         (lambda: simulate_caches(np.array([0]), np.array([2]), CacheConfig()), "is_write: values must be 0"),
@@ -346,7 +358,7 @@ def test_record_holds_many_requests_per_access(levels):
     rec = h.access(np.array(addrs), np.array(writes), np.array(sizes, dtype=np.int32), record=True)
     ref = _naive(levels)
     ref.run(addrs, writes, sizes)
-    got = list(zip(rec.addr.tolist(), rec.nbytes.tolist(), rec.rw.astype(bool).tolist(), rec.source.tolist(), strict=True))
+    got = _log(rec)
     assert got == ref.log
 
 

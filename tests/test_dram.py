@@ -216,7 +216,10 @@ def test_bad_config_names_the_field(change, message):
     [
         (lambda d: d.simulate(np.array([-64])), "addrs: negative address -64"),
         (lambda d: d.simulate(np.array([0, 64]), np.array([True])), r"is_write: length 1 != len\(addrs\) = 2"),
-        (lambda d: d.simulate(np.array([0, 64]), issue_cycles=np.array([5, 1])), "issue_cycles: must be >= 0 and non-decreasing"),
+        (
+            lambda d: d.simulate(np.array([0, 64]), issue_cycles=np.array([5, 1])),
+            "issue_cycles: must be >= 0 and non-decreasing",
+        ),
         (lambda d: d.simulate(np.array([0]), nbytes=0), "nbytes: sizes must be >= 1"),
         (lambda d: d.simulate(np.array([0]), issue_interval_cycles=-1), "issue_interval_cycles = -1"),
         (lambda d: DRAM(42), "config = 42"),

@@ -88,7 +88,8 @@ def layout_tensors(
     if sizes.size and int(sizes.min()) < 0:
         i = int(sizes.argmin())
         raise ConfigError(f"sizes_bytes[{i}] ({names[i]}) = {int(sizes[i])}: must be >= 0")
-    if isinstance(alignment_bytes, bool) or not isinstance(alignment_bytes, (int, np.integer)) or alignment_bytes < 1 or alignment_bytes & (alignment_bytes - 1):
+    al = alignment_bytes
+    if isinstance(al, bool) or not isinstance(al, (int, np.integer)) or al < 1 or al & (al - 1):
         raise ConfigError(f"alignment_bytes = {describe(alignment_bytes)}: must be a positive power of two")
     if isinstance(base, bool) or not isinstance(base, (int, np.integer)) or base < 0:
         raise ConfigError(f"base = {describe(base)}: must be an integer >= 0")

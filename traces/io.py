@@ -51,7 +51,8 @@ def load_npz(path: str | os.PathLike) -> Trace:
         raise ConfigError(f"trace file {path}: unexpected arrays {extra}")
     for k, v in data.items():
         if v.dtype != _DTYPES[k]:
-            raise ConfigError(f"trace file {path}: array {k!r} has dtype {v.dtype}, expected {np.dtype(_DTYPES[k]).name}")
+            want = np.dtype(_DTYPES[k]).name
+            raise ConfigError(f"trace file {path}: array {k!r} has dtype {v.dtype}, expected {want}")
     try:
         return Trace.from_arrays(**data)
     except ConfigError as exc:

@@ -224,7 +224,8 @@ class Trace:
 
     def unique_lines(self, line_bytes: int = 64) -> np.ndarray:
         """Sorted line numbers touched by the trace (every line a request's bytes fall in)."""
-        if isinstance(line_bytes, bool) or not isinstance(line_bytes, (int, np.integer)) or line_bytes < 1 or line_bytes & (line_bytes - 1):
+        lb = line_bytes
+        if isinstance(lb, bool) or not isinstance(lb, (int, np.integer)) or lb < 1 or lb & (lb - 1):
             raise ConfigError(f"line_bytes = {describe(line_bytes)}: must be a positive power of two")
         from smaug_fast.kernels.tracegen import touched_lines
 

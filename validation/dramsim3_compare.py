@@ -110,7 +110,11 @@ def run_dramsim3(exe: Path, ini: Path, addrs, writes, cycles, issue, workdir: Pa
     tot["cycles"] = chans[0]["num_cycles"]
     # exact per-read latencies [cycles] (DRAMsim3 keeps a histogram keyed by value)
     tot["latencies"] = sorted(
-        int(v) for c in chans for v, k in (c.get("read_latency") or {}).items() if v.lstrip("-").isdigit() for _ in range(k)
+        int(v)
+        for c in chans
+        for v, k in (c.get("read_latency") or {}).items()
+        if v.lstrip("-").isdigit()
+        for _ in range(k)
     )
     return tot
 
@@ -193,7 +197,9 @@ def main(argv=None) -> int:
                 ds = run_dramsim3(exe, ini, addrs, writes, cycles, np.zeros(len(addrs), np.int64), work)
                 done = ds["num_reads_done"] + ds["num_writes_done"]
                 ds_bw = done * cfg.burst_bytes / (ds["cycles"] * cfg.tck_ns * 1e-9)
-                ds_hits = (ds["num_read_row_hits"] + ds["num_write_row_hits"]) / max(ds["num_read_cmds"] + ds["num_write_cmds"], 1)
+                ds_hits = (ds["num_read_row_hits"] + ds["num_write_row_hits"]) / max(
+                    ds["num_read_cmds"] + ds["num_write_cmds"], 1
+                )
                 err = ours.bandwidth_bytes_per_s / ds_bw - 1
                 ok = abs(err) <= 0.10
                 failures += not ok
@@ -213,7 +219,8 @@ def main(argv=None) -> int:
                     ok = ok and abs(ours_ns / ref[i] - 1) <= 0.10
                 failures += not ok
                 print(f"{name:20s} unloaded {case:8s} ours {ours_ns:5.1f} ns  DRAMsim3 {ds_ns:5.1f}  "
-                      f"JEDEC {jedec[case]:5.1f}" + (f"  issue ~{ref[i]}" if ref else "") + f"  {'ok' if ok else 'FAIL'}",
+                      f"JEDEC {jedec[case]:5.1f}" + (f"  issue ~{ref[i]}" if ref else "")
+                      + f"  {'ok' if ok else 'FAIL'}",
                       flush=True)
     print(f"\n{failures} comparison(s) outside tolerance")
     return 1 if failures else 0

@@ -118,7 +118,8 @@ class DRAMConfig:
         for k in floats:
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (k == "tck_ns" and v <= 0):
-                raise ConfigError(f"{o}.{k} = {describe(v)}: must be a {'positive' if k == 'tck_ns' else 'non-negative'} number")
+                kind = "positive" if k == "tck_ns" else "non-negative"
+                raise ConfigError(f"{o}.{k} = {describe(v)}: must be a {kind} number")
         for k in ("channels", "ranks", "bank_groups", "banks_per_group", "rows", "columns", "burst_length",
                   "bus_width_bits", "device_width_bits"):
             _log2(o, k, getattr(self, k))
@@ -131,7 +132,9 @@ class DRAMConfig:
         if self.t_rc_cycles < self.t_ras_cycles:
             raise ConfigError(f"{o}.t_rc_cycles = {self.t_rc_cycles}: less than t_ras_cycles = {self.t_ras_cycles}")
         if self.t_refi_cycles <= self.t_rfc_cycles:
-            raise ConfigError(f"{o}.t_refi_cycles = {self.t_refi_cycles}: must exceed t_rfc_cycles = {self.t_rfc_cycles}")
+            raise ConfigError(
+                f"{o}.t_refi_cycles = {self.t_refi_cycles}: must exceed t_rfc_cycles = {self.t_rfc_cycles}"
+            )
         m = self.address_mapping
         tokens = [m[i : i + 2] for i in range(0, len(m), 2)] if isinstance(m, str) else []
         if sorted(tokens) != sorted(_FIELDS) or len(m) != 12:
@@ -361,7 +364,8 @@ class DRAM:
             cyc = cyc.astype(np.int64, copy=False)
             if n and (int(cyc[0]) < 0 or np.any(np.diff(cyc) < 0)):
                 raise ConfigError("issue_cycles: must be >= 0 and non-decreasing")
-        if isinstance(issue_interval_cycles, bool) or not isinstance(issue_interval_cycles, (int, np.integer)) or issue_interval_cycles < 0:
+        iv = issue_interval_cycles
+        if isinstance(iv, bool) or not isinstance(iv, (int, np.integer)) or iv < 0:
             raise ConfigError(f"issue_interval_cycles = {describe(issue_interval_cycles)}: must be an integer >= 0")
         bb = cfg.burst_bytes
         if nbytes is not None:
