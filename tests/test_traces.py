@@ -286,3 +286,17 @@ def test_address_map_of_a_network_holds_every_tensor_once():
         address_map(42)
     with pytest.raises(ConfigError, match=r"extra\[0\]"):
         address_map(g, extra=["buf"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bytes_per_cycle": 0}, "bytes_per_cycle = 0: must be a positive number"),
+        ({"burst_bytes": 0}, "burst_bytes = 0: must be an integer >= 1"),
+        ({"start_cycle": -1}, "start_cycle = -1"),
+    ],
+)
+def test_dma_stream_bad_arguments(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        dma_stream(0, 128, **kwargs)
+    assert len(dma_stream(0, 0)) == 0
