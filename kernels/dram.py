@@ -9,7 +9,9 @@ Events, in time order: the front end admits transaction ``pos`` (in trace order,
 ``issue_interval`` cycles, when its channel's read or write queue has room); a channel whose queues
 hold work decides its next column command: reads first, row hits first, oldest first; writes are
 batched: drained when the write queue is full, or holds more than ``drain_min`` while no read waits
-(the policy of DRAMsim3's controller), until the writes present at the start of the drain are done.
+(the policy of DRAMsim3's controller), until the writes present at the start of the drain are done;
+during a drain a read that hits its open row may still go first when its data could start earlier,
+bus turnarounds counted.
 A read of an address waiting in the write queue is answered from it (no DRAM access).
 
 Refresh: all-bank, per rank, every tREFI: banks are precharged and stay closed for tRFC.
