@@ -9,9 +9,7 @@ Events, in time order: the front end admits transaction ``pos`` (in trace order,
 ``issue_interval`` cycles, when its channel's read or write queue has room); a channel whose queues
 hold work decides its next column command: reads first, row hits first, oldest first; writes are
 batched: drained when the write queue is full, or holds more than ``drain_min`` while no read waits
-(the policy of DRAMsim3's controller), until the writes present at the start of the drain are done;
-during a drain a read that hits its open row may still go first when its data could start earlier,
-bus turnarounds counted.
+(the policy of DRAMsim3's controller), until the writes present at the start of the drain are done.
 A read of an address waiting in the write queue is answered from it (no DRAM access).
 
 Refresh: all-bank, per rank, every tREFI: banks are precharged and stay closed for tRFC.
@@ -212,33 +210,6 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
                 pick = k
                 if est == now:
                     break  # ready now and the oldest such: nothing can beat it
-        if qi == 1 and qn[0, c] > 0:
-            # During a write drain, a read that hits its open row may still go first when its data
-            # could start earlier, bus turnarounds counted (a controller with per-bank command
-            # queues keeps reading from banks the drain has not reached yet).
-            w_est = max(best_est, last_rd_cas[c] + cl + bl + p[P_RTRS] - cwl)
-            r_pick = -1
-            r_best = 0
-            rh = qhead[0, c]
-            for k in range(qn[0, c]):
-                jr = rh + k
-                if jr >= rq_cap:
-                    jr -= rq_cap
-                b = qe[0, c, jr, 2]
-                if open_row[b] != qe[0, c, jr, 3]:
-                    continue
-                bgk = (b // nbpg) % nbg
-                est = max(now, next_col[b])
-                est = max(est, last_wr_end[c * nbg + bgk] + p[P_WTR_L])
-                est = max(est, last_wr_end_any[c] + p[P_WTR_S])
-                if r_pick < 0 or est < r_best:
-                    r_pick = k
-                    r_best = est
-            if r_pick >= 0 and r_best < w_est:
-                qi = 0
-                pick = r_pick
-                cap = capq[0]
-                h = rh
         j = h + pick
         if j >= cap:
             j -= cap
