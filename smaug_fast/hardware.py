@@ -60,7 +60,9 @@ class CPU(Spec):
         16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)"
     )
     copy_call_cycles: int = param(
-        40, "fixed cost of one contiguous-run copy (call, loop setup, tail) [cycles] (assumption)"
+        550,
+        "fixed cost of one contiguous run of a tiling copy: SMAUG's copyTensorRegion advances two "
+        "TensorRegionIndexIterators and calls memcpy per run [cycles] (fitted: validation/calibrate.py)",
     )
     gather_cycles_per_elem: float = param(
         4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)"
@@ -69,7 +71,7 @@ class CPU(Spec):
         2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)"
     )
     op_overhead_cycles: int = param(
-        20000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
+        60000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
     )
     macs_per_cycle: float = param(
         2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)"
@@ -108,12 +110,20 @@ class DMA(Spec):
     )
     invalidate_on_store: bool = param(True, "invalidate destination lines in the CPU caches on a DMA store (gem5.cfg)")
     flush_ns_per_line: float = param(
-        2.0,
-        "cost of flushing one source cache line before a DMA load [ns] (gem5-Aladdin charges lines x "
-        "cacheLineFlushLatency, 113 ns by default; fitted to Fig. 1: validation/calibrate.py)",
+        12.0,
+        "delay of each source cache line flushed before a DMA load [ns] (gem5-aladdin "
+        "configs/aladdin/aladdin_template.cfg cacheline_flush_latency = 12 since commit 2a9a75b, 2018; "
+        "SMAUG's gem5.cfg keeps the default)",
     )
     invalidate_ns_per_line: float = param(
-        2.0, "cost of invalidating one destination line before a DMA store [ns] (as flush_ns_per_line)"
+        12.0,
+        "delay of each destination line invalidated before a DMA store [ns] (gem5-Aladdin's "
+        "HybridDatapath charges stores with cacheline_flush_latency too)",
+    )
+    page_bytes: int = param(
+        4096,
+        "largest DMA request; tiles move in requests of this size, each with its own flush "
+        "(SMAUG host_load_fp16 / host_store_fp16, LOG_PAGE_SIZE 12) [B]",
     )
 
     def validate(self) -> None:
@@ -125,6 +135,7 @@ class DMA(Spec):
             self._bool(name)
         self._number("flush_ns_per_line", 0.0, strict=False)
         self._number("invalidate_ns_per_line", 0.0, strict=False)
+        self._int("page_bytes", 1, pow2=True)
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,11 @@ class ACP(Spec):
     latency_cycles: int = param(
         20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)"
     )
-    max_outstanding: int = param(32, "ACP requests in flight (gem5.cfg cache_queue_size)")
+    max_outstanding: int = param(
+        16,
+        "ACP requests in flight (the ACP's RubySequencer, gem5 src/mem/ruby/system/Sequencer.py "
+        "max_outstanding_requests = 16; gem5.cfg cache_queue_size 32 is not the limit)",
+    )
     line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)")
 
     def validate(self) -> None:
@@ -145,20 +160,24 @@ class ACP(Spec):
 
 @dataclass(frozen=True)
 class Energy(Spec):
-    """Per-access energies and leakage of the parts that have no energy model of their own.
+    """Per-access energies and leakage of the caches (the parts that have no energy model of their own).
 
-    The accelerator's energy comes from its own model and the DRAM's from the DRAM model (IDD-based);
-    these cover the caches. The paper used CACTI 7 for the LLC (section 4); the values here are of
-    that order for SRAMs of these sizes (Horowitz, "Computing's energy problem", ISSCC 2014: a 64-bit
-    read costs 20 pJ from a 32 KB SRAM and 100 pJ from a 1 MB SRAM in 45 nm).
+    The accelerator's energy comes from its own model and the DRAM's from the DRAM model (IDD-based).
+    The paper used CACTI 7 for the LLC (section 4). These values come from CACTI-P as ALADDIN ships it
+    (harvard-acc/ALADDIN ``common/cacti-p``, the model gem5-Aladdin uses for its scratchpads), run for
+    the Table 2 geometries at 22 nm (CACTI-P's smallest node) with ``itrs-hp`` cells and peripherals at
+    300 K (the temperature ALADDIN's ``cactiWrapper`` uses), UCA, one bank, one read-write port. CACTI
+    takes no block smaller than 64 B, so the per-access energies are those of 64-byte blocks.
     """
 
-    l1d_access_energy_j: float = param(20e-12, "energy of one L1D access [J] (Horowitz 2014, 32 KB SRAM)")
-    l2_access_energy_j: float = param(
-        150e-12, "energy of one LLC line access [J] (Horowitz 2014, 1 MB SRAM 64-bit read x line width)"
+    l1d_access_energy_j: float = param(
+        56.8e-12, "energy of one L1D access [J] (CACTI-P: 64 KiB, 4-way, 22 nm, read 0.0568 nJ)"
     )
-    l1d_leakage_w: float = param(0.01, "leakage of one core's L1D [W] (assumption, CACTI order of magnitude)")
-    l2_leakage_w: float = param(0.2, "leakage of the LLC [W] (assumption, CACTI 7 order of magnitude for 2 MB)")
+    l2_access_energy_j: float = param(
+        0.296e-9, "energy of one LLC lookup [J] (CACTI-P: 2 MiB, 16-way, 22 nm, read 0.296 nJ, write 0.333 nJ)"
+    )
+    l1d_leakage_w: float = param(0.83e-3, "leakage of one core's L1D [W] (CACTI-P: 64 KiB, 22 nm, 300 K, 0.834 mW)")
+    l2_leakage_w: float = param(21.9e-3, "leakage of the LLC [W] (CACTI-P: 2 MiB, 16-way, 22 nm, 300 K, 21.9 mW)")
 
     def validate(self) -> None:
         for name in ("l1d_access_energy_j", "l2_access_energy_j", "l1d_leakage_w", "l2_leakage_w"):

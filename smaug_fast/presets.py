@@ -22,10 +22,13 @@ from .errors import ConfigError, describe
 from .hardware import System
 from .memory import PRESETS as DRAM_PRESETS
 
-#: gem5's LPDDR4_3200_2x16 as SMAUG's run.sh uses it (--mem-type, default one channel): one x16
-#: LPDDR4-3200 channel with two ranks, 6.4 GB/s [recalled from gem5's DRAMInterface.py, not verified].
+#: gem5's LPDDR4_3200_2x16 as SMAUG's run.sh uses it (``--mem-type=LPDDR4_3200_2x16``, gem5's default
+#: ``--mem-channels=1``): gem5-aladdin ``src/mem/DRAMCtrl.py`` describes "a single LPDDR4 x32
+#: interface (one command/address bus)" of two x16 devices per rank (``devices_per_rank = 2``,
+#: ``device_bus_width = 16``, ``burst_length = 16``, so 64-byte bursts) and two ranks: 12.8 GB/s
+#: peak. Requests of the 32-byte cache lines still take whole 64-byte bursts.
 LPDDR4_3200_GEM5_2X16 = dataclasses.replace(
-    DRAM_PRESETS["LPDDR4-3200-2ch-x16"], name="LPDDR4-3200-1ch-x16-2rank", channels=1, ranks=2
+    DRAM_PRESETS["LPDDR4-3200-2ch-x16"], name="LPDDR4-3200-gem5-2x16", channels=1, ranks=2, bus_width_bits=32
 )
 
 
@@ -58,7 +61,7 @@ _PRESETS: dict[str, Preset] = {
             "smaug-repo",
             "The gem5 configuration SMAUG's repository runs (experiments sims/smv/tests/*/run.sh, gem5.cfg): "
             "1 DerivO3 CPU at 2.5 GHz, Ruby MESI two-level with a 2 MB 16-way L2 and 32 B lines, gem5's "
-            "LPDDR4_3200_2x16 (one x16 channel, 6.4 GB/s), SMV at 1 GHz.",
+            "LPDDR4_3200_2x16 (one x32 interface of two x16 devices, 2 ranks, 12.8 GB/s), SMV at 1 GHz.",
             {
                 "cpu.cores": 1,
                 "dram": LPDDR4_3200_GEM5_2X16,

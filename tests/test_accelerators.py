@@ -41,8 +41,11 @@ def _fc(n, c, k):
 @settings(max_examples=40, deadline=None)
 @given(k=st.integers(1, 4), m=st.integers(1, 4), hw=st.integers(1, 11))
 def test_one_by_one_conv_is_macs_over_256_plus_fill_drain(k, m, hw):
-    """1x1 conv, 32k channels, 8m maps, one tile: m*k passes of (weight load + depth + pixels - 1)."""
-    smv = SMV()
+    """1x1 conv, 32k channels, 8m maps, one tile: m*k passes of (weight load + depth + pixels - 1).
+
+    With 32 words per cycle from each scratchpad the datapath takes one pixel per cycle (the default
+    8 banks take one per 4 cycles: test_default_banks_set_the_initiation_intervals)."""
+    smv = SMV(spad_banks=32)
     op = _conv(hw, hw, 32 * k, 8 * m)
     plan = smv.tile(op)
     assert all(t.num_tiles == 1 for t in plan.tensors)
@@ -63,8 +66,9 @@ def test_one_by_one_conv_is_macs_over_256_plus_fill_drain(k, m, hw):
 
 
 def test_large_tiles_approach_peak():
-    """The fill/drain and weight loads are per pass: with many pixels per pass, 256 MACs per cycle."""
-    smv = SMV()
+    """The fill/drain and weight loads are per pass: with many pixels per pass, 256 MACs per cycle
+    (when the scratchpads deliver 32 words per cycle)."""
+    smv = SMV(spad_banks=32)
     for pixels, bound in ((64, 1.75), (1024, 1.05), (16384, 1.003)):
         side = int(pixels**0.5)
         work = TileWork(
@@ -76,7 +80,7 @@ def test_large_tiles_approach_peak():
 
 def test_partial_channel_and_map_blocks_waste_lanes():
     """3 input channels still occupy a 32-channel pass; 5 maps occupy 5 of the 8 PEs."""
-    smv = SMV()
+    smv = SMV(spad_banks=32)
     op = _conv(8, 8, 3, 5)
     plan = smv.tile(op)
     (work,) = smv.schedule_costs(op, plan, plan.schedule()).works
@@ -90,7 +94,7 @@ def test_partial_channel_and_map_blocks_waste_lanes():
 @given(h=st.integers(2, 30))
 def test_conv_cycles_are_linear_in_pixels(h):
     """Adding output rows adds exactly passes x pixels cycles: the fill/drain is per pass, not per row."""
-    smv = SMV()
+    smv = SMV(spad_banks=32)
 
     def compute(rows):
         work = TileWork("conv", (1, rows + 2, 8, 32), (8, 3, 3, 32), (1, rows, 6, 8), 32, 8, rows, 6, (3, 3))
@@ -101,7 +105,7 @@ def test_conv_cycles_are_linear_in_pixels(h):
 
 
 def test_inner_product_is_weight_bandwidth_bound():
-    """Each pipelined FC iteration reads 8 x 32 weights from 32 banks: one iteration per 8 cycles."""
+    """Each pipelined FC iteration reads 8 x 32 weights, 8 words per cycle: one iteration per 32 cycles."""
     smv = SMV()
     op = _fc(1, 1024, 16)
     plan = smv.tile(op)
@@ -109,9 +113,25 @@ def test_inner_product_is_weight_bandwidth_bound():
     (work,) = smv.schedule_costs(op, plan, plan.schedule()).works
     iters = 1 * (16 // 8) * (1024 // 32)
     depth = 1 + 4 + (2 + 3 + 2) * 5 + 1
-    assert smv.invocation_cost(work).compute_cycles == depth + (iters - 1) * 8
+    assert smv.invocation_cost(work).compute_cycles == depth + (iters - 1) * 32
+    assert SMV(spad_banks=32).invocation_cost(work).compute_cycles == depth + (iters - 1) * 8
     wide = SMV(spad_banks=256)  # enough banks for all 256 weights per cycle: one iteration per cycle
     assert wide.invocation_cost(work).compute_cycles == depth + (iters - 1)
+
+
+def test_default_banks_set_the_initiation_intervals():
+    """smv-accel.cfg: 8 cyclic banks per scratchpad; Aladdin serves an 8-wide vector from the one bank
+    of its address, so a scratchpad moves 8 words per cycle: a conv pixel reads 32 activations (4
+    cycles), a pass loads 8 x 32 weights (32 cycles), unpacking moves 8 words per cycle."""
+    smv = SMV()
+    assert smv.words_per_cycle == 8
+    rows, cols = 5, 6
+    work = TileWork("conv", (1, rows + 2, cols + 2, 32), (8, 3, 3, 32), (1, rows, cols, 8), 32, 8, rows, cols, (3, 3))
+    cost = smv.invocation_cost(work)
+    passes = 9
+    depth = 1 + 4 + (2 + 3 + 1) * 5 + 1
+    assert cost.compute_cycles == passes * ((256 // 8 + 1) + depth + (rows * cols - 1) * 4)
+    assert cost.load_cycles == math.ceil(work.load_elems / 8)
 
 
 def test_energy_is_the_sum_of_its_parts():
@@ -125,14 +145,15 @@ def test_energy_is_the_sum_of_its_parts():
             t.macs * (smv.mul_energy_j + smv.add_energy_j + 3 * smv.reg_energy_j)
             + t.spad_reads * smv.spad_read_energy_j
             + t.spad_writes * smv.spad_write_energy_j
+            + smv.static_power_w * t.cycles / smv.freq_hz
         )
         assert t.energy_j == pytest.approx(expected)
         assert t.spad_reads > t.macs / 8  # 32 activations and 8 partial sums per 256 MACs at least
-    quiet = SMV(spad_read_energy_j=0.0, spad_write_energy_j=0.0, reg_energy_j=0.0)
+    quiet = SMV(spad_read_energy_j=0.0, spad_write_energy_j=0.0, reg_energy_j=0.0, static_power_w=0.0)
     macs = costs.macs.sum()
     assert quiet.op_cost(op).energy_j == pytest.approx(macs * (smv.mul_energy_j + smv.add_energy_j))
-    hot = SMV(static_power_w=1.0)
-    assert hot.op_cost(op).energy_j == pytest.approx(smv.op_cost(op).energy_j + smv.op_cost(op).seconds * 1.0)
+    cold, hot = SMV(static_power_w=0.0), SMV(static_power_w=1.0)
+    assert hot.op_cost(op).energy_j == pytest.approx(cold.op_cost(op).energy_j + cold.op_cost(op).seconds * 1.0)
 
 
 def test_every_op_kind_has_a_positive_cost():
@@ -179,7 +200,7 @@ def test_schedule_costs_bytes():
 def test_smv_defaults_and_scratchpads():
     smv = SMV()
     assert smv.macs_per_cycle == 256 and smv.freq_hz == 1e9
-    assert smv.scratchpads() == tuple(Scratchpad(n, 32768, 32) for n in ("inputs", "weights", "outputs"))
+    assert smv.scratchpads() == tuple(Scratchpad(n, 32768, 8) for n in ("inputs", "weights", "outputs"))
     assert smv.tiling_params().spad_bytes == 32768
     assert SMV(spad_bytes="64KiB").tile(_conv(8, 8, 8, 8)).spad_elems == 32768
     assert hash(SMV()) == hash(SMV()) and SMV() != SMV(num_pes=16)

@@ -96,7 +96,9 @@ def test_other_presets():
     repo = presets.load("smaug-repo")
     assert repo.cpu.cores == 1 and repo.cpu.freq_hz == 2.5e9
     assert (repo.l2.size_bytes, repo.l2.ways, repo.l2.line_bytes) == (2097152, 16, 32)  # run.sh
-    assert repo.dram.peak_bandwidth_bytes_per_s == pytest.approx(6.4e9) and repo.dram.tck_ns == 0.625
+    # gem5-aladdin DRAMCtrl.py LPDDR4_3200_2x16: one x32 interface (2 x16 devices), 2 ranks
+    assert repo.dram.peak_bandwidth_bytes_per_s == pytest.approx(12.8e9) and repo.dram.tck_ns == 0.625
+    assert (repo.dram.channels, repo.dram.ranks, repo.dram.burst_bytes) == (1, 2, 64)
     sweep = presets.load("smaug-sweep")
     assert (sweep.l1d.size_bytes, sweep.l1d.latency_cycles, sweep.l2.size_bytes, sweep.l2.latency_cycles) == (
         32768, 1, 4 << 20, 5)

@@ -49,9 +49,10 @@ def test_latency_bounded_by_peak_compute_and_dram_by_footprint(name, changes):
     acc = system.accelerator
     peak_macs_per_s = acc.num_pes * acc.maccs_per_pe * acc.freq_hz * system.num_accelerators
     assert r.latency_s >= g.macs / peak_macs_per_s
-    # Every weight reaches the accelerator from DRAM at least once (cold caches), and every
-    # accelerator input is read at least once.
-    assert r.dram_read_bytes >= g.weight_bytes
+    # Every weight reaches the accelerator from DRAM at least once, except what the LLC still holds
+    # from the weights' pre-tiling before the run (at most its capacity); DMA always reads DRAM.
+    held = 0 if system.interface == "dma" else system.l2.size_bytes
+    assert r.dram_read_bytes >= g.weight_bytes - held
 
 
 def test_more_bandwidth_is_never_slower():

@@ -3,13 +3,14 @@
 Sources: SMAUG (harvard-acc/smaug @8fd68e6) kernels ``smaug/operators/smv/kernels/*.c`` and
 ``kernels/params.h`` (the dataflow), ``smv_convolution_op.cpp`` (kNumPEs = 8, kNumMaccsPerPE = 32),
 ``core/backend.h`` (32 KB scratchpads, alignment 8); the experiments repository's ``smv-accel.cfg``
-(loop pipelining and unrolling, scratchpads cyclically partitioned into 32 banks of 4-byte words)
+(loop pipelining and unrolling, scratchpads cyclically partitioned into 8 banks of 4-byte words)
 and ``gem5.cfg`` (1 ns cycle, one port per scratchpad bank); Aladdin's ``common/power_func.h``
-(harvard-acc/ALADDIN @8fa3ec8: fp32 multiply 4 cycles and 35.3 pJ, fp32 add 5 cycles and 16.7 pJ,
-register 9.0 fJ per bit at 1 ns in a 40 nm library); Horowitz, "Computing's energy problem",
-ISSCC 2014 (an 8 KB SRAM read of 64 bits is 10 pJ in 45 nm, so 5 pJ per 32-bit word; we use it for
-one bank of a 32 KB scratchpad). The paper (Xi et al., TACO 2020) reports the SMV model within 10 %
-of RTL cycles.
+(harvard-acc/ALADDIN @8fa3ec8: fp32 multiply 4 cycles, fp32 add 5 cycles, register 9.0 fJ per bit);
+Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm: fp16 multiply 1.1 pJ, fp16 add 0.4 pJ, for
+the paper's 16-bit datapath; the paper's energies used a 16 nm library, Aladdin's own 40 nm fp32
+tables are about thirty times higher);
+CACTI-P as ALADDIN runs it for scratchpad banks (22 nm). The paper (Xi et al., TACO 2020) reports the
+SMV model within 10 % of RTL cycles.
 
 Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
 
@@ -24,7 +25,7 @@ Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
   channels and 8m maps on one tile this is ``MACs / 256 + m k (weight_load + depth - 1)``.
 - **Inner product** (output-stationary, weights streamed): each cycle of the pipelined loop reads
   32 activations and 8 x 32 weights, so the weight scratchpad's bandwidth sets the initiation interval
-  (``ceil(256 / B)`` = 8 cycles with 32 banks): ``depth + (rows x neuron blocks x channel blocks - 1) x II``.
+  (``ceil(256 / B)`` = 32 cycles with 8 banks): ``depth + (rows x neuron blocks x channel blocks - 1) x II``.
 - **Pooling**: per output pixel and group of 4 channel vectors (the unrolled channel loop), a pipeline
   over the window; **batch norm** after a conv: unpipelined, 8 channel vectors in parallel; after an FC:
   pipelined over vectors; **activations**: 8 vectors per iteration (unrolled), unpipelined;
@@ -34,7 +35,7 @@ Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
 
 Energy: every executed MAC costs a multiply and an add (the reduction trees add as many values as
 they multiply), three register accesses of one word, and each scratchpad word read or written costs
-one SRAM access. Static power is not modeled (0 W by default).
+one SRAM access. Static power (the scratchpads' leakage) is charged while the accelerator runs.
 """
 
 from __future__ import annotations
@@ -66,7 +67,11 @@ class SMV(Spec, Accelerator):
         32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)"
     )
     spad_banks: int = param(
-        32, "banks per scratchpad, one 4-byte word each per cycle (smv-accel.cfg cyclic partition)"
+        8,
+        "words a scratchpad port serves per cycle: smv-accel.cfg partitions each 64 KiB fp32 array "
+        "cyclically into 8 banks of 4-byte words, and Aladdin maps an access, an 8-wide vector "
+        "included, to the one bank of its start address (LogicalArray::getPartitionIndex), so "
+        "a port moves 8 words (one vector) per cycle",
     )
     spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)")
     alignment: int = param(
@@ -86,15 +91,23 @@ class SMV(Spec, Accelerator):
     )
     spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)")
     mul_energy_j: float = param(
-        35.32e-12, "fp32 multiply [J] (Aladdin FP_SP_3STAGE_MUL_1ns_dynamic_energy, 40 nm)"
+        1.1e-12,
+        "multiply of the paper's 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 multiply at 45 nm, "
+        "0.9 V; the paper's 16 nm library is lower still)",
     )
-    add_energy_j: float = param(16.68e-12, "fp32 add [J] (Aladdin FP_SP_3STAGE_ADD_1ns_dynamic_energy, 40 nm)")
+    add_energy_j: float = param(0.4e-12, "add of the 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 add at 45 nm)")
     reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)")
     spad_read_energy_j: float = param(
-        5e-12, "scratchpad read of one 32-bit word [J] (Horowitz ISSCC 2014, 8 KB SRAM)"
+        1.69e-12,
+        "scratchpad read of one 32-bit word [J] (CACTI-P as ALADDIN's cactiWrapper runs it for one 8 KiB "
+        "bank of 4-byte words, at 22 nm itrs-hp, 300 K: 1.69 pJ)",
     )
-    spad_write_energy_j: float = param(5e-12, "scratchpad write of one 32-bit word [J] (as a read, Horowitz 2014)")
-    static_power_w: float = param(0.0, "leakage of the datapath and scratchpads [W] (not modeled by default)")
+    spad_write_energy_j: float = param(1.31e-12, "scratchpad write of one 32-bit word [J] (as the read: 1.31 pJ)")
+    static_power_w: float = param(
+        2.2e-3,
+        "leakage of one accelerator while it runs [W]: its 3 x 8 scratchpad banks (CACTI-P 22 nm, 300 K, "
+        "0.091 mW each); the datapath's leakage is not modeled (no 16 nm source)",
+    )
 
     def validate(self) -> None:
         self._number("freq_hz", 1e6, strict=False)

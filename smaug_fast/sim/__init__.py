@@ -1,9 +1,18 @@
 """End-to-end SoC simulation: ``simulate(graph, system) -> Result``."""
 
 from .engine import DramProfile, dram_profile, simulate
-from .result import DETAIL_PHASES, ENERGY_COMPONENTS, PHASES, VARIABLES, OpResult, Result, Timeline
+from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES, OpResult, Result, Timeline
 
 __all__ = [
+    "DETAIL_PHASES",
+    "ENERGY_COMPONENTS",
+    "ENERGY_DETAIL",
+    "PHASES",
+    "VARIABLES",
     "DramProfile",
+    "OpResult",
+    "Result",
+    "Timeline",
     "dram_profile",
-    "simulate","DETAIL_PHASES", "ENERGY_COMPONENTS", "PHASES", "VARIABLES", "OpResult", "Result", "Timeline"]
+    "simulate",
+]

@@ -44,13 +44,13 @@ from ..workload.core import Convolution, Op, Reorder, Reshape
 from ..workload.graph import Graph
 from .lowering import OpLowering, lower
 from .memory_pass import CopyStats, MemoryPass, OpMemory
-from .result import DETAIL_PHASES, ENERGY_COMPONENTS, PHASES, OpResult, Result, Timeline
+from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, OpResult, Result, Timeline
 
 # Segment kinds of the accelerator timelines (index into _KIND_PHASE).
 _COMPUTE, _FLUSH, _DMA, _ACP = 0, 1, 2, 3
 _KIND_PHASE = ("accel_compute", "flush", "dma_transfer", "acp_transfer")
-# Slots of one invocation: flush+load of inputs, flush+load of weights, compute, invalidate+store.
-_SLOTS = 7
+# Slots of one invocation: DMA loads, ACP loads, compute, store.
+_SLOTS = 4
 
 
 # --------------------------------------------------------------------------------------------------
@@ -67,6 +67,7 @@ class DramProfile:
         read_j_per_byte, write_j_per_byte: command and burst energy per byte [J/B].
         background_w: background (standby and refresh) power [W].
         latency_s: latency of a lone read that finds its bank closed [s].
+        burst_bytes: bytes of one burst; a smaller request still occupies a whole burst [B].
     """
 
     bandwidth_bytes_per_s: float
@@ -74,6 +75,7 @@ class DramProfile:
     write_j_per_byte: float
     background_w: float
     latency_s: float
+    burst_bytes: int = 32
 
 
 @lru_cache(maxsize=64)
@@ -93,6 +95,7 @@ def dram_profile(config) -> DramProfile:
         write_j_per_byte=dyn(wr) / n,
         background_w=bg_w,
         latency_s=config.unloaded_latency_ns()["closed"] * 1e-9,
+        burst_bytes=int(burst),
     )
 
 
@@ -130,6 +133,7 @@ def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
         return hit
     mp = MemoryPass(system)
     modes = _modes(system)
+    mp.warm([(op, lower(op, system.accelerator)) for op in ops if system.accelerator.supports(op)])
     out = []
     for op in ops:
         if system.accelerator.supports(op):
@@ -183,6 +187,11 @@ class _Env:
     dma_cap: float
     acp_cap: float
     line: int
+    # DRAM occupancy per useful byte: a request smaller than a burst still takes a whole burst
+    # (gem5's DRAMCtrl, and our DRAM model, move whole bursts), so line-sized requests on a
+    # 64-byte-burst interface use half of its bandwidth and pay a whole burst's energy.
+    line_k: float
+    dma_k: float
 
 
 def _env(system: System) -> _Env:
@@ -202,6 +211,8 @@ def _env(system: System) -> _Env:
         dma_cap=system.dma.max_outstanding * system.dma.chunk_bytes / prof.latency_s,
         acp_cap=system.acp.max_outstanding * system.acp.line_bytes / (prof.latency_s + system.acp.latency_cycles / f_acc),
         line=line,
+        line_k=max(1.0, prof.burst_bytes / line),
+        dma_k=max(1.0, prof.burst_bytes / system.dma.chunk_bytes),
     )
 
 
@@ -223,119 +234,189 @@ def _cpu_copy(env: _Env, stats: CopyStats, threads: int, offset_s: float, phase:
         fixed[k] = stats.l2_hits[sl].sum() * env.l2_stall_s
         nbytes[k] = stats.dram_bytes[sl].sum()
         min_s[k] = work[sl].sum()
-    cap = np.full(used, env.core_cap)
-    _, end = run_timelines(starts, fixed, nbytes, cap, min_s, env.dram.bandwidth_bytes_per_s)
+    cap = np.full(used, env.core_cap * env.line_k)
+    _, end = run_timelines(starts, fixed, nbytes * env.line_k, cap, min_s, env.dram.bandwidth_bytes_per_s)
     for k in range(used):
         timeline.append((f"thread{k}", phase, op_index, offset_s, offset_s + end[k]))
     return float(end.max()), float(end.sum())
 
 
+def _dma_pipeline(env: _Env, nbytes: np.ndarray, unpack_s: np.ndarray, invalidate: bool):
+    """gem5-Aladdin's DMA of ``nbytes`` per invocation as (fixed [s], min transfer [s], flush [s]).
+
+    SMAUG's ``host_load_fp16`` / ``host_store_fp16`` move a tile in page-sized DMA requests
+    (``LOG_PAGE_SIZE`` 12). gem5-Aladdin delays each request by ``lines x cacheline_flush_latency``
+    (the CPU-cache flush before a load, or the invalidation before a store; ``HybridDatapath.cpp``
+    charges both with the flush latency), one request after the other (a single ``delayedDmaEvent``
+    per accelerator). With ``pipelined_dma`` a page's transfer starts as soon as its own flush ends,
+    so the flushes of later pages overlap the transfer and the unpacking of earlier ones, and the
+    last page's transfer and unpacking follow the last flush; without it, every transfer waits for
+    every flush. Returns, per invocation, the part before the first byte can move (the first page's
+    flush, or all of them), the shortest duration of the transfer part and the total flush time.
+    The transfer part also lasts at least as long as the bytes take through DRAM (run_timelines).
+    """
+    dma = env.system.dma
+    line = env.line
+    ns = dma.invalidate_ns_per_line if invalidate else dma.flush_ns_per_line
+    if dma.ignore_cache_flush or (invalidate and not dma.invalidate_on_store):
+        ns = 0.0
+    on = nbytes > 0
+    lines = np.ceil(nbytes / line)
+    flush_s = lines * ns * 1e-9
+    if not dma.pipelined:
+        return np.where(on, flush_s, 0.0), unpack_s, flush_s
+    page = float(dma.page_bytes)
+    first = np.minimum(lines, max(1.0, page / line)) * ns * 1e-9
+    last_bytes = nbytes - (np.ceil(nbytes / page) - 1) * page
+    last_unpack = unpack_s * np.divide(last_bytes, nbytes, out=np.zeros_like(nbytes), where=on)
+    tail = last_bytes / env.dma_cap + last_unpack
+    rest = np.maximum(flush_s - first, unpack_s - last_unpack) + tail
+    return np.where(on, first, 0.0), np.where(on, rest, 0.0), flush_s
+
+
 def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: float, op_index: int, timeline: list):
-    """The invocations of an op on the accelerators; returns (time [s], {detail phase: s}, info)."""
+    """The invocations of an op on the accelerators; returns (time [s], {detail phase: s}, info).
+
+    Each invocation is four segments on its accelerator: the DMA loads (flush pipeline, see
+    :func:`_dma_pipeline`), the ACP loads (LLC hits at the ACP latency, misses from DRAM, with the
+    port's outstanding requests in flight), the compute (with the activation and packing of a
+    finished output tile), and the store of that tile (DMA with invalidation, or ACP writes). The
+    unpacking of loaded tiles into the scratchpads overlaps their transfer. Every transfer of every
+    accelerator shares the DRAM bandwidth (``kernels.timeline``).
+    """
     system = env.system
     acc = system.accelerator
     nacc = system.num_accelerators
     sched, costs = _schedule_costs(op, acc, nacc)
     n = len(sched)
     modes = _modes(system)
-    dma = system.dma
     line = env.line
+    f_acc = env.f_acc
     kind = np.zeros((n, _SLOTS), dtype=np.int64)
     fixed = np.zeros((n, _SLOTS))
     nbytes = np.zeros((n, _SLOTS))
     cap = np.full((n, _SLOTS), 1.0)
     min_s = np.zeros((n, _SLOTS))
-    load_s = costs.load_cycles / env.f_acc
-    loaded = {
-        "input": (costs.load_bytes_input.astype(float), sched.input, sched.read_input),
-        "weights": (costs.load_bytes_weights.astype(float), sched.weights, sched.read_weights),
-    }
-    for slot, role in ((0, "input"), (2, "weights")):
-        bytes_, tiles, _ = loaded[role]
+    flush_total = np.zeros((n, _SLOTS))  # flush share of each segment [s]
+    load_s = costs.load_cycles / f_acc
+    load_in = costs.load_bytes_input.astype(float)
+    load_w = costs.load_bytes_weights.astype(float)
+    total_load = load_in + load_w
+    share = lambda part: np.divide(part, total_load, out=np.zeros(n), where=total_load > 0)  # noqa: E731
+    dma_bytes = np.zeros(n)
+    acp_hits = np.zeros(n)
+    acp_miss = np.zeros(n)
+    acp_dram = np.zeros(n)
+    dirty = np.zeros(n)
+    for role, bytes_, tiles in (("input", load_in, sched.input), ("weights", load_w, sched.weights)):
         if not bytes_.any():
             continue
-        lines = np.ceil(bytes_ / line)
         # Per-tile facts of the memory pass (input1 rides with input: the same invocations load it).
         roles = [role] + (["input1"] if role == "input" and "input1" in low.loaded_roles else [])
         t = np.where(tiles >= 0, tiles, 0)
-        mode = modes[role]
-        if mode == "dma":
-            dirty = sum(mem.transfer.flush_dirty_bytes[r][t] for r in roles if r in mem.transfer.flush_dirty_bytes)
-            flush_ns = 0.0 if dma.ignore_cache_flush else dma.flush_ns_per_line
-            kind[:, slot] = _FLUSH
-            fixed[:, slot] = np.where(bytes_ > 0, lines * flush_ns * 1e-9, 0.0)
-            nbytes[:, slot] = np.where(bytes_ > 0, dirty, 0.0)
-            cap[:, slot] = env.dma_cap
-            kind[:, slot + 1] = _DMA
-            fixed[:, slot + 1] = np.where(bytes_ > 0, dma.setup_cycles / env.f_acc, 0.0)
-            nbytes[:, slot + 1] = bytes_
-            cap[:, slot + 1] = env.dma_cap
+        on = bytes_ > 0
+        if modes[role] == "dma":
+            dma_bytes += bytes_
+            dirty += np.where(on, sum(mem.transfer.flush_dirty_bytes[r][t] for r in roles), 0.0)
         else:
             hits = sum(mem.transfer.acp_hit_lines[r][t] for r in roles)
             misses = sum(mem.transfer.acp_miss_lines[r][t] for r in roles)
+            moved = sum(mem.transfer.acp_dram_bytes[r][t] for r in roles)
             total = np.maximum(hits + misses, 1.0)
             # scale the first-load facts to this load's size (reloads of resident data are not loads)
-            h = np.where(bytes_ > 0, lines * hits / total, 0.0)
-            m = np.where(bytes_ > 0, lines * misses / total, 0.0)
-            kind[:, slot + 1] = _ACP
-            fixed[:, slot + 1] = h * system.acp.latency_cycles / env.f_acc / system.acp.max_outstanding
-            nbytes[:, slot + 1] = m * line
-            cap[:, slot + 1] = env.acp_cap
-    # unpacking overlaps the last load of the invocation when DMA is pipelined (and under ACP)
-    has_w = costs.load_bytes_weights > 0
-    has_i = costs.load_bytes_input > 0
-    overlap = dma.pipelined or system.interface != "dma"
-    last = np.where(has_w, 3, np.where(has_i, 1, -1))
-    if overlap:
-        rows = np.nonzero(last >= 0)[0]
-        min_s[rows, last[rows]] = load_s[rows]
-        extra_compute = np.where(last >= 0, 0.0, load_s)
-    else:
-        extra_compute = load_s
-    kind[:, 4] = _COMPUTE
-    fixed[:, 4] = (costs.compute_cycles + costs.store_cycles) / env.f_acc + extra_compute
+            scale = np.where(on, np.ceil(bytes_ / line) / total, 0.0)
+            acp_hits += hits * scale
+            acp_miss += misses * scale
+            acp_dram += moved * scale
+    acp_bytes = total_load - dma_bytes
+    overlap = system.dma.pipelined or system.interface != "dma"
+    unpack_dma = load_s * share(dma_bytes) if overlap else np.zeros(n)
+    unpack_acp = load_s * share(acp_bytes)
+    first, rest, flush_s = _dma_pipeline(env, dma_bytes, unpack_dma, invalidate=False)
+    has_dma = dma_bytes > 0
+    kind[:, 0] = _DMA
+    fixed[:, 0] = np.where(has_dma, first + system.dma.setup_cycles / f_acc, 0.0)
+    # the flush write-backs and the DMA reads both go through DRAM
+    nbytes[:, 0] = np.where(has_dma, dma_bytes * env.dma_k + dirty * env.line_k, 0.0)
+    cap[:, 0] = env.dma_cap * env.dma_k
+    min_s[:, 0] = np.where(has_dma, rest, 0.0)
+    flush_total[:, 0] = np.where(has_dma, flush_s, 0.0)
+    acp = system.acp
+    kind[:, 1] = _ACP
+    fixed[:, 1] = acp_hits * acp.latency_cycles / f_acc / acp.max_outstanding
+    nbytes[:, 1] = acp_dram * env.line_k
+    cap[:, 1] = env.acp_cap * env.line_k
+    min_s[:, 1] = np.where(acp_bytes > 0, unpack_acp, 0.0)
+    # unpacking that overlaps no transfer (non-pipelined DMA, or resident tiles) is compute
+    extra = load_s - np.where(has_dma, unpack_dma, 0.0) - np.where(acp_bytes > 0, unpack_acp, 0.0)
+    kind[:, 2] = _COMPUTE
+    fixed[:, 2] = (costs.compute_cycles + costs.store_cycles) / f_acc + np.maximum(extra, 0.0)
     store = costs.store_bytes.astype(float)
+    store_dram = np.zeros(n)
     if modes["output"] == "dma":
-        inv_ns = dma.invalidate_ns_per_line if (dma.invalidate_on_store and not dma.ignore_cache_flush) else 0.0
-        kind[:, 5] = _FLUSH
-        fixed[:, 5] = np.where(store > 0, np.ceil(store / line) * inv_ns * 1e-9, 0.0)
-        kind[:, 6] = _DMA
-        fixed[:, 6] = np.where(store > 0, dma.setup_cycles / env.f_acc, 0.0)
-        nbytes[:, 6] = store
-        cap[:, 6] = env.dma_cap
+        s_first, s_rest, s_flush = _dma_pipeline(env, store, np.zeros(n), invalidate=True)
+        kind[:, 3] = _DMA
+        fixed[:, 3] = np.where(store > 0, s_first + system.dma.setup_cycles / f_acc, 0.0)
+        nbytes[:, 3] = store * env.dma_k
+        cap[:, 3] = env.dma_cap * env.dma_k
+        min_s[:, 3] = np.where(store > 0, s_rest, 0.0)
+        flush_total[:, 3] = np.where(store > 0, s_flush, 0.0)
     else:
-        kind[:, 6] = _ACP
-        fixed[:, 6] = np.ceil(store / line) * system.acp.latency_cycles / env.f_acc / system.acp.max_outstanding
+        # ACP writes: each line written into the LLC (allocating it: a miss reads it from DRAM and
+        # may evict a dirty line), with the port's outstanding requests in flight
+        out_t = np.where(sched.output >= 0, sched.output, 0)
+        store_dram = np.where(store > 0, mem.transfer.acp_store_dram_bytes[out_t], 0.0)
+        kind[:, 3] = _ACP
+        fixed[:, 3] = np.ceil(store / line) * acp.latency_cycles / f_acc / acp.max_outstanding
+        nbytes[:, 3] = store_dram * env.line_k
+        cap[:, 3] = env.acp_cap * env.line_k
     # order segments by accelerator, keeping issue order within each
     order = np.argsort(sched.accel, kind="stable")
     counts = np.bincount(sched.accel, minlength=nacc) * _SLOTS
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     seg_kind = kind[order].ravel()
+    seg_flush = flush_total[order].ravel()
     begin, end = run_timelines(
         starts, fixed[order].ravel(), nbytes[order].ravel(), cap[order].ravel(), min_s[order].ravel(),
         env.dram.bandwidth_bytes_per_s,
     )
-    finish = np.array([end[starts[a + 1] - 1] if starts[a + 1] > starts[a] else 0.0 for a in range(nacc)])
+    dur = end - begin
+    # the flush part of a DMA segment is its flushes, as far as they reach; the rest is transfer
+    flush_part = np.minimum(dur, seg_flush)
+    ends = starts[1:] - 1
+    finish = np.where(starts[1:] > starts[:-1], end[np.maximum(ends, 0)], 0.0)
     crit = int(np.argmax(finish)) if n else 0
     detail = {p: 0.0 for p in _KIND_PHASE}
     if n:
         sl = slice(starts[crit], starts[crit + 1])
-        dur = end[sl] - begin[sl]
         for k, p in enumerate(_KIND_PHASE):
-            detail[p] = float(dur[seg_kind[sl] == k].sum())
-        for a in range(nacc):
-            a_sl = slice(starts[a], starts[a + 1])
-            b, e, kk = begin[a_sl], end[a_sl], seg_kind[a_sl]
-            nz = e > b
-            for bi, ei, ki in zip(b[nz], e[nz], kk[nz]):
-                timeline.append((f"accel{a}", _KIND_PHASE[ki], op_index, offset_s + bi, offset_s + ei))
+            detail[p] = float(dur[sl][seg_kind[sl] == k].sum())
+        moved = float(flush_part[sl].sum())
+        detail["flush"] += moved
+        detail["dma_transfer"] -= moved
+        nz = np.nonzero(dur > 0)[0]
+        res = np.repeat(np.arange(nacc), np.diff(starts))
+        for i in nz.tolist():
+            b, e, fp = begin[i], end[i], flush_part[i]
+            name = f"accel{res[i]}"
+            if fp > 0:
+                timeline.append((name, "flush", op_index, offset_s + b, offset_s + b + fp))
+            if e - b - fp > 0:
+                timeline.append((name, _KIND_PHASE[seg_kind[i]], op_index, offset_s + b + fp, offset_s + e))
     info = {
         # loads (DMA bursts, ACP misses) read DRAM; flush write-backs and DMA stores write it
-        "dram_read": float(nbytes[:, 1].sum() + nbytes[:, 3].sum()),
-        "dram_write": float(nbytes[:, 0].sum() + nbytes[:, 2].sum() + nbytes[:, 5].sum() + nbytes[:, 6].sum()),
+        # DMA loads and ACP traffic (reads, and the write-backs of lines it evicts) count as reads;
+        # flush write-backs and DMA stores as writes
+        "dram_read": float(dma_bytes.sum() + acp_dram.sum() + (0.0 if modes["output"] == "dma" else store_dram.sum())),
+        "dram_write": float(dirty.sum() + (store.sum() if modes["output"] == "dma" else 0.0)),
+        # the same in DRAM occupancy (whole bursts), what the DRAM's time and energy per byte apply to
+        "dram_read_occ": float(dma_bytes.sum() * env.dma_k + (acp_dram.sum() + store_dram.sum()) * env.line_k),
+        "dram_write_occ": float(dirty.sum() * env.line_k + (store.sum() * env.dma_k if modes["output"] == "dma" else 0.0)),
         "macs": int(costs.macs.sum()),
         "energy": float(costs.energy_j.sum()),
         "invocations": n,
+        "busy_s": float(dur.sum()),  # accelerator-seconds inside invocations
+        "own_leakage": float(getattr(acc, "static_power_w", 0.0)) * float(costs.cycles.sum()) / f_acc,
     }
     return float(finish.max()) if n else 0.0, detail, info
 
@@ -380,8 +461,10 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     timeline: list = []
     rows: list[OpResult] = []
     totals = {p: 0.0 for p in DETAIL_PHASES}
-    energy = {c: 0.0 for c in ENERGY_COMPONENTS}
+    energy = {c: 0.0 for c in ENERGY_DETAIL}
+    accel_busy = 0.0
     dram_rd = dram_wr = 0.0
+    occ_rd = occ_wr = 0.0
     macs = 0
     cpu_busy = 0.0
     l1_acc = l2_acc = 0.0
@@ -406,11 +489,17 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
             detail["cpu_finalize"] = t_fin
             cpu_busy += busy
             now += t_fin
-            op_rd += mem.prep.dram_bytes.sum() + mem.finalize.dram_bytes.sum() + info["dram_read"]
+            cpu_dram = float(mem.prep.dram_bytes.sum() + mem.finalize.dram_bytes.sum())
+            op_rd += cpu_dram + info["dram_read"]
             op_wr += info["dram_write"]
+            occ_rd += cpu_dram * env.line_k + info["dram_read_occ"]
+            occ_wr += info["dram_write_occ"]
             spad = _spad_energy(op, system.accelerator, system.num_accelerators)
-            energy["spad"] += spad
-            energy["accel_dynamic"] += info["energy"] - spad
+            energy["spad_dynamic"] += spad
+            # the accelerator's energy includes its leakage over its own cycles: charged below over
+            # the whole invocations instead (transfers included), as gem5-Aladdin does
+            energy["accel_fu_dynamic"] += info["energy"] - spad - info["own_leakage"]
+            accel_busy += info["busy_s"]
             op_energy += info["energy"]
             macs += info["macs"]
             invocations = info["invocations"]
@@ -421,8 +510,8 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
             stall = float(c.l2_hits.sum()) * env.l2_stall_s
             work = _cpu_op_work_s(env, op)
             _, end = run_timelines(
-                np.array([0, 1], dtype=np.int64), np.array([stall]), np.array([float(c.dram_bytes.sum())]),
-                np.array([env.core_cap]), np.array([work]), env.dram.bandwidth_bytes_per_s,
+                np.array([0, 1], dtype=np.int64), np.array([stall]), np.array([float(c.dram_bytes.sum()) * env.line_k]),
+                np.array([env.core_cap * env.line_k]), np.array([work]), env.dram.bandwidth_bytes_per_s,
             )
             t_cpu = float(end[0])
             detail["cpu_ops"] = t_cpu
@@ -430,6 +519,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
             cpu_busy += t_cpu
             now += t_cpu
             op_rd += float(c.dram_bytes.sum())
+            occ_rd += float(c.dram_bytes.sum()) * env.line_k
             l1_acc += c.l1_accesses.sum()
             l2_acc += c.l2_accesses.sum()
         detail["cpu_overhead"] = overhead_s
@@ -452,11 +542,18 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         )
     latency = now
     en = system.energy
-    energy["cache_dynamic"] = l1_acc * en.l1d_access_energy_j + l2_acc * en.l2_access_energy_j
-    energy["cache_leakage"] = (en.l2_leakage_w + en.l1d_leakage_w * system.cpu.cores) * latency
-    energy["dram"] = dram_rd * env.dram.read_j_per_byte + dram_wr * env.dram.write_j_per_byte + env.dram.background_w * latency
+    energy["l1_dynamic"] = l1_acc * en.l1d_access_energy_j
+    energy["llc_dynamic"] = l2_acc * en.l2_access_energy_j
+    energy["l1_leakage"] = en.l1d_leakage_w * system.cpu.cores * latency
+    energy["llc_leakage"] = en.l2_leakage_w * latency
+    energy["dram_dynamic"] = occ_rd * env.dram.read_j_per_byte + occ_wr * env.dram.write_j_per_byte
+    energy["dram_background"] = env.dram.background_w * latency
     energy["cpu"] = system.cpu.active_power_w * cpu_busy
-    energy["accel_leakage"] = float(getattr(system.accelerator, "static_power_w", 0.0)) * system.num_accelerators * latency
+    # gem5-Aladdin charges an accelerator's leakage over its invocations (cycles x leakage power)
+    energy["accel_leakage"] = float(getattr(system.accelerator, "static_power_w", 0.0)) * accel_busy
+    coarse = {c: 0.0 for c in ENERGY_COMPONENTS}
+    for c, v in energy.items():
+        coarse[ENERGY_DETAIL[c]] += v
     breakdown = {p: 0.0 for p in PHASES}
     for p, v in totals.items():
         breakdown[DETAIL_PHASES[p]] += v
@@ -472,8 +569,9 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         latency_s=latency,
         breakdown_s=breakdown,
         detail_s=totals,
-        energy_j=float(sum(energy.values())),
-        energy_breakdown_j=energy,
+        energy_j=float(sum(coarse.values())),
+        energy_breakdown_j=coarse,
+        energy_detail_j=energy,
         dram_read_bytes=int(dram_rd),
         dram_write_bytes=int(dram_wr),
         macs=macs,

@@ -1,10 +1,12 @@
 """The memory pass: every CPU copy, flush, DMA and ACP transfer of a network through the cache model.
 
-SMAUG's runtime (``core/scheduler.cpp``, ``core/tensor.cpp``, ``smv_*_op.cpp``) runs the ops one at
-a time in topological order; for each op accelerated on SMV it
+SMAUG's runtime (``core/scheduler.cpp``, ``core/tensor.cpp``, ``smv_*_op.cpp``) first tiles every
+operator, in the order of their names (``Network::getOperators`` is a ``std::map``), copying the
+weights into their tile buffers before timing starts; then it runs the ops one at a time in
+topological order. For each op accelerated on SMV it
 
-1. copies the activation inputs into tile buffers when they have more than one tile (weights were
-   tiled once before timing started; a tensor of one tile is used in place);
+1. copies the activation inputs into tile buffers when they have more than one tile (a tensor of one
+   tile is used in place);
 2. for every invocation, sends the input and weight tiles it must (re)load and receives the output
    tile when it is complete: by DMA (the source lines are flushed from the CPU caches first and the
    destination lines invalidated, gem5-Aladdin's DMA model) or through the ACP port (coherent
@@ -15,29 +17,38 @@ Ops the accelerator does not run execute on the CPU, reading their inputs and wr
 outputs. This pass replays that sequence on one persistent :class:`~smaug_fast.memory.CacheHierarchy`
 (the L1D of the thread doing the copies and the shared LLC), so that every op sees the cache state the
 previous ones left, and records per op what the timing model needs: per tile of the CPU copies the
-L1D misses that hit the LLC, the lines fetched from and written back to DRAM; per loaded tile the
-ACP hits and misses; and the DRAM traffic of the DMA streams. It does not depend on the number of
-threads or accelerators, so sweeps over those reuse it (it is memoized on the graph, the accelerator
-and the memory system).
+L1D misses that hit the LLC and the bytes moved to and from DRAM; per loaded tile the ACP hits and
+misses and the DRAM traffic they cause; and the write-backs of the DMA flushes. The last weight
+tiles written before timing starts are in the caches when it does (the pass replays the tail of the
+pre-tiling copies, twice the LLC's size). Nothing here depends on the number of threads or
+accelerators, so sweeps over those reuse the pass (it is memoized on the graph, the accelerator and
+the memory system).
 
 Simplifications (documented, deliberate): all CPU threads' copies go through one L1D (each thread's
 copies stream, with little reuse, so private L1s change little); reloads of the same tile by
-another accelerator see the cache state of its first load.
+another accelerator see the cache state of its first load; tile buffers are dense (the alignment
+padding of the innermost dimension is not copied).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..kernels import cache as _kc
+from ..kernels.copies import copy_tiles
 from ..memory import CacheHierarchy
-from ..traces.builders import tiling_copy
-from ..workload.core import Op, Tensor
+from ..tiling.plan import TensorTiling
+from ..workload.core import Op
 from .lowering import OpLowering
 
 _ALIGN = 4096
+# counter columns (kernels/cache.py): per level, and the memory row
+_LH, _LM, _SH, _SM = _kc.N_LOAD_HITS, _kc.N_LOAD_MISSES, _kc.N_STORE_HITS, _kc.N_STORE_MISSES
+_RB, _WB = _kc.M_READ_BYTES, _kc.M_WRITE_BYTES
 
 
 class Allocator:
@@ -78,7 +89,22 @@ class CopyStats:
     def concat(parts: list[CopyStats]) -> CopyStats:
         if not parts:
             return CopyStats.empty()
+        if len(parts) == 1:
+            return parts[0]
         return CopyStats(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(CopyStats)))
+
+    @staticmethod
+    def from_delta(runs, nbytes, d: np.ndarray) -> CopyStats:
+        """From per-tile counter changes ``d`` [tiles, levels + 1, CNT_N]: the first row is the L1D's,
+        the one before last the LLC's, the last the memory's."""
+        return CopyStats(
+            runs=np.asarray(runs, dtype=float),
+            nbytes=np.asarray(nbytes, dtype=float),
+            l2_hits=(d[:, -2, _LH] + d[:, -2, _SH]).astype(float),
+            dram_bytes=(d[:, -1, _RB] + d[:, -1, _WB]).astype(float),
+            l1_accesses=d[:, 0, [_LH, _LM, _SH, _SM]].sum(axis=1).astype(float),
+            l2_accesses=d[:, -2, [_LH, _LM, _SH, _SM]].sum(axis=1).astype(float),
+        )
 
 
 @dataclass
@@ -88,7 +114,9 @@ class TransferStats:
     flush_dirty_bytes: dict[str, np.ndarray] = field(default_factory=dict)  # written back by the flush [B]
     acp_hit_lines: dict[str, np.ndarray] = field(default_factory=dict)
     acp_miss_lines: dict[str, np.ndarray] = field(default_factory=dict)
+    acp_dram_bytes: dict[str, np.ndarray] = field(default_factory=dict)  # DRAM reads and write-backs [B]
     acp_store_lines: int = 0
+    acp_store_dram_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per output tile [B]
 
 
 @dataclass
@@ -102,28 +130,48 @@ class OpMemory:
     acp_lines: int = 0  # LLC lookups made through the ACP
 
 
-def _nhwc(tensor_shape: tuple[int, ...], layout: str, origin, size):
-    """Map a tile of an NHWC, NC or flat tensor onto the NHWC box the trace generator takes."""
-    if layout == "NHWC" and len(tensor_shape) == 4:
-        return tuple(tensor_shape), tuple(origin), tuple(size)
-    if len(tensor_shape) == 2:  # NC, or flat (1, elements)
-        n, c = tensor_shape
-        return (n, 1, 1, c), (origin[0], 0, 0, origin[1]), (size[0], 1, 1, size[1])
-    total = math.prod(tensor_shape)
-    return (1, 1, 1, total), (0, 0, 0, 0), (1, 1, 1, total)
+@functools.lru_cache(maxsize=4096)
+def tile_storage_bytes(tiling: TensorTiling, itemsize: int) -> np.ndarray:
+    """Bytes of every tile's buffer (alignment padding of the innermost dimension included)."""
+    sizes = [np.asarray(s, dtype=np.int64) for s in tiling.sizes]
+    mesh = np.meshgrid(*sizes, indexing="ij")
+    inner = -(-mesh[-1] // tiling.alignment) * tiling.alignment if tiling.alignment > 1 else mesh[-1]
+    elems = inner
+    for m in mesh[:-1]:
+        elems = elems * m
+    return elems.ravel() * itemsize
 
 
-def _runs(shape, size) -> int:
-    """Contiguous runs of a box copy (each a memcpy call in SMAUG's copyTensorRegion)."""
-    span = 1
-    total = 1
-    merging = True
-    for full, part in zip(reversed(shape), reversed(size)):
-        total *= part
-        if merging:
-            span *= part
-            merging = part == full
-    return max(1, total // max(1, span))
+@functools.lru_cache(maxsize=4096)
+def tile_boxes(tiling: TensorTiling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shape int64[4], origins int64[T, 4], sizes int64[T, 4]) of every tile as an NHWC box.
+
+    NHWC tensors map as they are; NC (and flat ``(1, elements)``) tensors as ``(N, 1, 1, C)``; other
+    shapes as one flat row of the whole tensor.
+    """
+    grids = [np.asarray(o, dtype=np.int64) for o in tiling.origins]
+    sizes = [np.asarray(s, dtype=np.int64) for s in tiling.sizes]
+    mesh_o = np.meshgrid(*grids, indexing="ij")
+    mesh_s = np.meshgrid(*sizes, indexing="ij")
+    o = np.stack([m.ravel() for m in mesh_o], axis=1)
+    s = np.stack([m.ravel() for m in mesh_s], axis=1)
+    n = o.shape[0]
+    shape = tiling.shape
+    if tiling.layout == "NHWC" and len(shape) == 4:
+        return np.asarray(shape, dtype=np.int64), o, s
+    zeros, ones = np.zeros(n, np.int64), np.ones(n, np.int64)
+    if len(shape) == 2:
+        return (
+            np.array([shape[0], 1, 1, shape[1]], dtype=np.int64),
+            np.stack([o[:, 0], zeros, zeros, o[:, 1]], axis=1),
+            np.stack([s[:, 0], ones, ones, s[:, 1]], axis=1),
+        )
+    total = math.prod(shape)
+    return (
+        np.array([1, 1, 1, total], dtype=np.int64),
+        np.zeros((n, 4), np.int64),
+        np.tile(np.array([1, 1, 1, total], dtype=np.int64), (n, 1)),
+    )
 
 
 class MemoryPass:
@@ -135,138 +183,164 @@ class MemoryPass:
         self.alloc = Allocator()
         self.l1_line = system.l1d.line_bytes
         self.l2_line = system.l2.line_bytes
+        # regions the caches may hold lines of: a flush or invalidation of any other is a no-op
+        self.touched: set[object] = set()
+        self.mem = len(self.h.levels)  # the memory row of the counters
 
     # -- counters ------------------------------------------------------------------------------------
 
     def _snap(self) -> np.ndarray:
         return self.h._cnt.copy()
 
-    def _delta(self, before: np.ndarray) -> tuple[int, int, int, int, int]:
-        """(LLC hits from L1 misses, DRAM bytes moved, L1 lookups, LLC lookups, DRAM write bytes)."""
-        d = self.h._cnt - before
-        l1, l2, mem = d[0], d[1], d[2]
-        # Level rows follow CacheStats' counters (loads, stores, load_hits, load_misses, store_hits,
-        # store_misses, ...); the memory row follows MemoryTraffic (reads, writes, read/write bytes).
-        lh, lm, sh, sm = 2, 3, 4, 5
-        l2_hits = int(l2[lh] + l2[sh])
-        l1_lookups = int(l1[lh] + l1[lm] + l1[sh] + l1[sm])
-        l2_lookups = int(l2[lh] + l2[lm] + l2[sh] + l2[sm])
-        return l2_hits, int(mem[2] + mem[3]), l1_lookups, l2_lookups, int(mem[3])
+    def _delta(self, before: np.ndarray) -> np.ndarray:
+        return self.h._cnt - before
 
     # -- addresses -----------------------------------------------------------------------------------
 
-    def tensor_base(self, t: Tensor) -> int:
-        return self.alloc.get(("tensor", t.name), t.nbytes)
+    def _tiles_region(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
+        """(key, base of each tile buffer, size of each [B]): one block of page-aligned buffers."""
+        sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize)
+        padded = (sizes + _ALIGN - 1) // _ALIGN * _ALIGN + _ALIGN
+        key = ("tiles", op.name, role)
+        base = self.alloc.get(key, int(padded.sum()))
+        offsets = np.concatenate([[0], np.cumsum(padded)[:-1]])
+        return key, base + offsets, sizes
 
-    def tile_base(self, op: Op, role: str, index: int, nbytes: int) -> int:
-        return self.alloc.get(("tile", op.name, role, index), nbytes)
+    def _tensor(self, name: str, nbytes: int) -> tuple[object, int]:
+        key = ("tensor", name)
+        return key, self.alloc.get(key, nbytes)
+
+    def _source(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
+        """(key, address of each tile's data, size of each [B]) as a transfer reads or writes them."""
+        tiling = low.plan.tensor(role)
+        if tiling.num_tiles == 1:
+            nbytes = low.tensor_bytes(role)
+            key, base = self._tensor(tiling.name, nbytes)
+            return key, np.array([base], dtype=np.int64), np.array([nbytes], dtype=np.int64)
+        return self._tiles_region(op, low, role)
 
     # -- copies --------------------------------------------------------------------------------------
 
     def _copy_tiles(self, op: Op, low: OpLowering, role: str, untile: bool) -> CopyStats:
         tiling = low.plan.tensor(role)
-        itemsize = low.itemsize
-        n = tiling.num_tiles
-        runs = np.zeros(n)
-        copied = np.zeros(n)
-        hits = np.zeros(n)
-        dram = np.zeros(n)
-        l1a = np.zeros(n)
-        l2a = np.zeros(n)
-        host = self.alloc.get(("tensor", tiling.name), low.tensor_bytes(role))
-        for i, origin, size in tiling.tiles():
-            shape4, origin4, size4 = _nhwc(tiling.shape, tiling.layout, origin, size)
-            nbytes = math.prod(size4) * itemsize
-            buf = self.tile_base(op, role, i, tiling.storage_of(i) * itemsize)
-            before = self._snap()
-            trace = tiling_copy(
-                host, shape4, origin4, size4, buf, layout="NHWC", elem_bytes=itemsize,
-                access_bytes=self.l1_line, tile=i, untile=untile,
-            )
-            self.h.run(trace)
-            h2, db, a1, a2, _ = self._delta(before)
-            runs[i], copied[i] = _runs(shape4, size4), nbytes
-            hits[i], dram[i], l1a[i], l2a[i] = h2, db, a1, a2
-        return CopyStats(runs, copied, hits, dram, l1a, l2a)
+        shape, origins, sizes = tile_boxes(tiling)
+        t_key, host = self._tensor(tiling.name, low.tensor_bytes(role))
+        b_key, bases, _ = self._tiles_region(op, low, role)
+        self.touched.update((t_key, b_key))
+        runs, nbytes, delta = copy_tiles(
+            shape, low.itemsize, host, origins, sizes, bases, not untile, *self.h._state()
+        )
+        return CopyStats.from_delta(runs, nbytes, delta)
+
+    def warm(self, ops: list[tuple[Op, OpLowering]]) -> None:
+        """Replay the end of SMAUG's pre-tiling of the weights (ops by name; see the module docstring)."""
+        copies = []
+        for op, low in sorted(ops, key=lambda p: p[0].name):
+            for role in sorted(low.constant_roles):
+                if low.plan.tensor(role).num_tiles > 1:
+                    copies.append((op, low, role))
+        budget = 2 * self.system.l2.size_bytes
+        tail = []
+        for op, low, role in reversed(copies):
+            if budget <= 0:
+                break
+            tail.append((op, low, role))
+            budget -= low.tensor_bytes(role)
+        for op, low, role in reversed(tail):
+            self._copy_tiles(op, low, role, untile=False)
 
     def cpu_op(self, op: Op) -> CopyStats:
         """An op on the CPU: read every activation input, write every output (line by line)."""
         before = self._snap()
         for t in op.activations:
-            base = self.tensor_base(t)
+            key, base = self._tensor(t.name, t.nbytes)
+            self.touched.add(key)
             self.h.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), False, self.l1_line)
         for t in op.outputs:
-            base = self.tensor_base(t)
+            key, base = self._tensor(t.name, t.nbytes)
+            self.touched.add(key)
             self.h.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), True, self.l1_line)
-        h2, db, a1, a2, _ = self._delta(before)
+        d = self._delta(before)[None]
         nbytes = sum(t.nbytes for t in op.outputs)
-        return CopyStats(*(np.array([float(v)]) for v in (len(op.activations), nbytes, h2, db, a1, a2)))
+        return CopyStats.from_delta([len(op.activations)], [nbytes], d)
 
     # -- transfers -----------------------------------------------------------------------------------
 
-    def _source(self, op: Op, low: OpLowering, role: str, index: int) -> tuple[int, int]:
-        """Address and size [B] of what a load of tile ``index`` of ``role`` reads (or a store writes)."""
-        tiling = low.plan.tensor(role)
-        if tiling.num_tiles == 1:
-            nbytes = low.tensor_bytes(role)
-            return self.alloc.get(("tensor", tiling.name), nbytes), nbytes
-        nbytes = tiling.storage_of(index) * low.itemsize
-        return self.tile_base(op, role, index, nbytes), nbytes
+    def _lines(self, base: int, nbytes: int) -> np.ndarray:
+        return np.arange(base - base % self.l2_line, base + nbytes, self.l2_line, dtype=np.int64)
 
     def _transfers(self, op: Op, low: OpLowering, modes: dict[str, str]) -> TransferStats:
         out = TransferStats()
         sched = low.plan.schedule(1)
-        seen: set[tuple[str, int]] = set()
+        ignore_flush = self.system.dma.ignore_cache_flush
+        sources = {}
         for role in low.loaded_roles:
             n = low.plan.tensor(role).num_tiles
-            out.flush_dirty_bytes[role] = np.zeros(n)
-            out.acp_hit_lines[role] = np.zeros(n)
-            out.acp_miss_lines[role] = np.zeros(n)
-        out.flush_dirty_bytes["output"] = np.zeros(low.plan.output.num_tiles)
+            for d in (out.flush_dirty_bytes, out.acp_hit_lines, out.acp_miss_lines, out.acp_dram_bytes):
+                d[role] = np.zeros(n)
+            sources[role] = self._source(op, low, role)
+        out_key, out_addr, out_size = self._source(op, low, "output")
+        out.acp_store_dram_bytes = np.zeros(len(out_addr))
         column = {"input": sched.input, "input1": sched.input1, "weights": sched.weights}
         read = {"input": sched.read_input, "input1": sched.read_input, "weights": sched.read_weights}
+        seen = {role: np.zeros(low.plan.tensor(role).num_tiles, dtype=bool) for role in low.loaded_roles}
+        roles = low.loaded_roles
+        cols = [column[r].tolist() for r in roles]
+        reads = [read[r].tolist() for r in roles]
+        sends = sched.send_output.tolist()
+        outs = sched.output.tolist()
+        cnt = self.h._cnt
         for i in range(len(sched)):
-            for role in low.loaded_roles:
-                t = int(column[role][i])
-                if t < 0 or not read[role][i] or (role, t) in seen:
+            for k, role in enumerate(roles):
+                t = cols[k][i]
+                if t < 0 or not reads[k][i] or seen[role][t]:
                     continue
-                seen.add((role, t))
-                base, nbytes = self._source(op, low, role, t)
-                before = self._snap()
+                seen[role][t] = True
+                key, addrs, sizes = sources[role]
+                base, nbytes = int(addrs[t]), int(sizes[t])
                 if modes[role] == "dma":
-                    if not self.system.dma.ignore_cache_flush:
+                    if not ignore_flush and key in self.touched:
+                        wb = cnt[self.mem, _WB]
                         self.h.flush(base, nbytes)
-                    *_, wb = self._delta(before)
-                    out.flush_dirty_bytes[role][t] = wb
+                        out.flush_dirty_bytes[role][t] = cnt[self.mem, _WB] - wb
                 else:
-                    lines = np.arange(base - base % self.l2_line, base + nbytes, self.l2_line, dtype=np.int64)
-                    self.h.acp(lines, False, self.l2_line)
-                    d = self.h._cnt - before
-                    out.acp_hit_lines[role][t] = d[1][2]  # LLC load hits
-                    out.acp_miss_lines[role][t] = d[1][3]  # LLC load misses
-            if sched.send_output[i]:
-                t = int(sched.output[i])
-                base, nbytes = self._source(op, low, "output", t)
+                    self.touched.add(key)
+                    before = self._snap()
+                    self.h.acp(self._lines(base, nbytes), False, self.l2_line)
+                    d = self._delta(before)
+                    out.acp_hit_lines[role][t] = d[1, _LH]
+                    out.acp_miss_lines[role][t] = d[1, _LM]
+                    out.acp_dram_bytes[role][t] = d[self.mem, _RB] + d[self.mem, _WB]
+            if sends[i]:
+                t = outs[i]
+                base, nbytes = int(out_addr[t]), int(out_size[t])
                 if modes["output"] == "dma":
-                    if self.system.dma.invalidate_on_store:
+                    if self.system.dma.invalidate_on_store and out_key in self.touched:
                         self.h.invalidate(base, nbytes)
                 else:
-                    lines = np.arange(base - base % self.l2_line, base + nbytes, self.l2_line, dtype=np.int64)
+                    self.touched.add(out_key)
+                    lines = self._lines(base, nbytes)
+                    before = self._snap()
                     self.h.acp(lines, True, self.l2_line)
+                    d = self._delta(before)
+                    out.acp_store_dram_bytes[t] += d[self.mem, _RB] + d[self.mem, _WB]
                     out.acp_store_lines += len(lines)
         return out
 
     # -- one op --------------------------------------------------------------------------------------
 
     def accelerated(self, op: Op, low: OpLowering, modes: dict[str, str]) -> OpMemory:
-        prep_parts = [self._copy_tiles(op, low, r, False) for r in low.prep_roles]
+        prep = CopyStats.concat([self._copy_tiles(op, low, r, False) for r in low.prep_roles])
         transfer = self._transfers(op, low, modes)
         fin = self._copy_tiles(op, low, "output", True) if low.plan.output.num_tiles > 1 else CopyStats.empty()
         acp_lines = transfer.acp_store_lines + int(
             sum(transfer.acp_hit_lines[r].sum() + transfer.acp_miss_lines[r].sum() for r in transfer.acp_hit_lines)
         )
-        return OpMemory(CopyStats.concat(prep_parts), fin, transfer, CopyStats.empty(), acp_lines)
+        return OpMemory(prep, fin, transfer, CopyStats.empty(), acp_lines)
 
     def on_cpu(self, op: Op) -> OpMemory:
         e = CopyStats.empty()
         return OpMemory(e, e, TransferStats(), self.cpu_op(op))
+
+
+__all__ = ["Allocator", "CopyStats", "MemoryPass", "OpMemory", "TransferStats", "tile_boxes"]

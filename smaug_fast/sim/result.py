@@ -34,8 +34,22 @@ ENERGY_COMPONENTS = (
     "cache_leakage",  # LLC and L1 leakage over the run
     "dram",  # DRAM commands, background and refresh
     "cpu",  # CPU cores while they run the software stack
-    "accel_leakage",  # accelerator leakage over the run
+    "accel_leakage",  # accelerator leakage while the accelerators run invocations
 )
+
+#: Finer energy components [J], each belonging to one of ENERGY_COMPONENTS (Result.energy_detail_j).
+ENERGY_DETAIL = {
+    "accel_fu_dynamic": "accel_dynamic",  # multiply-accumulates, reductions and registers
+    "spad_dynamic": "spad",  # scratchpad word reads and writes
+    "accel_leakage": "accel_leakage",  # datapath and scratchpads, over the accelerators' invocations
+    "l1_dynamic": "cache_dynamic",  # L1D accesses of the CPU copies
+    "llc_dynamic": "cache_dynamic",  # LLC lookups (CPU misses, ACP requests)
+    "l1_leakage": "cache_leakage",  # every core's L1D over the run
+    "llc_leakage": "cache_leakage",  # the LLC over the run
+    "dram_dynamic": "dram",  # activations, reads and writes (per byte moved)
+    "dram_background": "dram",  # standby and refresh over the run
+    "cpu": "cpu",  # cores while they run the software stack
+}
 
 #: Units and descriptions of every scalar a Result reports (used by to_dataset and sweeps).
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -109,6 +123,7 @@ class Result:
     timeline: Timeline
     cache_stats: dict[str, dict[str, int]] = field(default_factory=dict)
     system: object = None
+    energy_detail_j: dict[str, float] = field(default_factory=dict)
 
     @property
     def dram_bytes(self) -> int:

@@ -1,0 +1,175 @@
+"""smaug_fast against the SMAUG paper's end-to-end figures (Xi et al., ACM TACO 17(4), 2020).
+
+    python validation/smaug_paper.py [--networks NAME ...] [--json]
+
+Published values are bar heights measured from the paper's figures
+(``../shared/reference/smaug_published.json``, about +-0.2 % of full scale). Every run uses the
+``smaug-table2`` preset (Table 2: one SMV over DMA with one CPU thread is the baseline) and the
+defaults of ``smaug_fast/hardware.py``; the constants fitted by ``validation/calibrate.py`` were fitted
+to Fig. 1 only, so Fig. 10 and Fig. 17 are out-of-sample checks of the same model.
+
+One change to the preset, by default: the DRAM is the one SMAUG's gem5 scripts simulate
+(``presets.LPDDR4_3200_GEM5_2X16``: run.sh ``--mem-type=LPDDR4_3200_2x16`` with one channel, a 32-bit
+interface with 64-byte bursts, 12.8 GB/s peak and half of it for the 32-byte lines of the caches and
+the ACP) rather than Table 2's "4 channels, 25.6 GB/s" (the LPDDR4 part's four x16 channels). It
+decides nothing in Fig. 1 (one accelerator and one thread use a few GB/s), and it is what the
+paper's Fig. 17 shows: with 8 accelerators and 8 threads the transfers take as long as this DRAM
+makes them. ``--table2-dram`` runs the preset as it is.
+
+- **Fig. 1**: share of the baseline latency spent in accelerator compute, data transfer and CPU, per
+  network. Goal: within 5 percentage points per component.
+- **Fig. 10a**: latency with the ACP interface, normalized to the DMA baseline. Goal: total within 15 %
+  (relative); the components are printed for information.
+- **Fig. 10b**: energy with ACP, normalized to DMA. The paper's energy excludes the CPU: functional
+  units, scratchpads, LLC leakage, LLC dynamic, DRAM. Ours maps to those components (see
+  :data:`ENERGY_MAP`). Goal: total within 15 %; the DMA bar's composition is printed for information.
+- **Fig. 17**: ACP with 8 accelerators and 8 threads, normalized to the baseline. Goal: total within
+  15 % per network.
+
+Prints ours, theirs and the error of each, then a summary line (how many checks pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from smaug_fast import presets, simulate, zoo
+
+#: Paper name -> zoo name.
+NETWORKS = {"Minerva": "minerva", "LeNet5": "lenet5", "CNN10": "cnn10", "VGG16": "vgg16",
+            "ELU16": "elu16", "ELU24": "elu24", "ResNet50": "resnet50"}
+PHASES = ("accel_compute", "data_transfer", "cpu")
+#: The paper's energy components (Fig. 10b) -> ours (Result.energy_detail_j keys).
+ENERGY_MAP = {
+    "func_units": ("accel_fu_dynamic",),
+    "spad": ("spad_dynamic", "accel_leakage"),  # SMV's leakage is its scratchpads' (smv.py)
+    "llc_leakage": ("llc_leakage",),
+    "llc_dynamic": ("llc_dynamic",),
+    "dram": ("dram_dynamic", "dram_background"),
+}
+FIG1_POINTS = 5.0
+FIG10_REL = 0.15
+FIG17_REL = 0.15
+
+BASELINE = {}
+ACP = {"interface": "acp"}
+COMBINED = {"interface": "acp", "num_accelerators": 8, "cpu_threads": 8}
+#: The change to ``smaug-table2`` every run makes unless ``--table2-dram`` (see the module docstring).
+GEM5_DRAM = {"dram": presets.LPDDR4_3200_GEM5_2X16}
+
+
+def reference() -> dict:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        path = parent / "shared" / "reference" / "smaug_published.json"
+        if path.exists():
+            return json.loads(path.read_text())
+    sys.exit("smaug_published.json not found (expected ../shared/reference next to the repository)")
+
+
+def paper_energy(result) -> dict[str, float]:
+    """Our energy in the paper's Fig. 10b components [J] (no CPU, no L1)."""
+    d = result.energy_detail_j
+    return {k: sum(d[c] for c in cs) for k, cs in ENERGY_MAP.items()}
+
+
+def system(changes: dict, table2_dram: bool = False):
+    """``smaug-table2`` with ``changes`` (and the gem5 DRAM unless ``table2_dram``)."""
+    return presets.load("smaug-table2", **({} if table2_dram else GEM5_DRAM), **changes)
+
+
+def run(networks: list[str], table2_dram: bool = False) -> dict:
+    """Simulate every network in the three configurations; returns the comparison rows."""
+    pub = reference()
+    out: dict[str, list] = {"fig1": [], "fig10a": [], "fig10b": [], "fig17": []}
+    for paper in networks:
+        g = zoo.load(NETWORKS[paper])
+        base = simulate(g, system(BASELINE, table2_dram))
+        acp = simulate(g, system(ACP, table2_dram))
+        comb = simulate(g, system(COMBINED, table2_dram))
+        f1 = pub["fig1_baseline_breakdown_pct"][paper]
+        for p in PHASES:
+            ours = 100 * base.breakdown_s[p] / base.latency_s
+            out["fig1"].append((paper, p, ours, f1[p], ours - f1[p], abs(ours - f1[p]) <= FIG1_POINTS))
+        t10 = pub["fig10a_norm_time_DMA_vs_ACP"][paper]["ACP"]
+        parts = {"accel_compute": acp.breakdown_s["accel_compute"], "data_transfer": acp.breakdown_s["data_transfer"],
+                 "cpu": acp.breakdown_s["cpu"]}
+        theirs_parts = {"accel_compute": t10["accel_compute"], "data_transfer": t10["acp_transfer"], "cpu": t10["cpu"]}
+        ratio = acp.latency_s / base.latency_s
+        out["fig10a"].append((paper, ratio, t10["total"], ratio / t10["total"] - 1,
+                              abs(ratio / t10["total"] - 1) <= FIG10_REL,
+                              {k: v / base.latency_s for k, v in parts.items()}, theirs_parts))
+        e10 = pub["fig10b_norm_energy_DMA_vs_ACP"][paper]
+        e_base, e_acp = paper_energy(base), paper_energy(acp)
+        tot_base = sum(e_base.values())
+        eratio = sum(e_acp.values()) / tot_base
+        out["fig10b"].append((paper, eratio, e10["ACP"]["total"], eratio / e10["ACP"]["total"] - 1,
+                              abs(eratio / e10["ACP"]["total"] - 1) <= FIG10_REL,
+                              {k: v / tot_base for k, v in e_base.items()},
+                              {k: e10["DMA"][k] for k in ENERGY_MAP}))
+        f17 = pub["fig17_combined_ACP_8accel_8thread"][paper]["optimized"]
+        r17 = comb.latency_s / base.latency_s
+        out["fig17"].append((paper, r17, f17["total"], r17 / f17["total"] - 1, abs(r17 / f17["total"] - 1) <= FIG17_REL,
+                             {p: comb.breakdown_s[p] / base.latency_s for p in PHASES},
+                             {p: f17[p] for p in PHASES}))
+    return out
+
+
+def print_report(out: dict) -> None:
+    print("Fig. 1: baseline latency split (1 SMV, DMA, 1 thread) [% of latency]; goal |error| <= 5 points")
+    print(f"  {'network':9s} " + "  ".join(f"{p + ' ours/paper/err':>32s}" for p in PHASES))
+    rows: dict[str, list] = {}
+    for paper, p, ours, theirs, err, ok in out["fig1"]:
+        rows.setdefault(paper, []).append(f"{ours:8.1f} {theirs:8.1f} {err:+7.1f}{' ' if ok else '*'}      ")
+    for paper, cells in rows.items():
+        print(f"  {paper:9s} " + "  ".join(f"{c:>32s}" for c in cells))
+    for key, title, goal in (
+        ("fig10a", "Fig. 10a: ACP latency / DMA latency", FIG10_REL),
+        ("fig10b", "Fig. 10b: ACP energy / DMA energy (no CPU)", FIG10_REL),
+        ("fig17", "Fig. 17: ACP + 8 accelerators + 8 threads, latency / baseline", FIG17_REL),
+    ):
+        print(f"\n{title}; goal |error| <= {goal:.0%}")
+        print(f"  {'network':9s} {'ours':>7s} {'paper':>7s} {'error':>7s}   components ours | paper")
+        for paper, ours, theirs, err, ok, parts, tparts in out[key]:
+            comp = " ".join(f"{k}={v:.3f}" for k, v in parts.items())
+            tcomp = " ".join(f"{v:.3f}" for v in tparts.values())
+            print(f"  {paper:9s} {ours:7.3f} {theirs:7.3f} {err:+7.1%}{' ' if ok else '*'}  {comp} | {tcomp}")
+        if key == "fig10b":
+            print("  (components: the DMA bar's composition, ours | paper)")
+
+
+def summary(out: dict) -> str:
+    f1 = out["fig1"]
+    worst = max(abs(r[4]) for r in f1)
+    rms = (sum(r[4] ** 2 for r in f1) / len(f1)) ** 0.5
+    parts = [f"Fig. 1 {sum(r[5] for r in f1)}/{len(f1)} within 5 points (RMS {rms:.1f}, worst {worst:.1f})"]
+    for key, name in (("fig10a", "Fig. 10a"), ("fig10b", "Fig. 10b"), ("fig17", "Fig. 17")):
+        rows = out[key]
+        worst = max(abs(r[3]) for r in rows)
+        parts.append(f"{name} {sum(r[4] for r in rows)}/{len(rows)} within 15 % (worst {worst:.0%})")
+    return "summary: " + "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--networks", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--table2-dram", action="store_true", help="keep Table 2's 4-channel DRAM (see above)")
+    args = ap.parse_args(argv)
+    out = run(args.networks, args.table2_dram)
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    dram = "Table 2's LPDDR4, 4 channels" if args.table2_dram else "gem5's LPDDR4_3200_2x16 (SMAUG's run.sh)"
+    print(f"preset smaug-table2, DRAM: {dram}\n")
+    print_report(out)
+    print()
+    print(summary(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
