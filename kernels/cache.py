@@ -528,14 +528,54 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec,
                     cnt[j, N_DIRTY_EVICT] += 1
                     cnt[j, N_WRITEBACKS] += 1
                     glob[G_CLOCK] = clock
-                    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh,
-                             np.int64(1) << sh, K_WRITEBACK)
+                    _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh, sh)
                     clock = glob[G_CLOCK]
                 else:
                     cnt[j, N_CLEAN_EVICT] += 1
         glob[G_CLOCK] = clock
         return
     _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb, K_STORE if w != 0 else K_LOAD)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv0, addr0, shift0):
+    """The write-back of a dirty line of ``1 << shift0`` bytes at ``addr0`` into level ``lv0``, for the
+    ``chain`` configuration of ``_single_line``: at each write-back + write-allocate level whose lines
+    are as large as the line written back, a store hit (dirty, LRU refresh) or an allocation without
+    a fetch whose dirty victim goes one level down; memory counts a write. Anything else (larger lines
+    below, write-through or no-allocate levels) goes to ``_process``, which counts the same way."""
+    nlev = cfg.shape[0]
+    lv = lv0
+    addr = addr0
+    sh = shift0
+    while True:
+        nbytes = np.int64(1) << sh
+        if lv >= nlev:
+            cnt[nlev, M_WRITES] += 1
+            cnt[nlev, M_WRITE_BYTES] += nbytes
+            _record(memo, rec, addr, nbytes, 1)
+            return
+        if cfg[lv, C_SHIFT] != sh or cfg[lv, C_WB] == 0 or cfg[lv, C_WA] == 0:
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv, addr, nbytes, K_WRITEBACK)
+            return
+        line = addr >> sh
+        ways = cfg[lv, C_WAYS]
+        cnt[lv, N_STORES] += 1
+        e = _find(tags, cfg[lv, C_BASE] + _set_of(cfg, lv, line) * ways, ways, line)
+        if e >= 0:
+            cnt[lv, N_STORE_HITS] += 1
+            if cfg[lv, C_POLICY] == P_LRU:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+            dirty[e] = 1
+            return
+        cnt[lv, N_STORE_MISSES] += 1
+        victim = _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, 1)
+        if victim < 0:
+            return
+        addr = victim << sh
+        lv += 1
 
 
 @jit(_nrt=False, error_model="numpy")
