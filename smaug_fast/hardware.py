@@ -60,7 +60,7 @@ class CPU(Spec):
         16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)"
     )
     copy_call_cycles: int = param(
-        550,
+        400,
         "fixed cost of one contiguous run of a tiling copy: SMAUG's copyTensorRegion advances two "
         "TensorRegionIndexIterators and calls memcpy per run [cycles] (fitted: validation/calibrate.py)",
     )

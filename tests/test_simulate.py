@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from smaug_fast import ConfigError, WorkloadError, presets, simulate, zoo
 from smaug_fast.cli import main
 from smaug_fast.kernels.timeline import run_timelines
-from smaug_fast.sim import DETAIL_PHASES, PHASES, VARIABLES
+from smaug_fast.sim import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES
 
 SMALL = ("minerva", "lenet5", "cnn10", "lstm")
 GRAPHS = {name: zoo.load(name) for name in SMALL}
@@ -68,12 +68,12 @@ def test_more_bandwidth_is_never_slower():
 
 
 def test_determinism_across_fresh_memo():
-    import smaug_fast.sim.engine as engine
+    from smaug_fast.sim import clear_caches
 
     g = zoo.load("lenet5")
     system = presets.load("smaug-table2", num_accelerators=2, cpu_threads=2)
     a = simulate(g, system)
-    engine._MEMORY_CACHE.clear()
+    clear_caches()
     b = simulate(zoo.load("lenet5"), system)
     assert a.scalars() == b.scalars()
     np.testing.assert_array_equal(a.timeline.start_s, b.timeline.start_s)
@@ -156,3 +156,63 @@ def test_cli_run_json_and_errors(capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
     assert main(["run", "minerva", "--ops"]) == 0
     assert "mat_mul" in capsys.readouterr().out
+
+
+@settings(max_examples=10)
+@given(name=st.sampled_from(SMALL), changes=configs)
+def test_energy_detail_refines_the_components(name, changes):
+    r = simulate(GRAPHS[name], presets.load("smaug-table2", **changes))
+    assert set(r.energy_detail_j) == set(ENERGY_DETAIL) and set(r.energy_breakdown_j) == set(ENERGY_COMPONENTS)
+    for c in ENERGY_COMPONENTS:
+        parts = sum(v for k, v in r.energy_detail_j.items() if ENERGY_DETAIL[k] == c)
+        assert parts == pytest.approx(r.energy_breakdown_j[c], rel=1e-12, abs=1e-18)
+    assert all(v >= 0 for v in r.energy_detail_j.values())
+    # leakage and background power are charged over the run
+    en = presets.load("smaug-table2").energy
+    assert r.energy_detail_j["llc_leakage"] == pytest.approx(en.l2_leakage_w * r.latency_s)
+
+
+def test_dma_flush_costs_its_lines():
+    """gem5-Aladdin delays every DMA request by its lines x flush latency, one request after the
+    other: the flush time on the critical path is at least the loaded lines x the latency spread over
+    nothing else, and a costlier flush is never faster."""
+    g = GRAPHS["minerva"]
+    base = presets.load("smaug-table2")
+    r = simulate(g, base)
+    free = simulate(g, base.replace(**{"dma.ignore_cache_flush": True}))
+    slow = simulate(g, base.replace(**{"dma.flush_ns_per_line": 24.0, "dma.invalidate_ns_per_line": 24.0}))
+    assert free.detail_s["flush"] == 0 and free.latency_s < r.latency_s < slow.latency_s
+    loaded_lines = sum(np.ceil(t.nbytes / base.l2.line_bytes) for t in g.tensors.values() if t.constant)
+    # every weight line is loaded once (Minerva's FC weights are used once), each costs 12 ns
+    assert r.detail_s["flush"] >= 0.9 * loaded_lines * 12e-9
+    # without pipelining every transfer waits for every flush: never faster
+    assert simulate(g, base.replace(**{"dma.pipelined": False})).latency_s >= r.latency_s
+
+
+def test_prefilled_weights_stay_in_the_llc_for_acp():
+    """SMAUG tiles the weights just before the timed run: the last ones written are still in the LLC,
+    so ACP finds Minerva's weights there; DMA reads DRAM whatever the caches hold."""
+    g = GRAPHS["minerva"]
+    acp = simulate(g, presets.load("smaug-table2", interface="acp"))
+    dma = simulate(g, presets.load("smaug-table2"))
+    assert acp.dram_read_bytes < 0.1 * g.weight_bytes
+    assert dma.dram_read_bytes >= g.weight_bytes
+
+
+def test_acp_outputs_land_in_the_llc():
+    """With ACP the accelerator writes output tiles into the LLC, where the untiling copies find them;
+    with DMA (invalidating the CPU's copies) the untiling reads DRAM: ACP's untiling is faster."""
+    g = GRAPHS["cnn10"]
+    dma = simulate(g, presets.load("smaug-table2"))
+    acp = simulate(g, presets.load("smaug-table2", interface="acp"))
+    assert acp.detail_s["cpu_finalize"] < dma.detail_s["cpu_finalize"]
+
+
+def test_gem5_dram_bursts_halve_line_bandwidth():
+    """On gem5's LPDDR4_3200_2x16 (64-byte bursts) a 32-byte line occupies a whole burst: with 8
+    accelerators reading through the ACP the transfers take longer than on Table 2's x16 channels."""
+    g = GRAPHS["cnn10"]
+    many = {"interface": "acp", "num_accelerators": 8, "cpu_threads": 8}
+    table2 = simulate(g, presets.load("smaug-table2", **many))
+    gem5 = simulate(g, presets.load("smaug-table2", dram=presets.LPDDR4_3200_GEM5_2X16, **many))
+    assert gem5.breakdown_s["data_transfer"] > 1.2 * table2.breakdown_s["data_transfer"]

@@ -1,6 +1,6 @@
 """End-to-end SoC simulation: ``simulate(graph, system) -> Result``."""
 
-from .engine import DramProfile, dram_profile, simulate
+from .engine import DramProfile, clear_caches, dram_profile, simulate
 from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES, OpResult, Result, Timeline
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "OpResult",
     "Result",
     "Timeline",
+    "clear_caches",
     "dram_profile",
     "simulate",
 ]

@@ -146,6 +146,22 @@ def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
     return out
 
 
+def clear_caches() -> None:
+    """Forget every memoized result: memory passes, DRAM profiles, lowerings, tiling plans, schedules
+    and invocation costs (compiled kernels stay). For benchmarks that time a simulation from scratch."""
+    from ..accelerators import base as _acc_base
+    from ..tiling import plan as _plan
+    from ..tiling import smv as _tiling_smv
+    from . import memory_pass as _mp
+
+    _MEMORY_CACHE.clear()
+    for fn in (dram_profile, _schedule_costs, _spad_energy, lower, _mp.tile_boxes, _mp.tile_storage_bytes,
+               _plan._tile_shapes):
+        fn.cache_clear()
+    _tiling_smv.clear_cache()
+    _acc_base._COST_CACHE.clear()
+
+
 @lru_cache(maxsize=16384)
 def _schedule_costs(op: Op, accelerator, num_accelerators: int):
     low = lower(op, accelerator)
@@ -172,6 +188,39 @@ def _spad_energy(op: Op, accelerator, num_accelerators: int) -> float:
 # --------------------------------------------------------------------------------------------------
 # Timing of the pieces
 # --------------------------------------------------------------------------------------------------
+
+_PHASE_CODE = {p: i for i, p in enumerate(DETAIL_PHASES)}
+_THREAD0 = 64  # resource codes: accelerator k is k, CPU thread k is _THREAD0 + k
+
+
+class _Intervals:
+    """The timeline as it is built: chunks of (resource code, phase code, op, start, end) arrays."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, resource, phase, op: int, start, end) -> None:
+        start = np.atleast_1d(np.asarray(start, dtype=float))
+        n = len(start)
+        self.chunks.append((
+            np.broadcast_to(np.asarray(resource, dtype=np.int64), (n,)),
+            np.broadcast_to(np.asarray(phase, dtype=np.int64), (n,)),
+            np.full(n, op, dtype=np.int64),
+            start,
+            np.broadcast_to(np.asarray(end, dtype=float), (n,)),
+        ))
+
+    def build(self) -> Timeline:
+        if not self.chunks:
+            e = np.zeros(0)
+            return Timeline(np.zeros(0, dtype="<U8"), np.zeros(0, dtype="<U12"), np.zeros(0, np.int64), e, e)
+        res, ph, op, start, end = (np.concatenate(c) for c in zip(*self.chunks))
+        codes = np.unique(res)
+        names = np.array([f"accel{c}" if c < _THREAD0 else f"thread{c - _THREAD0}" for c in codes])
+        phases = np.array(list(DETAIL_PHASES))
+        return Timeline(
+            resource=names[np.searchsorted(codes, res)], phase=phases[ph], op=op, start_s=start, end_s=end
+        )
 
 
 @dataclass
@@ -216,8 +265,16 @@ def _env(system: System) -> _Env:
     )
 
 
-def _cpu_copy(env: _Env, stats: CopyStats, threads: int, offset_s: float, phase: str, op_index: int, timeline: list):
-    """Tile copies split over threads as SMAUG's thread pool does; returns (time [s], busy thread-s)."""
+def _cpu_copy(env: _Env, stats: CopyStats, threads: int, offset_s: float, phase: str, op_index: int,
+              timeline: _Intervals):
+    """Tile copies split over threads as SMAUG's thread pool does; returns (time [s], busy thread-s).
+
+    Each thread gets ceil(tiles / threads) consecutive tiles (``parallelCopyTileData``). A thread's
+    time is its copy loop (a fixed cost per contiguous run and a throughput per byte, ``CPU``), plus
+    the LLC hits its L1 misses wait for, plus its DRAM traffic at the bandwidth its outstanding
+    misses sustain: a miss holds up the in-order retirement of the copy loop, so memory time adds to
+    the loop's time instead of hiding under it. All threads share the DRAM bandwidth.
+    """
     n = len(stats.nbytes)
     if n == 0:
         return 0.0, 0.0
@@ -225,19 +282,13 @@ def _cpu_copy(env: _Env, stats: CopyStats, threads: int, offset_s: float, phase:
     per = math.ceil(n / threads)
     used = math.ceil(n / per)
     work = (stats.runs * cpu.copy_call_cycles + stats.nbytes / cpu.copy_bytes_per_cycle) / env.f_cpu
+    cuts = np.arange(0, n, per)
+    fixed = np.add.reduceat(work + stats.l2_hits * env.l2_stall_s, cuts)
+    nbytes = np.add.reduceat(stats.dram_bytes, cuts) * env.line_k
     starts = np.arange(used + 1, dtype=np.int64)
-    fixed = np.zeros(used)
-    nbytes = np.zeros(used)
-    min_s = np.zeros(used)
-    for k in range(used):
-        sl = slice(k * per, min(n, (k + 1) * per))
-        fixed[k] = stats.l2_hits[sl].sum() * env.l2_stall_s
-        nbytes[k] = stats.dram_bytes[sl].sum()
-        min_s[k] = work[sl].sum()
     cap = np.full(used, env.core_cap * env.line_k)
-    _, end = run_timelines(starts, fixed, nbytes * env.line_k, cap, min_s, env.dram.bandwidth_bytes_per_s)
-    for k in range(used):
-        timeline.append((f"thread{k}", phase, op_index, offset_s, offset_s + end[k]))
+    _, end = run_timelines(starts, fixed, nbytes, cap, np.zeros(used), env.dram.bandwidth_bytes_per_s)
+    timeline.add(_THREAD0 + np.arange(used), _PHASE_CODE[phase], op_index, np.full(used, offset_s), offset_s + end)
     return float(end.max()), float(end.sum())
 
 
@@ -274,7 +325,8 @@ def _dma_pipeline(env: _Env, nbytes: np.ndarray, unpack_s: np.ndarray, invalidat
     return np.where(on, first, 0.0), np.where(on, rest, 0.0), flush_s
 
 
-def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: float, op_index: int, timeline: list):
+def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: float, op_index: int,
+                 timeline: _Intervals):
     """The invocations of an op on the accelerators; returns (time [s], {detail phase: s}, info).
 
     Each invocation is four segments on its accelerator: the DMA loads (flush pipeline, see
@@ -394,15 +446,12 @@ def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: fl
         moved = float(flush_part[sl].sum())
         detail["flush"] += moved
         detail["dma_transfer"] -= moved
-        nz = np.nonzero(dur > 0)[0]
         res = np.repeat(np.arange(nacc), np.diff(starts))
-        for i in nz.tolist():
-            b, e, fp = begin[i], end[i], flush_part[i]
-            name = f"accel{res[i]}"
-            if fp > 0:
-                timeline.append((name, "flush", op_index, offset_s + b, offset_s + b + fp))
-            if e - b - fp > 0:
-                timeline.append((name, _KIND_PHASE[seg_kind[i]], op_index, offset_s + b + fp, offset_s + e))
+        fl = flush_part > 0
+        timeline.add(res[fl], _PHASE_CODE["flush"], op_index, offset_s + begin[fl], offset_s + begin[fl] + flush_part[fl])
+        rest = dur - flush_part > 0
+        kind_code = np.array([_PHASE_CODE[p] for p in _KIND_PHASE])[seg_kind[rest]]
+        timeline.add(res[rest], kind_code, op_index, offset_s + begin[rest] + flush_part[rest], offset_s + end[rest])
     info = {
         # loads (DMA bursts, ACP misses) read DRAM; flush write-backs and DMA stores write it
         # DMA loads and ACP traffic (reads, and the write-backs of lines it evicts) count as reads;
@@ -458,7 +507,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     threads = system.cpu_threads
     overhead_s = system.cpu.op_overhead_cycles / env.f_cpu
     now = 0.0
-    timeline: list = []
+    timeline = _Intervals()
     rows: list[OpResult] = []
     totals = {p: 0.0 for p in DETAIL_PHASES}
     energy = {c: 0.0 for c in ENERGY_DETAIL}
@@ -510,12 +559,13 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
             stall = float(c.l2_hits.sum()) * env.l2_stall_s
             work = _cpu_op_work_s(env, op)
             _, end = run_timelines(
-                np.array([0, 1], dtype=np.int64), np.array([stall]), np.array([float(c.dram_bytes.sum()) * env.line_k]),
-                np.array([env.core_cap * env.line_k]), np.array([work]), env.dram.bandwidth_bytes_per_s,
+                np.array([0, 1], dtype=np.int64), np.array([stall + work]),
+                np.array([float(c.dram_bytes.sum()) * env.line_k]), np.array([env.core_cap * env.line_k]),
+                np.zeros(1), env.dram.bandwidth_bytes_per_s,
             )
             t_cpu = float(end[0])
             detail["cpu_ops"] = t_cpu
-            timeline.append(("thread0", "cpu_ops", index, now, now + t_cpu))
+            timeline.add(_THREAD0, _PHASE_CODE["cpu_ops"], index, now, now + t_cpu)
             cpu_busy += t_cpu
             now += t_cpu
             op_rd += float(c.dram_bytes.sum())
@@ -523,7 +573,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
             l1_acc += c.l1_accesses.sum()
             l2_acc += c.l2_accesses.sum()
         detail["cpu_overhead"] = overhead_s
-        timeline.append(("thread0", "cpu_overhead", index, now, now + overhead_s))
+        timeline.add(_THREAD0, _PHASE_CODE["cpu_overhead"], index, now, now + overhead_s)
         cpu_busy += overhead_s
         now += overhead_s
         for p, v in detail.items():
@@ -557,13 +607,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     breakdown = {p: 0.0 for p in PHASES}
     for p, v in totals.items():
         breakdown[DETAIL_PHASES[p]] += v
-    tl = Timeline(
-        resource=np.array([t[0] for t in timeline]),
-        phase=np.array([t[1] for t in timeline]),
-        op=np.array([t[2] for t in timeline], dtype=np.int64),
-        start_s=np.array([t[3] for t in timeline]),
-        end_s=np.array([t[4] for t in timeline]),
-    )
+    tl = timeline.build()
     return Result(
         network=network or graph.name,
         latency_s=latency,
@@ -581,4 +625,4 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     )
 
 
-__all__ = ["DramProfile", "MappingError", "dram_profile", "simulate"]
+__all__ = ["DramProfile", "MappingError", "clear_caches", "dram_profile", "simulate"]
