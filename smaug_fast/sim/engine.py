@@ -4,18 +4,19 @@ Per operator (topological order, one at a time, as SMAUG's scheduler runs them):
 
 1. **CPU data preparation** (``cpu_prep``): the tiling copies of the activation inputs, split over
    ``cpu_threads`` threads as SMAUG's ``parallelCopyTileData`` does (ceil(tiles / threads) each).
-   A thread's time is the larger of its copy work (memcpy calls and bytes, ``CPU`` copy costs) and
-   its DRAM traffic at the bandwidth its outstanding misses sustain, plus the LLC-hit latency it
-   cannot hide; all threads share the DRAM bandwidth.
+   A thread's time is its copy loop (``CPU.copy_call_cycles`` per contiguous run, the bytes at
+   ``copy_bytes_per_cycle``) plus the LLC hits its L1 misses wait for plus its DRAM traffic at the
+   bandwidth its outstanding misses sustain; all threads share the DRAM bandwidth.
 2. **Accelerator invocations**, round-robin over ``num_accelerators`` (the tiling plan's schedule):
    per invocation the loads of the tiles that are not resident, the compute, and the store of a
-   completed output tile. DMA (``dma``): gem5-Aladdin charges every DMA load a flush of the source's
-   cache lines and every store an invalidation of the destination's (``flush``, per line), then a
-   setup and the burst transfer, whose rate is bounded by the engine's outstanding requests; with
-   pipelined DMA the unpacking into the scratchpads overlaps the transfer. ACP (``acp``): the
-   accelerator reads and writes lines through the LLC, LLC hits at the ACP latency and misses at the
-   DRAM latency, with its outstanding requests in flight. Every transfer of every accelerator shares
-   the DRAM bandwidth (``kernels.timeline``); the accelerator that finishes last decides the time.
+   completed output tile. DMA (``dma``): SMAUG moves tiles in 4 KiB requests and gem5-Aladdin
+   delays each by ``lines x 12 ns`` for the flush of the CPU caches (or the invalidation before a
+   store), one request after the other; with pipelined DMA each request's transfer and unpacking
+   overlap the next request's flush (:func:`_dma_pipeline`). ACP (``acp``): the accelerator reads
+   and writes lines through the LLC, hits at the ACP latency and misses (with the write-backs they
+   cause) through DRAM, with the port's outstanding requests in flight. Every transfer of every
+   accelerator shares the DRAM bandwidth (``kernels.timeline``); the accelerator that finishes last
+   decides the time.
 3. **CPU finalization** (``cpu_finalize``): untiling of the output tiles, split over threads.
 4. **Framework overhead** (``cpu_overhead``): a fixed cost per operator. Operators the accelerator
    does not run (reorders, concat/split, reshapes, depthwise conv on SMV) execute on the CPU
@@ -23,8 +24,15 @@ Per operator (topological order, one at a time, as SMAUG's scheduler runs them):
 
 Cache behaviour comes from the memory pass (:mod:`.memory_pass`, the real address streams through
 the cache model); DRAM bandwidth, energy per byte and background power from the DRAM model on the
-configured DRAM (:func:`dram_profile`). Per-op lowering and the memory pass are memoized, so sweeps
-over threads, accelerators, DMA parameters or clocks reuse them.
+configured DRAM (:func:`dram_profile`). Requests smaller than a DRAM burst (the caches' lines on a
+64-byte-burst interface) occupy a whole burst, in time and in energy. Energy: the accelerator's own
+model (datapath, scratchpads), its leakage over its invocations, cache accesses and leakage
+(``Energy``), DRAM commands and background power, the CPU while it runs the stack
+(``Result.energy_detail_j``). Per-op lowering and the memory pass are memoized, so sweeps over
+threads, accelerators, DMA parameters or clocks reuse them; :func:`clear_caches` forgets them.
+
+The constants no source gives (the CPU's copy costs and per-op overhead) are fitted to the paper's
+Fig. 1 by ``validation/calibrate.py``; ``validation/smaug_paper.py`` compares the rest.
 """
 
 from __future__ import annotations
@@ -80,9 +88,10 @@ class DramProfile:
 
 @lru_cache(maxsize=64)
 def dram_profile(config) -> DramProfile:
-    """Run the DRAM model on 1 MiB sequential read and write streams of ``config`` (memoized)."""
+    """Run the DRAM model on 256 KiB sequential read and write streams of ``config`` (memoized; longer
+    streams change the figures by a few percent at most)."""
     dram = DRAM(config)
-    n = 1 << 20
+    n = 1 << 18
     burst = config.burst_bytes
     addrs = np.arange(0, n, burst, dtype=np.int64)
     rd = dram.simulate(addrs, False)
@@ -146,20 +155,24 @@ def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
     return out
 
 
-def clear_caches() -> None:
-    """Forget every memoized result: memory passes, DRAM profiles, lowerings, tiling plans, schedules
-    and invocation costs (compiled kernels stay). For benchmarks that time a simulation from scratch."""
+def clear_caches(tiling: bool = True) -> None:
+    """Forget memoized results (compiled kernels stay), for benchmarks that time a simulation afresh.
+
+    Always the memory passes and the DRAM profiles; with ``tiling`` (default) also the lowerings,
+    tiling plans, schedules and invocation costs, which depend on the ops and the accelerator only.
+    """
     from ..accelerators import base as _acc_base
     from ..tiling import plan as _plan
     from ..tiling import smv as _tiling_smv
     from . import memory_pass as _mp
 
     _MEMORY_CACHE.clear()
-    for fn in (dram_profile, _schedule_costs, _spad_energy, lower, _mp.tile_boxes, _mp.tile_storage_bytes,
-               _plan._tile_shapes):
-        fn.cache_clear()
-    _tiling_smv.clear_cache()
-    _acc_base._COST_CACHE.clear()
+    dram_profile.cache_clear()
+    if tiling:
+        for fn in (_schedule_costs, _spad_energy, lower, _mp.tile_boxes, _mp.tile_storage_bytes, _plan._tile_shapes):
+            fn.cache_clear()
+        _tiling_smv.clear_cache()
+        _acc_base._COST_CACHE.clear()
 
 
 @lru_cache(maxsize=16384)
