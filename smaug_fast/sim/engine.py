@@ -271,7 +271,8 @@ def _env(system: System) -> _Env:
         core_cap=cpu.outstanding_misses * line / mem_lat,
         l2_stall_s=system.l2.latency_cycles / f_cpu / cpu.outstanding_misses,
         dma_cap=system.dma.max_outstanding * system.dma.chunk_bytes / prof.latency_s,
-        acp_cap=system.acp.max_outstanding * system.acp.line_bytes / (prof.latency_s + system.acp.latency_cycles / f_acc),
+        acp_cap=system.acp.max_outstanding * system.acp.line_bytes
+        / (prof.latency_s + system.acp.latency_cycles / f_acc),
         line=line,
         line_k=max(1.0, prof.burst_bytes / line),
         dma_k=max(1.0, prof.burst_bytes / system.dma.chunk_bytes),
@@ -461,7 +462,8 @@ def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: fl
         detail["dma_transfer"] -= moved
         res = np.repeat(np.arange(nacc), np.diff(starts))
         fl = flush_part > 0
-        timeline.add(res[fl], _PHASE_CODE["flush"], op_index, offset_s + begin[fl], offset_s + begin[fl] + flush_part[fl])
+        f_begin = offset_s + begin[fl]
+        timeline.add(res[fl], _PHASE_CODE["flush"], op_index, f_begin, f_begin + flush_part[fl])
         rest = dur - flush_part > 0
         kind_code = np.array([_PHASE_CODE[p] for p in _KIND_PHASE])[seg_kind[rest]]
         timeline.add(res[rest], kind_code, op_index, offset_s + begin[rest] + flush_part[rest], offset_s + end[rest])
@@ -473,7 +475,9 @@ def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: fl
         "dram_write": float(dirty.sum() + (store.sum() if modes["output"] == "dma" else 0.0)),
         # the same in DRAM occupancy (whole bursts), what the DRAM's time and energy per byte apply to
         "dram_read_occ": float(dma_bytes.sum() * env.dma_k + (acp_dram.sum() + store_dram.sum()) * env.line_k),
-        "dram_write_occ": float(dirty.sum() * env.line_k + (store.sum() * env.dma_k if modes["output"] == "dma" else 0.0)),
+        "dram_write_occ": float(
+            dirty.sum() * env.line_k + (store.sum() * env.dma_k if modes["output"] == "dma" else 0.0)
+        ),
         "macs": int(costs.macs.sum()),
         "energy": float(costs.energy_j.sum()),
         "invocations": n,
@@ -513,7 +517,9 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     if system is None:
         system = System()
     if not isinstance(system, System):
-        raise ConfigError(f"system = {describe(system)}: must be a smaug_fast System (e.g. presets.load('smaug-table2'))")
+        raise ConfigError(
+            f"system = {describe(system)}: must be a smaug_fast System (e.g. presets.load('smaug-table2'))"
+        )
     ops = tuple(graph.topological_order())
     memory = _memory(ops, system)
     env = _env(system)

@@ -58,6 +58,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     **{f"{p}_detail_s": ("s", f"critical-path time spent in sub-phase {p}") for p in DETAIL_PHASES},
     "energy_j": ("J", "total energy of one inference"),
     **{f"energy_{c}_j": ("J", f"energy of component {c}") for c in ENERGY_COMPONENTS},
+    **{f"energy_detail_{c}_j": ("J", f"energy of sub-component {c}") for c in ENERGY_DETAIL},
     "dram_read_bytes": ("B", "bytes read from DRAM"),
     "dram_write_bytes": ("B", "bytes written to DRAM"),
     "dram_bytes": ("B", "bytes moved to and from DRAM"),
@@ -142,6 +143,7 @@ class Result:
         out.update({f"{p}_detail_s": self.detail_s.get(p, 0.0) for p in DETAIL_PHASES})
         out["energy_j"] = self.energy_j
         out.update({f"energy_{c}_j": self.energy_breakdown_j.get(c, 0.0) for c in ENERGY_COMPONENTS})
+        out.update({f"energy_detail_{c}_j": float(self.energy_detail_j.get(c, 0.0)) for c in ENERGY_DETAIL})
         out["dram_read_bytes"] = float(self.dram_read_bytes)
         out["dram_write_bytes"] = float(self.dram_write_bytes)
         out["dram_bytes"] = float(self.dram_bytes)
@@ -176,7 +178,8 @@ class Result:
         table = self.ops_table()
         op_names = table.pop("name")
         for name, values in table.items():
-            unit = "s" if name.endswith("_s") else ("J" if name.endswith("_j") else ("B" if name.endswith("_bytes") else "1"))
+            suffixes = {"_s": "s", "_j": "J", "_bytes": "B"}
+            unit = next((u for suffix, u in suffixes.items() if name.endswith(suffix)), "1")
             data[f"op_{name}"] = xr.DataArray(values, dims=("op",), attrs={"units": unit})
         attrs = {"network": self.network}
         if self.system is not None and hasattr(self.system, "to_dict"):
