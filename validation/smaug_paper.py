@@ -25,6 +25,9 @@ makes them. ``--table2-dram`` runs the preset as it is.
   :data:`ENERGY_MAP`). Goal: total within 15 %; the DMA bar's composition is printed for information.
 - **Fig. 17**: ACP with 8 accelerators and 8 threads, normalized to the baseline. Goal: total within
   15 % per network.
+- **Headlines** (for information, no goal: the paper gives ranges in its text, not per-network bars):
+  8 accelerators over DMA "20-60 % faster", 8 threads "up to 37 %" end to end with data preparation
+  and finalization "3-4x faster".
 
 Prints ours, theirs and the error of each, then a summary line (how many checks pass).
 """
@@ -57,6 +60,8 @@ FIG17_REL = 0.15
 BASELINE = {}
 ACP = {"interface": "acp"}
 COMBINED = {"interface": "acp", "num_accelerators": 8, "cpu_threads": 8}
+ACCELS8 = {"num_accelerators": 8}
+THREADS8 = {"cpu_threads": 8}
 #: The change to ``smaug-table2`` every run makes unless ``--table2-dram`` (see the module docstring).
 GEM5_DRAM = {"dram": presets.LPDDR4_3200_GEM5_2X16}
 
@@ -84,7 +89,7 @@ def system(changes: dict, table2_dram: bool = False):
 def run(networks: list[str], table2_dram: bool = False) -> dict:
     """Simulate every network in the three configurations; returns the comparison rows."""
     pub = reference()
-    out: dict[str, list] = {"fig1": [], "fig10a": [], "fig10b": [], "fig17": []}
+    out: dict[str, list] = {"fig1": [], "fig10a": [], "fig10b": [], "fig17": [], "headlines": []}
     for paper in networks:
         g = zoo.load(NETWORKS[paper])
         base = simulate(g, system(BASELINE, table2_dram))
@@ -110,6 +115,12 @@ def run(networks: list[str], table2_dram: bool = False) -> dict:
                               abs(eratio / e10["ACP"]["total"] - 1) <= FIG10_REL,
                               {k: v / tot_base for k, v in e_base.items()},
                               {k: e10["DMA"][k] for k in ENERGY_MAP}))
+        a8 = simulate(g, system(ACCELS8, table2_dram))
+        t8 = simulate(g, system(THREADS8, table2_dram))
+        copies = base.detail_s["cpu_prep"] + base.detail_s["cpu_finalize"]
+        copies8 = t8.detail_s["cpu_prep"] + t8.detail_s["cpu_finalize"]
+        out["headlines"].append((paper, base.latency_s / a8.latency_s - 1, base.latency_s / t8.latency_s - 1,
+                                 copies / copies8 if copies8 > 0 else float("nan")))
         f17 = pub["fig17_combined_ACP_8accel_8thread"][paper]["optimized"]
         r17 = comb.latency_s / base.latency_s
         out["fig17"].append((paper, r17, f17["total"], r17 / f17["total"] - 1, abs(r17 / f17["total"] - 1) <= FIG17_REL,
@@ -139,6 +150,11 @@ def print_report(out: dict) -> None:
             print(f"  {paper:9s} {ours:7.3f} {theirs:7.3f} {err:+7.1%}{' ' if ok else '*'}  {comp} | {tcomp}")
         if key == "fig10b":
             print("  (components: the DMA bar's composition, ours | paper)")
+    print("\nHeadlines (paper text: 8 accelerators over DMA 20-60 % faster; 8 threads up to 37 % faster,")
+    print("data preparation and finalization 3-4x faster); for information")
+    print(f"  {'network':9s} {'8 accelerators':>15s} {'8 threads':>10s} {'copies 8 thr':>13s}")
+    for paper, acc8, thr8, copies in out["headlines"]:
+        print(f"  {paper:9s} {acc8:+14.0%} {thr8:+10.0%} {copies:12.1f}x")
 
 
 def summary(out: dict) -> str:
