@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import workload, zoo
+from . import accelerators, hardware, numerics, presets, sim, tiling, units, workload, zoo
+from .accelerators import SMV, Accelerator
 from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
+from .hardware import System
+from .numerics import run_functional
+from .sim import Result, simulate
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -18,17 +22,30 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "SMV",
+    "Accelerator",
     "ConfigError",
     "Graph",
     "MappingError",
+    "Result",
     "Op",
     "SmaugFastError",
+    "System",
     "Tensor",
     "WorkloadError",
     "__version__",
+    "accelerators",
+    "hardware",
     "math",
     "nn",
+    "numerics",
+    "presets",
+    "run_functional",
+    "sim",
+    "simulate",
     "tensor",
+    "tiling",
+    "units",
     "workload",
     "zoo",
 ]

@@ -42,6 +42,73 @@ def register_zoo(subparsers) -> None:
     p.set_defaults(func=_cmd_zoo)
 
 
+def _parse_value(text: str):
+    """A --set value: JSON (numbers, true/false, strings in quotes) or else the bare string ("4MiB")."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _parse_sets(items: list[str]) -> dict:
+    from .errors import ConfigError
+
+    changes = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. l2.size_bytes=4MiB")
+        changes[key.strip()] = _parse_value(value.strip())
+    return changes
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import json
+
+    from . import presets, zoo
+    from .sim import simulate
+
+    system = presets.load(args.preset, **_parse_sets(args.set))
+    result = simulate(zoo.load(args.network, batch=args.batch), system)
+    if args.json:
+        print(json.dumps({
+            "network": result.network,
+            "latency_s": result.latency_s,
+            "breakdown_s": result.breakdown_s,
+            "detail_s": result.detail_s,
+            "energy_j": result.energy_j,
+            "energy_breakdown_j": result.energy_breakdown_j,
+            "dram_bytes": result.dram_bytes,
+            "dram_bandwidth_bytes_per_s": result.dram_bandwidth_bytes_per_s,
+        }, indent=2))
+    else:
+        print(result.summary())
+        if args.ops:
+            rows = [("op", "kind", "device", "latency [us]", "tiling")]
+            for r in result.ops:
+                rows.append((r.name, r.kind, r.device, f"{r.latency_s * 1e6:.2f}", r.tiling))
+            widths = [max(len(row[i]) for row in rows) for i in range(4)]
+            for row in rows:
+                print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4])
+    return 0
+
+
+def register_run(subparsers) -> None:
+    p = subparsers.add_parser("run", help="simulate one network on an SoC and print the latency/energy breakdown")
+    p.add_argument("network", help="a zoo network (smaug-fast zoo lists them)")
+    p.add_argument("--preset", default="smaug-table2", help="hardware preset (default smaug-table2)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="change a hardware field by dotted path, e.g. --set num_accelerators=8 --set l2.size_bytes=4MiB",
+    )
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON (latency_s, breakdown_s, energy_j, dram_bytes, ...)")
+    p.add_argument("--ops", action="store_true", help="also print one row per operator")
+    p.set_defaults(func=_cmd_run)
+
+
 def register_scalesim(subparsers) -> None:
     from .accelerators.scalesim_io import register_scalesim as register
 
@@ -49,7 +116,7 @@ def register_scalesim(subparsers) -> None:
 
 
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_zoo, register_scalesim]
+REGISTRY = [register_run, register_zoo, register_scalesim]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,289 @@
+"""SMV: SMAUG's NVDLA-like accelerator (8 PEs x 32 MACs, 8-wide vector units, 3 x 32 KB scratchpads).
+
+Sources: SMAUG (harvard-acc/smaug @8fd68e6) kernels ``smaug/operators/smv/kernels/*.c`` and
+``kernels/params.h`` (the dataflow), ``smv_convolution_op.cpp`` (kNumPEs = 8, kNumMaccsPerPE = 32),
+``core/backend.h`` (32 KB scratchpads, alignment 8); the experiments repository's ``smv-accel.cfg``
+(loop pipelining and unrolling, scratchpads cyclically partitioned into 32 banks of 4-byte words)
+and ``gem5.cfg`` (1 ns cycle, one port per scratchpad bank); Aladdin's ``common/power_func.h``
+(harvard-acc/ALADDIN @8fa3ec8: fp32 multiply 4 cycles and 35.3 pJ, fp32 add 5 cycles and 16.7 pJ,
+register 9.0 fJ per bit at 1 ns in a 40 nm library); Horowitz, "Computing's energy problem",
+ISSCC 2014 (an 8 KB SRAM read of 64 bits is 10 pJ in 45 nm, so 5 pJ per 32-bit word; we use it for
+one bank of a 32 KB scratchpad). The paper (Xi et al., TACO 2020) reports the SMV model within 10 %
+of RTL cycles.
+
+Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
+
+- **Convolution** (weight-stationary at the innermost level, each PE one output map, reducing 32
+  channels per cycle): for every block of 8 output maps, kernel row r, kernel column s and block of 32
+  input channels (a *pass*), the 8 x 32 weights are loaded into registers (``ceil(256 / B)`` cycles),
+  then a pipeline streams every output pixel of the tile (rows and columns are both pipelined loops)
+  at one pixel per cycle: it reads 32 activations, multiplies them with the 8 x 32 weights, reduces
+  them in trees (4 vectors, then 8 lanes), adds the partial sum read from the output scratchpad and
+  writes it back. A pass costs ``weight_load + depth + pixels - 1`` with pipeline depth
+  ``spad + mul + (log2 4 + log2 8 + 1) x add + spad`` (36 cycles). For a 1x1 convolution with 32k
+  channels and 8m maps on one tile this is ``MACs / 256 + m k (weight_load + depth - 1)``.
+- **Inner product** (output-stationary, weights streamed): each cycle of the pipelined loop reads
+  32 activations and 8 x 32 weights, so the weight scratchpad's bandwidth sets the initiation interval
+  (``ceil(256 / B)`` = 8 cycles with 32 banks): ``depth + (rows x neuron blocks x channel blocks - 1) x II``.
+- **Pooling**: per output pixel and group of 4 channel vectors (the unrolled channel loop), a pipeline
+  over the window; **batch norm** after a conv: unpipelined, 8 channel vectors in parallel; after an FC:
+  pipelined over vectors; **activations**: 8 vectors per iteration (unrolled), unpipelined;
+  **element-wise**: one vector per iteration.
+- **Loads and stores**: unpacking fp16 into the fp32 scratchpads and packing back runs at B words per
+  cycle; a fused activation runs over the output tile before the store.
+
+Energy: every executed MAC costs a multiply and an add (the reduction trees add as many values as
+they multiply), three register accesses of one word, and each scratchpad word read or written costs
+one SRAM access. Static power is not modeled (0 W by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..errors import ConfigError
+from ..spec import Spec, param
+from ..tiling.smv import supports as _smv_supports
+from ..workload.core import Op
+from .base import Accelerator, TileCost, TileWork, ceil_div, log2_ceil
+
+#: Activations computed with an exponential (``activation_functions_simd.h``): ELU, SELU, sigmoid, tanh.
+_EXP_FUNCTIONS = ("elu", "selu", "sigmoid", "tanh", "softmax")
+
+
+@dataclass(frozen=True)
+class SMV(Spec, Accelerator):
+    """SMAUG's SMV accelerator: datapath, scratchpads, latencies and per-access energies."""
+
+    kind: ClassVar[str] = "smv"
+
+    freq_hz: float = param(1e9, "clock [Hz]; Table 2 and smv-accel.cfg cycle_time 1 ns")
+    num_pes: int = param(8, "processing elements, one output map each (smv_convolution_op.cpp kNumPEs)")
+    maccs_per_pe: int = param(32, "MACs per PE per cycle: 4 MACC units x 8 lanes (kNumMaccsPerPE)")
+    vector_width: int = param(8, "lanes of the vector units (kernels/params.h VECTOR_SIZE)")
+    spad_bytes: int = param(
+        32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)"
+    )
+    spad_banks: int = param(
+        32, "banks per scratchpad, one 4-byte word each per cycle (smv-accel.cfg cyclic partition)"
+    )
+    spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)")
+    alignment: int = param(
+        8, "innermost dimension padded to a multiple of this [elements] (SmvBackend::Alignment)"
+    )
+    pool_unroll: int = param(
+        4, "channel vectors a pooling iteration handles (smv-accel.cfg maxpool_chan_grp unroll 4)"
+    )
+    bn_unroll: int = param(
+        8, "channel vectors a post-conv batch-norm iteration handles (smv-accel.cfg bn_chan unroll 8)"
+    )
+    act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)")
+    mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)")
+    add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)")
+    exp_latency_cycles: int = param(
+        16, "exponential latency (assumption: Aladdin's fp divide, FP_DIV_LATENCY_IN_CYCLES)"
+    )
+    spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)")
+    mul_energy_j: float = param(
+        35.32e-12, "fp32 multiply [J] (Aladdin FP_SP_3STAGE_MUL_1ns_dynamic_energy, 40 nm)"
+    )
+    add_energy_j: float = param(16.68e-12, "fp32 add [J] (Aladdin FP_SP_3STAGE_ADD_1ns_dynamic_energy, 40 nm)")
+    reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)")
+    spad_read_energy_j: float = param(
+        5e-12, "scratchpad read of one 32-bit word [J] (Horowitz ISSCC 2014, 8 KB SRAM)"
+    )
+    spad_write_energy_j: float = param(5e-12, "scratchpad write of one 32-bit word [J] (as a read, Horowitz 2014)")
+    static_power_w: float = param(0.0, "leakage of the datapath and scratchpads [W] (not modeled by default)")
+
+    def validate(self) -> None:
+        self._number("freq_hz", 1e6, strict=False)
+        for name in ("num_pes", "maccs_per_pe", "spad_banks", "spad_ports", "pool_unroll", "bn_unroll",
+                     "act_unroll"):
+            self._int(name, 1)
+        self._int("vector_width", 1)
+        if self.maccs_per_pe % self.vector_width:
+            raise ConfigError(
+                f"maccs_per_pe = {self.maccs_per_pe}: must be a multiple of vector_width = {self.vector_width}"
+            )
+        self._int("spad_bytes", 64)
+        self._int("alignment", 0)
+        for name in ("mul_latency_cycles", "add_latency_cycles", "exp_latency_cycles", "spad_latency_cycles"):
+            self._int(name, 0)
+        for name in ("mul_energy_j", "add_energy_j", "reg_energy_j", "spad_read_energy_j", "spad_write_energy_j",
+                     "static_power_w"):
+            self._number(name, 0.0, strict=False)
+
+    # -- derived -----------------------------------------------------------------------------------
+
+    @property
+    def macs_per_cycle(self) -> int:
+        """Peak MACs per cycle (256 for SMV)."""
+        return self.num_pes * self.maccs_per_pe
+
+    @property
+    def words_per_cycle(self) -> int:
+        """Words one scratchpad delivers per cycle (banks x ports)."""
+        return self.spad_banks * self.spad_ports
+
+    @property
+    def conv_depth_cycles(self) -> int:
+        """Pipeline depth of the conv datapath: read, multiply, two reduction trees, accumulate, write."""
+        vectors = self.maccs_per_pe // self.vector_width
+        adds = log2_ceil(vectors) + log2_ceil(self.vector_width) + 1
+        return 2 * self.spad_latency_cycles + self.mul_latency_cycles + adds * self.add_latency_cycles
+
+    def supports(self, op: Op) -> bool:
+        return _smv_supports(op)
+
+    # -- cost model --------------------------------------------------------------------------------
+
+    def _transfer_cycles(self, elems: int) -> int:
+        """Unpacking or packing ``elems`` words between fp16 host data and the fp32 scratchpads."""
+        return ceil_div(elems, self.words_per_cycle) if elems else 0
+
+    def _fn_latency(self, fn: str | None) -> int:
+        if fn is None:
+            return 0
+        if fn in _EXP_FUNCTIONS:
+            return self.exp_latency_cycles + self.add_latency_cycles
+        return self.add_latency_cycles  # compare/select or one multiply-class op
+
+    def _activation_cycles(self, elems: int, fn: str | None) -> int:
+        """A vector activation pass over ``elems`` words: 8 vectors per unpipelined iteration."""
+        if fn is None or elems == 0:
+            return 0
+        per_iter = self.act_unroll * self.vector_width
+        bank_limited = ceil_div(2 * per_iter, self.words_per_cycle)
+        latency = 2 * self.spad_latency_cycles + self._fn_latency(fn)
+        return ceil_div(elems, per_iter) * max(latency, bank_limited)
+
+    def invocation_cost(self, work: TileWork) -> TileCost:
+        kind = work.kind
+        if kind == "conv":
+            compute, macs, reads, writes = self._conv(work)
+        elif kind == "inner_product":
+            compute, macs, reads, writes = self._inner_product(work)
+        elif kind in ("max_pool", "avg_pool"):
+            compute, macs, reads, writes = self._pool(work)
+        elif kind == "batch_norm":
+            compute, macs, reads, writes = self._batch_norm(work)
+        else:
+            compute, macs, reads, writes = self._elementwise(work)
+        load = work.load_elems
+        store = work.store_elems
+        store_cycles = self._transfer_cycles(store)
+        if work.send_output and work.activation is not None:
+            store_cycles += self._activation_cycles(store, work.activation)
+            reads += store
+            writes += store
+        reads += store
+        writes += load
+        energy = (
+            macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j)
+            + reads * self.spad_read_energy_j
+            + writes * self.spad_write_energy_j
+        )
+        load_cycles = self._transfer_cycles(load)
+        energy += self.static_power_w * (load_cycles + compute + store_cycles) / self.freq_hz
+        return TileCost(
+            compute_cycles=compute,
+            load_cycles=load_cycles,
+            store_cycles=store_cycles,
+            energy_j=energy,
+            macs=macs,
+            spad_reads=reads,
+            spad_writes=writes,
+        )
+
+    def _conv(self, w: TileWork) -> tuple[int, int, int, int]:
+        P, M, B = self.num_pes, self.maccs_per_pe, self.words_per_cycle
+        r, s = w.window
+        pixels = w.out_rows * w.out_cols
+        chan_blocks = ceil_div(w.channels, M)
+        full, rest = divmod(w.kernels, P)
+        ofmap_blocks = full + (1 if rest else 0)
+        passes = w.batch * ofmap_blocks * r * s * chan_blocks
+        weight_load = ceil_div(P * M, B) + self.spad_latency_cycles
+        ii = max(1, ceil_div(M, B), ceil_div(2 * P, B))
+        compute = passes * (weight_load + self.conv_depth_cycles + (pixels - 1) * ii)
+        # Every pass multiplies 32 lanes on each active PE for every output pixel.
+        active_pe_blocks = full * P + rest
+        macs = w.batch * r * s * chan_blocks * pixels * active_pe_blocks * M
+        # Reads: activations (32 words per pixel per pass), partial sums (8 per pixel per pass, except
+        # the very first pass of a non-accumulating invocation), weights (8 x 32 per pass).
+        first = 0 if w.accumulate else w.batch * ofmap_blocks * pixels * P
+        reads = passes * pixels * (M + P) - first + passes * P * M
+        writes = passes * pixels * P
+        return compute, macs, reads, writes
+
+    def _inner_product(self, w: TileWork) -> tuple[int, int, int, int]:
+        P, M, B = self.num_pes, self.maccs_per_pe, self.words_per_cycle
+        rows = w.out_rows
+        neuron_blocks = ceil_div(w.kernels, P)
+        chan_blocks = ceil_div(w.channels, M)
+        iters = rows * neuron_blocks * chan_blocks
+        ii = max(1, ceil_div(P * M, B), ceil_div(M, B))
+        vectors = M // self.vector_width
+        depth = (
+            2 * self.spad_latency_cycles
+            + self.mul_latency_cycles
+            + (log2_ceil(vectors) + log2_ceil(self.vector_width) + 2) * self.add_latency_cycles
+        )
+        compute = depth + (iters - 1) * ii if iters else 0
+        macs = iters * P * M
+        reads = iters * (M + P * M) + rows * neuron_blocks * (P if w.accumulate else 0)
+        writes = rows * neuron_blocks * P
+        return compute, macs, reads, writes
+
+    def _pool(self, w: TileWork) -> tuple[int, int, int, int]:
+        V, B = self.vector_width, self.words_per_cycle
+        ph, pw = w.window
+        groups = ceil_div(ceil_div(w.channels, V), self.pool_unroll)
+        outer = w.batch * w.out_rows * w.out_cols * groups
+        words = self.pool_unroll * V
+        ii = max(1, ceil_div(words, B))
+        op_latency = self.add_latency_cycles  # a compare (max) or an add (avg)
+        depth = 2 * self.spad_latency_cycles + op_latency
+        if w.kind == "avg_pool":
+            depth += self.mul_latency_cycles  # the final scaling by 1 / window
+        compute = outer * (depth + (ph * pw - 1) * ii)
+        elems = w.batch * w.out_rows * w.out_cols * w.channels
+        reads = elems * ph * pw
+        writes = elems
+        return compute, 0, reads, writes
+
+    def _batch_norm(self, w: TileWork) -> tuple[int, int, int, int]:
+        V, B = self.vector_width, self.words_per_cycle
+        latency = 2 * self.spad_latency_cycles + 2 * self.add_latency_cycles + 2 * self.mul_latency_cycles
+        vectors = ceil_div(w.channels, V)
+        if len(w.input_shape) == 4:  # post-conv: unpipelined, bn_unroll vectors per iteration
+            pixels = w.batch * w.out_rows * w.out_cols
+            iters = pixels * ceil_div(vectors, self.bn_unroll)
+            per_iter = max(latency, ceil_div(2 * self.bn_unroll * V, B))
+            compute = iters * per_iter
+            elems = pixels * w.channels
+        else:  # post-FC: pipelined over vectors
+            iters = w.out_rows * vectors
+            compute = latency + max(0, iters - 1) * max(1, ceil_div(2 * V, B))
+            elems = w.out_rows * w.channels
+        reads = elems + 4 * w.channels
+        writes = elems
+        return compute, 0, reads, writes
+
+    def _elementwise(self, w: TileWork) -> tuple[int, int, int, int]:
+        elems = w.storage(w.input_shape)
+        if w.kind in ("add", "mul", "less", "less_equal", "greater", "greater_equal"):
+            latency = 2 * self.spad_latency_cycles + (
+                self.mul_latency_cycles if w.kind == "mul" else self.add_latency_cycles
+            )
+            compute = ceil_div(elems, self.vector_width) * latency
+            return compute, 0, 2 * elems, elems
+        if w.kind == "softmax":
+            # Three passes over the rows (max, exp and sum, scale), each a vector activation pass.
+            compute = 3 * self._activation_cycles(elems, "softmax")
+            return compute, 0, 3 * elems, 2 * elems
+        return self._activation_cycles(elems, w.kind), 0, elems, elems
+
+
+__all__ = ["SMV"]

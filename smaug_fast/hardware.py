@@ -1,0 +1,256 @@
+"""The hardware description: a system-on-chip with CPU cores, caches, DRAM, an SoC interface and accelerators.
+
+Every part is a frozen dataclass whose fields carry their unit in their name, a default and a one-line
+description (``System.describe()`` lists them all), validated when built. Parts nest, and a whole
+system is one hashable value, so that per-op results can be memoized on it:
+
+>>> from smaug_fast.hardware import System
+>>> s = System()
+>>> s2 = s.replace(**{"l2.size_bytes": "4MiB", "num_accelerators": 4, "interface": "acp"})
+>>> s2.l2.size_bytes, s2.num_accelerators
+(4194304, 4)
+>>> System.from_dict(s2.to_dict()) == s2
+True
+
+Unknown keys are errors naming their dotted path (``l2.sise_bytes: unknown field ...``); unit strings
+are parsed strictly (:mod:`smaug_fast.units`). The cache levels and the DRAM are the memory
+package's :class:`~smaug_fast.memory.CacheConfig` and :class:`~smaug_fast.memory.DRAMConfig` (with
+its JEDEC presets; ``dram="DDR4-3200"`` picks one by name), not twins of them. Presets for SMAUG's configurations are
+in :mod:`smaug_fast.presets`.
+
+Clock domains: CPU-side cycle counts (caches, copy costs) are in CPU cycles; DMA and ACP cycle counts
+are in accelerator cycles, as gem5-Aladdin counts them (``gem5.cfg`` ``cycle_time``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .accelerators.base import Accelerator
+from .accelerators.smv import SMV
+from .errors import ConfigError, describe
+from .memory import PRESETS as DRAM_PRESETS
+from .memory import CacheConfig, DRAMConfig
+from .memory import preset as dram_preset
+from .spec import Spec, param
+
+#: SMAUG's memory policies (graph ``mem_policy``): all tensors by DMA, all through the ACP port, or
+#: ACP for activations with DMA for weights (``AllDma``, ``AllAcp``, ``AllAcpWithDmaForWeights``).
+INTERFACES = ("dma", "acp", "acp_dma_weights")
+
+#: Most accelerators and CPU threads SMAUG supports (``core/globals.h``, ``--num-accels`` <= 8).
+MAX_ACCELERATORS = 8
+MAX_THREADS = 8
+
+
+@dataclass(frozen=True)
+class CPU(Spec):
+    """The host CPU that runs the software stack: tiling, untiling, reorders and unsupported ops.
+
+    Defaults are the paper's Table 2 (Xi et al., TACO 2020). The copy-cost fields are the parameters
+    of a memcpy-like model of SMAUG's data preparation (``copyTensorRegion`` copies contiguous runs
+    with memcpy); they are assumptions to be calibrated against the paper's breakdowns.
+    """
+
+    cores: int = param(8, "CPU cores (Table 2: 8 out-of-order x86 cores)")
+    freq_hz: float = param(2.5e9, "core clock [Hz] (Table 2: 2.5 GHz; run.sh --cpu-clock=2.5GHz)")
+    issue_width: int = param(8, "micro-ops issued per cycle (Table 2: 8-uop issue)")
+    rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)")
+    copy_bytes_per_cycle: float = param(
+        16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)"
+    )
+    copy_call_cycles: int = param(
+        40, "fixed cost of one contiguous-run copy (call, loop setup, tail) [cycles] (assumption)"
+    )
+    gather_cycles_per_elem: float = param(
+        4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)"
+    )
+    outstanding_misses: int = param(
+        2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)"
+    )
+    op_overhead_cycles: int = param(
+        20000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
+    )
+    macs_per_cycle: float = param(
+        2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)"
+    )
+    active_power_w: float = param(
+        1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)"
+    )
+
+    def validate(self) -> None:
+        self._int("cores", 1, 256)
+        self._number("freq_hz", 1e6, strict=False)
+        self._int("issue_width", 1, 64)
+        self._int("rob_entries", 1)
+        self._number("copy_bytes_per_cycle", 0.0)
+        self._int("copy_call_cycles", 0)
+        self._number("gather_cycles_per_elem", 0.0, strict=False)
+        self._int("outstanding_misses", 1, 1024)
+        self._int("op_overhead_cycles", 0)
+        self._number("macs_per_cycle", 0.0)
+        self._number("active_power_w", 0.0, strict=False)
+
+
+@dataclass(frozen=True)
+class DMA(Spec):
+    """The accelerators' DMA engine (gem5-Aladdin; defaults from SMAUG's ``gem5.cfg`` and ``sweeps/params.py``)."""
+
+    setup_cycles: int = param(
+        100, "fixed cost of each DMA transfer [accelerator cycles] (gem5.cfg dma_setup_overhead)"
+    )
+    max_outstanding: int = param(16, "DMA requests in flight (gem5.cfg max_dma_requests)")
+    chunk_bytes: int = param(64, "bytes per DMA request (gem5.cfg dma_chunk_size)")
+    channels: int = param(1, "DMA channels of the controller (sweeps/params.py num_dma_channels)")
+    pipelined: bool = param(True, "transfers of consecutive pages overlap with unpacking (gem5.cfg pipelined_dma)")
+    ignore_cache_flush: bool = param(
+        False, "skip flushing source lines from the CPU caches before a DMA load (gem5.cfg)"
+    )
+    invalidate_on_store: bool = param(True, "invalidate destination lines in the CPU caches on a DMA store (gem5.cfg)")
+    flush_ns_per_line: float = param(
+        2.0,
+        "cost of flushing one source cache line before a DMA load [ns] (gem5-Aladdin charges lines x "
+        "cacheLineFlushLatency, 113 ns by default; fitted to Fig. 1: validation/calibrate.py)",
+    )
+    invalidate_ns_per_line: float = param(
+        2.0, "cost of invalidating one destination line before a DMA store [ns] (as flush_ns_per_line)"
+    )
+
+    def validate(self) -> None:
+        self._int("setup_cycles", 0)
+        self._int("max_outstanding", 1, 1024)
+        self._int("chunk_bytes", 1, pow2=True)
+        self._int("channels", 1, 64)
+        for name in ("pipelined", "ignore_cache_flush", "invalidate_on_store"):
+            self._bool(name)
+        self._number("flush_ns_per_line", 0.0, strict=False)
+        self._number("invalidate_ns_per_line", 0.0, strict=False)
+
+
+@dataclass(frozen=True)
+class ACP(Spec):
+    """The accelerator coherence port: one-way coherent accesses to the last-level cache (paper section 3.3)."""
+
+    latency_cycles: int = param(
+        20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)"
+    )
+    max_outstanding: int = param(32, "ACP requests in flight (gem5.cfg cache_queue_size)")
+    line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)")
+
+    def validate(self) -> None:
+        self._int("latency_cycles", 0)
+        self._int("max_outstanding", 1, 1024)
+        self._int("line_bytes", 1, pow2=True)
+
+
+@dataclass(frozen=True)
+class Energy(Spec):
+    """Per-access energies and leakage of the parts that have no energy model of their own.
+
+    The accelerator's energy comes from its own model and the DRAM's from the DRAM model (IDD-based);
+    these cover the caches. The paper used CACTI 7 for the LLC (section 4); the values here are of
+    that order for SRAMs of these sizes (Horowitz, "Computing's energy problem", ISSCC 2014: a 64-bit
+    read costs 20 pJ from a 32 KB SRAM and 100 pJ from a 1 MB SRAM in 45 nm).
+    """
+
+    l1d_access_energy_j: float = param(20e-12, "energy of one L1D access [J] (Horowitz 2014, 32 KB SRAM)")
+    l2_access_energy_j: float = param(
+        150e-12, "energy of one LLC line access [J] (Horowitz 2014, 1 MB SRAM 64-bit read x line width)"
+    )
+    l1d_leakage_w: float = param(0.01, "leakage of one core's L1D [W] (assumption, CACTI order of magnitude)")
+    l2_leakage_w: float = param(0.2, "leakage of the LLC [W] (assumption, CACTI 7 order of magnitude for 2 MB)")
+
+    def validate(self) -> None:
+        for name in ("l1d_access_energy_j", "l2_access_energy_j", "l1d_leakage_w", "l2_leakage_w"):
+            self._number(name, 0.0, strict=False)
+
+
+@dataclass(frozen=True)
+class System(Spec):
+    """A whole SoC: CPU, L1 data and L2 caches, DMA and ACP, the SoC interface and the accelerators.
+
+    Defaults are the paper's Table 2 baseline: one SMV accelerator over DMA with one CPU thread.
+    """
+
+    cpu: CPU = param(CPU(), "the host CPU")
+    l1d: CacheConfig = param(
+        CacheConfig(size_bytes=64 * 1024, ways=4, line_bytes=32, latency_cycles=2, name="l1d"),
+        "private L1 data cache of each core (Table 2: 64 KB, 4-way, 32 B lines, 2 cycles, LRU)",
+    )
+    l2: CacheConfig = param(
+        CacheConfig(size_bytes=2 * 1024 * 1024, ways=16, line_bytes=32, latency_cycles=20, name="l2"),
+        "shared last-level cache (Table 2: 2 MB, 16-way, 20 cycles, LRU; run.sh --cacheline_size=32)",
+    )
+    dram: DRAMConfig = param(
+        DRAM_PRESETS["LPDDR4-3200-4ch-x16"],
+        "main memory (Table 2: LPDDR4 at 1600 MHz, 4 channels, 25.6 GB/s, 4 GB); a DRAMConfig or a preset name",
+    )
+    dma: DMA = param(DMA(), "the accelerators' DMA engine")
+    acp: ACP = param(ACP(), "the accelerator coherence port")
+    interface: str = param(
+        "dma", "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)"
+    )
+    accelerator: Accelerator = param(SMV(), "the accelerator model (every accelerator of the SoC is one of these)")
+    num_accelerators: int = param(1, "accelerators sharing each operator, round-robin (1-8; SMAUG --num-accels)")
+    cpu_threads: int = param(1, "CPU threads that tile and untile tensors (1-8; SMAUG --num-threads)")
+    energy: Energy = param(Energy(), "cache energies and leakage")
+
+    def validate(self) -> None:
+        if isinstance(self.dram, str):  # a DRAM preset by name
+            try:
+                object.__setattr__(self, "dram", dram_preset(self.dram))
+            except ConfigError:
+                raise ConfigError(
+                    f"dram = {describe(self.dram)}: unknown DRAM preset; known: {', '.join(DRAM_PRESETS)}"
+                ) from None
+        for name, kind in (
+            ("cpu", CPU), ("dma", DMA), ("acp", ACP), ("l1d", CacheConfig), ("l2", CacheConfig), ("dram", DRAMConfig),
+            ("energy", Energy),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise ConfigError(f"{name} = {describe(value)}: must be a {kind.__name__}")
+        if not isinstance(self.accelerator, Accelerator):
+            raise ConfigError(f"accelerator = {describe(self.accelerator)}: must be an Accelerator (e.g. SMV())")
+        try:
+            hash(self.accelerator)
+        except TypeError:
+            raise ConfigError(
+                f"accelerator = {describe(self.accelerator)}: must be hashable (a frozen dataclass)"
+            ) from None
+        self._choice("interface", INTERFACES)
+        self._int("num_accelerators", 1, MAX_ACCELERATORS)
+        self._int("cpu_threads", 1, MAX_THREADS)
+        if self.cpu_threads > self.cpu.cores:
+            raise ConfigError(
+                f"cpu_threads = {self.cpu_threads}: more than the cpu.cores = {self.cpu.cores} that run them"
+            )
+        if self.l1d.line_bytes > self.l2.line_bytes:
+            raise ConfigError(
+                f"l1d.line_bytes = {self.l1d.line_bytes}: larger than l2.line_bytes = {self.l2.line_bytes}"
+            )
+        if self.l1d.size_bytes > self.l2.size_bytes:
+            raise ConfigError(
+                f"l1d.size_bytes = {self.l1d.size_bytes}: larger than l2.size_bytes = {self.l2.size_bytes}"
+            )
+
+    @property
+    def accelerator_seconds_per_cycle(self) -> float:
+        return 1.0 / float(self.accelerator.freq_hz)  # type: ignore[attr-defined]
+
+    @property
+    def cpu_seconds_per_cycle(self) -> float:
+        return 1.0 / self.cpu.freq_hz
+
+
+__all__ = [
+    "ACP",
+    "CPU",
+    "DMA",
+    "INTERFACES",
+    "MAX_ACCELERATORS",
+    "MAX_THREADS",
+    "CacheConfig",
+    "DRAMConfig",
+    "System",
+]

@@ -1,0 +1,463 @@
+"""DRAM timing and energy model: ``DRAMConfig`` (frozen, units in names, presets) and ``DRAM``.
+
+The controller is an event-driven FR-FCFS model (``smaug_fast.kernels.dram``); energy follows
+DRAMPower's IDD method: per-command increments over the active-standby current plus background
+power. Presets cite their sources; ``validation/dramsim3_compare.py`` checks them against DRAMsim3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, describe
+from ..kernels import dram as _k
+
+_FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
+
+
+def _log2(owner: str, name: str, v: int) -> int:
+    if v < 1 or v & (v - 1):
+        raise ConfigError(f"{owner}.{name} = {v}: must be a power of two")
+    return v.bit_length() - 1
+
+
+@dataclass(frozen=True)
+class DRAMConfig:
+    """One DRAM memory system: organization, JEDEC timings [tCK cycles], currents, controller.
+
+    Timing fields are in cycles of the DRAM clock (``tck_ns`` [ns] each); a DDR burst of
+    ``burst_length`` beats takes ``burst_length / 2`` cycles. ``address_mapping`` lists the address
+    fields from most to least significant bit as two-letter tokens (ro row, ra rank, bg bank group,
+    ba bank, ch channel, co column), DRAMsim3's syntax; below them lie the bits of one burst
+    (``bus_width_bits / 8 * burst_length`` bytes).
+    """
+
+    name: str
+    tck_ns: float
+    burst_length: int
+    cl_cycles: int
+    cwl_cycles: int
+    t_rcd_cycles: int
+    t_rp_cycles: int
+    t_ras_cycles: int
+    t_rc_cycles: int
+    t_ccd_s_cycles: int
+    t_ccd_l_cycles: int
+    t_rrd_s_cycles: int
+    t_rrd_l_cycles: int
+    t_faw_cycles: int
+    t_wtr_s_cycles: int
+    t_wtr_l_cycles: int
+    t_wr_cycles: int
+    t_rtp_cycles: int
+    t_rfc_cycles: int
+    t_refi_cycles: int
+    channels: int
+    bank_groups: int
+    banks_per_group: int
+    rows: int
+    columns: int
+    device_width_bits: int
+    bus_width_bits: int
+    ranks: int = 1
+    t_rtrs_cycles: int = 1
+    vdd_v: float = 1.2
+    idd0_ma: float = 0.0
+    idd2n_ma: float = 0.0
+    idd3n_ma: float = 0.0
+    idd4r_ma: float = 0.0
+    idd4w_ma: float = 0.0
+    idd5_ma: float = 0.0
+    address_mapping: str = "roracobabgch"
+    open_page: bool = True
+    read_queue_size: int = 64
+    write_queue_size: int = 128
+    write_drain_min: int = 8
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ---- derived quantities
+    @property
+    def burst_cycles(self) -> int:
+        return self.burst_length // 2
+
+    @property
+    def burst_bytes(self) -> int:
+        """Bytes moved by one column command on one channel [B]."""
+        return self.bus_width_bits // 8 * self.burst_length
+
+    @property
+    def devices_per_rank(self) -> int:
+        return self.bus_width_bits // self.device_width_bits
+
+    @property
+    def peak_bandwidth_bytes_per_s(self) -> float:
+        """All channels' data rate times width [B/s] (memory_facts.md, "Physical anchors")."""
+        return self.channels * self.bus_width_bits / 8 * 2 / (self.tck_ns * 1e-9)
+
+    @property
+    def size_bytes(self) -> int:
+        return (self.channels * self.ranks * self.bank_groups * self.banks_per_group * self.rows
+                * self.columns * self.device_width_bits // 8 * self.devices_per_rank)
+
+    def validate(self) -> None:
+        o = self.name
+        ints = [f.name for f in dataclasses.fields(self) if f.type in ("int", int)]
+        for k in ints:
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ConfigError(f"{o}.{k} = {describe(v)}: must be an integer")
+            minimum = 0 if k in ("t_rtrs_cycles", "write_drain_min") else 1
+            if v < minimum:
+                raise ConfigError(f"{o}.{k} = {v}: must be >= {minimum}")
+        floats = ("tck_ns", "vdd_v", "idd0_ma", "idd2n_ma", "idd3n_ma", "idd4r_ma", "idd4w_ma", "idd5_ma")
+        for k in floats:
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (k == "tck_ns" and v <= 0):
+                kind = "positive" if k == "tck_ns" else "non-negative"
+                raise ConfigError(f"{o}.{k} = {describe(v)}: must be a {kind} number")
+        for k in ("channels", "ranks", "bank_groups", "banks_per_group", "rows", "columns", "burst_length",
+                  "bus_width_bits", "device_width_bits"):
+            _log2(o, k, getattr(self, k))
+        if self.burst_length < 2:
+            raise ConfigError(f"{o}.burst_length = {self.burst_length}: must be >= 2 (a DDR burst)")
+        if self.columns < self.burst_length:
+            raise ConfigError(f"{o}.columns = {self.columns}: fewer than one burst ({self.burst_length})")
+        if self.bus_width_bits % self.device_width_bits:
+            raise ConfigError(f"{o}.bus_width_bits = {self.bus_width_bits}: not a multiple of device_width_bits")
+        if self.t_rc_cycles < self.t_ras_cycles:
+            raise ConfigError(f"{o}.t_rc_cycles = {self.t_rc_cycles}: less than t_ras_cycles = {self.t_ras_cycles}")
+        if self.t_refi_cycles <= self.t_rfc_cycles:
+            raise ConfigError(
+                f"{o}.t_refi_cycles = {self.t_refi_cycles}: must exceed t_rfc_cycles = {self.t_rfc_cycles}"
+            )
+        m = self.address_mapping
+        tokens = [m[i : i + 2] for i in range(0, len(m), 2)] if isinstance(m, str) else []
+        if sorted(tokens) != sorted(_FIELDS) or len(m) != 12:
+            raise ConfigError(
+                f"{o}.address_mapping = {describe(m)}: must list each of {_FIELDS} once (MSB first)"
+            )
+        if not isinstance(self.open_page, bool):
+            raise ConfigError(f"{o}.open_page = {describe(self.open_page)}: must be True or False")
+        if self.write_drain_min >= self.write_queue_size:
+            raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < write_queue_size")
+
+    def field_bits(self) -> tuple[np.ndarray, np.ndarray]:
+        """(shift, mask) of each address field in the order ch, ra, bg, ba, ro, co."""
+        widths = {
+            "ch": _log2(self.name, "channels", self.channels),
+            "ra": _log2(self.name, "ranks", self.ranks),
+            "bg": _log2(self.name, "bank_groups", self.bank_groups),
+            "ba": _log2(self.name, "banks_per_group", self.banks_per_group),
+            "ro": _log2(self.name, "rows", self.rows),
+            "co": _log2(self.name, "columns", self.columns) - _log2(self.name, "burst_length", self.burst_length),
+        }
+        tokens = [self.address_mapping[i : i + 2] for i in range(0, 12, 2)]
+        pos = self.burst_bytes.bit_length() - 1
+        shifts = {}
+        for tok in reversed(tokens):
+            shifts[tok] = pos
+            pos += widths[tok]
+        return (np.array([shifts[f] for f in _FIELDS], np.int64),
+                np.array([(1 << widths[f]) - 1 for f in _FIELDS], np.int64))
+
+    def kernel_params(self) -> np.ndarray:
+        p = np.zeros(_k.P_N, np.int64)
+        p[_k.P_CHANNELS] = self.channels
+        p[_k.P_RANKS] = self.ranks
+        p[_k.P_BG] = self.bank_groups
+        p[_k.P_BPG] = self.banks_per_group
+        p[_k.P_BURST_CYC] = self.burst_cycles
+        p[_k.P_CL] = self.cl_cycles
+        p[_k.P_CWL] = self.cwl_cycles
+        p[_k.P_RCD] = self.t_rcd_cycles
+        p[_k.P_RP] = self.t_rp_cycles
+        p[_k.P_RAS] = self.t_ras_cycles
+        p[_k.P_RC] = self.t_rc_cycles
+        p[_k.P_CCD_S] = self.t_ccd_s_cycles
+        p[_k.P_CCD_L] = self.t_ccd_l_cycles
+        p[_k.P_RRD_S] = self.t_rrd_s_cycles
+        p[_k.P_RRD_L] = self.t_rrd_l_cycles
+        p[_k.P_FAW] = self.t_faw_cycles
+        p[_k.P_WTR_S] = self.t_wtr_s_cycles
+        p[_k.P_WTR_L] = self.t_wtr_l_cycles
+        p[_k.P_WR] = self.t_wr_cycles
+        p[_k.P_RTP] = self.t_rtp_cycles
+        p[_k.P_RFC] = self.t_rfc_cycles
+        p[_k.P_REFI] = self.t_refi_cycles
+        p[_k.P_RQ] = self.read_queue_size
+        p[_k.P_WQ] = self.write_queue_size
+        p[_k.P_DRAIN_MIN] = self.write_drain_min
+        p[_k.P_OPEN_PAGE] = int(self.open_page)
+        p[_k.P_RTRS] = self.t_rtrs_cycles
+        return p
+
+    def unloaded_latency_ns(self) -> dict[str, float]:
+        """Read latency of a lone request [ns]: row hit (CL + burst), closed bank (+ tRCD),
+        conflict (+ tRP): the JEDEC arithmetic, for checking the simulator against."""
+        hit = self.cl_cycles + self.burst_cycles
+        return {
+            "row_hit": hit * self.tck_ns,
+            "closed": (hit + self.t_rcd_cycles) * self.tck_ns,
+            "conflict": (hit + self.t_rcd_cycles + self.t_rp_cycles) * self.tck_ns,
+        }
+
+
+# ------------------------------------------------------------------ presets
+# DDR4-3200AA (22-22-22), 8 Gb x8 devices, one x64 channel, one rank: timings of JEDEC JESD79-4
+# as encoded in DRAMsim3's configs/DDR4_8Gb_x8_3200.ini (tCK rounded there to 0.63 ns) and
+# Ramulator 2; IDD currents of the same DRAMsim3 file (Micron 8Gb DDR4 datasheet values).
+DDR4_3200 = DRAMConfig(
+    name="DDR4-3200", tck_ns=0.625, burst_length=8, cl_cycles=22, cwl_cycles=16, t_rcd_cycles=22,
+    t_rp_cycles=22, t_ras_cycles=52, t_rc_cycles=74, t_ccd_s_cycles=4, t_ccd_l_cycles=8,
+    t_rrd_s_cycles=4, t_rrd_l_cycles=8, t_faw_cycles=34, t_wtr_s_cycles=4, t_wtr_l_cycles=12,
+    t_wr_cycles=24, t_rtp_cycles=12, t_rfc_cycles=560, t_refi_cycles=12480, channels=1,
+    bank_groups=4, banks_per_group=4, rows=65536, columns=1024, device_width_bits=8,
+    bus_width_bits=64, vdd_v=1.2, idd0_ma=57, idd2n_ma=37, idd3n_ma=52, idd4r_ma=168,
+    idd4w_ma=150, idd5_ma=250,
+)
+
+# LPDDR4-3200, 8 Gb per x16 channel (8 banks, 2 KB pages, BL16): timings of Ramulator 1's
+# LPDDR4.h speed bin LPDDR4_3200 (RL 32, WL 18, tRCD 29, tRPpb 27, tRAS 68, tRC 95, tCCD 8,
+# tRRD 16, tFAW 64, tWTR 16, tWR 28, tRTP 14, tRFCab 288, tREFI 3.9 us), JEDEC JESD209-4; IDD
+# currents of DRAMsim3's configs/LPDDR4_8Gb_x16_2400.ini. x32 channels gang two x16 dies.
+_LPDDR4_X16 = DRAMConfig(
+    name="LPDDR4-3200-2ch-x16", tck_ns=0.625, burst_length=16, cl_cycles=32, cwl_cycles=18,
+    t_rcd_cycles=29, t_rp_cycles=27, t_ras_cycles=68, t_rc_cycles=95, t_ccd_s_cycles=8,
+    t_ccd_l_cycles=8, t_rrd_s_cycles=16, t_rrd_l_cycles=16, t_faw_cycles=64, t_wtr_s_cycles=16,
+    t_wtr_l_cycles=16, t_wr_cycles=28, t_rtp_cycles=14, t_rfc_cycles=288, t_refi_cycles=6247,
+    channels=2, bank_groups=1, banks_per_group=8, rows=65536, columns=1024, device_width_bits=16,
+    bus_width_bits=16, vdd_v=1.1, idd0_ma=80, idd2n_ma=34, idd3n_ma=47, idd4r_ma=243,
+    idd4w_ma=228, idd5_ma=280,
+)
+LPDDR4_3200_2CH_X16 = _LPDDR4_X16
+LPDDR4_3200_4CH_X16 = dataclasses.replace(_LPDDR4_X16, name="LPDDR4-3200-4ch-x16", channels=4)
+LPDDR4_3200_2CH_X32 = dataclasses.replace(
+    _LPDDR4_X16, name="LPDDR4-3200-2ch-x32", bus_width_bits=32
+)
+LPDDR4_3200_4CH_X32 = dataclasses.replace(LPDDR4_3200_2CH_X32, name="LPDDR4-3200-4ch-x32", channels=4)
+
+# HBM2 at 2 Gb/s per pin, one 8-channel stack of 128-bit channels (4 bank groups x 4 banks):
+# DRAMsim3's configs/HBM2_8Gb_x128.ini (JESD235), tRTP = tRTP_S; 2 KB pages (128 columns of 128
+# bits; DRAMsim3 doubles the file's 64 columns for HBM's 2n prefetch); peak 256 GB/s.
+HBM2 = DRAMConfig(
+    name="HBM2", tck_ns=1.0, burst_length=4, cl_cycles=14, cwl_cycles=4, t_rcd_cycles=14,
+    t_rp_cycles=14, t_ras_cycles=34, t_rc_cycles=48, t_ccd_s_cycles=1, t_ccd_l_cycles=2,
+    t_rrd_s_cycles=4, t_rrd_l_cycles=6, t_faw_cycles=30, t_wtr_s_cycles=6, t_wtr_l_cycles=8,
+    t_wr_cycles=16, t_rtp_cycles=4, t_rfc_cycles=260, t_refi_cycles=3900, channels=8,
+    bank_groups=4, banks_per_group=4, rows=32768, columns=128, device_width_bits=128,
+    bus_width_bits=128, vdd_v=1.2, idd0_ma=65, idd2n_ma=40, idd3n_ma=55, idd4r_ma=390,
+    idd4w_ma=500, idd5_ma=250,
+)
+
+PRESETS: dict[str, DRAMConfig] = {
+    c.name: c
+    for c in (DDR4_3200, LPDDR4_3200_2CH_X16, LPDDR4_3200_4CH_X16, LPDDR4_3200_2CH_X32,
+              LPDDR4_3200_4CH_X32, HBM2)
+}
+
+
+def preset(name: str) -> DRAMConfig:
+    """A preset by name (``sorted(PRESETS)`` lists them)."""
+    if name not in PRESETS:
+        raise ConfigError(f"dram preset {name!r}: unknown (known: {sorted(PRESETS)})")
+    return PRESETS[name]
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class DRAMStats:
+    """What one run of the DRAM model reports.
+
+    Attributes:
+        reads, writes: transactions (bursts) served; ``forwarded_reads`` of the reads were answered
+            from the write queue.
+        bytes: bytes moved [B]; cycles: first admission to last data beat [tCK cycles];
+        time_s: the same [s]; bandwidth_bytes_per_s: bytes / time_s.
+        read_latency_mean_ns, read_latency_p50_ns, read_latency_p90_ns, read_latency_p99_ns:
+            admission into the controller to the last data beat [ns].
+        row_hits, row_misses (bank closed), row_conflicts (another row open), row_hit_rate.
+        act, pre, rd, wr, ref: command counts.
+        energy_j: total [J]; energy_breakdown_j: act, rd, wr, ref, background [J].
+    """
+
+    reads: int
+    writes: int
+    forwarded_reads: int
+    bytes: int
+    cycles: int
+    time_s: float
+    bandwidth_bytes_per_s: float
+    read_latency_mean_ns: float
+    read_latency_p50_ns: float
+    read_latency_p90_ns: float
+    read_latency_p99_ns: float
+    row_hits: int
+    row_misses: int
+    row_conflicts: int
+    act: int
+    pre: int
+    rd: int
+    wr: int
+    ref: int
+    energy_j: float
+    energy_breakdown_j: dict
+
+    @property
+    def row_hit_rate(self) -> float:
+        n = self.row_hits + self.row_misses + self.row_conflicts
+        return self.row_hits / n if n else 0.0
+
+
+class DRAM:
+    """A DRAM memory system that runs traces: ``DRAM(preset("DDR4-3200")).run(trace)``."""
+
+    def __init__(self, config: DRAMConfig | str = "DDR4-3200") -> None:
+        if isinstance(config, str):
+            config = preset(config)
+        if not isinstance(config, DRAMConfig):
+            raise ConfigError(f"config = {describe(config)}: must be a DRAMConfig or a preset name")
+        self.config = config
+        self._p = config.kernel_params()
+        self._fs, self._fm = config.field_bits()
+
+    def simulate(self, addrs, is_write=False, nbytes=None, *, issue_cycles=None,
+                 issue_interval_cycles: int = 0) -> DRAMStats:
+        """Run requests in order.
+
+        Args:
+            addrs: byte addresses (int64 arrays are used without a copy).
+            is_write: bool or 0/1 per request, or one bool for all.
+            nbytes: request sizes [B] (default one burst); a request longer than a burst, or one
+                crossing a burst boundary, is split into bursts.
+            issue_cycles: cycle [tCK] at which each request is issued (non-decreasing); None: all
+                at once, as fast as the controller's queues accept them.
+            issue_interval_cycles: at least this many cycles between two admissions (a front end
+                issuing one request per cycle, as DRAMsim3's trace reader does, is 1).
+        """
+        cfg = self.config
+        a = np.asarray(addrs)
+        if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
+            raise ConfigError(f"addrs: must be a 1-D integer array, got {a.dtype} of shape {a.shape}")
+        a = a.astype(np.int64, copy=False)
+        n = a.shape[0]
+        if n and int(a.min()) < 0:
+            raise ConfigError(f"addrs: negative address {int(a.min())} at index {int(a.argmin())}")
+        w = np.asarray(is_write)
+        if w.ndim == 0:
+            w = np.full(n, bool(w), np.uint8)
+        elif w.shape != (n,):
+            raise ConfigError(f"is_write: length {w.shape[0]} != len(addrs) = {n}")
+        else:
+            w = w.view(np.uint8) if w.dtype == np.bool_ else w.astype(np.uint8, copy=False)
+        if w.size and int(w.max()) > 1:
+            raise ConfigError(f"is_write: values must be 0 or 1, got {int(w.max())}")
+        cyc = np.zeros(0, np.int64)
+        if issue_cycles is not None:
+            cyc = np.asarray(issue_cycles)
+            if cyc.shape != (n,) or (cyc.size and not np.issubdtype(cyc.dtype, np.integer)):
+                raise ConfigError(f"issue_cycles: need {n} integers, got {cyc.dtype} of shape {cyc.shape}")
+            cyc = cyc.astype(np.int64, copy=False)
+            if n and (int(cyc[0]) < 0 or np.any(np.diff(cyc) < 0)):
+                raise ConfigError("issue_cycles: must be >= 0 and non-decreasing")
+        iv = issue_interval_cycles
+        if isinstance(iv, bool) or not isinstance(iv, (int, np.integer)) or iv < 0:
+            raise ConfigError(f"issue_interval_cycles = {describe(issue_interval_cycles)}: must be an integer >= 0")
+        bb = cfg.burst_bytes
+        if nbytes is not None:
+            s = np.asarray(nbytes)
+            if s.ndim == 0:
+                s = np.full(n, int(s), np.int64)
+            if s.shape != (n,) or (s.size and not np.issubdtype(s.dtype, np.integer)):
+                raise ConfigError(f"nbytes: need {n} integers, got shape {s.shape}")
+            if s.size and int(s.min()) < 1:
+                raise ConfigError(f"nbytes: sizes must be >= 1, got {int(s.min())}")
+            first = a // bb
+            count = (a + s - 1) // bb - first + 1
+            if s.size and int(count.max()) > 1:
+                # split into bursts (a copy only when some request needs it)
+                idx = np.repeat(np.arange(n), count)
+                off = np.arange(idx.shape[0]) - np.repeat(np.cumsum(count) - count, count)
+                a = (first[idx] + off) * bb
+                w = w[idx]
+                cyc = cyc[idx] if cyc.size else cyc
+                n = a.shape[0]
+        return self._run(a, w, cyc, int(issue_interval_cycles))
+
+    def run(self, trace, *, issue_interval_cycles: int = 0) -> DRAMStats:
+        """Run a :class:`smaug_fast.traces.Trace`: its reads and writes (flush/invalidate requests
+        are cache operations and are skipped), with its issue cycles when it has them."""
+        keep = trace.rw <= 1
+        t = trace if keep.all() else trace[keep]
+        return self.simulate(t.addr, t.rw, t.nbytes, issue_cycles=t.cycle,
+                             issue_interval_cycles=issue_interval_cycles)
+
+    def _run(self, a, w, cyc, interval) -> DRAMStats:
+        cfg = self.config
+        n = a.shape[0]
+        lat = np.empty(n, np.int64)
+        st = np.zeros(_k.S_N, np.int64)
+        if n:
+            _k.simulate(a, w, cyc, interval, self._p, self._fs, self._fm, lat, st)
+        reads = int(st[_k.S_READS])
+        cycles = int(st[_k.S_END] - st[_k.S_FIRST]) if n else 0
+        tck = cfg.tck_ns
+        time_s = cycles * tck * 1e-9
+        nbytes = n * cfg.burst_bytes
+        rl = lat[lat >= 0] if reads else np.zeros(0)
+        pct = np.percentile(rl, [50, 90, 99]) * tck if rl.size else np.zeros(3)
+        energy = self._energy(st, cycles)
+        return DRAMStats(
+            reads=reads,
+            writes=int(st[_k.S_WRITES]),
+            forwarded_reads=int(st[_k.S_FORWARDED]),
+            bytes=nbytes,
+            cycles=cycles,
+            time_s=time_s,
+            bandwidth_bytes_per_s=nbytes / time_s if time_s > 0 else 0.0,
+            read_latency_mean_ns=float(rl.mean() * tck) if rl.size else 0.0,
+            read_latency_p50_ns=float(pct[0]),
+            read_latency_p90_ns=float(pct[1]),
+            read_latency_p99_ns=float(pct[2]),
+            row_hits=int(st[_k.S_HITS]),
+            row_misses=int(st[_k.S_MISSES]),
+            row_conflicts=int(st[_k.S_CONFLICTS]),
+            act=int(st[_k.S_ACT]),
+            pre=int(st[_k.S_PRE]),
+            rd=int(st[_k.S_RD]),
+            wr=int(st[_k.S_WR]),
+            ref=int(st[_k.S_REF]),
+            energy_j=sum(energy.values()),
+            energy_breakdown_j=energy,
+        )
+
+    def _energy(self, st, cycles: int) -> dict[str, float]:
+        """DRAMPower-style energy [J]: currents [mA] x VDD [V] x time [ns] -> pJ, per device.
+
+        ACT+PRE pair: (IDD0 tRC - IDD3N tRAS - IDD2N (tRC - tRAS)); read/write burst:
+        (IDD4R/W - IDD3N) per burst; refresh: (IDD5 - IDD3N) tRFC; background: IDD3N while a row is
+        open (the summed open time of banks, capped at the run's length per rank), IDD2N otherwise.
+        """
+        c = self.config
+        t = c.tck_ns
+        dev = c.devices_per_rank * c.vdd_v * 1e-12  # mA * V * ns = pJ
+        e_act = (c.idd0_ma * c.t_rc_cycles - c.idd3n_ma * c.t_ras_cycles
+                 - c.idd2n_ma * (c.t_rc_cycles - c.t_ras_cycles)) * t
+        e_rd = (c.idd4r_ma - c.idd3n_ma) * c.burst_cycles * t
+        e_wr = (c.idd4w_ma - c.idd3n_ma) * c.burst_cycles * t
+        e_ref = (c.idd5_ma - c.idd3n_ma) * c.t_rfc_cycles * t
+        ranks = c.channels * c.ranks
+        total = ranks * cycles
+        active = min(int(st[_k.S_OPEN_CYCLES]), total)
+        background = (c.idd3n_ma * active + c.idd2n_ma * (total - active)) * t
+        return {
+            "act": max(e_act, 0.0) * int(st[_k.S_ACT]) * dev,
+            "rd": e_rd * int(st[_k.S_RD]) * dev,
+            "wr": e_wr * int(st[_k.S_WR]) * dev,
+            "ref": e_ref * int(st[_k.S_REF]) * dev,
+            "background": background * dev,
+        }

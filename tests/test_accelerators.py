@@ -1,0 +1,276 @@
+"""The SMV cycle and energy model against closed forms, and the Accelerator interface.
+
+The closed forms restate the dataflow of SMAUG's kernels (smaug/operators/smv/kernels/*.c): a
+convolution pass per (8 output maps, kernel row, kernel column, 32 channels) loads 8 x 32 weights into
+registers and streams every output pixel through a pipeline at one pixel per cycle.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import pathlib
+import sys
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smaug_fast import Graph, System, nn, zoo
+from smaug_fast.accelerators import SMV, Accelerator, Scratchpad, TileCost, TileWork
+from smaug_fast.errors import ConfigError, MappingError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _conv(h, w, c, k, kernel=1, stride=1, padding="valid"):
+    with Graph("g") as g:
+        nn.convolution(g.input((1, h, w, c)), k, kernel, stride=stride, padding=padding)
+    return g.topological_order()[-1]
+
+
+def _fc(n, c, k):
+    with Graph("g") as g:
+        nn.mat_mul(g.input((n, c), layout="NC"), k)
+    return g.topological_order()[-1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(1, 4), m=st.integers(1, 4), hw=st.integers(1, 11))
+def test_one_by_one_conv_is_macs_over_256_plus_fill_drain(k, m, hw):
+    """1x1 conv, 32k channels, 8m maps, one tile: m*k passes of (weight load + depth + pixels - 1)."""
+    smv = SMV()
+    op = _conv(hw, hw, 32 * k, 8 * m)
+    plan = smv.tile(op)
+    assert all(t.num_tiles == 1 for t in plan.tensors)
+    cost = smv.op_cost(op)
+    (work,) = smv.schedule_costs(op, plan, plan.schedule()).works
+    tile = smv.invocation_cost(work)
+    passes = m * k
+    weight_load = 256 // 32 + 1  # 8 x 32 weights over 32 banks, plus the read latency
+    depth = 1 + 4 + (2 + 3 + 1) * 5 + 1  # read, multiply, 4-vector and 8-lane trees, accumulate, write
+    assert op.macs == hw * hw * 32 * k * 8 * m
+    assert tile.compute_cycles == op.macs // 256 + passes * (weight_load + depth - 1)
+    assert tile.macs == op.macs  # no padding lanes when channels and maps are multiples of 32 and 8
+    # Loads (unpacking) and stores (packing) at 32 words per cycle around the compute.
+    elems_in = hw * hw * 32 * k + 8 * m * 32 * k
+    assert tile.load_cycles == math.ceil(elems_in / 32)
+    assert tile.store_cycles == math.ceil(hw * hw * 8 * m / 32)
+    assert cost.cycles == tile.cycles
+
+
+def test_large_tiles_approach_peak():
+    """The fill/drain and weight loads are per pass: with many pixels per pass, 256 MACs per cycle."""
+    smv = SMV()
+    for pixels, bound in ((64, 1.75), (1024, 1.05), (16384, 1.003)):
+        side = int(pixels**0.5)
+        work = TileWork(
+            "conv", (1, side + 2, side + 2, 64), (16, 3, 3, 64), (1, side, side, 16), 64, 16, side, side, (3, 3)
+        )
+        ratio = smv.invocation_cost(work).compute_cycles / (work.macs / 256)
+        assert 1.0 <= ratio < bound
+
+
+def test_partial_channel_and_map_blocks_waste_lanes():
+    """3 input channels still occupy a 32-channel pass; 5 maps occupy 5 of the 8 PEs."""
+    smv = SMV()
+    op = _conv(8, 8, 3, 5)
+    plan = smv.tile(op)
+    (work,) = smv.schedule_costs(op, plan, plan.schedule()).works
+    tile = smv.invocation_cost(work)
+    assert tile.macs == 8 * 8 * 5 * 32
+    assert op.macs == 8 * 8 * 5 * 3
+    assert tile.compute_cycles == 1 * (9 + 36 + 63)
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(2, 30))
+def test_conv_cycles_are_linear_in_pixels(h):
+    """Adding output rows adds exactly passes x pixels cycles: the fill/drain is per pass, not per row."""
+    smv = SMV()
+
+    def compute(rows):
+        work = TileWork("conv", (1, rows + 2, 8, 32), (8, 3, 3, 32), (1, rows, 6, 8), 32, 8, rows, 6, (3, 3))
+        return smv.invocation_cost(work).compute_cycles
+
+    passes = 9
+    assert compute(h + 1) - compute(h) == passes * 6
+
+
+def test_inner_product_is_weight_bandwidth_bound():
+    """Each pipelined FC iteration reads 8 x 32 weights from 32 banks: one iteration per 8 cycles."""
+    smv = SMV()
+    op = _fc(1, 1024, 16)
+    plan = smv.tile(op)
+    assert plan.weights.num_tiles == 1
+    (work,) = smv.schedule_costs(op, plan, plan.schedule()).works
+    iters = 1 * (16 // 8) * (1024 // 32)
+    depth = 1 + 4 + (2 + 3 + 2) * 5 + 1
+    assert smv.invocation_cost(work).compute_cycles == depth + (iters - 1) * 8
+    wide = SMV(spad_banks=256)  # enough banks for all 256 weights per cycle: one iteration per cycle
+    assert wide.invocation_cost(work).compute_cycles == depth + (iters - 1)
+
+
+def test_energy_is_the_sum_of_its_parts():
+    smv = SMV()
+    op = _conv(16, 16, 64, 16, kernel=3, padding="same")
+    plan = smv.tile(op)
+    costs = smv.schedule_costs(op, plan, plan.schedule())
+    for work in costs.works:
+        t = smv.invocation_cost(work)
+        expected = (
+            t.macs * (smv.mul_energy_j + smv.add_energy_j + 3 * smv.reg_energy_j)
+            + t.spad_reads * smv.spad_read_energy_j
+            + t.spad_writes * smv.spad_write_energy_j
+        )
+        assert t.energy_j == pytest.approx(expected)
+        assert t.spad_reads > t.macs / 8  # 32 activations and 8 partial sums per 256 MACs at least
+    quiet = SMV(spad_read_energy_j=0.0, spad_write_energy_j=0.0, reg_energy_j=0.0)
+    macs = costs.macs.sum()
+    assert quiet.op_cost(op).energy_j == pytest.approx(macs * (smv.mul_energy_j + smv.add_energy_j))
+    hot = SMV(static_power_w=1.0)
+    assert hot.op_cost(op).energy_j == pytest.approx(smv.op_cost(op).energy_j + smv.op_cost(op).seconds * 1.0)
+
+
+def test_every_op_kind_has_a_positive_cost():
+    smv = SMV()
+    seen = set()
+    for net in ("lenet5", "cnn10", "lstm", "resnet50"):
+        for op in zoo.load(net).topological_order():
+            if smv.supports(op) and op.kind not in seen:
+                seen.add(op.kind)
+                cost = smv.op_cost(op)
+                assert cost.cycles > 0 and cost.energy_j > 0 and cost.invocations > 0, op.kind
+    assert {"conv", "inner_product", "max_pool", "batch_norm", "relu", "add", "mul", "sigmoid", "tanh"} <= seen
+    with Graph("g") as g:
+        x = g.input((4, 100), layout="NC")
+        nn.softmax(x)
+        nn.avg_pool(g.input((1, 8, 8, 16)), 2)
+        nn.elu(x)
+    for op in g.topological_order():
+        assert smv.op_cost(op).cycles > 0
+
+
+def test_more_accelerators_share_the_groups():
+    smv = SMV()
+    op = zoo.load("vgg16").topological_order()[1]  # 30 independent groups
+    one, two = smv.op_cost(op, 1), smv.op_cost(op, 2)
+    # Round-robin over (row tile, weight tile) groups: the 8-map last weight tile always lands on
+    # the second accelerator, so the split is not perfectly even.
+    assert one.cycles / 2 <= two.cycles < 0.6 * one.cycles
+    assert two.energy_j == pytest.approx(one.energy_j, rel=0.05)
+
+
+def test_schedule_costs_bytes():
+    smv = SMV()
+    op = zoo.load("lenet5").topological_order()[1]  # row-tiled conv: 2 input tiles, 1 weight tile
+    plan = smv.tile(op)
+    sched = plan.schedule()
+    costs = smv.schedule_costs(op, plan, sched)
+    assert len(costs.cycles) == len(sched) == 2
+    assert costs.load_bytes_input.tolist() == [2 * 19 * 26 * 32, 2 * 9 * 26 * 32]
+    assert costs.load_bytes_weights.tolist() == [2 * 32 * 9 * 32, 0]
+    assert costs.store_bytes.tolist() == [2 * 17 * 24 * 32, 2 * 7 * 24 * 32]
+
+
+def test_smv_defaults_and_scratchpads():
+    smv = SMV()
+    assert smv.macs_per_cycle == 256 and smv.freq_hz == 1e9
+    assert smv.scratchpads() == tuple(Scratchpad(n, 32768, 32) for n in ("inputs", "weights", "outputs"))
+    assert smv.tiling_params().spad_bytes == 32768
+    assert SMV(spad_bytes="64KiB").tile(_conv(8, 8, 8, 8)).spad_elems == 32768
+    assert hash(SMV()) == hash(SMV()) and SMV() != SMV(num_pes=16)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"freq_hz": 1000}, r"freq_hz = 1000: must be >= 1e\+06"),
+        ({"num_pes": 0}, r"num_pes = 0: must be >= 1"),
+        ({"maccs_per_pe": 12}, r"maccs_per_pe = 12: must be a multiple of vector_width = 8"),
+        ({"spad_bytes": 16}, r"spad_bytes = 16: must be >= 64"),
+        ({"spad_bytes": "32KB"}, r"spad_bytes = '32KB': unknown size prefix"),
+        ({"mul_energy_j": -1.0}, r"mul_energy_j = -1.0: must be >= 0"),
+        ({"spad_banks": 2.5}, r"spad_banks = 2.5: must be an integer"),
+        ({"alignment": -1}, r"alignment = -1: must be >= 0"),
+        ({"add_latency_cycles": True}, r"add_latency_cycles = True: must be an integer"),
+    ],
+)
+def test_smv_validation(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        SMV(**kwargs)
+
+
+def test_smv_rejects_ops_it_cannot_run():
+    with Graph("g") as g:
+        x = g.input((1, 8, 8, 16))
+        nn.depthwise_convolution(x, 3, name="dw")
+    with pytest.raises(MappingError, match="dw"):
+        SMV().tile(g.topological_order()[-1])
+
+
+# --------------------------------------------------------------------------------------------------
+# A user-defined accelerator through the interface
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Roofline(Accelerator):
+    kind: ClassVar[str] = "test_roofline"
+    freq_hz: float = 2e9
+    macs_per_cycle: int = 100
+    spad_bytes: int = 8 * 1024
+
+    def supports(self, op):
+        return op.kind == "conv"
+
+    def invocation_cost(self, work):
+        return TileCost(compute_cycles=-(-work.macs // self.macs_per_cycle), macs=work.macs, energy_j=1e-12 * work.macs)
+
+
+def test_user_accelerator_uses_the_default_tiler_and_registry():
+    acc = _Roofline()
+    op = _conv(32, 32, 64, 64, kernel=3, padding="same")
+    plan = acc.tile(op)
+    assert plan.accelerator == "test_roofline" and plan.spad_elems == 4096
+    cost = acc.op_cost(op)
+    assert cost.macs == op.macs  # the tiles together do exactly the op's work
+    assert cost.seconds == pytest.approx(cost.cycles / 2e9)
+    assert Accelerator.registry["test_roofline"] is _Roofline
+    system = System(accelerator=acc)
+    assert System.from_dict(system.to_dict()) == system
+    with pytest.raises(MappingError, match="not supported by accelerator 'test_roofline'"):
+        acc.tile(_fc(1, 8, 8))
+    assert acc.scratchpads()[0] == Scratchpad("inputs", 8192, 1)
+
+
+def test_interface_requires_the_abstract_methods():
+    @dataclass(frozen=True)
+    class Incomplete(Accelerator):
+        freq_hz: float = 1e9
+
+    with pytest.raises(TypeError):
+        Incomplete()  # type: ignore[abstract]
+
+
+def test_example_custom_accelerator_runs(capsys):
+    spec = importlib.util.spec_from_file_location("custom_accelerator", ROOT / "examples" / "custom_accelerator.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module.main()
+    out = capsys.readouterr().out
+    assert "conv_1" in out and "accelerator time for LeNet5" in out
+
+
+def test_tile_work_properties():
+    w = TileWork("conv", (1, 10, 10, 12), (8, 3, 3, 12), (1, 8, 8, 8), 12, 8, 8, 8, (3, 3))
+    assert w.macs == 8 * 8 * 8 * 12 * 9
+    assert w.load_elems == 10 * 10 * 16 + 8 * 9 * 16  # channels padded to 8
+    assert w.store_elems == 8 * 8 * 8
+    fc = TileWork("inner_product", (2, 64), (16, 64), (2, 16), 64, 16, 2, 1, read_weights=False, send_output=False)
+    assert fc.macs == 2 * 16 * 64 and fc.load_elems == 128 and fc.store_elems == 0
+    assert np.isclose(SMV().invocation_cost(fc).energy_j, SMV().invocation_cost(fc).energy_j)
