@@ -106,31 +106,39 @@ def _fold_key(dataflow, operand):
 # SCALE-Sim's CALC-mode read buffer (memory/read_buffer_estimate_bw.py), as a tumbling window
 # --------------------------------------------------------------------------------------------------
 @jit
-def ifmap_table(p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w):
-    """The im2col IFMAP as a flat int32 (Npx * K) table of addresses, -1 where the window hangs
-    over the edge of the input (SCALE-Sim's ``calc_ifmap_elem_addr``)."""
+def ifmap_axes(p_base, p_h, p_w, k_off, k_r, k_q, ifmap_h, ifmap_w, filter_h, filter_w):
+    """The im2col IFMAP as two small tables instead of an Npx x K matrix.
+
+    ``pix`` (int64, Npx x 4): window base address, rows and columns of the input left below and
+    right of the window's corner, and 1 where the whole window lies inside the input. ``kk``
+    (int64, 3 x K): offset of element k in the window, its filter row, its filter column. The
+    address of (p, k) is ``pix[p, 0] + kk[k, 0]``; it exists (SCALE-Sim writes -1 otherwise) when
+    ``kk[k, 1] < pix[p, 1]`` and ``kk[k, 2] < pix[p, 2]``.
+    """
     npx = p_base.shape[0]
-    k_dim = k_off.shape[0]
-    out = np.empty(npx * k_dim, dtype=np.int32)
+    pix = np.empty((npx, 4), dtype=np.int64)
     for p in range(npx):
-        lim_h = ifmap_h - p_h[p]
-        lim_w = ifmap_w - p_w[p]
-        b = p_base[p]
-        row = p * k_dim
-        for k in range(k_dim):
-            if k_r[k] < lim_h and k_q[k] < lim_w:
-                out[row + k] = b + k_off[k]
-            else:
-                out[row + k] = -1
-    return out
+        pix[p, 0] = p_base[p]
+        pix[p, 1] = ifmap_h - p_h[p]
+        pix[p, 2] = ifmap_w - p_w[p]
+        pix[p, 3] = 1 if (pix[p, 1] >= filter_h and pix[p, 2] >= filter_w) else 0
+    k_dim = k_off.shape[0]
+    kk = np.empty((k_dim, 3), dtype=np.int64)
+    for k in range(k_dim):
+        kk[k, 0] = k_off[k]
+        kk[k, 1] = k_r[k]
+        kk[k, 2] = k_q[k]
+    return pix, kk
 
 
 @jit
-def _strides(operand, k_dim):
-    """Flat-index strides (of i, of j): IFMAP table [p, k] row-major; FILTER address n * K + k."""
+def _addr(operand, pix, kk, k_dim, i, j):
+    """Address of IFMAP (p=i, k=j) or FILTER (k=i, n=j); -1 where SCALE-Sim has no request."""
     if operand == IFMAP:
-        return k_dim, 1
-    return 1, k_dim
+        if pix[i, 3] == 1 or (kk[j, 1] < pix[i, 1] and kk[j, 2] < pix[i, 2]):
+            return pix[i, 0] + kk[j, 0]
+        return -1
+    return j * k_dim + i
 
 
 @jit
@@ -145,34 +153,34 @@ def _row_span(skewed, length, width, rows, tau):
 
 
 @jit
-def _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr):
-    """Flat index of lane ``c_lo`` in fold cycle ``tau`` and the step from one lane to the next."""
+def _row_start(skewed, c_is_i, i_off, j_off, tau, c_lo, src):
+    """Matrix index (i, j) of lane ``c_lo`` in fold cycle ``tau``, and its step from lane to lane."""
     if skewed == 1:
         s = tau - c_lo
         if c_is_i == 1:
-            return (i_off + c_lo) * istr + (j_off + s) * jstr, istr - jstr
-        return (i_off + s) * istr + (j_off + c_lo) * jstr, jstr - istr
+            return i_off + c_lo, j_off + s, 1, -1
+        return i_off + s, j_off + c_lo, -1, 1
     if c_is_i == 1:
-        return (i_off + c_lo) * istr + (j_off + src) * jstr, istr
-    return (i_off + src) * istr + (j_off + c_lo) * jstr, jstr
+        return i_off + c_lo, j_off + src, 1, 0
+    return i_off + src, j_off + c_lo, 0, 1
 
 
 @jit
-def _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold_start, table, k_dim,
+def _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold_start, pix, kk, k_dim,
                 stamp, state):
     """Feed one fold's demand of one operand, in SCALE-Sim's order, through the window model.
 
-    Order is SCALE-Sim's: cycle by cycle, and lane by lane within a cycle. ``table`` is the IFMAP
-    address table (unused for FILTER, whose address is its flat index). ``state`` (int64[12]):
+    Order is SCALE-Sim's: cycle by cycle, and lane by lane within a cycle. ``pix``/``kk`` address the IFMAP
+    (``ifmap_axes``); a FILTER address is computed. ``state`` (int64[12]):
     0 window label, 1 words in the current window, 2 window size [words], 3 insertions (= DRAM
-    reads), 4 resets, 5 cycle of the last reset, 6 unused, 7 where the last reset of this
+    reads), 4 resets, 5 cycle of the last reset, 6 1 if every IFMAP window is whole, 7 where the last reset of this
     repetition happened (cycle offset x lanes + lane), 8 first and 9 last cycle with a valid demand,
     10 insertions and 11 resets in the current repetition, 12 start cycle of the repetition.
     """
     skewed, base, length, width, i_off, j_off, c_is_i = _fold_geometry(
         dataflow, operand, rows, cols, sr, sc, t, fc, fr)
-    istr, jstr = _strides(operand, k_dim)
     loaded = operand == IFMAP
+    all_valid = state[6] == 1  # no window of the layer hangs over the input's edge
     epoch = state[0]
     in_epoch = state[1]
     win = state[2]
@@ -191,14 +199,18 @@ def _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold_start, ta
         c_lo, c_hi, src = _row_span(skewed, length, width, rows, tau)
         if c_hi < c_lo:
             continue
-        idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+        i, j, di, dj = _row_start(skewed, c_is_i, i_off, j_off, tau, c_lo, src)
         cyc = fold_start + base + tau
         for c in range(c_lo, c_hi + 1):
             if loaded:
-                a = table[idx]
+                if all_valid or pix[i, 3] == 1 or (kk[j, 1] < pix[i, 1] and kk[j, 2] < pix[i, 2]):
+                    a = pix[i, 0] + kk[j, 0]
+                else:
+                    a = -1
             else:
-                a = idx
-            idx += step
+                a = j * k_dim + i
+            i += di
+            j += dj
             if a < 0:
                 continue
             if first < 0:
@@ -240,13 +252,12 @@ def _fold_of(key, g, rep, b, row_folds):
 
 @jit
 def _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g, rep, block,
-                      row_folds, table, k_dim, m):
+                      row_folds, pix, kk, k_dim, m):
     """Cycle of the m-th (0-based) valid demand of a repetition; ``m < 0``: of the last one.
 
     FILTER slots always hold an address (SCALE-Sim never writes -1 in it), so rows are counted
-    whole; IFMAP rows are checked lane by lane against the table.
+    whole; IFMAP rows are checked lane by lane.
     """
-    istr, jstr = _strides(operand, k_dim)
     last = -1
     for b in range(block):
         fc, fr = _fold_of(key, g, rep, b, row_folds)
@@ -260,12 +271,13 @@ def _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key
             if n <= 0:
                 continue
             if operand == IFMAP:
-                idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+                i, j, di, dj = _row_start(skewed, c_is_i, i_off, j_off, tau, c_lo, src)
                 n = 0
                 for _ in range(c_hi - c_lo + 1):
-                    if table[idx] >= 0:
+                    if _addr(operand, pix, kk, k_dim, i, j) >= 0:
                         n += 1
-                    idx += step
+                    i += di
+                    j += dj
                 if n == 0:
                     continue
             last = fold_start + base + tau
@@ -277,7 +289,7 @@ def _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key
 
 @jit
 def _reuse_exceeds_window(dataflow, operand, rows, cols, sr, sc, t, key, block, row_folds, reps,
-                          fold_cycles, table, k_dim, footprint, window_words):
+                          fold_cycles, pix, kk, k_dim, footprint, window_words):
     """Whether no address comes back within ``window_words`` valid demands of its last one, in the
     stream of ``reps`` repetitions of repetition 0 (wrap-around included). Then every demand is a
     DRAM read: between two demands of an address lie at least a window's worth of insertions, so a
@@ -286,7 +298,6 @@ def _reuse_exceeds_window(dataflow, operand, rows, cols, sr, sc, t, key, block, 
     Returns (answer, valid demands per repetition, cumulative valid demands by cycle of the
     repetition: ``cum[x]`` counts those at cycles <= x).
     """
-    istr, jstr = _strides(operand, k_dim)
     last = np.full(footprint, -1, dtype=np.int32)
     cum = np.zeros(block * fold_cycles, dtype=np.int64)
     pos = 0
@@ -301,14 +312,12 @@ def _reuse_exceeds_window(dataflow, operand, rows, cols, sr, sc, t, key, block, 
                 c_lo, c_hi, src = _row_span(skewed, length, width, rows, tau)
                 if c_hi < c_lo:
                     continue
-                idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+                i, j, di, dj = _row_start(skewed, c_is_i, i_off, j_off, tau, c_lo, src)
                 row_start = pos
                 for _ in range(c_hi - c_lo + 1):
-                    if operand == IFMAP:
-                        a = table[idx]
-                    else:
-                        a = idx
-                    idx += step
+                    a = _addr(operand, pix, kk, k_dim, i, j)
+                    i += di
+                    j += dj
                     if a < 0:
                         continue
                     prev = last[a]
@@ -340,7 +349,7 @@ def _cycle_of(cum, m):
 
 @jit
 def _all_miss(state, dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g, reps, block,
-              row_folds, table, k_dim, per_rep):
+              row_folds, pix, kk, k_dim, per_rep):
     """Account for a group whose every demand misses: counts, resets, and where they happen."""
     window_words = state[2]
     e0 = state[1]
@@ -349,21 +358,21 @@ def _all_miss(state, dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key,
     if n_resets > 0:
         m = n_resets * window_words - e0 - 1
         state[5] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
-                                     m // per_rep, block, row_folds, table, k_dim, m % per_rep)
+                                     m // per_rep, block, row_folds, pix, kk, k_dim, m % per_rep)
         state[0] += 1  # a new label: the window holds none of the stamped addresses
     state[1] = (e0 + total) % window_words
     state[3] += total
     state[4] += n_resets
     if state[8] < 0:
         state[8] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
-                                     0, block, row_folds, table, k_dim, 0)
+                                     0, block, row_folds, pix, kk, k_dim, 0)
     state[9] = _nth_demand_cycle(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
-                                 reps - 1, block, row_folds, table, k_dim, -1)
+                                 reps - 1, block, row_folds, pix, kk, k_dim, -1)
 
 
 @jit
 def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, window_words,
-                    footprint, table, k_dim):
+                    footprint, pix, kk, k_dim):
     """DRAM reads of one operand under SCALE-Sim's CALC-mode read buffer, exactly.
 
     SCALE-Sim packs each new address into sets of ``floor(words/100)`` and, every 50 sets
@@ -388,6 +397,11 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
     col_folds = (sc + cols - 1) // cols
     state = np.zeros(13, dtype=np.int64)
     state[2] = window_words
+    state[6] = 1
+    for p in range(pix.shape[0]):
+        if pix[p, 3] == 0:
+            state[6] = 0
+            break
     state[5] = -1
     state[8] = -1
     state[9] = -1
@@ -422,11 +436,11 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
                 per_rep += geo[2] * geo[3]
             if per_rep > window_words or reps == 1:
                 _all_miss(state, dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key, g,
-                          reps, block, row_folds, table, k_dim, per_rep)
+                          reps, block, row_folds, pix, kk, k_dim, per_rep)
                 continue
         elif n_groups == 1:
             ok, per_rep, cum = _reuse_exceeds_window(dataflow, operand, rows, cols, sr, sc, t, key,
-                                                     block, row_folds, reps, fold_cycles, table,
+                                                     block, row_folds, reps, fold_cycles, pix, kk,
                                                      k_dim, footprint, window_words)
             if ok:
                 total = reps * per_rep
@@ -457,7 +471,7 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
                 fc, fr = _fold_of(key, g, rep, b, row_folds)
                 fold = fc * row_folds + fr
                 _visit_fold(dataflow, operand, rows, cols, sr, sc, t, fc, fr, fold * fold_cycles,
-                            table, k_dim, stamp, state)
+                            pix, kk, k_dim, stamp, state)
             last_valid_rel = state[9] - rep_start
             rep += 1
             left = reps - rep
@@ -682,7 +696,7 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
 # Demand traces (SCALE-Sim's SRAM traces): one row per cycle, one column per array lane
 # --------------------------------------------------------------------------------------------------
 @jit
-def demand_matrix(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, table, k_dim, n_dim):
+def demand_matrix(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, pix, kk, k_dim, n_dim):
     """The demand matrix of one operand (0 IFMAP, 1 FILTER, 2 OFMAP): int64 (folds x fold_cycles,
     lanes), an address per lane and cycle or -1 (SCALE-Sim's ``get_demand_matrices``).
 
@@ -717,18 +731,15 @@ def demand_matrix(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, table, 
                 continue
             skewed, base, length, width_u, i_off, j_off, c_is_i = _fold_geometry(
                 dataflow, operand, rows, cols, sr, sc, t, fc, fr)
-            istr, jstr = _strides(operand, k_dim)
             n_tau = length + width_u - 1 if skewed == 1 else rows
             for tau in range(n_tau):
                 c_lo, c_hi, src = _row_span(skewed, length, width_u, rows, tau)
                 if c_hi < c_lo:
                     continue
-                idx, step = _row_index(skewed, c_is_i, i_off, j_off, tau, c_lo, src, istr, jstr)
+                i, j, di, dj = _row_start(skewed, c_is_i, i_off, j_off, tau, c_lo, src)
                 cyc = fold_start + base + tau
                 for c in range(c_lo, c_hi + 1):
-                    if operand == IFMAP:
-                        out[cyc, c] = table[idx]
-                    else:
-                        out[cyc, c] = idx
-                    idx += step
+                    out[cyc, c] = _addr(operand, pix, kk, k_dim, i, j)
+                    i += di
+                    j += dj
     return out

@@ -333,11 +333,11 @@ class Systolic:
             fold_cycles = t + self.rows + self.cols - 2
         else:
             fold_cycles = 2 * self.rows + self.cols + t - 2
-        table = _k.ifmap_table(*self._lower(h, w, fh, fw, c, stride, stride, 1, e_h, e_w), h, w)
+        pix, kk = _k.ifmap_axes(*self._lower(h, w, fh, fw, c, stride, stride, 1, e_h, e_w), h, w, fh, fw)
         out = {}
         for op, name in enumerate(("IFMAP", "FILTER", "OFMAP")):
             m = _k.demand_matrix(_DF_CODE[self.dataflow], op, self.rows, self.cols, sr, sc, t,
-                                 fold_cycles, table, kdim, nf)
+                                 fold_cycles, pix, kk, kdim, nf)
             out[name] = np.where(m >= 0, m + offsets[op], -1)
         return out
 
@@ -348,7 +348,7 @@ class Systolic:
     # ---------------------------------------------------------------------------------------------
     @staticmethod
     def _lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w):
-        """im2col addressing of the IFMAP as three int64 arrays per axis (kernels/systolic.py)."""
+        """im2col addressing of the IFMAP: three int64 arrays per axis (see ``ifmap_axes``)."""
         p = np.arange(batch * e_h * e_w, dtype=np.int64)
         img, pix = np.divmod(p, e_h * e_w)
         oh, ow = np.divmod(pix, e_w)
@@ -396,14 +396,14 @@ class Systolic:
                 f"layer {name!r}: {batch}x{h}x{w}x{c} input with a {npx}x{kdim} im2col matrix exceeds "
                 "the 2**31 words the systolic model addresses"
             )
-        table = _k.ifmap_table(*self._lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w), h, w)
+        pix, kk = _k.ifmap_axes(*self._lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w), h, w, fh, fw)
         reads = []
         for operand, size, footprint in ((_k.IFMAP, self.ifmap_sram_size_bytes, batch * h * w * c),
                                          (_k.FILTER, self.filter_sram_size_bytes, kdim * nf)):
             set_words = self.words(size) // SETS_PER_SRAM
             win = ACTIVE_SETS * set_words
             out = _k.read_window_sim(df, operand, rows, cols, sr, sc, t, fold_cycles, win, footprint,
-                                     table, kdim)
+                                     pix, kk, kdim)
             dram_reads, resets, last_reset, first_valid, last_valid = (int(x) for x in out[:5])
             if resets > 0:
                 # the first half-buffer was fetched, at 10 words/cycle, to end just before the first
