@@ -62,3 +62,18 @@ def test_dataflows_differ_and_clock_must_match():
     assert len(times) == 3
     with pytest.raises(ConfigError, match=r"array.freq_hz = 2e\+09: must equal vector.freq_hz"):
         SystolicArray(array=dataclasses.replace(PAPER_ARRAY, freq_hz=2e9))
+
+
+def test_user_mode_driven_by_the_dram_model():
+    from smaug_fast.accelerators import DRAMModelInterface, Systolic
+    from smaug_fast.memory import preset
+
+    array = Systolic(rows=32, cols=32, dataflow="ws")
+    calc = array.conv_layer(28, 28, 3, 3, 64, 128)
+    slow = array.conv_layer(28, 28, 3, 3, 64, 128, dram=DRAMModelInterface(preset("LPDDR4-3200-2ch-x16"), 1e9, 1))
+    fast = array.conv_layer(28, 28, 3, 3, 64, 128, dram=DRAMModelInterface(preset("HBM2"), 1e9, 1))
+    assert fast.stall_cycles <= slow.stall_cycles
+    assert slow.total_cycles >= fast.total_cycles >= calc.total_cycles
+    # the interface's bandwidth is the DRAM model's, below the preset's peak
+    lp = DRAMModelInterface(preset("LPDDR4-3200-2ch-x16"), 1e9, 1)
+    assert 0 < lp.words_per_cycle() * 1e9 <= preset("LPDDR4-3200-2ch-x16").peak_bandwidth_bytes_per_s

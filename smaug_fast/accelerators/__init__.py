@@ -6,6 +6,6 @@ from __future__ import annotations
 from .base import Accelerator, OpCost, ScheduleCosts, Scratchpad, TileCost, TileWork
 from .smv import SMV
 from .systolic import Systolic
-from .systolic_array import SystolicArray
+from .systolic_array import DRAMModelInterface, SystolicArray
 
-__all__ = ["SMV", "Accelerator", "OpCost", "ScheduleCosts", "Scratchpad", "Systolic", "SystolicArray", "TileCost", "TileWork"]
+__all__ = ["SMV", "Accelerator", "OpCost", "ScheduleCosts", "Scratchpad", "DRAMModelInterface", "Systolic", "SystolicArray", "TileCost", "TileWork"]

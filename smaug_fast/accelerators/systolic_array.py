@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
+import numpy as np
+
 from ..errors import ConfigError, describe
+from ..memory import DRAM, DRAMConfig
 from ..spec import Spec, param
 from ..tiling.smv import TilingParams
 from ..workload.core import Op
@@ -111,3 +115,33 @@ class SystolicArray(Spec, Accelerator):
             spad_reads=reads,
             spad_writes=writes,
         )
+
+
+@lru_cache(maxsize=32)
+def _stream_bandwidth_bytes_per_s(config: DRAMConfig) -> float:
+    """Achieved bandwidth of the DRAM model on a 1 MiB sequential read+write stream [B/s]."""
+    n = 1 << 20
+    addrs = np.arange(0, n, config.burst_bytes, dtype=np.int64)
+    writes = np.zeros(addrs.shape[0], dtype=bool)
+    writes[1::2] = True  # half reads, half writes, as the array's IFMAP/FILTER reads and OFMAP drains
+    return DRAM(config).simulate(addrs, writes).bandwidth_bytes_per_s
+
+
+@dataclass(frozen=True)
+class DRAMModelInterface:
+    """USER-mode DRAM interface of a :class:`Systolic` driven by the DRAM model.
+
+    ``Systolic.conv_layer(..., dram=DRAMModelInterface(preset("HBM2"), freq_hz, word_size_bytes))``:
+    the layer's DRAM words move at the bandwidth the DRAM model achieves on a mixed sequential stream
+    of that configuration (the array's traffic is streaming), converted to words per array cycle.
+    """
+
+    config: DRAMConfig
+    freq_hz: float = 1e9
+    word_size_bytes: int = 1
+
+    def words_per_cycle(self) -> float:
+        return _stream_bandwidth_bytes_per_s(self.config) / self.freq_hz / self.word_size_bytes
+
+    def transfer_cycles(self, read_words: int, write_words: int) -> float:
+        return (read_words + write_words) / self.words_per_cycle()
