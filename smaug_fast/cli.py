@@ -109,10 +109,58 @@ def register_run(subparsers) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-def register_scalesim(subparsers) -> None:
-    from .accelerators.scalesim_io import register_scalesim as register
+# ------------------------------------------------------------------------------------------------
+# scalesim: SCALE-Sim 3.0.0's command line (readers and writers in accelerators/scalesim_io.py)
+# ------------------------------------------------------------------------------------------------
+def _cmd_scalesim(args: argparse.Namespace) -> int:
+    from .accelerators.scalesim_io import demand_traces, read_config, read_topology, run_layer, write_reports, write_traces
 
-    register(subparsers)
+    cfg = read_config(args.config, scalesim_compat=not args.corrected)
+    layers = read_topology(args.topology, gemm=args.gemm)
+    from pathlib import Path
+
+    outdir = Path(args.outdir)
+    if args.run_name_dir:
+        outdir = outdir / cfg.run_name
+    reports = [run_layer(cfg.systolic, layer) for layer in layers]
+    for path in write_reports(outdir, reports):
+        print(path)
+    if args.traces:
+        offsets = (cfg.ifmap_offset, cfg.filter_offset, cfg.ofmap_offset)
+        for lid, layer in enumerate(layers):
+            write_traces(outdir, lid, demand_traces(cfg.systolic, layer, offsets), args.trace_format)
+        print(f"{outdir}: demand traces of {len(layers)} layers ({args.trace_format})")
+    return 0
+
+
+def register_scalesim(subparsers) -> None:
+    p = subparsers.add_parser(
+        "scalesim",
+        help="run a SCALE-Sim 3.0.0 config and topology; write its three reports (same columns)",
+        description="Drop-in for SCALE-Sim 3.0.0 (CALC and USER modes): reads its INI config and "
+                    "topology CSV, writes COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and "
+                    "DETAILED_ACCESS_REPORT.csv. By default the numbers are SCALE-Sim's to the last "
+                    "digit (its known bugs included); --corrected fixes them (see "
+                    "smaug_fast.accelerators.systolic).",
+    )
+    p.add_argument("-c", dest="config", required=True, metavar="CONFIG.cfg", help="SCALE-Sim config")
+    p.add_argument("-t", dest="topology", required=True, metavar="TOPOLOGY.csv", help="topology CSV")
+    p.add_argument("-o", dest="outdir", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("--gemm", action="store_true", help="the topology is 'Layer, M, N, K' (SCALE-Sim -i gemm)")
+    p.add_argument("--corrected", action="store_true",
+                   help="fix SCALE-Sim's known bugs (issue #125, output size, OS OFMAP writes)")
+    p.add_argument("--run-name-dir", action="store_true",
+                   help="write into OUTDIR/<run_name>/ as SCALE-Sim does")
+    p.add_argument("--traces", action="store_true", help="also write per-layer SRAM demand traces")
+    p.add_argument("--trace-format", choices=("npz", "csv"), default="npz",
+                   help="npz: compact binary (default); csv: SCALE-Sim's layout (large)")
+    p.set_defaults(func=_cmd_scalesim)
+
+
+__all__ = [
+    "ScaleSimConfig", "TopologyLayer", "read_config", "read_topology", "run_layer",
+    "write_reports", "demand_traces", "write_traces", "register_scalesim",
+]
 
 
 #: Every subcommand's registration function, in the order --help lists them.
