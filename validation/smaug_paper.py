@@ -154,7 +154,8 @@ def print_report(out: dict) -> None:
     print("data preparation and finalization 3-4x faster); for information")
     print(f"  {'network':9s} {'8 accelerators':>15s} {'8 threads':>10s} {'copies 8 thr':>13s}")
     for paper, acc8, thr8, copies in out["headlines"]:
-        print(f"  {paper:9s} {acc8:+14.0%} {thr8:+10.0%} {copies:12.1f}x")
+        speedup = f"{copies:12.1f}x" if copies == copies else f"{'no copies':>13s}"  # NaN: nothing tiled
+        print(f"  {paper:9s} {acc8:+14.0%} {thr8:+10.0%} {speedup}")
 
 
 def summary(out: dict) -> str:
