@@ -14,6 +14,7 @@ from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
 from .hardware import System
 from .numerics import run_functional
 from .sim import Result, simulate
+from .sweep import sweep
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -43,6 +44,7 @@ __all__ = [
     "run_functional",
     "sim",
     "simulate",
+    "sweep",
     "tensor",
     "tiling",
     "units",

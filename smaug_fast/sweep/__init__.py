@@ -1,0 +1,257 @@
+"""Design-space sweeps: named axes over any System field and over networks, as an xarray Dataset.
+
+>>> from smaug_fast import presets, sweep
+>>> ds = sweep(["lenet5", "cnn10"], presets.load("smaug-table2"),
+...            {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4]}, executor="serial")
+>>> ds["latency_s"].sel(network="cnn10", interface="acp").values  # one value per accelerator count
+
+Axes map dotted System paths (``"l2.size_bytes"``, ``"cpu_threads"``) to lists of values; every
+combination is simulated (``zip_axes`` groups axes that advance together instead). Every axis and
+value is checked against the System before any work starts (``ConfigError`` naming it). Points are
+ordered network-major, so a worker process simulates one network's points one after another and
+its memoized per-op and memory-pass work is reused (``smaug_fast.sim``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, describe
+from ..hardware import System
+from ..sim import VARIABLES
+
+__all__ = ["sweep", "points"]
+
+
+def _axis_values(axes: Mapping[str, Sequence]) -> dict[str, list]:
+    if not isinstance(axes, Mapping):
+        raise ConfigError(f"axes = {describe(axes)}: must map dotted System paths to lists of values")
+    out = {}
+    for path, values in axes.items():
+        if not isinstance(path, str) or not path:
+            raise ConfigError(f"axes: key {describe(path)}: must be a dotted System path such as 'l2.size_bytes'")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise ConfigError(f"axes[{path!r}] = {describe(values)}: must be a list of values")
+        if len(values) == 0:
+            raise ConfigError(f"axes[{path!r}]: empty axis (give at least one value)")
+        if len(set(map(repr, values))) != len(values):
+            raise ConfigError(f"axes[{path!r}] = {describe(values)}: values repeat")
+        out[path] = list(values)
+    return out
+
+
+def _check(system: System, axes: dict[str, list]) -> None:
+    """Every value of every axis must make a valid System on its own (ConfigError naming it)."""
+    for path, values in axes.items():
+        for v in values:
+            try:
+                system.replace(**{path: v})
+            except ConfigError as exc:
+                raise ConfigError(f"axes[{path!r}] value {describe(v)}: {exc}") from None
+
+
+def points(networks: Sequence[str], axes: dict[str, list], zip_axes: Sequence[Sequence[str]] = ()):
+    """Every sweep point as (network, {path: value}), network-major; and the Dataset dims/coords.
+
+    Returns (points, dims, coords) where dims lists the Dataset's dimensions (zipped groups become one
+    dimension named after their first axis, the others as non-index coordinates).
+    """
+    groups: list[list[str]] = []
+    zipped = set()
+    for group in zip_axes or ():
+        group = list(group)
+        for a in group:
+            if a not in axes:
+                raise ConfigError(f"zip_axes: {a!r} is not an axis (axes: {', '.join(axes)})")
+            if a in zipped:
+                raise ConfigError(f"zip_axes: {a!r} appears in two groups")
+            zipped.add(a)
+        lengths = {len(axes[a]) for a in group}
+        if len(lengths) != 1:
+            raise ConfigError(f"zip_axes: group {group} has axes of different lengths {[len(axes[a]) for a in group]}")
+        groups.append(group)
+    for a in axes:
+        if a not in zipped:
+            groups.append([a])
+    dims = ["network"] + [g[0] for g in groups]
+    per_group = [list(zip(*(axes[a] for a in g))) for g in groups]
+    pts = []
+    for net in networks:
+        for combo in itertools.product(*per_group):
+            changes = {}
+            for g, values in zip(groups, combo):
+                changes.update(dict(zip(g, values)))
+            pts.append((net, changes))
+    return pts, dims, groups
+
+
+def _evaluate(network: str, base: dict, changes: dict) -> dict[str, float]:
+    """One point: the scalars of simulate(network, system) (runs in worker processes too)."""
+    from ..sim import simulate
+
+    system = System.from_dict(base).replace(**changes) if changes else System.from_dict(base)
+    return simulate(_graph(network), system, network=network).scalars()
+
+
+_GRAPHS: dict = {}
+
+
+def _graph(network: str):
+    from .. import zoo
+
+    g = _GRAPHS.get(network)
+    if g is None:
+        g = _GRAPHS[network] = zoo.load(network)
+    return g
+
+
+def _evaluate_chunk(args) -> list[dict[str, float]]:
+    base, chunk = args
+    return [_evaluate(net, base, changes) for net, changes in chunk]
+
+
+def _git_revision() -> str:
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _coord(values: list):
+    try:
+        arr = np.asarray(values)
+        if arr.dtype.kind in "iufb":
+            return arr
+    except (ValueError, TypeError):
+        pass
+    return np.asarray([v if isinstance(v, str) else json.dumps(v, default=str) for v in values], dtype=object)
+
+
+def sweep(
+    networks: str | Sequence[str],
+    system: System,
+    axes: Mapping[str, Sequence],
+    *,
+    zip_axes: Sequence[Sequence[str]] = (),
+    executor="processes",
+    workers: int | None = None,
+    progress: bool = True,
+):
+    """Simulate every point of ``networks`` x ``axes`` and return an xarray Dataset.
+
+    Args:
+        networks: zoo network names (one name or a list).
+        system: the base System every point changes.
+        axes: dotted System path -> list of values.
+        zip_axes: groups of axes that advance together (one dimension per group).
+        executor: "serial", "processes" (a process pool of ``workers``, default all cores) or a
+            dask.distributed Client.
+        progress: a tqdm bar when tqdm is installed and stderr is a terminal.
+
+    Dimensions: ``network`` and one per axis (group); data variables: every scalar of
+    :data:`smaug_fast.sim.VARIABLES`, with ``units`` and ``description`` attributes; provenance in
+    ``attrs`` (package version, git revision, base System as JSON, axes, time).
+    """
+    import xarray as xr
+
+    from .. import __version__, zoo
+
+    if isinstance(networks, str):
+        networks = [networks]
+    networks = list(networks)
+    if not networks:
+        raise ConfigError("networks: empty (give at least one zoo network)")
+    for n in networks:
+        zoo.info(n)  # WorkloadError listing the valid names
+    if len(set(networks)) != len(networks):
+        raise ConfigError(f"networks = {networks}: names repeat")
+    if not isinstance(system, System):
+        raise ConfigError(f"system = {describe(system)}: must be a System (e.g. presets.load('smaug-table2'))")
+    is_client = hasattr(executor, "submit") and hasattr(executor, "gather")
+    if not is_client and executor not in ("serial", "processes"):
+        raise ConfigError(f"executor = {describe(executor)}: must be 'serial', 'processes' or a dask Client")
+    ax = _axis_values(axes)
+    if "network" in ax:
+        raise ConfigError("axes: 'network' is given by the networks argument, not as an axis")
+    _check(system, ax)
+    pts, dims, groups = points(networks, ax, zip_axes)
+    base = system.to_dict()
+    rows = _run(pts, base, executor, workers, progress)
+    shape = [len(networks)] + [len(ax[g[0]]) for g in groups]
+    data = {}
+    for name, (unit, desc) in VARIABLES.items():
+        arr = np.array([r[name] for r in rows], dtype=float).reshape(shape)
+        data[name] = xr.DataArray(arr, dims=dims, attrs={"units": unit, "description": desc})
+    coords: dict = {"network": np.asarray(networks, dtype=object)}
+    for g in groups:
+        coords[g[0]] = _coord(ax[g[0]])
+        for other in g[1:]:
+            coords[other] = (g[0], _coord(ax[other]))
+    attrs = {
+        "smaug_fast_version": __version__,
+        "git_revision": _git_revision(),
+        "base_system": json.dumps(base, sort_keys=True, default=str),
+        "axes": json.dumps({k: [repr(v) for v in vals] for k, vals in ax.items()}),
+        "zip_axes": json.dumps([list(g) for g in zip_axes or ()]),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _bar(total: int, progress: bool):
+    if not progress:
+        return None
+    try:
+        import sys
+
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    if not sys.stderr.isatty():
+        return None
+    return tqdm(total=total, unit="pt", desc="sweep")
+
+
+def _run(pts, base, executor, workers, progress) -> list[dict[str, float]]:
+    bar = _bar(len(pts), progress)
+    try:
+        if executor == "serial":
+            out = []
+            for net, changes in pts:
+                out.append(_evaluate(net, base, changes))
+                if bar:
+                    bar.update(1)
+            return out
+        # chunks of consecutive points: one network's points stay together (memoized work is reused)
+        n_workers = workers or os.cpu_count() or 1
+        size = max(1, min(64, len(pts) // (4 * n_workers) or 1))
+        chunks = [pts[i : i + size] for i in range(0, len(pts), size)]
+        if executor == "processes":
+            from concurrent.futures import ProcessPoolExecutor
+
+            out = []
+            with ProcessPoolExecutor(max_workers=n_workers) as pool:
+                for rows in pool.map(_evaluate_chunk, [(base, c) for c in chunks]):
+                    out.extend(rows)
+                    if bar:
+                        bar.update(len(rows))
+            return out
+        if hasattr(executor, "submit") and hasattr(executor, "gather"):  # a dask.distributed Client
+            futures = executor.map(_evaluate_chunk, [(base, c) for c in chunks], pure=False)
+            out = []
+            for rows in executor.gather(futures):
+                out.extend(rows)
+            return out
+        raise ConfigError(f"executor = {describe(executor)}: must be 'serial', 'processes' or a dask Client")
+    finally:
+        if bar:
+            bar.close()

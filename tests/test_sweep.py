@@ -1,0 +1,69 @@
+"""Sweeps: axes over System fields and networks, as an xarray Dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from smaug_fast import ConfigError, WorkloadError, presets, simulate, sweep, zoo
+from smaug_fast.sim import VARIABLES
+
+BASE = presets.load("smaug-table2")
+AXES = {"interface": ["dma", "acp"], "num_accelerators": [1, 2]}
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return sweep(["minerva", "lenet5"], BASE, AXES, executor="serial", progress=False)
+
+
+def test_dimensions_coordinates_units_and_values(serial):
+    ds = serial
+    assert dict(ds.sizes) == {"network": 2, "interface": 2, "num_accelerators": 2}
+    assert list(ds["network"].values) == ["minerva", "lenet5"]
+    assert set(VARIABLES) <= set(ds.data_vars)
+    assert ds["latency_s"].attrs["units"] == "s" and ds["energy_j"].attrs["units"] == "J"
+    assert "base_system" in ds.attrs and "smaug_fast_version" in ds.attrs
+    # each point equals a direct simulation of the same system
+    point = ds["latency_s"].sel(network="lenet5", interface="acp", num_accelerators=2)
+    direct = simulate(zoo.load("lenet5"), BASE.replace(interface="acp", num_accelerators=2))
+    assert float(point) == direct.latency_s
+    parts = ds["accel_compute_s"] + ds["data_transfer_s"] + ds["cpu_s"]
+    assert float(abs(parts - ds["latency_s"]).max()) <= 1e-12 * float(ds["latency_s"].max())
+
+
+def test_process_pool_equals_serial(serial):
+    ds = sweep(["minerva", "lenet5"], BASE, AXES, executor="processes", workers=2, progress=False)
+    for name in VARIABLES:
+        assert (ds[name].values == serial[name].values).all(), name
+
+
+def test_zipped_axes_share_a_dimension():
+    ds = sweep("minerva", BASE, {"num_accelerators": [1, 2, 4], "cpu_threads": [1, 2, 4]},
+               zip_axes=[["num_accelerators", "cpu_threads"]], executor="serial", progress=False)
+    assert dict(ds.sizes) == {"network": 1, "num_accelerators": 3}
+    assert list(ds["cpu_threads"].values) == [1, 2, 4]
+
+
+@pytest.mark.parametrize(
+    "axes, kwargs, error, match",
+    [
+        ({"l2.sise_bytes": [1]}, {}, ConfigError, r"axes\['l2.sise_bytes'\] value 1: l2.sise_bytes: unknown field"),
+        ({"num_accelerators": [1, 9]}, {}, ConfigError, r"axes\['num_accelerators'\] value 9"),
+        ({"l2.size_bytes": ["2 apples"]}, {}, ConfigError, r"axes\['l2.size_bytes'\] value '2 apples'"),
+        ({"interface": []}, {}, ConfigError, r"axes\['interface'\]: empty axis"),
+        ({"interface": "dma"}, {}, ConfigError, r"axes\['interface'\] = 'dma': must be a list"),
+        ({"network": ["lenet5"]}, {}, ConfigError, r"'network' is given by the networks argument"),
+        ({"cpu_threads": [1]}, {"executor": "threads"}, ConfigError, r"executor = 'threads'"),
+        ({"cpu_threads": [1, 2]}, {"zip_axes": [["cpu_threads", "interface"]]}, ConfigError, r"zip_axes: 'interface' is not an axis"),
+    ],
+)
+def test_bad_definitions_fail_before_work(axes, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        sweep("minerva", BASE, axes, progress=False, **kwargs)
+
+
+def test_bad_networks():
+    with pytest.raises(WorkloadError, match="'resnet5'"):
+        sweep(["resnet5"], BASE, AXES, executor="serial")
+    with pytest.raises(ConfigError, match="networks: empty"):
+        sweep([], BASE, AXES, executor="serial")
