@@ -14,7 +14,7 @@ from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
 from .hardware import System
 from .numerics import run_functional
 from .sim import Result, simulate
-from .sweep import sweep
+from .sweeps import sweep
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:

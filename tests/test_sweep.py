@@ -67,3 +67,55 @@ def test_bad_networks():
         sweep(["resnet5"], BASE, AXES, executor="serial")
     with pytest.raises(ConfigError, match="networks: empty"):
         sweep([], BASE, AXES, executor="serial")
+
+
+_SCRIPT = """
+import sys, time
+import smaug_fast.sweeps as sw
+from smaug_fast import presets
+original = sw._evaluate
+def slow(*args):
+    time.sleep(0.05)
+    return original(*args)
+sw._evaluate = slow
+sw.sweep(["minerva", "lenet5"], presets.load("smaug-table2"),
+         {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4], "cpu_threads": [1, 2]},
+         executor="serial", store=sys.argv[1], progress=False)
+"""
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import xarray as xr
+
+    store = tmp_path / "sweep.nc"
+    journal = tmp_path / "sweep.nc.journal"
+    proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(store)])
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if journal.exists() and journal.read_text().count("\n") >= 6:  # header + 5 points
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = journal.read_text().count("\n") - 1
+    assert 5 <= done_before < 24, "the sweep should have been killed midway"
+    assert not store.exists()
+    axes = {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4], "cpu_threads": [1, 2]}
+    resumed = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", store=store, progress=False)
+    clean = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", progress=False)
+    for name in VARIABLES:
+        assert (resumed[name].values == clean[name].values).all(), name
+    on_disk = xr.open_dataset(store)
+    assert (on_disk["latency_s"].values == clean["latency_s"].values).all()
+    assert list(on_disk["interface"].values) == ["dma", "acp"]
+    on_disk.close()
+    # a different definition may not reuse the store
+    with pytest.raises(ConfigError, match="written by a different sweep definition"):
+        sweep(["minerva"], BASE, axes, executor="serial", store=store, progress=False)

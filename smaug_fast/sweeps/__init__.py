@@ -144,6 +144,7 @@ def sweep(
     zip_axes: Sequence[Sequence[str]] = (),
     executor="processes",
     workers: int | None = None,
+    store: str | os.PathLike | None = None,
     progress: bool = True,
 ):
     """Simulate every point of ``networks`` x ``axes`` and return an xarray Dataset.
@@ -155,6 +156,10 @@ def sweep(
         zip_axes: groups of axes that advance together (one dimension per group).
         executor: "serial", "processes" (a process pool of ``workers``, default all cores) or a
             dask.distributed Client.
+        store: a ``.nc`` path. Each finished point is appended (and fsynced) to ``<store>.journal``
+            as it completes; calling again with the same definition skips the finished points
+            (resume after a crash or SIGKILL) and the finished Dataset is written to ``store``
+            (netCDF). A store written by a different sweep definition is a ConfigError.
         progress: a tqdm bar when tqdm is installed and stderr is a terminal.
 
     Dimensions: ``network`` and one per axis (group); data variables: every scalar of
@@ -185,7 +190,13 @@ def sweep(
     _check(system, ax)
     pts, dims, groups = points(networks, ax, zip_axes)
     base = system.to_dict()
-    rows = _run(pts, base, executor, workers, progress)
+    definition = json.dumps(
+        {"networks": networks, "base": base, "axes": {k: [repr(v) for v in vals] for k, vals in ax.items()},
+         "zip_axes": [list(g) for g in zip_axes or ()]},
+        sort_keys=True, default=str,
+    )
+    journal = _Journal(store, definition, len(pts)) if store is not None else None
+    rows = _run(pts, base, executor, workers, progress, journal)
     shape = [len(networks)] + [len(ax[g[0]]) for g in groups]
     data = {}
     for name, (unit, desc) in VARIABLES.items():
@@ -204,7 +215,66 @@ def sweep(
         "zip_axes": json.dumps([list(g) for g in zip_axes or ()]),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    if journal is not None:
+        ds.attrs["created"] = journal.created
+        journal.finish(ds)
+    return ds
+
+
+class _Journal:
+    """Append-only record of finished points: one JSON line each, fsynced, after a header line that
+    holds the sweep's definition. A partial last line (a kill mid-write) is ignored on resume."""
+
+    def __init__(self, store, definition: str, total: int) -> None:
+        self.store = os.fspath(store)
+        if not self.store.endswith(".nc"):
+            raise ConfigError(f"store = {describe(self.store)}: must be a netCDF path ending in .nc")
+        self.path = self.store + ".journal"
+        self.total = total
+        self.done: dict[int, dict[str, float]] = {}
+        self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as fh:
+                lines = fh.read().split("\n")
+            try:
+                header = json.loads(lines[0])
+            except ValueError:
+                raise ConfigError(f"store {self.store!r}: {self.path} is not a sweep journal") from None
+            if header.get("definition") != definition:
+                raise ConfigError(
+                    f"store {self.store!r}: written by a different sweep definition; use another path or delete "
+                    f"{self.path} and {self.store}"
+                )
+            self.created = header.get("created", self.created)
+            for line in lines[1:]:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # the torn last line of a killed run
+                self.done[int(rec["i"])] = rec["v"]
+        else:
+            with open(self.path, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"definition": definition, "created": self.created}) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    def record(self, index: int, values: dict[str, float]) -> None:
+        self._fh.write(json.dumps({"i": index, "v": values}) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self.done[index] = values
+
+    def finish(self, ds) -> None:
+        self._fh.close()
+        out = ds.copy()
+        for name in out.coords:
+            if out[name].dtype == object:
+                out[name] = out[name].astype(str)
+        tmp = self.store + ".tmp"
+        out.to_netcdf(tmp)
+        os.replace(tmp, self.store)
 
 
 def _bar(total: int, progress: bool):
@@ -221,37 +291,43 @@ def _bar(total: int, progress: bool):
     return tqdm(total=total, unit="pt", desc="sweep")
 
 
-def _run(pts, base, executor, workers, progress) -> list[dict[str, float]]:
-    bar = _bar(len(pts), progress)
+def _run(pts, base, executor, workers, progress, journal=None) -> list[dict[str, float]]:
+    """Evaluate every point not yet in the journal; results in point order."""
+    results: dict[int, dict[str, float]] = dict(journal.done) if journal else {}
+    todo = [i for i in range(len(pts)) if i not in results]
+    bar = _bar(len(todo), progress)
+
+    def finished(indices, rows):
+        for i, row in zip(indices, rows):
+            results[i] = row
+            if journal:
+                journal.record(i, row)
+        if bar:
+            bar.update(len(rows))
+
     try:
         if executor == "serial":
-            out = []
-            for net, changes in pts:
-                out.append(_evaluate(net, base, changes))
-                if bar:
-                    bar.update(1)
-            return out
-        # chunks of consecutive points: one network's points stay together (memoized work is reused)
-        n_workers = workers or os.cpu_count() or 1
-        size = max(1, min(64, len(pts) // (4 * n_workers) or 1))
-        chunks = [pts[i : i + size] for i in range(0, len(pts), size)]
-        if executor == "processes":
-            from concurrent.futures import ProcessPoolExecutor
+            for i in todo:
+                finished([i], [_evaluate(pts[i][0], base, pts[i][1])])
+        else:
+            # chunks of consecutive points: one network's points stay together (memoized work is reused)
+            n_workers = workers or os.cpu_count() or 1
+            size = max(1, min(64, len(todo) // (4 * n_workers) or 1))
+            chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
+            args = [(base, [pts[i] for i in c]) for c in chunks]
+            if executor == "processes":
+                from concurrent.futures import ProcessPoolExecutor
 
-            out = []
-            with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                for rows in pool.map(_evaluate_chunk, [(base, c) for c in chunks]):
-                    out.extend(rows)
-                    if bar:
-                        bar.update(len(rows))
-            return out
-        if hasattr(executor, "submit") and hasattr(executor, "gather"):  # a dask.distributed Client
-            futures = executor.map(_evaluate_chunk, [(base, c) for c in chunks], pure=False)
-            out = []
-            for rows in executor.gather(futures):
-                out.extend(rows)
-            return out
-        raise ConfigError(f"executor = {describe(executor)}: must be 'serial', 'processes' or a dask Client")
+                with ProcessPoolExecutor(max_workers=n_workers) as pool:
+                    for c, rows in zip(chunks, pool.map(_evaluate_chunk, args)):
+                        finished(c, rows)
+            else:  # a dask.distributed Client
+                from dask.distributed import as_completed
+
+                futures = {executor.submit(_evaluate_chunk, a, pure=False): c for a, c in zip(args, chunks)}
+                for fut in as_completed(list(futures)):
+                    finished(futures[fut], fut.result())
     finally:
         if bar:
             bar.close()
+    return [results[i] for i in range(len(pts))]
