@@ -163,8 +163,67 @@ __all__ = [
 ]
 
 
+_SPEC_KEYS = {"networks", "preset", "set", "axes", "zip_axes"}
+
+
+def read_sweep_spec(path: str) -> dict:
+    """A sweep definition from TOML: networks, preset, optional [set] base changes, [axes], zip_axes."""
+    import tomllib
+
+    from .errors import ConfigError
+
+    try:
+        with open(path, "rb") as fh:
+            spec = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(spec) - _SPEC_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_SPEC_KEYS)}")
+    for key in ("networks", "axes"):
+        if key not in spec:
+            raise ConfigError(f"{path}: missing key {key!r}")
+    if not isinstance(spec["axes"], dict):
+        raise ConfigError(f"{path}: axes must be a table of dotted path = [values]")
+    return spec
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from . import presets
+    from .sweeps import sweep
+
+    spec = read_sweep_spec(args.spec)
+    system = presets.load(spec.get("preset", "smaug-table2"), **spec.get("set", {}))
+    executor = "processes"
+    client = None
+    if args.scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+        executor = client
+    try:
+        ds = sweep(spec["networks"], system, spec["axes"], zip_axes=spec.get("zip_axes", ()),
+                   executor=executor, workers=args.workers, store=args.output)
+    finally:
+        if client is not None:
+            client.close()
+    print(f"{args.output}: {int(ds['latency_s'].size)} points, dimensions {dict(ds.sizes)}")
+    return 0
+
+
+def register_sweep(subparsers) -> None:
+    p = subparsers.add_parser("sweep", help="run a sweep defined in TOML; write a netCDF Dataset (resumable)")
+    p.add_argument("spec", metavar="SPEC.toml", help="networks, preset, optional [set], [axes], zip_axes")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.nc", help="netCDF result (journal beside it)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler address")
+    p.set_defaults(func=_cmd_sweep)
+
+
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_run, register_zoo, register_scalesim]
+REGISTRY = [register_run, register_sweep, register_zoo, register_scalesim]
 
 
 def build_parser() -> argparse.ArgumentParser:

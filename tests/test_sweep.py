@@ -119,3 +119,24 @@ def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path):
     # a different definition may not reuse the store
     with pytest.raises(ConfigError, match="written by a different sweep definition"):
         sweep(["minerva"], BASE, axes, executor="serial", store=store, progress=False)
+
+
+def test_cli_sweep_from_toml(tmp_path, capsys):
+    import xarray as xr
+
+    from smaug_fast.cli import main
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('networks = ["minerva"]\npreset = "smaug-table2"\n[set]\n"dma.max_outstanding" = 32\n'
+                    '[axes]\ninterface = ["dma", "acp"]\nnum_accelerators = [1, 2]\n')
+    out = tmp_path / "o.nc"
+    assert main(["sweep", str(spec), "-o", str(out), "--workers", "1"]) == 0
+    assert "4 points" in capsys.readouterr().out
+    ds = xr.open_dataset(out)
+    direct = simulate(zoo.load("minerva"), BASE.replace(**{"dma.max_outstanding": 32, "interface": "acp"}))
+    assert float(ds["latency_s"].sel(network="minerva", interface="acp", num_accelerators=1)) == direct.latency_s
+    ds.close()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('networks = ["minerva"]\naxis = {}\n')
+    assert main(["sweep", str(bad), "-o", str(tmp_path / "x.nc")]) == 2
+    assert "unknown key(s) ['axis']" in capsys.readouterr().err
