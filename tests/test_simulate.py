@@ -93,6 +93,35 @@ def test_timeline_is_consistent():
     assert {"accel0", "accel1", "thread0", "thread1"} <= set(tl.resource)
 
 
+def test_network_kernel_phases_follow_result_phases():
+    from smaug_fast.kernels.network import PHASE_NAMES
+    from smaug_fast.sim.result import DETAIL_PHASES
+
+    assert PHASE_NAMES == tuple(DETAIL_PHASES)
+
+
+@pytest.mark.parametrize("interface", ["dma", "acp", "acp_dma_weights"])
+def test_one_accelerator_one_thread_timeline_is_the_breakdown(interface):
+    """With one accelerator and one thread every interval lies on the critical path, so the
+    timeline's time per phase (recorded per interval) equals the breakdown (accumulated per op)."""
+    r = simulate(GRAPHS["cnn10"], presets.load("smaug-table2", interface=interface))
+    tl = r.timeline
+    for phase, total in r.detail_s.items():
+        assert tl.end_s[tl.phase == phase].sum() - tl.start_s[tl.phase == phase].sum() == pytest.approx(
+            total, rel=1e-9, abs=1e-15), phase
+    for o, row in enumerate(r.ops):
+        sel = tl.op == o
+        assert (tl.end_s[sel] - tl.start_s[sel]).sum() == pytest.approx(row.latency_s, rel=1e-9)
+
+
+def test_timeline_off_changes_nothing_else():
+    g, s = GRAPHS["cnn10"], presets.load("smaug-table2", num_accelerators=3, cpu_threads=2)
+    a, b = simulate(g, s), simulate(g, s, timeline=False)
+    assert len(b.timeline) == 0 and len(a.timeline) > 0
+    assert a.scalars() == b.scalars()
+    assert a.ops == b.ops
+
+
 def test_multiple_accelerators_and_threads_help_big_layers():
     g = zoo.load("vgg16")
     base = simulate(g, presets.load("smaug-table2"))

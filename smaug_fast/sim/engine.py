@@ -12,7 +12,7 @@ Per operator (topological order, one at a time, as SMAUG's scheduler runs them):
    completed output tile. DMA (``dma``): SMAUG moves tiles in 4 KiB requests and gem5-Aladdin
    delays each by ``lines x 12 ns`` for the flush of the CPU caches (or the invalidation before a
    store), one request after the other; with pipelined DMA each request's transfer and unpacking
-   overlap the next request's flush (:func:`_dma_pipeline`). ACP (``acp``): the accelerator reads
+   overlap the next request's flush (``kernels.network._dma_pipeline``). ACP (``acp``): the accelerator reads
    and writes lines through the LLC, hits at the ACP latency and misses (with the write-backs they
    cause) through DRAM, with the port's outstanding requests in flight. Every transfer of every
    accelerator shares the DRAM bandwidth (``kernels.timeline``); the accelerator that finishes last
@@ -28,8 +28,13 @@ configured DRAM (:func:`dram_profile`). Requests smaller than a DRAM burst (the 
 64-byte-burst interface) occupy a whole burst, in time and in energy. Energy: the accelerator's own
 model (datapath, scratchpads), its leakage over its invocations, cache accesses and leakage
 (``Energy``), DRAM commands and background power, the CPU while it runs the stack
-(``Result.energy_detail_j``). Per-op lowering and the memory pass are memoized, so sweeps over
-threads, accelerators, DMA parameters or clocks reuse them; :func:`clear_caches` forgets them.
+(``Result.energy_detail_j``).
+
+Per-op lowering, the memory pass and the arrays the timing needs (:class:`_Prepared`: per tile and
+per invocation, everything that does not depend on clocks, bandwidths, threads or overheads) are
+memoized, and the timing of the whole network is one kernel call (``kernels.network.run_network``),
+so a sweep point over threads, DMA parameters or clocks costs milliseconds even for ResNet50;
+:func:`clear_caches` forgets them.
 
 The constants no source gives (the CPU's copy costs and per-op overhead) are fitted to the paper's
 Fig. 1 by ``validation/calibrate.py``; ``validation/smaug_paper.py`` compares the rest.
@@ -37,7 +42,7 @@ Fig. 1 by ``validation/calibrate.py``; ``validation/smaug_paper.py`` compares th
 
 from __future__ import annotations
 
-import math
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,7 +51,8 @@ import numpy as np
 
 from ..errors import ConfigError, MappingError, WorkloadError, describe
 from ..hardware import System
-from ..kernels.timeline import run_timelines
+from ..kernels import network as _kn
+from ..kernels.network import run_network
 from ..memory import DRAM
 from ..workload.core import Convolution, Op, Reorder, Reshape
 from ..workload.graph import Graph
@@ -125,10 +131,23 @@ def _modes(system: System) -> dict[str, str]:
     return {"input": "acp", "input1": "acp", "weights": "dma", "output": "acp"}
 
 
-def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
-    """The memory pass of a network on a system, memoized on what it depends on."""
-    key = (
-        ops,
+_GRAPH_OPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _graph_ops(graph: Graph) -> tuple[Op, ...]:
+    """The graph's ops in topological order (kept per graph while it has the same ops)."""
+    hit = _GRAPH_OPS.get(graph)
+    if hit is not None and hit[0] == len(graph):
+        return hit[1]
+    ops = tuple(graph.topological_order())
+    _GRAPH_OPS[graph] = (len(graph), ops)
+    return ops
+
+
+def _memory_key(ops: tuple[Op, ...], system: System) -> tuple:
+    """What the memory pass depends on."""
+    return (
+        _OpsKey.of(ops),
         system.accelerator,
         system.interface,
         system.l1d,
@@ -136,6 +155,37 @@ def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
         system.dma.ignore_cache_flush,
         system.dma.invalidate_on_store,
     )
+
+
+class _OpsKey:
+    """A network's ops as a dictionary key whose hash is computed once (hashing every op and tensor
+    of ResNet50 again for each of a sweep's points costs milliseconds)."""
+
+    __slots__ = ("ops", "_hash")
+    _last: _OpsKey | None = None
+
+    def __init__(self, ops: tuple[Op, ...]) -> None:
+        self.ops = ops
+        self._hash = hash(ops)
+
+    @classmethod
+    def of(cls, ops: tuple[Op, ...]) -> _OpsKey:
+        last = cls._last
+        if last is not None and (last.ops is ops or last.ops == ops):
+            return last
+        cls._last = key = cls(ops)
+        return key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _OpsKey) and (self.ops is other.ops or self.ops == other.ops)
+
+
+def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
+    """The memory pass of a network on a system, memoized on what it depends on."""
+    key = _memory_key(ops, system)
     hit = _MEMORY_CACHE.get(key)
     if hit is not None:
         _MEMORY_CACHE.move_to_end(key)
@@ -167,6 +217,7 @@ def clear_caches(tiling: bool = True) -> None:
     from . import memory_pass as _mp
 
     _MEMORY_CACHE.clear()
+    _PREPARED.clear()
     dram_profile.cache_clear()
     if tiling:
         for fn in (_schedule_costs, _spad_energy, lower, _mp.tile_boxes, _mp.tile_storage_bytes, _plan._tile_shapes):
@@ -199,306 +250,200 @@ def _spad_energy(op: Op, accelerator, num_accelerators: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------------
-# Timing of the pieces
+# The network prepared for the timing kernel
 # --------------------------------------------------------------------------------------------------
 
-_PHASE_CODE = {p: i for i, p in enumerate(DETAIL_PHASES)}
-_THREAD0 = 64  # resource codes: accelerator k is k, CPU thread k is _THREAD0 + k
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """A network on one accelerator, memory system and accelerator count, as arrays for
+    :func:`~smaug_fast.kernels.network.run_network`: everything of the run that does not depend on
+    clocks, bandwidths, thread counts or overheads (see that kernel for the layout)."""
+
+    accel: np.ndarray  # bool[O]
+    copy_ptr: np.ndarray  # int64[2 O + 1]
+    copies: np.ndarray  # float64[C, COPY_N]
+    acc_ptr: np.ndarray  # int64[O, nacc + 1]
+    inv: np.ndarray  # float64[I, INV_N]
+    out_dma: np.ndarray  # bool[O]
+    macs: np.ndarray  # MACs the accelerators execute, per op
+    energy_j: np.ndarray  # the accelerator model's dynamic energy (its own leakage included) [J]
+    spad_j: np.ndarray  # scratchpad share of energy_j [J]
+    cycles: np.ndarray  # accelerator cycles of the op's invocations
+    invocations: np.ndarray
+    l1_accesses: np.ndarray  # L1D accesses of the CPU copies or the CPU op
+    l2_accesses: np.ndarray  # LLC accesses (CPU copies and ACP)
+    tiling: tuple[str, ...]
 
 
-class _Intervals:
-    """The timeline as it is built: chunks of (resource code, phase code, op, start, end) arrays."""
-
-    def __init__(self) -> None:
-        self.chunks: list[tuple[np.ndarray, ...]] = []
-
-    def add(self, resource, phase, op: int, start, end) -> None:
-        start = np.atleast_1d(np.asarray(start, dtype=float))
-        n = len(start)
-        self.chunks.append((
-            np.broadcast_to(np.asarray(resource, dtype=np.int64), (n,)),
-            np.broadcast_to(np.asarray(phase, dtype=np.int64), (n,)),
-            np.full(n, op, dtype=np.int64),
-            start,
-            np.broadcast_to(np.asarray(end, dtype=float), (n,)),
-        ))
-
-    def build(self) -> Timeline:
-        if not self.chunks:
-            e = np.zeros(0)
-            return Timeline(np.zeros(0, dtype="<U8"), np.zeros(0, dtype="<U12"), np.zeros(0, np.int64), e, e)
-        res, ph, op, start, end = (np.concatenate(c) for c in zip(*self.chunks))
-        codes = np.unique(res)
-        names = np.array([f"accel{c}" if c < _THREAD0 else f"thread{c - _THREAD0}" for c in codes])
-        phases = np.array(list(DETAIL_PHASES))
-        return Timeline(
-            resource=names[np.searchsorted(codes, res)], phase=phases[ph], op=op, start_s=start, end_s=end
-        )
+_PREPARED: OrderedDict = OrderedDict()
 
 
-@dataclass
-class _Env:
-    """Per-run constants derived from the system."""
-
-    system: System
-    f_cpu: float
-    f_acc: float
-    dram: DramProfile
-    core_cap: float  # one core's DRAM bandwidth under its outstanding misses [B/s]
-    l2_stall_s: float  # unhidden time of one LLC hit after an L1 miss [s]
-    dma_cap: float
-    acp_cap: float
-    line: int
-    # DRAM occupancy per useful byte: a request smaller than a burst still takes a whole burst
-    # (gem5's DRAMCtrl, and our DRAM model, move whole bursts), so line-sized requests on a
-    # 64-byte-burst interface use half of its bandwidth and pay a whole burst's energy.
-    line_k: float
-    dma_k: float
-
-
-def _env(system: System) -> _Env:
-    cpu, acc = system.cpu, system.accelerator
-    f_cpu = float(cpu.freq_hz)
-    f_acc = float(getattr(acc, "freq_hz"))
-    prof = dram_profile(system.dram)
-    line = system.l2.line_bytes
-    mem_lat = system.l2.latency_cycles / f_cpu + prof.latency_s
-    return _Env(
-        system=system,
-        f_cpu=f_cpu,
-        f_acc=f_acc,
-        dram=prof,
-        core_cap=cpu.outstanding_misses * line / mem_lat,
-        l2_stall_s=system.l2.latency_cycles / f_cpu / cpu.outstanding_misses,
-        dma_cap=system.dma.max_outstanding * system.dma.chunk_bytes / prof.latency_s,
-        acp_cap=system.acp.max_outstanding * system.acp.line_bytes
-        / (prof.latency_s + system.acp.latency_cycles / f_acc),
-        line=line,
-        line_k=max(1.0, prof.burst_bytes / line),
-        dma_k=max(1.0, prof.burst_bytes / system.dma.chunk_bytes),
-    )
-
-
-def _cpu_copy(env: _Env, stats: CopyStats, threads: int, offset_s: float, phase: str, op_index: int,
-              timeline: _Intervals):
-    """Tile copies split over threads as SMAUG's thread pool does; returns (time [s], busy thread-s).
-
-    Each thread gets ceil(tiles / threads) consecutive tiles (``parallelCopyTileData``). A thread's
-    time is its copy loop (a fixed cost per contiguous run and a throughput per byte, ``CPU``), plus
-    the LLC hits its L1 misses wait for, plus its DRAM traffic at the bandwidth its outstanding
-    misses sustain: a miss holds up the in-order retirement of the copy loop, so memory time adds to
-    the loop's time instead of hiding under it. All threads share the DRAM bandwidth.
-    """
-    n = len(stats.nbytes)
-    if n == 0:
-        return 0.0, 0.0
-    cpu = env.system.cpu
-    per = math.ceil(n / threads)
-    used = math.ceil(n / per)
-    work = (stats.runs * cpu.copy_call_cycles + stats.nbytes / cpu.copy_bytes_per_cycle) / env.f_cpu
-    cuts = np.arange(0, n, per)
-    fixed = np.add.reduceat(work + stats.l2_hits * env.l2_stall_s, cuts)
-    nbytes = np.add.reduceat(stats.dram_bytes, cuts) * env.line_k
-    starts = np.arange(used + 1, dtype=np.int64)
-    cap = np.full(used, env.core_cap * env.line_k)
-    _, end = run_timelines(starts, fixed, nbytes, cap, np.zeros(used), env.dram.bandwidth_bytes_per_s)
-    timeline.add(_THREAD0 + np.arange(used), _PHASE_CODE[phase], op_index, np.full(used, offset_s), offset_s + end)
-    return float(end.max()), float(end.sum())
-
-
-def _dma_pipeline(env: _Env, nbytes: np.ndarray, unpack_s: np.ndarray, invalidate: bool):
-    """gem5-Aladdin's DMA of ``nbytes`` per invocation as (fixed [s], min transfer [s], flush [s]).
-
-    SMAUG's ``host_load_fp16`` / ``host_store_fp16`` move a tile in page-sized DMA requests
-    (``LOG_PAGE_SIZE`` 12). gem5-Aladdin delays each request by ``lines x cacheline_flush_latency``
-    (the CPU-cache flush before a load, or the invalidation before a store; ``HybridDatapath.cpp``
-    charges both with the flush latency), one request after the other (a single ``delayedDmaEvent``
-    per accelerator). With ``pipelined_dma`` a page's transfer starts as soon as its own flush ends,
-    so the flushes of later pages overlap the transfer and the unpacking of earlier ones, and the
-    last page's transfer and unpacking follow the last flush; without it, every transfer waits for
-    every flush. Returns, per invocation, the part before the first byte can move (the first page's
-    flush, or all of them), the shortest duration of the transfer part and the total flush time.
-    The transfer part also lasts at least as long as the bytes take through DRAM (run_timelines).
-    """
-    dma = env.system.dma
-    line = env.line
-    ns = dma.invalidate_ns_per_line if invalidate else dma.flush_ns_per_line
-    if dma.ignore_cache_flush or (invalidate and not dma.invalidate_on_store):
-        ns = 0.0
-    on = nbytes > 0
-    lines = np.ceil(nbytes / line)
-    flush_s = lines * ns * 1e-9
-    if not dma.pipelined:
-        return np.where(on, flush_s, 0.0), unpack_s, flush_s
-    page = float(dma.page_bytes)
-    first = np.minimum(lines, max(1.0, page / line)) * ns * 1e-9
-    last_bytes = nbytes - (np.ceil(nbytes / page) - 1) * page
-    last_unpack = unpack_s * np.divide(last_bytes, nbytes, out=np.zeros_like(nbytes), where=on)
-    tail = last_bytes / env.dma_cap + last_unpack
-    rest = np.maximum(flush_s - first, unpack_s - last_unpack) + tail
-    return np.where(on, first, 0.0), np.where(on, rest, 0.0), flush_s
-
-
-def _accel_phase(env: _Env, op: Op, low: OpLowering, mem: OpMemory, offset_s: float, op_index: int,
-                 timeline: _Intervals):
-    """The invocations of an op on the accelerators; returns (time [s], {detail phase: s}, info).
-
-    Each invocation is four segments on its accelerator: the DMA loads (flush pipeline, see
-    :func:`_dma_pipeline`), the ACP loads (LLC hits at the ACP latency, misses from DRAM, with the
-    port's outstanding requests in flight), the compute (with the activation and packing of a
-    finished output tile), and the store of that tile (DMA with invalidation, or ACP writes). The
-    unpacking of loaded tiles into the scratchpads overlaps their transfer. Every transfer of every
-    accelerator shares the DRAM bandwidth (``kernels.timeline``).
-    """
-    system = env.system
-    acc = system.accelerator
+def _invocation_rows(op: Op, low: OpLowering, mem: OpMemory, system: System, modes: dict[str, str]):
+    """(acc_ptr int64[nacc + 1], inv float64[n, INV_N], costs): an op's invocations grouped by
+    accelerator, issue order kept within each (SMAUG dispatches tiles round-robin)."""
     nacc = system.num_accelerators
-    sched, costs = _schedule_costs(op, acc, nacc)
+    sched, costs = _schedule_costs(op, system.accelerator, nacc)
     n = len(sched)
-    modes = _modes(system)
-    line = env.line
-    f_acc = env.f_acc
-    kind = np.zeros((n, _SLOTS), dtype=np.int64)
-    fixed = np.zeros((n, _SLOTS))
-    nbytes = np.zeros((n, _SLOTS))
-    cap = np.full((n, _SLOTS), 1.0)
-    min_s = np.zeros((n, _SLOTS))
-    flush_total = np.zeros((n, _SLOTS))  # flush share of each segment [s]
-    load_s = costs.load_cycles / f_acc
+    line = system.l2.line_bytes
+    inv = np.zeros((n, _kn.INV_N))
     load_in = costs.load_bytes_input.astype(float)
     load_w = costs.load_bytes_weights.astype(float)
-    total_load = load_in + load_w
-    share = lambda part: np.divide(part, total_load, out=np.zeros(n), where=total_load > 0)  # noqa: E731
-    dma_bytes = np.zeros(n)
     acp_hits = np.zeros(n)
-    acp_miss = np.zeros(n)
     acp_dram = np.zeros(n)
-    dirty = np.zeros(n)
     for role, bytes_, tiles in (("input", load_in, sched.input), ("weights", load_w, sched.weights)):
         if not bytes_.any():
             continue
-        # Per-tile facts of the memory pass (input1 rides with input: the same invocations load it).
+        # per-tile facts of the memory pass (input1 rides with input: the same invocations load it)
         roles = [role] + (["input1"] if role == "input" and "input1" in low.loaded_roles else [])
         t = np.where(tiles >= 0, tiles, 0)
         on = bytes_ > 0
         if modes[role] == "dma":
-            dma_bytes += bytes_
-            dirty += np.where(on, sum(mem.transfer.flush_dirty_bytes[r][t] for r in roles), 0.0)
+            inv[:, _kn.I_DMA_BYTES] += bytes_
+            inv[:, _kn.I_DIRTY] += np.where(on, sum(mem.transfer.flush_dirty_bytes[r][t] for r in roles), 0.0)
         else:
             hits = sum(mem.transfer.acp_hit_lines[r][t] for r in roles)
             misses = sum(mem.transfer.acp_miss_lines[r][t] for r in roles)
             moved = sum(mem.transfer.acp_dram_bytes[r][t] for r in roles)
-            total = np.maximum(hits + misses, 1.0)
             # scale the first-load facts to this load's size (reloads of resident data are not loads)
-            scale = np.where(on, np.ceil(bytes_ / line) / total, 0.0)
+            scale = np.where(on, np.ceil(bytes_ / line) / np.maximum(hits + misses, 1.0), 0.0)
             acp_hits += hits * scale
-            acp_miss += misses * scale
             acp_dram += moved * scale
-    acp_bytes = total_load - dma_bytes
-    overlap = system.dma.pipelined or system.interface != "dma"
-    unpack_dma = load_s * share(dma_bytes) if overlap else np.zeros(n)
-    unpack_acp = load_s * share(acp_bytes)
-    first, rest, flush_s = _dma_pipeline(env, dma_bytes, unpack_dma, invalidate=False)
-    has_dma = dma_bytes > 0
-    kind[:, 0] = _DMA
-    fixed[:, 0] = np.where(has_dma, first + system.dma.setup_cycles / f_acc, 0.0)
-    # the flush write-backs and the DMA reads both go through DRAM
-    nbytes[:, 0] = np.where(has_dma, dma_bytes * env.dma_k + dirty * env.line_k, 0.0)
-    cap[:, 0] = env.dma_cap * env.dma_k
-    min_s[:, 0] = np.where(has_dma, rest, 0.0)
-    flush_total[:, 0] = np.where(has_dma, flush_s, 0.0)
-    acp = system.acp
-    kind[:, 1] = _ACP
-    fixed[:, 1] = acp_hits * acp.latency_cycles / f_acc / acp.max_outstanding
-    nbytes[:, 1] = acp_dram * env.line_k
-    cap[:, 1] = env.acp_cap * env.line_k
-    min_s[:, 1] = np.where(acp_bytes > 0, unpack_acp, 0.0)
-    # unpacking that overlaps no transfer (non-pipelined DMA, or resident tiles) is compute
-    extra = load_s - np.where(has_dma, unpack_dma, 0.0) - np.where(acp_bytes > 0, unpack_acp, 0.0)
-    kind[:, 2] = _COMPUTE
-    fixed[:, 2] = (costs.compute_cycles + costs.store_cycles) / f_acc + np.maximum(extra, 0.0)
+    inv[:, _kn.I_LOAD_CYCLES] = costs.load_cycles
+    inv[:, _kn.I_BUSY_CYCLES] = costs.compute_cycles + costs.store_cycles
+    inv[:, _kn.I_ACP_HITS] = acp_hits
+    inv[:, _kn.I_ACP_DRAM] = acp_dram
+    inv[:, _kn.I_ACP_BYTES] = load_in + load_w - inv[:, _kn.I_DMA_BYTES]
     store = costs.store_bytes.astype(float)
-    store_dram = np.zeros(n)
-    if modes["output"] == "dma":
-        s_first, s_rest, s_flush = _dma_pipeline(env, store, np.zeros(n), invalidate=True)
-        kind[:, 3] = _DMA
-        fixed[:, 3] = np.where(store > 0, s_first + system.dma.setup_cycles / f_acc, 0.0)
-        nbytes[:, 3] = store * env.dma_k
-        cap[:, 3] = env.dma_cap * env.dma_k
-        min_s[:, 3] = np.where(store > 0, s_rest, 0.0)
-        flush_total[:, 3] = np.where(store > 0, s_flush, 0.0)
-    else:
-        # ACP writes: each line written into the LLC (allocating it: a miss reads it from DRAM and
-        # may evict a dirty line), with the port's outstanding requests in flight
+    inv[:, _kn.I_STORE_BYTES] = store
+    if modes["output"] != "dma":
         out_t = np.where(sched.output >= 0, sched.output, 0)
-        store_dram = np.where(store > 0, mem.transfer.acp_store_dram_bytes[out_t], 0.0)
-        kind[:, 3] = _ACP
-        fixed[:, 3] = np.ceil(store / line) * acp.latency_cycles / f_acc / acp.max_outstanding
-        nbytes[:, 3] = store_dram * env.line_k
-        cap[:, 3] = env.acp_cap * env.line_k
-    # order segments by accelerator, keeping issue order within each
+        inv[:, _kn.I_STORE_DRAM] = np.where(store > 0, mem.transfer.acp_store_dram_bytes[out_t], 0.0)
     order = np.argsort(sched.accel, kind="stable")
-    counts = np.bincount(sched.accel, minlength=nacc) * _SLOTS
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    seg_kind = kind[order].ravel()
-    seg_flush = flush_total[order].ravel()
-    begin, end = run_timelines(
-        starts, fixed[order].ravel(), nbytes[order].ravel(), cap[order].ravel(), min_s[order].ravel(),
-        env.dram.bandwidth_bytes_per_s,
+    acc_ptr = np.concatenate([[0], np.cumsum(np.bincount(sched.accel, minlength=nacc))]).astype(np.int64)
+    return acc_ptr, inv[order], costs
+
+
+def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
+    """The network prepared for the timing kernel (memoized with the memory pass it comes from)."""
+    key = (_memory_key(ops, system), system.num_accelerators)
+    hit = _PREPARED.get(key)
+    if hit is not None:
+        _PREPARED.move_to_end(key)
+        return hit
+    memory = _memory(ops, system)
+    modes = _modes(system)
+    acc = system.accelerator
+    nacc = system.num_accelerators
+    n_ops = len(ops)
+    accel = np.zeros(n_ops, dtype=bool)
+    copy_parts: list[np.ndarray] = []
+    copy_ptr = np.zeros(2 * n_ops + 1, dtype=np.int64)
+    acc_ptr = np.zeros((n_ops, nacc + 1), dtype=np.int64)
+    inv_parts: list[np.ndarray] = []
+    n_inv = 0
+    f = {name: np.zeros(n_ops) for name in ("macs", "energy_j", "spad_j", "cycles", "invocations",
+                                            "l1_accesses", "l2_accesses")}
+    tiling = []
+
+    def add_copies(slot: int, stats: CopyStats) -> None:
+        copy_parts.append(np.column_stack([stats.runs, stats.nbytes, stats.l2_hits, stats.dram_bytes]))
+        copy_ptr[slot + 1] = copy_ptr[slot] + len(stats.nbytes)
+
+    for o, (op, mem) in enumerate(zip(ops, memory)):
+        if acc.supports(op):
+            accel[o] = True
+            low = lower(op, acc)
+            tiling.append(" ".join(f"{t.role}={t.strategy}" for t in low.plan.tensors))
+            add_copies(2 * o, mem.prep)
+            add_copies(2 * o + 1, mem.finalize)
+            ptr, inv, costs = _invocation_rows(op, low, mem, system, modes)
+            acc_ptr[o] = ptr + n_inv
+            n_inv += len(inv)
+            inv_parts.append(inv)
+            f["macs"][o] = costs.macs.sum()
+            f["energy_j"][o] = costs.energy_j.sum()
+            f["spad_j"][o] = _spad_energy(op, acc, nacc)
+            f["cycles"][o] = costs.cycles.sum()
+            f["invocations"][o] = len(inv)
+            f["l1_accesses"][o] = mem.prep.l1_accesses.sum() + mem.finalize.l1_accesses.sum()
+            f["l2_accesses"][o] = mem.prep.l2_accesses.sum() + mem.finalize.l2_accesses.sum() + mem.acp_lines
+        else:
+            tiling.append("")
+            c = mem.cpu_copy
+            add_copies(2 * o, c)  # one row: the op's reads and writes
+            copy_ptr[2 * o + 2] = copy_ptr[2 * o + 1]
+            acc_ptr[o] = n_inv
+            f["l1_accesses"][o] = c.l1_accesses.sum()
+            f["l2_accesses"][o] = c.l2_accesses.sum()
+    prepared = _Prepared(
+        accel=accel,
+        copy_ptr=copy_ptr,
+        copies=np.concatenate(copy_parts) if copy_parts else np.zeros((0, _kn.COPY_N)),
+        acc_ptr=acc_ptr,
+        inv=np.concatenate(inv_parts) if inv_parts else np.zeros((0, _kn.INV_N)),
+        out_dma=np.full(n_ops, modes["output"] == "dma"),
+        tiling=tuple(tiling),
+        **f,
     )
-    dur = end - begin
-    # the flush part of a DMA segment is its flushes, as far as they reach; the rest is transfer
-    flush_part = np.minimum(dur, seg_flush)
-    ends = starts[1:] - 1
-    finish = np.where(starts[1:] > starts[:-1], end[np.maximum(ends, 0)], 0.0)
-    crit = int(np.argmax(finish)) if n else 0
-    detail = {p: 0.0 for p in _KIND_PHASE}
-    if n:
-        sl = slice(starts[crit], starts[crit + 1])
-        for k, p in enumerate(_KIND_PHASE):
-            detail[p] = float(dur[sl][seg_kind[sl] == k].sum())
-        moved = float(flush_part[sl].sum())
-        detail["flush"] += moved
-        detail["dma_transfer"] -= moved
-        res = np.repeat(np.arange(nacc), np.diff(starts))
-        fl = flush_part > 0
-        f_begin = offset_s + begin[fl]
-        timeline.add(res[fl], _PHASE_CODE["flush"], op_index, f_begin, f_begin + flush_part[fl])
-        rest = dur - flush_part > 0
-        kind_code = np.array([_PHASE_CODE[p] for p in _KIND_PHASE])[seg_kind[rest]]
-        timeline.add(res[rest], kind_code, op_index, offset_s + begin[rest] + flush_part[rest], offset_s + end[rest])
-    info = {
-        # loads (DMA bursts, ACP misses) read DRAM; flush write-backs and DMA stores write it
-        # DMA loads and ACP traffic (reads, and the write-backs of lines it evicts) count as reads;
-        # flush write-backs and DMA stores as writes
-        "dram_read": float(dma_bytes.sum() + acp_dram.sum() + (0.0 if modes["output"] == "dma" else store_dram.sum())),
-        "dram_write": float(dirty.sum() + (store.sum() if modes["output"] == "dma" else 0.0)),
-        # the same in DRAM occupancy (whole bursts), what the DRAM's time and energy per byte apply to
-        "dram_read_occ": float(dma_bytes.sum() * env.dma_k + (acp_dram.sum() + store_dram.sum()) * env.line_k),
-        "dram_write_occ": float(
-            dirty.sum() * env.line_k + (store.sum() * env.dma_k if modes["output"] == "dma" else 0.0)
-        ),
-        "macs": int(costs.macs.sum()),
-        "energy": float(costs.energy_j.sum()),
-        "invocations": n,
-        "busy_s": float(dur.sum()),  # accelerator-seconds inside invocations
-        "own_leakage": float(getattr(acc, "static_power_w", 0.0)) * float(costs.cycles.sum()) / f_acc,
-    }
-    return float(finish.max()) if n else 0.0, detail, info
+    _PREPARED[key] = prepared
+    if len(_PREPARED) > _MEMORY_CACHE_LIMIT:
+        _PREPARED.popitem(last=False)
+    return prepared
 
 
-def _cpu_op_work_s(env: _Env, op: Op) -> float:
+def _params(system: System, dram: DramProfile) -> np.ndarray:
+    """The system's timing parameters for :func:`~smaug_fast.kernels.network.run_network`."""
+    cpu, acc, dma, acp = system.cpu, system.accelerator, system.dma, system.acp
+    f_cpu = float(cpu.freq_hz)
+    f_acc = float(getattr(acc, "freq_hz"))
+    line = system.l2.line_bytes
+    mem_lat = system.l2.latency_cycles / f_cpu + dram.latency_s
+    flush_ns = 0.0 if dma.ignore_cache_flush else dma.flush_ns_per_line
+    invalidate_ns = 0.0 if dma.ignore_cache_flush or not dma.invalidate_on_store else dma.invalidate_ns_per_line
+    p = np.zeros(_kn.N_PARAMS)
+    p[_kn.F_CPU] = f_cpu
+    p[_kn.F_ACC] = f_acc
+    p[_kn.COPY_CALL_CYCLES] = cpu.copy_call_cycles
+    p[_kn.COPY_BYTES_PER_CYCLE] = cpu.copy_bytes_per_cycle
+    # the unhidden time of one LLC hit after an L1 miss [s]
+    p[_kn.L2_STALL_S] = system.l2.latency_cycles / f_cpu / cpu.outstanding_misses
+    # one core's DRAM bandwidth under its outstanding misses [B/s]
+    p[_kn.CORE_CAP] = cpu.outstanding_misses * line / mem_lat
+    # DRAM occupancy per useful byte: a request smaller than a burst still takes a whole burst
+    # (gem5's DRAMCtrl, and our DRAM model, move whole bursts), so line-sized requests on a
+    # 64-byte-burst interface use half of its bandwidth and pay a whole burst's energy.
+    p[_kn.LINE_K] = max(1.0, dram.burst_bytes / line)
+    p[_kn.DMA_K] = max(1.0, dram.burst_bytes / dma.chunk_bytes)
+    p[_kn.DMA_CAP] = dma.max_outstanding * dma.chunk_bytes / dram.latency_s
+    p[_kn.ACP_CAP] = acp.max_outstanding * acp.line_bytes / (dram.latency_s + acp.latency_cycles / f_acc)
+    p[_kn.DRAM_BW] = dram.bandwidth_bytes_per_s
+    p[_kn.DMA_SETUP_CYCLES] = dma.setup_cycles
+    p[_kn.FLUSH_NS] = flush_ns
+    p[_kn.INVALIDATE_NS] = invalidate_ns
+    p[_kn.PAGE_BYTES] = dma.page_bytes
+    p[_kn.LINE_BYTES] = line
+    p[_kn.ACP_LATENCY_CYCLES] = acp.latency_cycles
+    p[_kn.ACP_OUTSTANDING] = acp.max_outstanding
+    p[_kn.OVERHEAD_S] = cpu.op_overhead_cycles / f_cpu
+    p[_kn.PIPELINED] = float(dma.pipelined)
+    # unpacking overlaps the transfer under pipelined DMA and under ACP
+    p[_kn.OVERLAP] = float(dma.pipelined or system.interface != "dma")
+    return p
+
+
+def _cpu_op_work_s(system: System, op: Op) -> float:
     """Compute time of an op that runs on the CPU [s] (memory time is added from the memory pass)."""
-    cpu = env.system.cpu
+    cpu = system.cpu
+    f_cpu = float(cpu.freq_hz)
     if isinstance(op, Convolution):  # depthwise (SMV has no kernel for it), or any conv off-accelerator
-        return op.macs / cpu.macs_per_cycle / env.f_cpu
+        return op.macs / cpu.macs_per_cycle / f_cpu
     out_elems = sum(t.size for t in op.outputs)
     if isinstance(op, Reshape):
-        return (cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / env.f_cpu
+        return (cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / f_cpu
     if isinstance(op, Reorder):
-        return out_elems * cpu.gather_cycles_per_elem / env.f_cpu
+        return out_elems * cpu.gather_cycles_per_elem / f_cpu
     # concat, split, padding, repeat, element-wise and anything else: a copy per output element run
-    return (len(op.outputs) * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / env.f_cpu
+    return (len(op.outputs) * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / f_cpu
 
 
 # --------------------------------------------------------------------------------------------------
@@ -506,8 +451,11 @@ def _cpu_op_work_s(env: _Env, op: Op) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def simulate(graph: Graph, system: System | None = None, *, network: str | None = None) -> Result:
+def simulate(graph: Graph, system: System | None = None, *, network: str | None = None,
+             timeline: bool = True) -> Result:
     """The end-to-end inference of ``graph`` on ``system`` (default: the paper's Table 2 baseline).
+
+    ``timeline=False`` leaves ``Result.timeline`` empty (sweeps need only the totals).
 
     Raises WorkloadError for a graph that is not a Graph, ConfigError for a system that is not a
     System, MappingError when an op cannot be tiled for the accelerator.
@@ -520,113 +468,58 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         raise ConfigError(
             f"system = {describe(system)}: must be a smaug_fast System (e.g. presets.load('smaug-table2'))"
         )
-    ops = tuple(graph.topological_order())
-    memory = _memory(ops, system)
-    env = _env(system)
-    threads = system.cpu_threads
-    overhead_s = system.cpu.op_overhead_cycles / env.f_cpu
-    now = 0.0
-    timeline = _Intervals()
-    rows: list[OpResult] = []
-    totals = {p: 0.0 for p in DETAIL_PHASES}
-    energy = {c: 0.0 for c in ENERGY_DETAIL}
-    accel_busy = 0.0
-    dram_rd = dram_wr = 0.0
-    occ_rd = occ_wr = 0.0
-    macs = 0
-    cpu_busy = 0.0
-    l1_acc = l2_acc = 0.0
-    for index, (op, mem) in enumerate(zip(ops, memory)):
-        detail = {p: 0.0 for p in DETAIL_PHASES}
-        op_rd = op_wr = 0.0
-        op_energy = 0.0
-        invocations = 0
-        tiling = ""
-        start = now
-        if system.accelerator.supports(op):
-            low = lower(op, system.accelerator)
-            tiling = " ".join(f"{t.role}={t.strategy}" for t in low.plan.tensors)
-            t_prep, busy = _cpu_copy(env, mem.prep, threads, now, "cpu_prep", index, timeline)
-            detail["cpu_prep"] = t_prep
-            cpu_busy += busy
-            now += t_prep
-            t_acc, acc_detail, info = _accel_phase(env, op, low, mem, now, index, timeline)
-            detail.update(acc_detail)
-            now += t_acc
-            t_fin, busy = _cpu_copy(env, mem.finalize, threads, now, "cpu_finalize", index, timeline)
-            detail["cpu_finalize"] = t_fin
-            cpu_busy += busy
-            now += t_fin
-            cpu_dram = float(mem.prep.dram_bytes.sum() + mem.finalize.dram_bytes.sum())
-            op_rd += cpu_dram + info["dram_read"]
-            op_wr += info["dram_write"]
-            occ_rd += cpu_dram * env.line_k + info["dram_read_occ"]
-            occ_wr += info["dram_write_occ"]
-            spad = _spad_energy(op, system.accelerator, system.num_accelerators)
-            energy["spad_dynamic"] += spad
-            # the accelerator's energy includes its leakage over its own cycles: charged below over
-            # the whole invocations instead (transfers included), as gem5-Aladdin does
-            energy["accel_fu_dynamic"] += info["energy"] - spad - info["own_leakage"]
-            accel_busy += info["busy_s"]
-            op_energy += info["energy"]
-            macs += info["macs"]
-            invocations = info["invocations"]
-            l1_acc += mem.prep.l1_accesses.sum() + mem.finalize.l1_accesses.sum()
-            l2_acc += mem.prep.l2_accesses.sum() + mem.finalize.l2_accesses.sum() + mem.acp_lines
-        else:
-            c = mem.cpu_copy
-            stall = float(c.l2_hits.sum()) * env.l2_stall_s
-            work = _cpu_op_work_s(env, op)
-            _, end = run_timelines(
-                np.array([0, 1], dtype=np.int64), np.array([stall + work]),
-                np.array([float(c.dram_bytes.sum()) * env.line_k]), np.array([env.core_cap * env.line_k]),
-                np.zeros(1), env.dram.bandwidth_bytes_per_s,
-            )
-            t_cpu = float(end[0])
-            detail["cpu_ops"] = t_cpu
-            timeline.add(_THREAD0, _PHASE_CODE["cpu_ops"], index, now, now + t_cpu)
-            cpu_busy += t_cpu
-            now += t_cpu
-            op_rd += float(c.dram_bytes.sum())
-            occ_rd += float(c.dram_bytes.sum()) * env.line_k
-            l1_acc += c.l1_accesses.sum()
-            l2_acc += c.l2_accesses.sum()
-        detail["cpu_overhead"] = overhead_s
-        timeline.add(_THREAD0, _PHASE_CODE["cpu_overhead"], index, now, now + overhead_s)
-        cpu_busy += overhead_s
-        now += overhead_s
-        for p, v in detail.items():
-            totals[p] += v
+    ops = _graph_ops(graph)
+    prep = _prepare(ops, system)
+    dram = dram_profile(system.dram)
+    cpu_work = np.zeros(len(ops))
+    for o in np.flatnonzero(~prep.accel):
+        cpu_work[o] = _cpu_op_work_s(system, ops[o])
+    latency, detail, op_latency, traffic, accel_busy, cpu_busy, tl = run_network(
+        prep.accel, prep.copy_ptr, prep.copies, prep.acc_ptr, system.num_accelerators, prep.inv, prep.out_dma,
+        cpu_work, system.cpu_threads, _params(system, dram), timeline,
+    )
+    phase_of = [DETAIL_PHASES[p] for p in DETAIL_PHASES]
+    rows = []
+    for o, op in enumerate(ops):
+        d = dict(zip(DETAIL_PHASES, detail[o].tolist()))
         breakdown = {p: 0.0 for p in PHASES}
-        for p, v in detail.items():
-            breakdown[DETAIL_PHASES[p]] += v
-        dram_rd += op_rd
-        dram_wr += op_wr
+        for p, v in zip(phase_of, detail[o].tolist()):
+            breakdown[p] += v
         rows.append(
             OpResult(
-                name=op.name, kind=op.kind, device="accel" if tiling else "cpu", latency_s=now - start,
-                breakdown_s=breakdown, detail_s=detail, energy_j=op_energy, macs=op.macs,
-                invocations=invocations, dram_read_bytes=int(op_rd), dram_write_bytes=int(op_wr), tiling=tiling,
+                name=op.name, kind=op.kind, device="accel" if prep.accel[o] else "cpu",
+                latency_s=float(op_latency[o]), breakdown_s=breakdown, detail_s=d,
+                energy_j=float(prep.energy_j[o]), macs=op.macs, invocations=int(prep.invocations[o]),
+                dram_read_bytes=int(traffic[o, _kn.T_READ]), dram_write_bytes=int(traffic[o, _kn.T_WRITE]),
+                tiling=prep.tiling[o],
             )
         )
-    latency = now
+    totals = dict(zip(DETAIL_PHASES, detail.sum(axis=0).tolist()))
     en = system.energy
-    energy["l1_dynamic"] = l1_acc * en.l1d_access_energy_j
-    energy["llc_dynamic"] = l2_acc * en.l2_access_energy_j
+    acc = system.accelerator
+    leak_w = float(getattr(acc, "static_power_w", 0.0))
+    f_acc = float(getattr(acc, "freq_hz"))
+    energy = {c: 0.0 for c in ENERGY_DETAIL}
+    energy["spad_dynamic"] = float(prep.spad_j.sum())
+    # the accelerator's energy includes its leakage over its own cycles: charged below over the
+    # whole invocations instead (transfers included), as gem5-Aladdin does
+    energy["accel_fu_dynamic"] = float((prep.energy_j - prep.spad_j - leak_w * prep.cycles / f_acc).sum())
+    energy["l1_dynamic"] = float(prep.l1_accesses.sum()) * en.l1d_access_energy_j
+    energy["llc_dynamic"] = float(prep.l2_accesses.sum()) * en.l2_access_energy_j
     energy["l1_leakage"] = en.l1d_leakage_w * system.cpu.cores * latency
     energy["llc_leakage"] = en.l2_leakage_w * latency
-    energy["dram_dynamic"] = occ_rd * env.dram.read_j_per_byte + occ_wr * env.dram.write_j_per_byte
-    energy["dram_background"] = env.dram.background_w * latency
+    occ = traffic.sum(axis=0)
+    energy["dram_dynamic"] = occ[_kn.T_READ_OCC] * dram.read_j_per_byte + occ[_kn.T_WRITE_OCC] * dram.write_j_per_byte
+    energy["dram_background"] = dram.background_w * latency
     energy["cpu"] = system.cpu.active_power_w * cpu_busy
     # gem5-Aladdin charges an accelerator's leakage over its invocations (cycles x leakage power)
-    energy["accel_leakage"] = float(getattr(system.accelerator, "static_power_w", 0.0)) * accel_busy
+    energy["accel_leakage"] = leak_w * accel_busy
     coarse = {c: 0.0 for c in ENERGY_COMPONENTS}
     for c, v in energy.items():
         coarse[ENERGY_DETAIL[c]] += v
     breakdown = {p: 0.0 for p in PHASES}
     for p, v in totals.items():
         breakdown[DETAIL_PHASES[p]] += v
-    tl = timeline.build()
     return Result(
         network=network or graph.name,
         latency_s=latency,
@@ -635,12 +528,23 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         energy_j=float(sum(coarse.values())),
         energy_breakdown_j=coarse,
         energy_detail_j=energy,
-        dram_read_bytes=int(dram_rd),
-        dram_write_bytes=int(dram_wr),
-        macs=macs,
+        dram_read_bytes=int(occ[_kn.T_READ]),
+        dram_write_bytes=int(occ[_kn.T_WRITE]),
+        macs=int(prep.macs.sum()),
         ops=tuple(rows),
-        timeline=tl,
+        timeline=_timeline(tl),
         system=system,
+    )
+
+
+def _timeline(tl) -> Timeline:
+    """The kernel's timeline (resource and phase codes) with resource and phase names."""
+    res, phase, op, start, end = tl
+    codes = np.unique(res)
+    names = np.array([f"accel{c}" if c < _kn.THREAD0 else f"thread{c - _kn.THREAD0}" for c in codes] or [""])
+    return Timeline(
+        resource=names[np.searchsorted(codes, res)], phase=np.array(_kn.PHASE_NAMES)[phase],
+        op=op, start_s=start, end_s=end,
     )
 
 

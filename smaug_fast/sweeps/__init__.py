@@ -97,7 +97,7 @@ def _evaluate(network: str, base: dict, changes: dict) -> dict[str, float]:
     from ..sim import simulate
 
     system = System.from_dict(base).replace(**changes) if changes else System.from_dict(base)
-    return simulate(_graph(network), system, network=network).scalars()
+    return simulate(_graph(network), system, network=network, timeline=False).scalars()
 
 
 _GRAPHS: dict = {}
