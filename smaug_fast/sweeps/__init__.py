@@ -96,8 +96,25 @@ def _evaluate(network: str, base: dict, changes: dict) -> dict[str, float]:
     """One point: the scalars of simulate(network, system) (runs in worker processes too)."""
     from ..sim import simulate
 
-    system = System.from_dict(base).replace(**changes) if changes else System.from_dict(base)
-    return simulate(_graph(network), system, network=network, timeline=False).scalars()
+    return simulate(_graph(network), _system(base, changes), network=network, timeline=False).scalars()
+
+
+_SYSTEMS: dict = {}
+
+
+def _system(base: dict, changes: dict) -> System:
+    """The System of a point. Building one from its dictionary takes milliseconds, so the Systems
+    of the current base (the same object for a whole chunk of points) are kept: every network of a
+    sweep visits the same systems."""
+    if _SYSTEMS.get("base") is not base:
+        _SYSTEMS.clear()
+        _SYSTEMS["base"] = base
+        _SYSTEMS[()] = System.from_dict(base)
+    key = tuple((k, repr(v)) for k, v in changes.items())
+    system = _SYSTEMS.get(key)
+    if system is None:
+        system = _SYSTEMS[key] = _SYSTEMS[()].replace(**changes)
+    return system
 
 
 _GRAPHS: dict = {}
