@@ -17,19 +17,25 @@ from ._jit import jit
 
 
 @jit
-def _share(active_caps, total_bw, out_rates):
-    """Max-min fair rates for the active transfers (caps > 0) under a total bandwidth."""
+def _share(active_caps, total_bw, out_rates, done):
+    """Max-min fair rates for the active transfers (caps > 0) under a total bandwidth (``done``:
+    scratch of the same length)."""
     n = active_caps.shape[0]
-    remaining = total_bw
+    demand = 0.0
     left = 0
     for i in range(n):
         out_rates[i] = 0.0
+        done[i] = active_caps[i] <= 0.0
         if active_caps[i] > 0.0:
+            demand += active_caps[i]
             left += 1
-    done = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
-        if active_caps[i] <= 0.0:
-            done[i] = True
+    if demand <= total_bw:
+        # no contention: water-filling would give every transfer its own cap
+        for i in range(n):
+            if active_caps[i] > 0.0:
+                out_rates[i] = active_caps[i]
+        return
+    remaining = total_bw
     while left > 0:
         fair = remaining / left
         progressed = False
@@ -73,6 +79,7 @@ def run_timelines(starts, fixed_s, nbytes, cap, min_s, total_bw):
     tstart = np.zeros(r_count)  # start of the transfer stage
     caps = np.zeros(r_count)
     rates = np.zeros(r_count)
+    done = np.zeros(r_count, dtype=np.bool_)
     now = 0.0
     for r in range(r_count):
         cur[r] = starts[r]
@@ -89,7 +96,7 @@ def run_timelines(starts, fixed_s, nbytes, cap, min_s, total_bw):
                     caps[r] = cap[cur[r]]
         if not any_active:
             break
-        _share(caps, total_bw, rates)
+        _share(caps, total_bw, rates, done)
         # time to the next stage change of any resource
         dt = np.inf
         for r in range(r_count):

@@ -273,6 +273,10 @@ class _Prepared:
     l1_accesses: np.ndarray  # L1D accesses of the CPU copies or the CPU op
     l2_accesses: np.ndarray  # LLC accesses (CPU copies and ACP)
     tiling: tuple[str, ...]
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    devices: tuple[str, ...]  # "accel" or "cpu"
+    op_macs: tuple[int, ...]  # the op's own MACs (Op.macs)
 
 
 _PREPARED: OrderedDict = OrderedDict()
@@ -383,6 +387,10 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
         inv=np.concatenate(inv_parts) if inv_parts else np.zeros((0, _kn.INV_N)),
         out_dma=np.full(n_ops, modes["output"] == "dma"),
         tiling=tuple(tiling),
+        names=tuple(op.name for op in ops),
+        kinds=tuple(op.kind for op in ops),
+        devices=tuple("accel" if a else "cpu" for a in accel),
+        op_macs=tuple(op.macs for op in ops),
         **f,
     )
     _PREPARED[key] = prepared
@@ -478,22 +486,23 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         prep.accel, prep.copy_ptr, prep.copies, prep.acc_ptr, system.num_accelerators, prep.inv, prep.out_dma,
         cpu_work, system.cpu_threads, _params(system, dram), timeline,
     )
-    phase_of = [DETAIL_PHASES[p] for p in DETAIL_PHASES]
-    rows = []
-    for o, op in enumerate(ops):
-        d = dict(zip(DETAIL_PHASES, detail[o].tolist()))
-        breakdown = {p: 0.0 for p in PHASES}
-        for p, v in zip(phase_of, detail[o].tolist()):
-            breakdown[p] += v
-        rows.append(
-            OpResult(
-                name=op.name, kind=op.kind, device="accel" if prep.accel[o] else "cpu",
-                latency_s=float(op_latency[o]), breakdown_s=breakdown, detail_s=d,
-                energy_j=float(prep.energy_j[o]), macs=op.macs, invocations=int(prep.invocations[o]),
-                dram_read_bytes=int(traffic[o, _kn.T_READ]), dram_write_bytes=int(traffic[o, _kn.T_WRITE]),
-                tiling=prep.tiling[o],
-            )
+    # per op, each phase of PHASES as the sum of its finer phases, added in DETAIL_PHASES order
+    coarse_of = np.zeros((len(ops), len(PHASES)))
+    for i, p in enumerate(DETAIL_PHASES.values()):
+        coarse_of[:, PHASES.index(p)] += detail[:, i]
+    rows = tuple(
+        OpResult(
+            name=name, kind=kind, device=device, latency_s=lat, breakdown_s=dict(zip(PHASES, coarse)),
+            detail_s=dict(zip(DETAIL_PHASES, fine)), energy_j=e, macs=m, invocations=n, dram_read_bytes=rd,
+            dram_write_bytes=wr, tiling=t,
         )
+        for name, kind, device, lat, coarse, fine, e, m, n, rd, wr, t in zip(
+            prep.names, prep.kinds, prep.devices, op_latency.tolist(), coarse_of.tolist(), detail.tolist(),
+            prep.energy_j.tolist(), prep.op_macs, prep.invocations.astype(np.int64).tolist(),
+            traffic[:, _kn.T_READ].astype(np.int64).tolist(), traffic[:, _kn.T_WRITE].astype(np.int64).tolist(),
+            prep.tiling,
+        )
+    )
     totals = dict(zip(DETAIL_PHASES, detail.sum(axis=0).tolist()))
     en = system.energy
     acc = system.accelerator
@@ -531,7 +540,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         dram_read_bytes=int(occ[_kn.T_READ]),
         dram_write_bytes=int(occ[_kn.T_WRITE]),
         macs=int(prep.macs.sum()),
-        ops=tuple(rows),
+        ops=rows,
         timeline=_timeline(tl),
         system=system,
     )
