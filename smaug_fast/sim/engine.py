@@ -42,6 +42,7 @@ Fig. 1 by ``validation/calibrate.py``; ``validation/smaug_paper.py`` compares th
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -144,17 +145,14 @@ def _graph_ops(graph: Graph) -> tuple[Op, ...]:
     return ops
 
 
+#: The System fields (dotted paths) the memory pass depends on; sweeps keep the points that share
+#: them together so that one worker computes each memory pass.
+MEMORY_FIELDS = ("accelerator", "interface", "l1d", "l2", "dma.ignore_cache_flush", "dma.invalidate_on_store")
+
+
 def _memory_key(ops: tuple[Op, ...], system: System) -> tuple:
     """What the memory pass depends on."""
-    return (
-        _OpsKey.of(ops),
-        system.accelerator,
-        system.interface,
-        system.l1d,
-        system.l2,
-        system.dma.ignore_cache_flush,
-        system.dma.invalidate_on_store,
-    )
+    return (_OpsKey.of(ops), *(functools.reduce(getattr, f.split("."), system) for f in MEMORY_FIELDS))
 
 
 class _OpsKey:
@@ -557,4 +555,4 @@ def _timeline(tl) -> Timeline:
     )
 
 
-__all__ = ["DramProfile", "MappingError", "clear_caches", "dram_profile", "simulate"]
+__all__ = ["MEMORY_FIELDS", "DramProfile", "MappingError", "clear_caches", "dram_profile", "simulate"]

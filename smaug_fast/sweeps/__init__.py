@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
+import math
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -308,6 +309,34 @@ def _bar(total: int, progress: bool):
     return tqdm(total=total, unit="pt", desc="sweep")
 
 
+def _chunks(todo: list[int], pts, workers: int) -> list[list[int]]:
+    """The points to evaluate, in chunks for the workers.
+
+    Points that share a memory pass (the same network and the same values of every axis under
+    :data:`smaug_fast.sim.engine.MEMORY_FIELDS`) go together, in as few chunks as keep about four
+    chunks per worker, so that each memory pass is computed by one worker and reused by the points
+    that follow it there (it takes about a second for ResNet50; the rest of a point milliseconds).
+    """
+    from ..sim.engine import MEMORY_FIELDS
+
+    def memory_key(i: int) -> tuple:
+        network, changes = pts[i]
+        return (network, *sorted(
+            (path, repr(v)) for path, v in changes.items()
+            if any(path == f or path.startswith(f + ".") for f in MEMORY_FIELDS)
+        ))
+
+    groups: dict[tuple, list[int]] = {}
+    for i in todo:
+        groups.setdefault(memory_key(i), []).append(i)
+    size = max(1, math.ceil(len(todo) / (4 * workers)))
+    chunks = []
+    for members in groups.values():
+        pieces = math.ceil(len(members) / size)
+        chunks.extend(c.tolist() for c in np.array_split(np.asarray(members), pieces))
+    return chunks
+
+
 def _run(pts, base, executor, workers, progress, journal=None) -> list[dict[str, float]]:
     """Evaluate every point not yet in the journal; results in point order."""
     results: dict[int, dict[str, float]] = dict(journal.done) if journal else {}
@@ -324,13 +353,11 @@ def _run(pts, base, executor, workers, progress, journal=None) -> list[dict[str,
 
     try:
         if executor == "serial":
-            for i in todo:
+            for i in itertools.chain.from_iterable(_chunks(todo, pts, 1)):
                 finished([i], [_evaluate(pts[i][0], base, pts[i][1])])
         else:
-            # chunks of consecutive points: one network's points stay together (memoized work is reused)
             n_workers = workers or os.cpu_count() or 1
-            size = max(1, min(64, len(todo) // (4 * n_workers) or 1))
-            chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
+            chunks = _chunks(todo, pts, n_workers)
             args = [(base, [pts[i] for i in c]) for c in chunks]
             if executor == "processes":
                 from concurrent.futures import ProcessPoolExecutor
