@@ -178,7 +178,7 @@ def sweep(
             as it completes; calling again with the same definition skips the finished points
             (resume after a crash or SIGKILL) and the finished Dataset is written to ``store``
             (netCDF). A store written by a different sweep definition is a ConfigError.
-        progress: a tqdm bar when tqdm is installed and stderr is a terminal.
+        progress: a tqdm bar on stderr (only when stderr is a terminal).
 
     Dimensions: ``network`` and one per axis (group); data variables: every scalar of
     :data:`smaug_fast.sim.VARIABLES`, with ``units`` and ``description`` attributes; provenance in
@@ -296,15 +296,12 @@ class _Journal:
 
 
 def _bar(total: int, progress: bool):
-    if not progress:
-        return None
-    try:
-        import sys
+    """A tqdm progress bar on stderr, or None when ``progress`` is off or stderr is not a terminal."""
+    import sys
 
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    if not sys.stderr.isatty():
+    from tqdm import tqdm
+
+    if not progress or not sys.stderr.isatty():
         return None
     return tqdm(total=total, unit="pt", desc="sweep")
 
