@@ -14,7 +14,7 @@ from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
 from .hardware import System
 from .numerics import run_functional
 from .sim import Result, simulate
-from .sweeps import sweep
+from .sweeps import open_sweep, sweep
 from .workload import Graph, Op, Tensor, math, nn, tensor
 
 try:
@@ -44,6 +44,7 @@ __all__ = [
     "run_functional",
     "sim",
     "simulate",
+    "open_sweep",
     "sweep",
     "tensor",
     "tiling",

@@ -205,11 +205,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         executor = client
     try:
         ds = sweep(spec["networks"], system, spec["axes"], zip_axes=spec.get("zip_axes", ()),
-                   executor=executor, workers=args.workers, store=args.output)
+                   executor=executor, workers=args.workers, store=args.output, per_op=args.per_op)
     finally:
         if client is not None:
             client.close()
-    print(f"{args.output}: {int(ds['latency_s'].size)} points, dimensions {dict(ds.sizes)}")
+    root = ds.to_dataset() if args.per_op else ds
+    print(f"{args.output}: {int(root['latency_s'].size)} points, dimensions {dict(root.sizes)}"
+          + (" (per-op values of each network: smaug_fast.open_sweep)" if args.per_op else ""))
     return 0
 
 
@@ -219,6 +221,7 @@ def register_sweep(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT.nc", help="netCDF result (journal beside it)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler address")
+    p.add_argument("--per-op", action="store_true", help="also store every op's values (read with open_sweep)")
     p.set_defaults(func=_cmd_sweep)
 
 

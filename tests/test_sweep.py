@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 import xarray as xr
 
-from smaug_fast import ConfigError, WorkloadError, presets, simulate, sweep, zoo
+from smaug_fast import ConfigError, WorkloadError, open_sweep, presets, simulate, sweep, zoo
+from smaug_fast.sweeps import OP_VARIABLES
 from smaug_fast.sim import VARIABLES
 
 BASE = presets.load("smaug-table2")
@@ -139,6 +141,10 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
     direct = simulate(zoo.load("minerva"), BASE.replace(**{"dma.max_outstanding": 32, "interface": "acp"}))
     assert float(ds["latency_s"].sel(network="minerva", interface="acp", num_accelerators=1)) == direct.latency_s
     ds.close()
+    assert main(["sweep", str(spec), "-o", str(tmp_path / "ops.nc"), "--workers", "1", "--per-op"]) == 0
+    assert "per-op values" in capsys.readouterr().out
+    tree = open_sweep(tmp_path / "ops.nc")
+    assert list(tree["minerva"]["op"].values) == [op.name for op in zoo.load("minerva").topological_order()]
     bad = tmp_path / "bad.toml"
     bad.write_text('networks = ["minerva"]\naxis = {}\n')
     assert main(["sweep", str(bad), "-o", str(tmp_path / "x.nc")]) == 2
@@ -166,3 +172,43 @@ def test_progress_on_a_non_terminal_writes_nothing(capsys):
     assert ds.sizes["cpu_threads"] == 2
     out, err = capsys.readouterr()
     assert out == "" and err == ""
+
+
+def test_per_op_detail_is_a_datatree_whose_ops_add_up(tmp_path):
+    axes = {"num_accelerators": [1, 2], "cpu_threads": [1, 4]}
+    tree = sweep(["minerva", "cnn10"], BASE, axes, executor="serial", progress=False, per_op=True,
+                 store=tmp_path / "ops.nc")
+    root = tree.to_dataset()
+    plain = sweep(["minerva", "cnn10"], BASE, axes, executor="serial", progress=False)
+    for name in VARIABLES:
+        assert (root[name].values == plain[name].values).all(), name
+    for net in ("minerva", "cnn10"):
+        node = tree[net].to_dataset()
+        ops = zoo.load(net).topological_order()
+        assert list(node["op"].values) == [op.name for op in ops]
+        assert list(node["op_kind"].values) == [op.kind for op in ops]
+        assert node["latency_s"].dims == ("num_accelerators", "cpu_threads", "op")
+        # every op's time adds up to the point's latency, its phases to its time
+        total = node["latency_s"].sum("op")
+        np.testing.assert_allclose(total.values, root["latency_s"].sel(network=net).values, rtol=1e-12)
+        phases = node["accel_compute_s"] + node["data_transfer_s"] + node["cpu_s"]
+        np.testing.assert_allclose(phases.values, node["latency_s"].values, rtol=1e-12, atol=1e-18)
+        # one point against a direct simulation
+        direct = simulate(zoo.load(net), BASE.replace(num_accelerators=2, cpu_threads=4))
+        assert list(node["invocations"].sel(num_accelerators=2, cpu_threads=4).values) == [
+            o.invocations for o in direct.ops]
+    # the store holds the per-op values too: reading it back gives the same tree, and so does a
+    # second call that finds every point in the journal
+    back = open_sweep(tmp_path / "ops.nc")
+    again = sweep(["minerva", "cnn10"], BASE, axes, executor="serial", progress=False, per_op=True,
+                  store=tmp_path / "ops.nc")
+    for other in (back, again):
+        for net in ("minerva", "cnn10"):
+            a, b = tree[net].to_dataset(), other[net].to_dataset()
+            for name in OP_VARIABLES:
+                assert (a[name].values == b[name].values).all(), (net, name)
+            assert list(b["op"].values) == list(a["op"].values)
+        assert (other.to_dataset()["latency_s"].values == root["latency_s"].values).all()
+    # a plain sweep's store reads back as a Dataset
+    sweep("minerva", BASE, {"cpu_threads": [1, 2]}, executor="serial", progress=False, store=tmp_path / "p.nc")
+    assert isinstance(open_sweep(tmp_path / "p.nc"), xr.Dataset)

@@ -27,8 +27,9 @@ import numpy as np
 from ..errors import ConfigError, describe
 from ..hardware import System
 from ..sim import VARIABLES
+from ..sim.result import PHASES
 
-__all__ = ["sweep", "points"]
+__all__ = ["OP_VARIABLES", "open_sweep", "points", "sweep"]
 
 
 def _axis_values(axes: Mapping[str, Sequence]) -> dict[str, list]:
@@ -93,11 +94,34 @@ def points(networks: Sequence[str], axes: dict[str, list], zip_axes: Sequence[Se
     return pts, dims, groups
 
 
-def _evaluate(network: str, base: dict, changes: dict) -> dict[str, float]:
-    """One point: the scalars of simulate(network, system) (runs in worker processes too)."""
+#: Per-op variables of ``sweep(..., per_op=True)``: (units, description).
+OP_VARIABLES: dict[str, tuple[str, str]] = {
+    "latency_s": ("s", "critical-path time of the op"),
+    **{f"{p}_s": ("s", f"the op's critical-path time in phase {p}") for p in PHASES},
+    "energy_j": ("J", "the accelerator model's energy of the op's invocations"),
+    "dram_read_bytes": ("B", "bytes the op reads from DRAM"),
+    "dram_write_bytes": ("B", "bytes the op writes to DRAM"),
+    "invocations": ("1", "accelerator invocations of the op"),
+}
+
+
+def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False) -> dict:
+    """One point: the scalars of simulate(network, system), and with ``per_op`` the per-op values
+    under "ops" (runs in worker processes too)."""
     from ..sim import simulate
 
-    return simulate(_graph(network), _system(base, changes), network=network, timeline=False).scalars()
+    r = simulate(_graph(network), _system(base, changes), network=network, timeline=False)
+    row: dict = r.scalars()
+    if per_op:
+        row["ops"] = {
+            "latency_s": [o.latency_s for o in r.ops],
+            **{f"{p}_s": [o.breakdown_s[p] for o in r.ops] for p in PHASES},
+            "energy_j": [o.energy_j for o in r.ops],
+            "dram_read_bytes": [float(o.dram_read_bytes) for o in r.ops],
+            "dram_write_bytes": [float(o.dram_write_bytes) for o in r.ops],
+            "invocations": [float(o.invocations) for o in r.ops],
+        }
+    return row
 
 
 _SYSTEMS: dict = {}
@@ -130,9 +154,9 @@ def _graph(network: str):
     return g
 
 
-def _evaluate_chunk(args) -> list[dict[str, float]]:
-    base, chunk = args
-    return [_evaluate(net, base, changes) for net, changes in chunk]
+def _evaluate_chunk(args) -> list[dict]:
+    base, chunk, per_op = args
+    return [_evaluate(net, base, changes, per_op) for net, changes in chunk]
 
 
 def _git_revision() -> str:
@@ -164,6 +188,7 @@ def sweep(
     workers: int | None = None,
     store: str | os.PathLike | None = None,
     progress: bool = True,
+    per_op: bool = False,
 ):
     """Simulate every point of ``networks`` x ``axes`` and return an xarray Dataset.
 
@@ -179,6 +204,10 @@ def sweep(
             (resume after a crash or SIGKILL) and the finished Dataset is written to ``store``
             (netCDF). A store written by a different sweep definition is a ConfigError.
         progress: a tqdm bar on stderr (only when stderr is a terminal).
+        per_op: also return every op's values (:data:`OP_VARIABLES`): an ``xarray.DataTree`` whose root
+            is the Dataset and which has a node per network with dimension ``op`` (the op names in
+            topological order, ``op_kind`` beside them) and the sweep's dimensions. The store then
+            holds them too (read it back with :func:`open_sweep`).
 
     Dimensions: ``network`` and one per axis (group); data variables: every scalar of
     :data:`smaug_fast.sim.VARIABLES`, with ``units`` and ``description`` attributes; provenance in
@@ -210,11 +239,11 @@ def sweep(
     base = system.to_dict()
     definition = json.dumps(
         {"networks": networks, "base": base, "axes": {k: [repr(v) for v in vals] for k, vals in ax.items()},
-         "zip_axes": [list(g) for g in zip_axes or ()]},
+         "zip_axes": [list(g) for g in zip_axes or ()], **({"per_op": True} if per_op else {})},
         sort_keys=True, default=str,
     )
     journal = _Journal(store, definition, len(pts)) if store is not None else None
-    rows = _run(pts, base, executor, workers, progress, journal)
+    rows = _run(pts, base, executor, workers, progress, journal, per_op)
     shape = [len(networks)] + [len(ax[g[0]]) for g in groups]
     data = {}
     for name, (unit, desc) in VARIABLES.items():
@@ -236,8 +265,51 @@ def sweep(
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     if journal is not None:
         ds.attrs["created"] = journal.created
-        journal.finish(ds)
-    return ds
+    result = ds
+    if per_op:
+        nodes = {}
+        per_network = len(rows) // len(networks)
+        for k, net in enumerate(networks):
+            ops = _graph(net).topological_order()
+            block = rows[k * per_network : (k + 1) * per_network]
+            node = {}
+            for name, (unit, desc) in OP_VARIABLES.items():
+                arr = np.array([r["ops"][name] for r in block], dtype=float).reshape(shape[1:] + [len(ops)])
+                node[name] = xr.DataArray(arr, dims=dims[1:] + ["op"], attrs={"units": unit, "description": desc})
+            node_coords = {c: v for c, v in coords.items() if c != "network"}
+            node_coords["op"] = np.asarray([op.name for op in ops], dtype=object)
+            node_coords["op_kind"] = ("op", np.asarray([op.kind for op in ops], dtype=object))
+            nodes[net] = xr.Dataset(node, coords=node_coords)
+        result = xr.DataTree.from_dict({"/": ds, **nodes})
+    if journal is not None:
+        journal.finish(result)
+    return result
+
+
+_NODE_SEP = "__"
+
+
+def open_sweep(path: str | os.PathLike):
+    """A finished sweep store: the Dataset, or the DataTree of a ``per_op=True`` sweep.
+
+    The store is one netCDF file (netCDF3 has no groups): the per-op variables of network ``n`` are
+    stored as ``n__<variable>`` along dimension ``n__op``.
+    """
+    import xarray as xr
+
+    with xr.open_dataset(os.fspath(path)) as f:
+        flat = f.load()
+    networks = [str(n) for n in flat["network"].values]
+    prefixed = {n: [v for v in flat.variables if str(v).startswith(n + _NODE_SEP)] for n in networks}
+    if not any(prefixed.values()):
+        return flat
+    nodes = {}
+    for n, names in prefixed.items():
+        node = flat[[v for v in names if v in flat.data_vars]]
+        node = node.rename({v: v[len(n) + len(_NODE_SEP):] for v in names})
+        nodes[n] = node.drop_vars("network", errors="ignore").assign_attrs({})
+    root = flat.drop_vars([v for names in prefixed.values() for v in names])
+    return xr.DataTree.from_dict({"/": root, **nodes})
 
 
 class _Journal:
@@ -284,10 +356,19 @@ class _Journal:
         os.fsync(self._fh.fileno())
         self.done[index] = values
 
-    def finish(self, ds) -> None:
+    def finish(self, result) -> None:
+        """Write the finished Dataset (or DataTree, flattened: see :func:`open_sweep`) to the store."""
+        import xarray as xr
+
         self._fh.close()
-        out = ds.copy()
-        for name in out.coords:
+        if isinstance(result, xr.DataTree):
+            out = result.to_dataset(inherit=False).copy()
+            for net, node in result.children.items():
+                flat = node.to_dataset(inherit=False)
+                out = out.merge(flat.rename({v: f"{net}{_NODE_SEP}{v}" for v in flat.variables}))
+        else:
+            out = result.copy()
+        for name in out.variables:
             if out[name].dtype == object:
                 out[name] = out[name].astype(str)
         tmp = self.store + ".tmp"
@@ -334,7 +415,7 @@ def _chunks(todo: list[int], pts, workers: int) -> list[list[int]]:
     return chunks
 
 
-def _run(pts, base, executor, workers, progress, journal=None) -> list[dict[str, float]]:
+def _run(pts, base, executor, workers, progress, journal=None, per_op=False) -> list[dict]:
     """Evaluate every point not yet in the journal; results in point order."""
     results: dict[int, dict[str, float]] = dict(journal.done) if journal else {}
     todo = [i for i in range(len(pts)) if i not in results]
@@ -351,11 +432,11 @@ def _run(pts, base, executor, workers, progress, journal=None) -> list[dict[str,
     try:
         if executor == "serial":
             for i in itertools.chain.from_iterable(_chunks(todo, pts, 1)):
-                finished([i], [_evaluate(pts[i][0], base, pts[i][1])])
+                finished([i], [_evaluate(pts[i][0], base, pts[i][1], per_op)])
         else:
             n_workers = workers or os.cpu_count() or 1
             chunks = _chunks(todo, pts, n_workers)
-            args = [(base, [pts[i] for i in c]) for c in chunks]
+            args = [(base, [pts[i] for i in c], per_op) for c in chunks]
             if executor == "processes":
                 from concurrent.futures import ProcessPoolExecutor
 
