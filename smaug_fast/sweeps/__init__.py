@@ -394,6 +394,7 @@ def _chunks(todo: list[int], pts, workers: int) -> list[list[int]]:
     :data:`smaug_fast.sim.engine.MEMORY_FIELDS`) go together, in as few chunks as keep about four
     chunks per worker, so that each memory pass is computed by one worker and reused by the points
     that follow it there (it takes about a second for ResNet50; the rest of a point milliseconds).
+    The chunks of the networks with the most MACs come first.
     """
     from ..sim.engine import MEMORY_FIELDS
 
@@ -412,6 +413,10 @@ def _chunks(todo: list[int], pts, workers: int) -> list[list[int]]:
     for members in groups.values():
         pieces = math.ceil(len(members) / size)
         chunks.extend(c.tolist() for c in np.array_split(np.asarray(members), pieces))
+    # the biggest networks' chunks first (their memory passes take longest), so that no long chunk
+    # starts last and leaves the other workers idle
+    macs = {net: _graph(net).macs for net in {pts[c[0]][0] for c in chunks}}
+    chunks.sort(key=lambda c: -macs[pts[c[0]][0]])
     return chunks
 
 
