@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import SmaugFastError
+from .errors import ConfigError, SmaugFastError
 
 
 def _cmd_zoo(args: argparse.Namespace) -> int:
@@ -64,14 +64,29 @@ def _parse_sets(items: list[str]) -> dict:
     return changes
 
 
+def _add_system_args(p) -> None:
+    """--preset, --set and --batch: the SoC and workload options of run and plot."""
+    p.add_argument("--preset", default="smaug-table2", help="hardware preset (default smaug-table2)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="change a hardware field by dotted path, e.g. --set num_accelerators=8 --set l2.size_bytes=4MiB",
+    )
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+
+
+def _system(args: argparse.Namespace):
+    from . import presets
+
+    return presets.load(args.preset, **_parse_sets(args.set))
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import json
 
-    from . import presets, zoo
+    from . import zoo
     from .sim import simulate
 
-    system = presets.load(args.preset, **_parse_sets(args.set))
-    result = simulate(zoo.load(args.network, batch=args.batch), system)
+    result = simulate(zoo.load(args.network, batch=args.batch), _system(args))
     if args.json:
         print(json.dumps({
             "network": result.network,
@@ -98,12 +113,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def register_run(subparsers) -> None:
     p = subparsers.add_parser("run", help="simulate one network on an SoC and print the latency/energy breakdown")
     p.add_argument("network", help="a zoo network (smaug-fast zoo lists them)")
-    p.add_argument("--preset", default="smaug-table2", help="hardware preset (default smaug-table2)")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="change a hardware field by dotted path, e.g. --set num_accelerators=8 --set l2.size_bytes=4MiB",
-    )
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    _add_system_args(p)
     p.add_argument("--json", action="store_true", help="print JSON (latency_s, breakdown_s, energy_j, dram_bytes, ...)")
     p.add_argument("--ops", action="store_true", help="also print one row per operator")
     p.set_defaults(func=_cmd_run)
@@ -225,8 +235,115 @@ def register_sweep(subparsers) -> None:
     p.set_defaults(func=_cmd_sweep)
 
 
+# ------------------------------------------------------------------------------------------------
+# plot: the figures of smaug_fast.plot
+# ------------------------------------------------------------------------------------------------
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from . import plot, zoo
+    from .sim import simulate
+
+    if args.figure == "sweep":
+        from .sweeps import open_sweep
+
+        ds = open_sweep(args.store)
+        if hasattr(ds, "children"):  # a per-op sweep: plot its root
+            ds = ds.to_dataset()
+        plot.sweep_map(ds, args.variable, args.x, args.output, y=args.y, hue=args.hue, **_parse_sets(args.sel))
+    else:
+        system = _system(args)
+        results = {n: simulate(zoo.load(n, batch=args.batch), system) for n in args.networks}
+        if args.figure == "breakdown":
+            plot.breakdown(results, args.output, normalize=not args.absolute)
+        else:  # argparse gives timeline exactly one network
+            plot.timeline(next(iter(results.values())), args.output, unit=args.unit)
+    print(args.output)
+    return 0
+
+
+def register_plot(subparsers) -> None:
+    p = subparsers.add_parser("plot", help="draw a figure (PNG or PDF): breakdown, timeline or sweep")
+    figures = p.add_subparsers(dest="figure", required=True, metavar="FIGURE")
+    b = figures.add_parser("breakdown", help="Fig. 1-style stacked latency breakdown of networks")
+    b.add_argument("networks", nargs="+", metavar="NETWORK")
+    _add_system_args(b)
+    b.add_argument("--absolute", action="store_true", help="milliseconds instead of shares of the latency")
+    t = figures.add_parser("timeline", help="Gantt chart of one run on every accelerator and thread")
+    t.add_argument("networks", nargs=1, metavar="NETWORK")
+    _add_system_args(t)
+    t.add_argument("--unit", default="ms", choices=("s", "ms", "us"))
+    s = figures.add_parser("sweep", help="a sweep variable over one axis (lines) or two (heatmap)")
+    s.add_argument("store", metavar="SWEEP.nc", help="a finished sweep store (smaug-fast sweep -o)")
+    s.add_argument("variable", help="a data variable, e.g. latency_s")
+    s.add_argument("--x", required=True, help="the axis along x")
+    s.add_argument("--y", default=None, help="a second axis: draw a heatmap")
+    s.add_argument("--hue", default=None, help="without --y: one line per value of this axis")
+    s.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE", help="fix every other axis")
+    for sub in (b, t, s):
+        sub.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output file (.png or .pdf)")
+        sub.set_defaults(func=_cmd_plot)
+
+
+# ------------------------------------------------------------------------------------------------
+# validate: the comparison scripts of validation/ (a repository checkout)
+# ------------------------------------------------------------------------------------------------
+#: name -> (script under validation/, what it compares with, default arguments).
+VALIDATIONS = {
+    "smaug_paper": ("smaug_paper.py", "SMAUG's published Fig. 1, 10 and 17 (about 10 s)", []),
+    "pycachesim": ("pycachesim_compare.py", "pycachesim 0.3.1 counters (installs it in its own venv)", []),
+    "dramsim3": ("dramsim3_compare.py", "DRAMsim3 (builds it under validation/.dramsim3; needs git, cmake)", []),
+    "scalesim": ("scalesim/compare.py", "SCALE-Sim 3.0.0 reports (installs it in its own venv)", []),
+}
+
+
+def _validation_dir():
+    from pathlib import Path
+
+    from .errors import ConfigError
+
+    here = Path(__file__).resolve().parent.parent / "validation"
+    if not (here / "smaug_paper.py").is_file():
+        raise ConfigError(f"validate needs the repository checkout (no validation scripts at {here}); "
+                          "install with pip install -e . from a clone")
+    return here
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import subprocess
+    import time
+
+    from .errors import ConfigError
+
+    names = list(VALIDATIONS) if "all" in args.names else (args.names or ["smaug_paper"])
+    for n in names:
+        if n not in VALIDATIONS:
+            raise ConfigError(f"validate: unknown validation {n!r}; known: {', '.join(VALIDATIONS)}, all")
+    folder = _validation_dir()
+    summary = []
+    for n in names:
+        script, what, extra = VALIDATIONS[n]
+        print(f"== {n}: {what}", flush=True)
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(folder / script), *extra], capture_output=True, text=True)
+        print(proc.stdout, end="")
+        if proc.returncode:
+            print(proc.stderr[-2000:], end="", file=sys.stderr)
+        last = [line for line in proc.stdout.splitlines() if line.strip()]
+        summary.append((n, proc.returncode, time.perf_counter() - t, last[-1] if last else ""))
+    print("\nvalidation   status  time    last line")
+    for n, rc, dt, line in summary:
+        print(f"{n:<12} {'ok' if rc == 0 else f'rc {rc}':<7} {dt:6.1f}s  {line[:100]}")
+    return 0 if all(rc == 0 for _, rc, _, _ in summary) else 1
+
+
+def register_validate(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="run the validation scripts (repository checkout) and print their tables")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help=f"which: {', '.join(VALIDATIONS)} or all (default smaug_paper)")
+    p.set_defaults(func=_cmd_validate)
+
+
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_run, register_sweep, register_zoo, register_scalesim]
+REGISTRY = [register_run, register_sweep, register_plot, register_validate, register_zoo, register_scalesim]
 
 
 def build_parser() -> argparse.ArgumentParser:
