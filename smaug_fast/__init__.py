@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import accelerators, hardware, numerics, presets, sim, tiling, units, workload, zoo
 from .accelerators import SMV, Accelerator
-from .errors import ConfigError, MappingError, SmaugFastError, WorkloadError
+from .errors import ConfigError, MappingError, SmaugFastError, SweepError, WorkloadError
 from .hardware import System
 from .numerics import run_functional
 from .sim import Result, simulate
@@ -31,6 +31,7 @@ __all__ = [
     "Result",
     "Op",
     "SmaugFastError",
+    "SweepError",
     "System",
     "Tensor",
     "WorkloadError",

@@ -226,9 +226,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def register_sweep(subparsers) -> None:
-    p = subparsers.add_parser("sweep", help="run a sweep defined in TOML; write a netCDF Dataset (resumable)")
+    p = subparsers.add_parser("sweep", help="run a sweep defined in TOML; write a netCDF or zarr store (resumable)")
     p.add_argument("spec", metavar="SPEC.toml", help="networks, preset, optional [set], [axes], zip_axes")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.nc", help="netCDF result (journal beside it)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.nc|OUT.zarr",
+                   help="netCDF file or zarr store (zarr needs the [zarr] extra); the journal goes beside it")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler address")
     p.add_argument("--per-op", action="store_true", help="also store every op's values (read with open_sweep)")

@@ -1,8 +1,8 @@
-"""Exceptions raised for bad user input.
+"""Exceptions raised for bad user input, and for a sweep point that failed.
 
 Every error names what was wrong (the field, op or file) and the value it had, so that a typo in a
-sweep of ten thousand points is found before any work starts. They subclass ``ValueError`` so that
-callers catching the broad built-in still see them.
+sweep of ten thousand points is found before any work starts. The input errors subclass ``ValueError``
+so that callers catching the broad built-in still see them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,14 @@ class WorkloadError(SmaugFastError, ValueError):
 
 class MappingError(SmaugFastError, ValueError):
     """An operator cannot be mapped onto an accelerator (for example, no tile fits the scratchpads)."""
+
+
+class SweepError(SmaugFastError, RuntimeError):
+    """A point of a sweep failed while it ran (in this process, a worker process or a dask worker).
+
+    The message names the point and says where the points finished before it are kept; the original
+    exception is the ``__cause__`` (with the worker's traceback as a note).
+    """
 
 
 def describe(value: object) -> str:

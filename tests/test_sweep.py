@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from smaug_fast import ConfigError, WorkloadError, open_sweep, presets, simulate, sweep, zoo
-from smaug_fast.sweeps import OP_VARIABLES
+from smaug_fast import (ConfigError, MappingError, SweepError, WorkloadError, open_sweep, presets, simulate,
+                        sweep, zoo)
+from smaug_fast.sweeps import OP_VARIABLES, points
 from smaug_fast.sim import VARIABLES
 
 BASE = presets.load("smaug-table2")
@@ -60,6 +65,8 @@ def test_zipped_axes_share_a_dimension():
         ({"network": ["lenet5"]}, {}, ConfigError, r"'network' is given by the networks argument"),
         ({"cpu_threads": [1]}, {"executor": "threads"}, ConfigError, r"executor = 'threads'"),
         ({"cpu_threads": [1, 2]}, {"zip_axes": [["cpu_threads", "interface"]]}, ConfigError, r"zip_axes: 'interface' is not an axis"),
+        ({"cpu_threads": [1]}, {"store": "out.h5"}, ConfigError,
+         r"store = 'out.h5': must be a netCDF path ending in .nc or a zarr store ending in .zarr"),
     ],
 )
 def test_bad_definitions_fail_before_work(axes, kwargs, error, match):
@@ -151,13 +158,53 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
     assert "unknown key(s) ['axis']" in capsys.readouterr().err
 
 
-def test_dask_local_cluster_equals_serial(serial, tmp_path):
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (tqdm draws its bar only there)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+# lenet5's smallest conv tile does not fit a 4 KiB scratchpad (a MappingError while it runs); minerva's does
+FAILING = {"accelerator.spad_bytes": [32768, 4096], "num_accelerators": [1, 2]}
+
+
+def _check_failure(info, store):
+    """A SweepError that names the failing point and its MappingError, and a journal whose points are
+    each equal to a direct simulation (none lost or corrupted)."""
+    err = info.value
+    assert "network='lenet5', accelerator.spad_bytes=4096" in str(err)
+    assert "MappingError: op 'conv_1' (conv): the smallest input tile" in str(err)
+    assert f"kept in {store}.journal (the same call resumes from them)" in str(err)
+    assert isinstance(err.__cause__, MappingError)
+    pts, _, _ = points(["minerva", "lenet5"], FAILING)
+    journal = Path(f"{store}.journal")
+    records = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    assert records, journal
+    for rec in records:
+        net, changes = pts[rec["i"]]
+        assert not (net == "lenet5" and changes["accelerator.spad_bytes"] == 4096)
+        direct = simulate(zoo.load(net), BASE.replace(**changes), timeline=False)
+        assert rec["v"]["latency_s"] == direct.latency_s
+    return err
+
+
+def test_dask_local_cluster_equals_serial(serial, tmp_path, monkeypatch):
     """Points run as dask.distributed tasks on a LocalCluster of two worker processes; the Dataset
-    equals the serial one bit for bit, and the store's journal works through the Client path too."""
+    equals the serial one bit for bit, the store's journal works through the Client path too, the
+    progress bar draws on a terminal, and a point failing on a worker is a SweepError."""
     distributed = pytest.importorskip("dask.distributed")
+    term = _Terminal()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
-        ds = sweep(["minerva", "lenet5"], BASE, AXES, executor=client, progress=False, store=tmp_path / "d.nc")
+        with monkeypatch.context() as m:
+            m.setattr(sys, "stderr", term)
+            ds = sweep(["minerva", "lenet5"], BASE, AXES, executor=client, store=tmp_path / "d.nc")
+        with pytest.raises(SweepError) as info:
+            sweep(["minerva", "lenet5"], BASE, FAILING, executor=client, progress=False, store=tmp_path / "f.nc")
+        err = _check_failure(info, tmp_path / "f.nc")
+        assert "traceback in the worker" in "".join(err.__cause__.__notes__)
+    assert "8/8" in term.getvalue()
     # identical: every variable equal value for value, with its attributes; the provenance too
     # (but the creation time)
     xr.testing.assert_identical(ds.assign_attrs(created=None), serial.assign_attrs(created=None))
@@ -212,3 +259,80 @@ def test_per_op_detail_is_a_datatree_whose_ops_add_up(tmp_path):
     # a plain sweep's store reads back as a Dataset
     sweep("minerva", BASE, {"cpu_threads": [1, 2]}, executor="serial", progress=False, store=tmp_path / "p.nc")
     assert isinstance(open_sweep(tmp_path / "p.nc"), xr.Dataset)
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_progress_bar_on_a_terminal(executor, monkeypatch):
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    sweep(["minerva", "lenet5"], BASE, AXES, executor=executor, workers=2)
+    assert "sweep: 100%" in term.getvalue() and "8/8" in term.getvalue()
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    sweep(["minerva", "lenet5"], BASE, AXES, executor=executor, workers=2, progress=False)
+    assert term.getvalue() == ""
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_a_failing_point_is_a_sweep_error_that_keeps_the_finished_points(executor, tmp_path):
+    with pytest.raises(SweepError) as info:
+        sweep(["minerva", "lenet5"], BASE, FAILING, executor=executor, workers=2, progress=False,
+              store=tmp_path / "f.nc")
+    err = _check_failure(info, tmp_path / "f.nc")
+    if executor == "processes":  # the worker's traceback crosses the process boundary as a note
+        assert "traceback in the worker" in "".join(err.__cause__.__notes__)
+    assert not (tmp_path / "f.nc").exists()
+    with pytest.raises(SweepError, match="the points finished so far are lost"):
+        sweep(["lenet5"], BASE, FAILING, executor=executor, workers=2, progress=False)
+
+
+def _undated(result):
+    """A sweep result without its creation time (two runs differ only there)."""
+    result = result.copy()
+    result.attrs["created"] = None
+    return result
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+@pytest.mark.parametrize("per_op", [False, True])
+def test_resume_after_a_failure_gives_the_uninterrupted_result(suffix, per_op, tmp_path, monkeypatch):
+    """A point fails (here: the third simulation raises); the journal keeps the two before it; the same
+    call again simulates only the rest and returns, and stores, what an uninterrupted run gives."""
+    if suffix == ".zarr":
+        pytest.importorskip("zarr")
+    import smaug_fast.sweeps as sw
+
+    axes = {"num_accelerators": [1, 2], "cpu_threads": [1, 4]}
+    store = tmp_path / f"s{suffix}"
+    original = sw._evaluate
+    calls, failed = [], []
+
+    def flaky(*args):
+        calls.append(args[:2])
+        if len(calls) == 3 and not failed:
+            failed.append(True)
+            raise OSError("disk full")
+        return original(*args)
+
+    monkeypatch.setattr(sw, "_evaluate", flaky)
+    with pytest.raises(SweepError, match=r"sweep point \d+ \(network='\w+', num_accelerators=\d, cpu_threads=\d\) failed: "
+                                         r"OSError: disk full"):
+        sweep(["minerva", "lenet5"], BASE, axes, executor="serial", progress=False, per_op=per_op, store=store)
+    assert Path(f"{store}.journal").read_text().count("\n") == 1 + 2
+    calls.clear()
+    resumed = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", progress=False, per_op=per_op,
+                    store=store)
+    assert len(calls) == 8 - 2
+    monkeypatch.setattr(sw, "_evaluate", original)
+    clean = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", progress=False, per_op=per_op)
+    xr.testing.assert_identical(_undated(resumed), _undated(clean))
+    back = open_sweep(store)
+    assert type(back) is type(clean)
+    xr.testing.assert_identical(back, resumed)
+
+
+def test_a_zarr_store_without_zarr_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "zarr", None)  # import zarr raises ImportError
+    with pytest.raises(ConfigError, match=r"store = '.*s.zarr': a .zarr store needs the zarr package"):
+        sweep("minerva", BASE, {"cpu_threads": [1]}, executor="serial", progress=False, store=tmp_path / "s.zarr")
+    assert not list(tmp_path.iterdir())  # nothing written

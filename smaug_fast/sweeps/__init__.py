@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, describe
+from ..errors import ConfigError, SweepError, describe
 from ..hardware import System
 from ..sim import VARIABLES
 from ..sim.result import PHASES
@@ -154,9 +154,27 @@ def _graph(network: str):
     return g
 
 
-def _evaluate_chunk(args) -> list[dict]:
+def _evaluate_chunk(args) -> tuple[list[dict], BaseException | None]:
+    """The rows of a chunk of points, in a worker. A failing point ends the chunk: the rows of the
+    points before it come back with its exception (the worker's traceback as a note), so that the
+    finished points are journaled and none is lost."""
+    import pickle
+    import traceback
+
     base, chunk, per_op = args
-    return [_evaluate(net, base, changes, per_op) for net, changes in chunk]
+    rows: list[dict] = []
+    for net, changes in chunk:
+        try:
+            rows.append(_evaluate(net, base, changes, per_op))
+        except Exception as exc:  # noqa: BLE001 -- any failure goes back to the caller with the rows
+            note = "traceback in the worker:\n" + traceback.format_exc()
+            try:
+                pickle.dumps(exc)
+            except Exception:  # noqa: BLE001 -- an exception that cannot cross processes
+                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+            exc.add_note(note)
+            return rows, exc
+    return rows, None
 
 
 def _git_revision() -> str:
@@ -199,15 +217,20 @@ def sweep(
         zip_axes: groups of axes that advance together (one dimension per group).
         executor: "serial", "processes" (a process pool of ``workers``, default all cores) or a
             dask.distributed Client.
-        store: a ``.nc`` path. Each finished point is appended (and fsynced) to ``<store>.journal``
-            as it completes; calling again with the same definition skips the finished points
-            (resume after a crash or SIGKILL) and the finished Dataset is written to ``store``
-            (netCDF). A store written by a different sweep definition is a ConfigError.
+        store: a ``.nc`` (netCDF) or ``.zarr`` (needs zarr) path. Each finished point is appended (and
+            fsynced) to ``<store>.journal`` as it completes; calling again with the same definition
+            skips the finished points (resume after a crash, SIGKILL or a failed point) and the
+            finished Dataset is written to ``store``. A store written by a different sweep
+            definition is a ConfigError.
         progress: a tqdm bar on stderr (only when stderr is a terminal).
         per_op: also return every op's values (:data:`OP_VARIABLES`): an ``xarray.DataTree`` whose root
             is the Dataset and which has a node per network with dimension ``op`` (the op names in
             topological order, ``op_kind`` beside them) and the sweep's dimensions. The store then
             holds them too (read it back with :func:`open_sweep`).
+
+    A point that fails raises :class:`~smaug_fast.errors.SweepError` naming it (the original
+    exception is its ``__cause__``); the sweep stops, and with ``store`` every point finished
+    before it is in the journal.
 
     Dimensions: ``network`` and one per axis (group); data variables: every scalar of
     :data:`smaug_fast.sim.VARIABLES`, with ``units`` and ``description`` attributes; provenance in
@@ -243,7 +266,11 @@ def sweep(
         sort_keys=True, default=str,
     )
     journal = _Journal(store, definition, len(pts)) if store is not None else None
-    rows = _run(pts, base, executor, workers, progress, journal, per_op)
+    try:
+        rows = _run(pts, base, executor, workers, progress, journal, per_op)
+    finally:
+        if journal is not None:
+            journal.close()
     shape = [len(networks)] + [len(ax[g[0]]) for g in groups]
     data = {}
     for name, (unit, desc) in VARIABLES.items():
@@ -292,12 +319,19 @@ _NODE_SEP = "__"
 def open_sweep(path: str | os.PathLike):
     """A finished sweep store: the Dataset, or the DataTree of a ``per_op=True`` sweep.
 
-    The store is one netCDF file (netCDF3 has no groups): the per-op variables of network ``n`` are
-    stored as ``n__<variable>`` along dimension ``n__op``.
+    A ``.zarr`` store holds the per-op values in a group per network. A ``.nc`` store is one netCDF3
+    file (netCDF3 has no groups): the per-op variables of network ``n`` are stored as ``n__<variable>``
+    along dimension ``n__op``.
     """
     import xarray as xr
 
-    with xr.open_dataset(os.fspath(path)) as f:
+    path = os.fspath(path)
+    if _is_zarr(path):
+        _need_zarr(path)
+        with xr.open_datatree(path, engine="zarr", consolidated=False) as f:
+            tree = f.load()
+        return tree if tree.children else tree.to_dataset()
+    with xr.open_dataset(path) as f:
         flat = f.load()
     networks = [str(n) for n in flat["network"].values]
     prefixed = {n: [v for v in flat.variables if str(v).startswith(n + _NODE_SEP)] for n in networks}
@@ -307,9 +341,25 @@ def open_sweep(path: str | os.PathLike):
     for n, names in prefixed.items():
         node = flat[[v for v in names if v in flat.data_vars]]
         node = node.rename({v: v[len(n) + len(_NODE_SEP):] for v in names})
-        nodes[n] = node.drop_vars("network", errors="ignore").assign_attrs({})
+        node = node.drop_vars("network", errors="ignore")
+        node.attrs = {}  # the provenance is the root's
+        nodes[n] = node
     root = flat.drop_vars([v for names in prefixed.values() for v in names])
     return xr.DataTree.from_dict({"/": root, **nodes})
+
+
+def _is_zarr(path: str) -> bool:
+    return path.rstrip("/" + os.sep).endswith(".zarr")
+
+
+def _need_zarr(path: str) -> None:
+    try:
+        import zarr  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            f"store = {path!r}: a .zarr store needs the zarr package (pip install 'smaug-fast[zarr]'), "
+            "or use a .nc path"
+        ) from None
 
 
 class _Journal:
@@ -317,9 +367,13 @@ class _Journal:
     holds the sweep's definition. A partial last line (a kill mid-write) is ignored on resume."""
 
     def __init__(self, store, definition: str, total: int) -> None:
-        self.store = os.fspath(store)
-        if not self.store.endswith(".nc"):
-            raise ConfigError(f"store = {describe(self.store)}: must be a netCDF path ending in .nc")
+        self.store = os.fspath(store).rstrip("/" + os.sep)
+        self.zarr = _is_zarr(self.store)
+        if self.zarr:
+            _need_zarr(self.store)
+        elif not self.store.endswith(".nc"):
+            raise ConfigError(f"store = {describe(self.store)}: must be a netCDF path ending in .nc or a "
+                              "zarr store ending in .zarr")
         self.path = self.store + ".journal"
         self.total = total
         self.done: dict[int, dict[str, float]] = {}
@@ -356,11 +410,30 @@ class _Journal:
         os.fsync(self._fh.fileno())
         self.done[index] = values
 
+    def close(self) -> None:
+        self._fh.close()
+
     def finish(self, result) -> None:
-        """Write the finished Dataset (or DataTree, flattened: see :func:`open_sweep`) to the store."""
+        """Write the finished Dataset (or DataTree) to the store, replacing any earlier one whole.
+
+        zarr keeps the DataTree's groups; netCDF3 has none, so the tree is flattened (see
+        :func:`open_sweep`)."""
+        import shutil
+
         import xarray as xr
 
-        self._fh.close()
+        tmp = self.store + ".tmp"
+        if self.zarr:
+            shutil.rmtree(tmp, ignore_errors=True)
+            # consolidated metadata is not part of zarr format 3 (zarr warns); open_sweep lists groups
+            result.to_zarr(tmp, mode="w", consolidated=False)
+            old = self.store + ".old"
+            shutil.rmtree(old, ignore_errors=True)
+            if os.path.exists(self.store):
+                os.replace(self.store, old)
+            os.replace(tmp, self.store)
+            shutil.rmtree(old, ignore_errors=True)
+            return
         if isinstance(result, xr.DataTree):
             out = result.to_dataset(inherit=False).copy()
             for net, node in result.children.items():
@@ -371,7 +444,6 @@ class _Journal:
         for name in out.variables:
             if out[name].dtype == object:
                 out[name] = out[name].astype(str)
-        tmp = self.store + ".tmp"
         out.to_netcdf(tmp)
         os.replace(tmp, self.store)
 
@@ -420,8 +492,17 @@ def _chunks(todo: list[int], pts, workers: int) -> list[list[int]]:
     return chunks
 
 
+def _point(pts, i: int) -> str:
+    network, changes = pts[i]
+    return ", ".join([f"network={network!r}"] + [f"{k}={v!r}" for k, v in changes.items()])
+
+
 def _run(pts, base, executor, workers, progress, journal=None, per_op=False) -> list[dict]:
-    """Evaluate every point not yet in the journal; results in point order."""
+    """Evaluate every point not yet in the journal; results in point order.
+
+    The first failing point stops the sweep with a :class:`SweepError` naming it; every point that
+    finished before (in any worker) is in the journal, so that calling again resumes.
+    """
     results: dict[int, dict[str, float]] = dict(journal.done) if journal else {}
     todo = [i for i in range(len(pts)) if i not in results]
     bar = _bar(len(todo), progress)
@@ -431,29 +512,86 @@ def _run(pts, base, executor, workers, progress, journal=None, per_op=False) -> 
             results[i] = row
             if journal:
                 journal.record(i, row)
-        if bar:
+        if bar and rows:
             bar.update(len(rows))
+
+    def failed(what: str, exc: BaseException) -> SweepError:
+        kept = (f"the points finished so far are kept in {journal.path} (the same call resumes from them)"
+                if journal else "the points finished so far are lost (pass store= to keep them)")
+        return SweepError(f"{what} failed: {type(exc).__name__}: {exc}; {kept}")
+
+    def collect(chunk, rows, exc):
+        finished(chunk, rows)
+        if exc is not None:
+            raise failed(f"sweep point {chunk[len(rows)]} ({_point(pts, chunk[len(rows)])})", exc) from exc
 
     try:
         if executor == "serial":
             for i in itertools.chain.from_iterable(_chunks(todo, pts, 1)):
-                finished([i], [_evaluate(pts[i][0], base, pts[i][1], per_op)])
+                try:
+                    row = _evaluate(pts[i][0], base, pts[i][1], per_op)
+                except Exception as exc:  # noqa: BLE001 -- named and chained in a SweepError
+                    raise failed(f"sweep point {i} ({_point(pts, i)})", exc) from exc
+                finished([i], [row])
         else:
             n_workers = workers or os.cpu_count() or 1
             chunks = _chunks(todo, pts, n_workers)
             args = [(base, [pts[i] for i in c], per_op) for c in chunks]
             if executor == "processes":
-                from concurrent.futures import ProcessPoolExecutor
+                from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
                 with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                    for c, rows in zip(chunks, pool.map(_evaluate_chunk, args)):
-                        finished(c, rows)
+                    futures = {pool.submit(_evaluate_chunk, a): c for a, c in zip(args, chunks)}
+                    pending = set(futures)  # not yet journaled
+                    try:
+                        while pending:
+                            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                            for fut in done:
+                                try:
+                                    rows, exc = fut.result()
+                                except Exception as crash:  # noqa: BLE001 -- a worker process died
+                                    c = futures[fut]
+                                    raise failed(f"a worker process running {len(c)} points (first: "
+                                                 f"{_point(pts, c[0])})", crash) from crash
+                                finally:
+                                    pending.discard(fut)
+                                collect(futures[fut], rows, exc)
+                    except BaseException:
+                        # stop: drop the chunks not started; journal the rows of those already
+                        # running or finished (the pool waits for the running ones anyway)
+                        for fut in pending:
+                            fut.cancel()
+                        for fut in pending:
+                            if not fut.cancelled():
+                                try:
+                                    rows, _ = fut.result()
+                                except BaseException:  # noqa: BLE001 -- already failing
+                                    continue
+                                finished(futures[fut][: len(rows)], rows)
+                        raise
             else:  # a dask.distributed Client
                 from dask.distributed import as_completed
 
                 futures = {executor.submit(_evaluate_chunk, a, pure=False): c for a, c in zip(args, chunks)}
-                for fut in as_completed(list(futures)):
-                    finished(futures[fut], fut.result())
+                pending = set(futures)  # not yet journaled
+                try:
+                    for fut in as_completed(list(futures)):
+                        pending.discard(fut)
+                        try:
+                            rows, exc = fut.result()
+                        except Exception as crash:  # noqa: BLE001 -- a worker died or cannot run the task
+                            c = futures[fut]
+                            raise failed(f"a dask task of {len(c)} points (first: {_point(pts, c[0])})",
+                                         crash) from crash
+                        collect(futures[fut], rows, exc)
+                except BaseException:
+                    # stop: cancel what has not finished; journal what has
+                    executor.cancel([f for f in pending if not f.done()])
+                    for fut in pending:
+                        if fut.status == "finished":
+                            rows, _ = fut.result()
+                            finished(futures[fut][: len(rows)], rows)
+                    raise
     finally:
         if bar:
             bar.close()
