@@ -336,3 +336,29 @@ def test_a_zarr_store_without_zarr_is_a_config_error(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"store = '.*s.zarr': a .zarr store needs the zarr package"):
         sweep("minerva", BASE, {"cpu_threads": [1]}, executor="serial", progress=False, store=tmp_path / "s.zarr")
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_worker_process_that_dies_is_a_sweep_error(tmp_path, monkeypatch):
+    """A worker process killed mid-sweep (here: it exits while simulating lenet5) breaks the pool; the
+    sweep says which points it was running and keeps what finished."""
+    import multiprocessing
+    import os
+
+    import smaug_fast.sweeps as sw
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the patched _evaluate reaches the workers only when they are forked")
+    original = sw._evaluate
+
+    def dies_on_lenet5(network, *args):
+        if network == "lenet5":
+            os._exit(3)
+        return original(network, *args)
+
+    monkeypatch.setattr(sw, "_evaluate", dies_on_lenet5)
+    with pytest.raises(SweepError, match=r"a worker process running \d+ points \(first: network='lenet5', .*\) "
+                                         r"failed: BrokenProcessPool: .*kept in .*f.nc.journal"):
+        sweep(["minerva", "lenet5"], BASE, AXES, executor="processes", workers=2, progress=False,
+              store=tmp_path / "f.nc")
+    for line in (tmp_path / "f.nc.journal").read_text().splitlines()[1:]:
+        assert json.loads(line)["i"] < 4  # only minerva's points (the first four) can have finished
