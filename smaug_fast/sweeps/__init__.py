@@ -549,10 +549,12 @@ def _run(pts, base, executor, workers, progress, journal=None, per_op=False) -> 
                             for fut in done:
                                 try:
                                     rows, exc = fut.result()
-                                except Exception as crash:  # noqa: BLE001 -- a worker process died
-                                    c = futures[fut]
-                                    raise failed(f"a worker process running {len(c)} points (first: "
-                                                 f"{_point(pts, c[0])})", crash) from crash
+                                except Exception as crash:  # noqa: BLE001 -- e.g. a worker process died
+                                    # a broken pool fails every unfinished chunk: which one's worker
+                                    # died is unknown
+                                    unfinished = sum(len(futures[f]) for f in pending)
+                                    raise failed(f"the process pool ({unfinished} points unfinished)",
+                                                 crash) from crash
                                 finally:
                                     pending.discard(fut)
                                 collect(futures[fut], rows, exc)
