@@ -102,7 +102,7 @@ def _merge_sel(sel, more: dict) -> dict:
     return out
 
 
-def _select(da, what: str, keep: tuple, sel: dict, reduce: str | None):
+def _select(da, what: str, keep: tuple, sel: dict, reduce: str | None, reducible: bool = True):
     """``da`` at one value of each dimension in ``sel``, with the dimensions not in ``keep`` reduced
     (``reduce``) or, without ``reduce``, a ConfigError naming them."""
     for name, value in sel.items():
@@ -115,9 +115,9 @@ def _select(da, what: str, keep: tuple, sel: dict, reduce: str | None):
     left = [d for d in da.dims if d not in keep]
     if left and reduce is None:
         example = ", ".join(f"{d}={da[d].values.tolist()[0]!r}" for d in left)
-        raise ConfigError(f"{what}: dimensions {left} are left over: select one value of each "
-                          f"(sel={{...}} or keyword arguments, e.g. {example}) or reduce over them "
-                          f"(reduce= one of {list(_REDUCTIONS)})")
+        how = f" or reduce over them (reduce, --reduce: {', '.join(_REDUCTIONS)})" if reducible else ""
+        raise ConfigError(f"{what}: dimensions {left} are left over: fix one value of each (sel, on the "
+                          f"command line --sel; e.g. {example}){how}")
     if left:
         da = getattr(da, reduce)(dim=left)
     return da
@@ -214,7 +214,7 @@ def _breakdown_from_dataset(ds, phases, detail, sel):
         label = ds["network"].values.item() if "network" in ds.coords else ds.attrs.get("network", "network")
         ds = ds.drop_vars("network", errors="ignore").expand_dims(network=[str(label)])
     left_before = [d for d in ds["latency_s"].dims if d != "network"]
-    rows = {v: _select(ds[v], "breakdown", ("network",), sel, None).transpose("network") for v in
+    rows = {v: _select(ds[v], "breakdown", ("network",), sel, None, reducible=False).transpose("network") for v in
             ("latency_s", *names.values())}
     parts = {p: np.asarray(rows[v].values, dtype=float) for p, v in names.items()}
     title = _describe_selection({k: v for k, v in sel.items() if k in left_before}, [], None)

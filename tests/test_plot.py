@@ -158,7 +158,7 @@ def _sweep(d, p, variable, x, y=None, **kw):
         (lambda d, r, p: _sweep(d, p, "latency_s", "cpu_threads"),
          r"latency_s: dimensions \['network', 'num_accelerators', 'l2.size_bytes'\] are left over"),
         (lambda d, r, p: _sweep(d, p, "latency_s", "cpu_threads", network="minerva", num_accelerators=1),
-         r"\['l2.size_bytes'\] are left over: .*l2.size_bytes='1MiB'"),
+         r"\['l2.size_bytes'\] are left over: .*l2.size_bytes='1MiB'\) or reduce over them \(reduce, --reduce: min"),
         (lambda d, r, p: _sweep(d, p, "latency_s", "cpu_threads", network="vgg16", reduce="min"),
          r"network = 'vgg16': not among its values \['minerva', 'lenet5'\]"),
         (lambda d, r, p: _sweep(d, p, "latency_s", "cpu_threads", sel={"l2": "1MiB"}, reduce="min"),
@@ -170,7 +170,9 @@ def _sweep(d, p, variable, x, y=None, **kw):
         (lambda d, r, p: _sweep(d, p, "latency_s", "cpu_threads", cpu_threads=1), r"x = 'cpu_threads': also given"),
         (lambda d, r, p: _sweep(r, p, "latency_s", "cpu_threads"), r"dataset = \{'minerva'"),
         (lambda d, r, p: plot.breakdown(d, p),
-         r"breakdown: dimensions \['num_accelerators', 'cpu_threads', 'l2.size_bytes'\] are left over"),
+         r"breakdown: dimensions \['num_accelerators', 'cpu_threads', 'l2.size_bytes'\] are left over: fix one "
+         r"value of each \(sel, on the command line --sel; e.g. num_accelerators=1, cpu_threads=1, "
+         r"l2.size_bytes='1MiB'\)$"),
         (lambda d, r, p: plot.breakdown(d, p, sel={"l2.size_bytes": "3MiB"}),
          r"l2.size_bytes = '3MiB': not among its values \['1MiB', '2MiB'\]"),
         (lambda d, r, p: plot.breakdown(d[["latency_s"]], p), r"no variable\(s\) \['accel_compute_s'"),
