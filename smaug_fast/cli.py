@@ -241,6 +241,16 @@ def register_sweep(subparsers) -> None:
 # plot: the figures of smaug_fast.plot
 # ------------------------------------------------------------------------------------------------
 def _cmd_plot(args: argparse.Namespace) -> int:
+    try:
+        return _draw(args)
+    except ImportError as exc:  # no matplotlib: the [plot] extra is not installed
+        if "smaug-fast[plot]" not in str(exc):
+            raise
+        print(f"smaug-fast plot: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _draw(args: argparse.Namespace) -> int:
     from . import plot
 
     if args.figure == "sweep":

@@ -112,6 +112,14 @@ def test_plot_errors_are_one_line(tmp_path, capsys, monkeypatch, argv, message):
     assert not list(tmp_path.glob("x.*"))
 
 
+def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch):
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)  # what `import` sees when a package is absent
+    assert main(["plot", "timeline", "minerva", "-o", str(tmp_path / "t.png")]) == 2
+    err = capsys.readouterr().err
+    assert err == "smaug-fast plot: error: smaug_fast.plot needs matplotlib: pip install 'smaug-fast[plot]'\n"
+
+
 def test_plot_timeline_takes_one_network(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["plot", "timeline", "minerva", "lenet5", "-o", "x.png"])
