@@ -8,6 +8,7 @@ are printed as one line on stderr with exit status 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from .errors import ConfigError, SmaugFastError
@@ -52,14 +53,15 @@ def _parse_value(text: str):
         return text
 
 
-def _parse_sets(items: list[str]) -> dict:
+def _parse_sets(items: list[str], flag: str = "--set") -> dict:
+    """KEY=VALUE arguments (of --set, or of plot's --sel) as {dotted key: value}."""
     from .errors import ConfigError
 
     changes = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. l2.size_bytes=4MiB")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE with a dotted key, e.g. l2.size_bytes=4MiB")
         changes[key.strip()] = _parse_value(value.strip())
     return changes
 
@@ -240,106 +242,230 @@ def register_sweep(subparsers) -> None:
 # plot: the figures of smaug_fast.plot
 # ------------------------------------------------------------------------------------------------
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from . import plot, zoo
-    from .sim import simulate
+    try:
+        return _draw(args)
+    except ImportError as exc:  # no matplotlib: the [plot] extra is not installed
+        if "smaug-fast[plot]" not in str(exc):
+            raise
+        print(f"smaug-fast plot: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _draw(args: argparse.Namespace) -> int:
+    from . import plot
 
     if args.figure == "sweep":
         from .sweeps import open_sweep
 
-        ds = open_sweep(args.store)
-        if hasattr(ds, "children"):  # a per-op sweep: plot its root
-            ds = ds.to_dataset()
-        plot.sweep_map(ds, args.variable, args.x, args.output, y=args.y, hue=args.hue, **_parse_sets(args.sel))
+        ds = open_sweep(args.store)  # plot.sweep_map plots the root of a per-op sweep
+        plot.sweep_map(ds, args.variable, args.x, args.y, args.output, hue=args.hue,
+                       sel=_parse_sets(args.sel, "--sel"), reduce=args.reduce)
     else:
+        from . import zoo
+        from .sim import simulate
+
         system = _system(args)
         results = {n: simulate(zoo.load(n, batch=args.batch), system) for n in args.networks}
         if args.figure == "breakdown":
-            plot.breakdown(results, args.output, normalize=not args.absolute)
+            plot.breakdown(results, args.output, normalize=not args.absolute, detail=args.detail, unit=args.unit)
         else:  # argparse gives timeline exactly one network
-            plot.timeline(next(iter(results.values())), args.output, unit=args.unit)
+            plot.timeline(results[args.networks[0]], args.output, unit=args.unit)
     print(args.output)
     return 0
 
 
 def register_plot(subparsers) -> None:
-    p = subparsers.add_parser("plot", help="draw a figure (PNG or PDF): breakdown, timeline or sweep")
+    p = subparsers.add_parser("plot", help="draw a figure (PNG or PDF): breakdown, timeline or sweep",
+                              description="Figures of smaug_fast.plot (needs the [plot] extra: matplotlib).")
     figures = p.add_subparsers(dest="figure", required=True, metavar="FIGURE")
-    b = figures.add_parser("breakdown", help="Fig. 1-style stacked latency breakdown of networks")
+    units = ("auto", "s", "ms", "us")
+    b = figures.add_parser("breakdown", help="SMAUG Fig. 1-style stacked latency breakdown of networks")
     b.add_argument("networks", nargs="+", metavar="NETWORK")
     _add_system_args(b)
-    b.add_argument("--absolute", action="store_true", help="milliseconds instead of shares of the latency")
+    b.add_argument("--absolute", action="store_true", help="times instead of shares of the latency")
+    b.add_argument("--detail", action="store_true", help="the finer phases (DMA, flush, CPU prep, ...)")
+    b.add_argument("--unit", default="auto", choices=units, help="time unit (default: by the latency)")
     t = figures.add_parser("timeline", help="Gantt chart of one run on every accelerator and thread")
     t.add_argument("networks", nargs=1, metavar="NETWORK")
     _add_system_args(t)
-    t.add_argument("--unit", default="ms", choices=("s", "ms", "us"))
-    s = figures.add_parser("sweep", help="a sweep variable over one axis (lines) or two (heatmap)")
+    t.add_argument("--unit", default="auto", choices=units, help="time axis unit (default: by the latency)")
+    s = figures.add_parser("sweep", help="a sweep variable over two axes (heatmap) or one (lines)")
     s.add_argument("store", metavar="SWEEP.nc", help="a finished sweep store (smaug-fast sweep -o)")
-    s.add_argument("variable", help="a data variable, e.g. latency_s")
-    s.add_argument("--x", required=True, help="the axis along x")
-    s.add_argument("--y", default=None, help="a second axis: draw a heatmap")
-    s.add_argument("--hue", default=None, help="without --y: one line per value of this axis")
-    s.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE", help="fix every other axis")
+    s.add_argument("variable", help="a data variable, e.g. latency_s, energy_j, dram_bytes")
+    s.add_argument("--x", required=True, metavar="AXIS", help="the axis along x")
+    s.add_argument("--y", default=None, metavar="AXIS", help="the axis along y: a heatmap (else lines)")
+    s.add_argument("--hue", default=None, metavar="AXIS", help="without --y: one line per value of this axis")
+    s.add_argument("--sel", action="append", default=[], metavar="AXIS=VALUE",
+                   help="fix another axis at one value (repeat for each), e.g. --sel network=vgg16")
+    s.add_argument("--reduce", default=None, choices=("min", "max", "mean", "median"),
+                   help="reduce the axes neither plotted nor fixed (default: they are an error)")
     for sub in (b, t, s):
         sub.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output file (.png or .pdf)")
         sub.set_defaults(func=_cmd_plot)
 
 
 # ------------------------------------------------------------------------------------------------
-# validate: the comparison scripts of validation/ (a repository checkout)
+# validate: the comparison scripts of validation/ (in a repository checkout, not in the package)
 # ------------------------------------------------------------------------------------------------
-#: name -> (script under validation/, what it compares with, default arguments).
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """One script of validation/ as ``smaug-fast validate`` runs it."""
+
+    script: str  # path under validation/
+    what: str  # what it compares with, and how long it takes
+    summary: str  # text of its closing summary line (the last line that contains it is reported)
+    peer: str = ""  # path under validation/ that exists once its peer tool is installed or built
+    install: str = ""  # what the script does to install the peer when it is missing
+    reference: str = ""  # what it reads under shared/reference
+
+
+#: name -> Validation; ``smaug-fast validate`` also accepts each script's file stem.
 VALIDATIONS = {
-    "smaug_paper": ("smaug_paper.py", "SMAUG's published Fig. 1, 10 and 17 (about 10 s)", []),
-    "pycachesim": ("pycachesim_compare.py", "pycachesim 0.3.1 counters (installs it in its own venv)", []),
-    "dramsim3": ("dramsim3_compare.py", "DRAMsim3 (builds it under validation/.dramsim3; needs git, cmake)", []),
-    "scalesim": ("scalesim/compare.py", "SCALE-Sim 3.0.0 reports (installs it in its own venv)", []),
+    "smaug_paper": Validation(
+        "smaug_paper.py", "SMAUG's published Fig. 1, 10 and 17 (about 10 s)", "summary:",
+        reference="smaug_published.json"),
+    "pycachesim": Validation(
+        "pycachesim_compare.py", "cache counters vs pycachesim 0.3.1 (a few minutes)", "comparison(s) failed",
+        peer=".venv-pycachesim/bin/python",
+        install="pip install pycachesim==0.3.1 into validation/.venv-pycachesim (needs PyPI)"),
+    "dramsim3": Validation(
+        "dramsim3_compare.py", "DRAM bandwidth and latency vs DRAMsim3 (minutes)", "outside tolerance",
+        peer=".dramsim3/build/dramsim3main",
+        install="run validation/build_dramsim3.sh (git clone, or DRAMSIM3_SRC=a local clone; cmake)"),
+    "scalesim": Validation(
+        "scalesim/compare.py", "systolic-array reports vs SCALE-Sim 3.0.0 (a minute)", "layer runs compared",
+        peer="scalesim/.venv/bin/python",
+        install="pip install scalesim==3.0.0 'numpy<2.4' into validation/scalesim/.venv (needs PyPI)",
+        reference="scalesim"),
 }
 
 
-def _validation_dir():
+def _validation_names() -> dict[str, str]:
+    """Every accepted NAME -> its VALIDATIONS key (the key itself and the script's file stem)."""
+    from pathlib import PurePosixPath
+
+    names = {n: n for n in VALIDATIONS}
+    for n, v in VALIDATIONS.items():
+        names.setdefault(PurePosixPath(v.script).stem, n)
+    return names
+
+
+def _repo_candidates() -> list:
+    """Where a checkout may be: the one this package was installed from (pip install -e), then the cwd."""
     from pathlib import Path
 
-    from .errors import ConfigError
+    return [Path(__file__).resolve().parents[1], Path.cwd()]
 
-    here = Path(__file__).resolve().parent.parent / "validation"
-    if not (here / "smaug_paper.py").is_file():
-        raise ConfigError(f"validate needs the repository checkout (no validation scripts at {here}); "
-                          "install with pip install -e . from a clone")
-    return here
+
+def _repository(explicit: str | None):
+    """The repository checkout whose validation/ holds the scripts (they are not installed)."""
+    from pathlib import Path
+
+    candidates = [Path(explicit)] if explicit else _repo_candidates()
+    for repo in candidates:
+        if (repo / "validation" / VALIDATIONS["smaug_paper"].script).is_file():
+            return repo.resolve()
+    looked = " or ".join(str(c / "validation") for c in candidates)
+    field = f"--repo {explicit}" if explicit else "repository checkout"
+    raise ConfigError(f"{field}: no validation scripts in {looked}: they come with a clone of the repository, "
+                      f"not with the installed package (run from the clone, or pass --repo DIR)")
+
+
+def _reference_dir(repo):
+    """shared/reference as the scripts find it: $SMAUG_FAST_REFERENCE, else the nearest ancestor's."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("SMAUG_FAST_REFERENCE"):
+        return Path(os.environ["SMAUG_FAST_REFERENCE"])
+    for parent in repo.parents:
+        if (parent / "shared" / "reference").is_dir():
+            return parent / "shared" / "reference"
+    return repo.parent / "shared" / "reference"
+
+
+def _readiness(v: Validation, repo) -> tuple[str, str]:
+    """("ready", "") when ``v`` can run in ``repo`` as things stand, else ("peer missing" or
+    "no reference", what is missing and how to get it)."""
+    ref = _reference_dir(repo) / v.reference
+    if v.reference and not ref.exists():
+        return "no reference", f"{ref} not found (set SMAUG_FAST_REFERENCE to shared/reference)"
+    if v.peer and not (repo / "validation" / v.peer).exists():
+        return "peer missing", f"no validation/{v.peer}; with --install the script will {v.install}"
+    return "ready", ""
+
+
+def _run_script(path, repo) -> tuple[int, list[str]]:
+    """Run one script with this interpreter, echoing its output as it comes; (exit status, lines)."""
+    import subprocess
+
+    lines = []
+    with subprocess.Popen([sys.executable, str(path)], cwd=repo, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            lines.append(line.rstrip("\n"))
+    return proc.returncode, lines
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    import subprocess
     import time
 
-    from .errors import ConfigError
-
-    names = list(VALIDATIONS) if "all" in args.names else (args.names or ["smaug_paper"])
+    aliases = _validation_names()
+    wanted = list(VALIDATIONS) if "all" in args.names else (args.names or ["smaug_paper"])
+    for n in wanted:
+        if n not in aliases:
+            raise ConfigError(f"validate: unknown validation {n!r}; known: {', '.join(VALIDATIONS)}, all "
+                              f"(smaug-fast validate --list)")
+    names = list(dict.fromkeys(aliases[n] for n in wanted))
+    repo = _repository(args.repo)
+    if args.list:
+        print(f"{'name':<12} {'status':<13} {'script':<34} compares")
+        for n, v in VALIDATIONS.items():
+            status, why = _readiness(v, repo)
+            print(f"{n:<12} {status:<13} {'validation/' + v.script:<34} {v.what}")
+            if why:
+                print(f"{'':<12} {why}")
+        return 0
+    rows = []
     for n in names:
-        if n not in VALIDATIONS:
-            raise ConfigError(f"validate: unknown validation {n!r}; known: {', '.join(VALIDATIONS)}, all")
-    folder = _validation_dir()
-    summary = []
-    for n in names:
-        script, what, extra = VALIDATIONS[n]
-        print(f"== {n}: {what}", flush=True)
+        v = VALIDATIONS[n]
+        status, why = _readiness(v, repo)
+        if status != "ready" and not (args.install and status == "peer missing"):
+            print(f"== {n}: not run, {status}: {why}", flush=True)
+            rows.append((n, status, None, why))
+            continue
+        print(f"== {n}: {v.what}: python validation/{v.script}", flush=True)
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(folder / script), *extra], capture_output=True, text=True)
-        print(proc.stdout, end="")
-        if proc.returncode:
-            print(proc.stderr[-2000:], end="", file=sys.stderr)
-        last = [line for line in proc.stdout.splitlines() if line.strip()]
-        summary.append((n, proc.returncode, time.perf_counter() - t, last[-1] if last else ""))
-    print("\nvalidation   status  time    last line")
-    for n, rc, dt, line in summary:
-        print(f"{n:<12} {'ok' if rc == 0 else f'rc {rc}':<7} {dt:6.1f}s  {line[:100]}")
-    return 0 if all(rc == 0 for _, rc, _, _ in summary) else 1
+        rc, lines = _run_script(repo / "validation" / v.script, repo)
+        found = [line for line in lines if v.summary in line] or [line for line in lines if line.strip()]
+        rows.append((n, "ok" if rc == 0 else f"FAILED (exit {rc})", time.perf_counter() - t,
+                     found[-1].strip() if found else ""))
+    print(f"\n{'validation':<12} {'status':<16} {'time':>7}  summary")
+    for n, status, seconds, line in rows:
+        print(f"{n:<12} {status:<16} {'-' if seconds is None else f'{seconds:.1f} s':>7}  {line}")
+    # a validation named explicitly that could not run fails the command; under 'all' it is only listed
+    failed = [n for n, status, seconds, _ in rows
+              if status != "ok" and (seconds is not None or "all" not in args.names)]
+    return 1 if failed else 0
 
 
 def register_validate(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="run the validation scripts (repository checkout) and print their tables")
+    p = subparsers.add_parser(
+        "validate", help="run the validation scripts (repository checkout) and print their summary tables",
+        description="Runs the scripts of the repository's validation/ folder with this Python and prints their "
+                    "tables and a summary. Scripts whose peer tool is not installed are reported, not run, "
+                    "unless --install lets them install it. Exit status 1 when a script fails or a validation "
+                    "named on the command line could not run.",
+    )
     p.add_argument("names", nargs="*", metavar="NAME",
-                   help=f"which: {', '.join(VALIDATIONS)} or all (default smaug_paper)")
+                   help=f"which: {', '.join(VALIDATIONS)}, or all (default smaug_paper)")
+    p.add_argument("--list", action="store_true", help="list the validations and whether each can run here")
+    p.add_argument("--install", action="store_true",
+                   help="let scripts install their missing peers (pip into their own venv, or build DRAMsim3)")
+    p.add_argument("--repo", default=None, metavar="DIR",
+                   help="the repository checkout (default: the one this package was installed from, or the cwd)")
     p.set_defaults(func=_cmd_validate)
 
 

@@ -1,17 +1,22 @@
 """Figures (matplotlib, the ``[plot]`` extra): SMAUG's Fig. 1-style latency breakdown, the timeline of
 one run, and any sweep variable over one or two axes.
 
-Every function draws on a new matplotlib Figure (no pyplot, no display needed), saves it to ``path``
-(PNG or PDF, by the suffix) and returns the Figure.
+Every function draws on a new matplotlib Figure with an Agg canvas (no pyplot, no display, no global
+state), saves it to ``path`` (PNG or PDF, by the suffix) and returns the Figure, so that a notebook can
+show it or restyle it and save it again.
 
->>> from smaug_fast import plot, presets, simulate, zoo
+>>> from smaug_fast import plot, presets, simulate, sweep, zoo
 >>> r = simulate(zoo.load("lenet5"), presets.load("smaug-table2"))
 >>> plot.timeline(r, "lenet5.png")
+>>> ds = sweep(["lenet5", "vgg16"], presets.load("smaug-table2"), {"num_accelerators": [1, 2, 4, 8],
+...            "cpu_threads": [1, 2, 4, 8]})
+>>> plot.sweep_map(ds, "latency_s", "num_accelerators", "cpu_threads", "map.png", network="vgg16")
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -20,7 +25,9 @@ from .errors import ConfigError, describe
 from .sim.result import DETAIL_PHASES, PHASES, Result
 
 _SUFFIXES = (".png", ".pdf")
-#: One color per phase (Fig. 1's three, and the finer ones of the timeline in their shades).
+_INSTALL = "smaug_fast.plot needs matplotlib: pip install 'smaug-fast[plot]'"
+
+#: One color per Fig. 1 phase; each finer phase (DETAIL_PHASES) gets a shade of its phase's color.
 _PHASE_COLORS = {
     "accel_compute": "#4c72b0",
     "data_transfer": "#dd8452",
@@ -33,15 +40,26 @@ _PHASE_COLORS = {
     "cpu_ops": "#2d6a3e",
     "cpu_overhead": "#999999",
 }
+#: Time units of the axes, [unit] -> factor from seconds.
+_TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
+_TIME_LABELS = {"s": "s", "ms": "ms", "us": "µs"}
+#: What sweep_map may do with the dimensions it does not plot.
+_REDUCTIONS = ("min", "max", "mean", "median")
 
 
-def _pyplot():
-    """matplotlib's Figure class; a Figure made directly needs no pyplot and no display backend."""
+# ------------------------------------------------------------------------------------------------
+# shared helpers
+# ------------------------------------------------------------------------------------------------
+def _figure(figsize: tuple[float, float]):
+    """A Figure on an Agg canvas: no pyplot and no display backend (PDF output switches canvas itself)."""
     try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("smaug_fast.plot needs matplotlib: pip install 'smaug-fast[plot]'") from None
-    return Figure
+        raise ImportError(_INSTALL) from None
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _check_path(path) -> str:
@@ -56,45 +74,123 @@ def _save(fig, path: str):
     return fig
 
 
-def breakdown(results, path, *, normalize: bool = True):
-    """Stacked bars of accelerator compute / data transfer / CPU per network (SMAUG's Fig. 1).
+def _time_unit(unit: str, span_s: float) -> tuple[str, float]:
+    """(unit, factor from [s]); ``"auto"`` picks the unit in which ``span_s`` reads between 1 and 1000."""
+    if unit == "auto":
+        unit = "s" if span_s >= 1 else "ms" if span_s >= 1e-3 else "us"
+    if unit not in _TIME_UNITS:
+        raise ConfigError(f"unit = {describe(unit)}: must be 'auto' or one of {list(_TIME_UNITS)}")
+    return unit, _TIME_UNITS[unit]
+
+
+def _root(data):
+    """The root Dataset of a per-op sweep (an xarray DataTree), else ``data`` itself."""
+    if hasattr(data, "children") and hasattr(data, "to_dataset"):
+        return data.to_dataset()
+    return data
+
+
+def _is_dataset(data) -> bool:
+    return hasattr(data, "data_vars") and hasattr(data, "dims")
+
+
+def _merge_sel(sel, more: dict) -> dict:
+    if sel is not None and not isinstance(sel, Mapping):
+        raise ConfigError(f"sel = {describe(sel)}: must be a mapping {{dimension: value}}")
+    out = dict(sel or {})
+    out.update(more)
+    return out
+
+
+def _select(da, what: str, keep: tuple, sel: dict, reduce: str | None, reducible: bool = True):
+    """``da`` at one value of each dimension in ``sel``, with the dimensions not in ``keep`` reduced
+    (``reduce``) or, without ``reduce``, a ConfigError naming them."""
+    for name, value in sel.items():
+        if name not in da.dims:
+            raise ConfigError(f"sel: {name!r} is not a dimension of {what} (dimensions: {list(da.dims)})")
+        values = da[name].values.tolist()
+        if value not in values:
+            raise ConfigError(f"sel: {name} = {describe(value)}: not among its values {values}")
+    da = da.sel(sel)
+    left = [d for d in da.dims if d not in keep]
+    if left and reduce is None:
+        example = ", ".join(f"{d}={da[d].values.tolist()[0]!r}" for d in left)
+        how = f" or reduce over them (reduce, --reduce: {', '.join(_REDUCTIONS)})" if reducible else ""
+        raise ConfigError(f"{what}: dimensions {left} are left over: fix one value of each (sel, on the "
+                          f"command line --sel; e.g. {example}){how}")
+    if left:
+        da = getattr(da, reduce)(dim=left)
+    return da
+
+
+def _describe_selection(sel: dict, reduced: list[str], reduce: str | None) -> str:
+    parts = [f"{k}={v}" for k, v in sel.items()]
+    if reduced:
+        parts.append(f"{reduce} over {', '.join(reduced)}")
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------
+# breakdown: SMAUG Fig. 1
+# ------------------------------------------------------------------------------------------------
+def breakdown(results, path, *, normalize: bool = True, detail: bool = False, unit: str = "auto",
+              sel: Mapping | None = None, **more_sel):
+    """Stacked bars of each network's latency split into accelerator compute, data transfer and CPU
+    (SMAUG's Fig. 1), as shares [%] or as times.
 
     Args:
-        results: {network: Result}, a list of Results, or a sweep Dataset with only the ``network``
-            dimension left (select the others first, e.g. ``ds.sel(interface="dma")``).
+        results: ``{network: Result}``, a list of Results, one Result, a sweep Dataset
+            (``smaug_fast.sweep`` / ``open_sweep``) or ``Result.to_dataset()``.
         path: output file (.png or .pdf).
-        normalize: shares of each network's latency [%] (default) or absolute times [ms].
+        normalize: shares of each network's latency [%] (default, the total is written above each bar)
+            or absolute times.
+        detail: split the bars into the finer phases (DMA, ACP, flush, CPU prep/finalize/ops/overhead).
+        unit: time unit of the absolute bars and labels: "auto", "s", "ms" or "us".
+        sel, **more_sel: with a sweep Dataset, one value of every dimension other than ``network``
+            (``sel`` takes dotted names such as ``{"l2.size_bytes": "4MiB"}``).
     """
     path = _check_path(path)
-    names, parts = _breakdown_rows(results)
-    Figure = _pyplot()
-    fig = Figure(figsize=(max(4.0, 0.9 * len(names) + 2), 3.6))
+    sel = _merge_sel(sel, more_sel)
+    phases = list(DETAIL_PHASES) if detail else list(PHASES)
+    names, parts, total, title = _breakdown_rows(results, phases, detail, sel)
+    unit, k = _time_unit(unit, float(total.max()))
+    fig = _figure((max(4.0, 0.9 * len(names) + 2.5), 3.8))
     ax = fig.subplots()
     bottom = np.zeros(len(names))
-    for p in PHASES:
-        values = parts[p] / parts["total"] * 100 if normalize else parts[p] * 1e3
-        ax.bar(names, values, bottom=bottom, label=p.replace("_", " "), color=_PHASE_COLORS[p])
-        bottom += values
-    ax.set_ylabel("share of latency [%]" if normalize else "latency [ms]")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p in phases:
+            values = np.where(total > 0, parts[p] / total * 100, 0.0) if normalize else parts[p] * k
+            if detail and not values.any():
+                continue  # e.g. acp_transfer on a DMA system: keep the legend to what is drawn
+            ax.bar(names, values, bottom=bottom, label=p.replace("_", " "), color=_PHASE_COLORS[p], width=0.7)
+            bottom += values
+    if normalize:
+        ax.set_ylabel("share of latency [%]")
+        ax.set_ylim(0, 112)
+        for i, t in enumerate(total):
+            ax.text(i, 101, f"{t * k:.3g} {_TIME_LABELS[unit]}", ha="center", va="bottom", fontsize=7)
+    else:
+        ax.set_ylabel(f"latency [{_TIME_LABELS[unit]}]")
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.tick_params(axis="x", rotation=30)
     return _save(fig, path)
 
 
-def _breakdown_rows(results) -> tuple[list[str], dict[str, np.ndarray]]:
-    if hasattr(results, "data_vars"):  # a sweep Dataset (itself a Mapping)
-        left = [d for d in results["latency_s"].dims if d != "network"]
-        if left:
-            raise ConfigError(f"breakdown: the Dataset still has dimensions {left}; select one value of each "
-                              f"(ds.sel(...)) so that only 'network' is left")
-        names = [str(n) for n in results["network"].values]
-        parts = {p: np.asarray(results[f"{p}_s"].values, dtype=float) for p in PHASES}
-        parts["total"] = np.asarray(results["latency_s"].values, dtype=float)
-        return names, parts
-    if isinstance(results, Mapping):
+def _breakdown_rows(results, phases, detail, sel):
+    """(network names, {phase: [s] per network}, latency [s] per network, title)."""
+    results = _root(results)
+    if _is_dataset(results):
+        return _breakdown_from_dataset(results, phases, detail, sel)
+    if sel:
+        raise ConfigError(f"sel = {describe(sel)}: only a sweep Dataset has dimensions to select")
+    if isinstance(results, Result):
+        items = [(results.network, results)]
+    elif isinstance(results, Mapping):
         items = list(results.items())
     elif isinstance(results, (list, tuple)):
-        items = [(r.network, r) for r in results]
+        items = [(getattr(r, "network", str(i)), r) for i, r in enumerate(results)]
     else:
         raise ConfigError(f"results = {describe(results)}: must be {{network: Result}}, a list of Results or a "
                           f"sweep Dataset")
@@ -103,81 +199,139 @@ def _breakdown_rows(results) -> tuple[list[str], dict[str, np.ndarray]]:
     for name, r in items:
         if not isinstance(r, Result):
             raise ConfigError(f"results[{name!r}] = {describe(r)}: must be a Result (smaug_fast.simulate)")
-    parts = {p: np.array([r.breakdown_s[p] for _, r in items]) for p in PHASES}
-    parts["total"] = np.array([r.latency_s for _, r in items])
-    return [str(n) for n, _ in items], parts
+    source = (lambda r, p: r.detail_s.get(p, 0.0)) if detail else (lambda r, p: r.breakdown_s[p])
+    parts = {p: np.array([source(r, p) for _, r in items], dtype=float) for p in phases}
+    total = np.array([r.latency_s for _, r in items], dtype=float)
+    return [str(n) for n, _ in items], parts, total, ""
 
 
-def timeline(result: Result, path, *, unit: str = "ms"):
-    """A Gantt chart of one run: every phase on every accelerator and CPU thread (``Result.timeline``).
+def _breakdown_from_dataset(ds, phases, detail, sel):
+    names = {p: f"{p}_detail_s" if detail else f"{p}_s" for p in phases}
+    missing = [v for v in ("latency_s", *names.values()) if v not in ds.data_vars]
+    if missing:
+        raise ConfigError(f"results: the Dataset has no variable(s) {missing} (a sweep or Result.to_dataset() has)")
+    if "network" not in ds.dims:
+        label = ds["network"].values.item() if "network" in ds.coords else ds.attrs.get("network", "network")
+        ds = ds.drop_vars("network", errors="ignore").expand_dims(network=[str(label)])
+    left_before = [d for d in ds["latency_s"].dims if d != "network"]
+    rows = {v: _select(ds[v], "breakdown", ("network",), sel, None, reducible=False).transpose("network") for v in
+            ("latency_s", *names.values())}
+    parts = {p: np.asarray(rows[v].values, dtype=float) for p, v in names.items()}
+    title = _describe_selection({k: v for k, v in sel.items() if k in left_before}, [], None)
+    return [str(n) for n in rows["latency_s"]["network"].values], parts, np.asarray(rows["latency_s"].values,
+                                                                                     dtype=float), title
+
+
+# ------------------------------------------------------------------------------------------------
+# timeline: a Gantt chart of one run
+# ------------------------------------------------------------------------------------------------
+_RESOURCE = re.compile(r"^(accel|thread)(\d+)$")
+
+
+def _resource_order(name: str):
+    m = _RESOURCE.match(name)
+    return (0 if m.group(1) == "accel" else 1, int(m.group(2)), "") if m else (2, 0, name)
+
+
+def timeline(result: Result, path, *, unit: str = "auto"):
+    """A Gantt chart of one run: every phase on every accelerator and CPU thread (``Result.timeline``),
+    one row per resource, colored by phase (DETAIL_PHASES).
 
     Args:
         result: a Result simulated with its timeline (the default of ``simulate``).
         path: output file (.png or .pdf).
-        unit: time axis in "s", "ms" or "us".
+        unit: time axis in "auto" (ms or µs, by the latency), "s", "ms" or "us".
     """
     path = _check_path(path)
-    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}
-    if unit not in scale:
-        raise ConfigError(f"unit = {describe(unit)}: must be one of {sorted(scale)}")
     if not isinstance(result, Result):
         raise ConfigError(f"result = {describe(result)}: must be a Result (smaug_fast.simulate)")
+    unit, k = _time_unit(unit, result.latency_s)
     tl = result.timeline
     if len(tl) == 0:
         raise ConfigError("result has no timeline (simulate(..., timeline=False)); simulate it with timeline=True")
-    resources = sorted(set(tl.resource.tolist()), key=lambda r: (not r.startswith("accel"), int(r.lstrip("acelthrd"))))
-    row = {r: i for i, r in enumerate(resources)}
-    Figure = _pyplot()
-    fig = Figure(figsize=(9, 0.45 * len(resources) + 1.6))
+    from matplotlib.patches import Patch  # _figure has checked that matplotlib is there
+
+    resources = sorted(set(tl.resource.tolist()), key=_resource_order)
+    fig = _figure((9, 0.45 * len(resources) + 1.6))
     ax = fig.subplots()
-    k = scale[unit]
-    for phase in DETAIL_PHASES:
-        sel = tl.phase == phase
-        if not sel.any():
-            continue
-        y = np.array([row[r] for r in tl.resource[sel]])
-        ax.barh(y, (tl.end_s[sel] - tl.start_s[sel]) * k, left=tl.start_s[sel] * k, height=0.8,
-                color=_PHASE_COLORS[phase], label=phase.replace("_", " "), linewidth=0)
+    start = tl.start_s * k
+    width = (tl.end_s - tl.start_s) * k
+    drawn = []
+    # one PolyCollection per (resource, phase): ResNet50 has ~30,000 intervals, one bar each would take 30 s
+    for row, res in enumerate(resources):
+        on = tl.resource == res
+        for phase in DETAIL_PHASES:
+            m = on & (tl.phase == phase)
+            if m.any():
+                ax.broken_barh(np.column_stack([start[m], width[m]]), (row - 0.4, 0.8),
+                               facecolors=_PHASE_COLORS[phase], linewidth=0)
+                if phase not in drawn:
+                    drawn.append(phase)
     ax.set_yticks(range(len(resources)), resources)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"time [{unit}]")
-    ax.set_title(f"{result.network}: {result.latency_s * 1e3:.3f} ms")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.set_ylim(len(resources) - 0.5, -0.5)
+    ax.set_xlim(0, max(result.latency_s, float(tl.end_s.max())) * k)
+    ax.set_xlabel(f"time [{_TIME_LABELS[unit]}]")
+    ax.set_title(f"{result.network}{_system_label(result.system)}: {result.latency_s * k:.4g} {_TIME_LABELS[unit]}")
+    handles = [Patch(color=_PHASE_COLORS[p], label=p.replace("_", " ")) for p in DETAIL_PHASES if p in drawn]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _save(fig, path)
 
 
-def sweep_map(dataset, variable: str, x: str, path, *, y: str | None = None, hue: str | None = None, **sel):
-    """A sweep variable over one axis (lines, one per value of ``hue``) or two (a heatmap).
+def _system_label(system) -> str:
+    if system is None or not hasattr(system, "num_accelerators"):
+        return ""
+    return (f" ({system.num_accelerators} accelerator{'s' * (system.num_accelerators > 1)}, "
+            f"{system.cpu_threads} thread{'s' * (system.cpu_threads > 1)}, {system.interface})")
+
+
+# ------------------------------------------------------------------------------------------------
+# sweep_map: a variable over one or two sweep axes
+# ------------------------------------------------------------------------------------------------
+def sweep_map(dataset, variable: str, x: str, y: str | None, path, *, hue: str | None = None,
+              sel: Mapping | None = None, reduce: str | None = None, **more_sel):
+    """A sweep variable over two axes (a heatmap) or, with ``y=None``, over one (lines: one per value of
+    ``hue`` when given).
 
     Args:
-        dataset: a sweep Dataset (``smaug_fast.sweep``, or ``open_sweep`` of a store).
-        variable: a data variable, e.g. "latency_s".
-        x, y: the axes (dimensions) to plot over; ``y`` makes a heatmap.
-        hue: with a line plot, one line per value of this dimension.
+        dataset: a sweep Dataset (``smaug_fast.sweep``, or ``open_sweep`` of a store; a per-op DataTree
+            plots its root).
+        variable: a data variable, e.g. "latency_s" or "energy_j".
+        x, y: the dimensions along x and y; ``y=None`` draws lines.
         path: output file (.png or .pdf).
-        **sel: one value for every other dimension (e.g. ``network="vgg16"``).
+        hue: with ``y=None``, one line per value of this dimension.
+        sel, **more_sel: one value of each other dimension (``sel`` takes dotted names such as
+            ``{"l2.size_bytes": "4MiB"}``).
+        reduce: what to do with the dimensions neither plotted nor selected: "min", "max", "mean" or
+            "median" over them (e.g. the best latency over every other design choice). Without it they
+            are an error that names them.
     """
     path = _check_path(path)
-    if variable not in getattr(dataset, "data_vars", {}):
-        known = sorted(getattr(dataset, "data_vars", {}))
-        raise ConfigError(f"variable = {describe(variable)}: not in the Dataset (variables: {', '.join(known)})")
+    sel = _merge_sel(sel, more_sel)
+    dataset = _root(dataset)
+    if not _is_dataset(dataset):
+        raise ConfigError(f"dataset = {describe(dataset)}: must be a sweep Dataset (smaug_fast.sweep)")
+    if variable not in dataset.data_vars:
+        raise ConfigError(f"variable = {describe(variable)}: not in the Dataset (variables: "
+                          f"{', '.join(sorted(map(str, dataset.data_vars)))})")
+    if reduce is not None and reduce not in _REDUCTIONS:
+        raise ConfigError(f"reduce = {describe(reduce)}: must be one of {list(_REDUCTIONS)}")
     da = dataset[variable]
-    for name, value in sel.items():
-        if name not in da.dims:
-            raise ConfigError(f"sel: {name!r} is not a dimension of {variable} (dimensions: {list(da.dims)})")
-        if value not in da[name].values.tolist():
-            raise ConfigError(f"sel: {name} = {describe(value)}: not among its values {da[name].values.tolist()}")
-    da = da.sel(sel)
     for name, label in ((x, "x"), (y, "y"), (hue, "hue")):
         if name is not None and name not in da.dims:
-            raise ConfigError(f"{label} = {describe(name)}: not a dimension of {variable} (dimensions: {list(da.dims)})")
-    left = [d for d in da.dims if d not in (x, y, hue)]
-    if left:
-        raise ConfigError(f"dimensions {left} are left over: select one value of each (e.g. {left[0]}=...)")
+            raise ConfigError(f"{label} = {describe(name)}: not a dimension of {variable} "
+                              f"(dimensions: {list(da.dims)})")
+        if name is not None and name in sel:
+            raise ConfigError(f"{label} = {describe(name)}: also given in sel; plot a dimension or select it")
+    if y is not None and hue is not None:
+        raise ConfigError(f"hue = {describe(hue)}: only for line plots (y=None); a heatmap has no hue")
+    if x == y or (hue is not None and hue == x):
+        raise ConfigError(f"x = {describe(x)}: the same dimension as {'y' if x == y else 'hue'}")
+    keep = tuple(d for d in (x, y, hue) if d is not None)
+    reduced = [d for d in da.dims if d not in keep and d not in sel]
+    da = _select(da, variable, keep, sel, reduce)
     unit = dataset[variable].attrs.get("units", "")
-    label = f"{variable} [{unit}]" if unit else variable
-    Figure = _pyplot()
-    fig = Figure(figsize=(6.4, 4.2))
+    label = f"{variable} [{unit}]" if unit and unit != "1" else variable
+    fig = _figure((6.4, 4.4))
     ax = fig.subplots()
     xs = [str(v) for v in da[x].values]
     if y is None:
@@ -187,17 +341,22 @@ def sweep_map(dataset, variable: str, x: str, path, *, y: str | None = None, hue
             for value in da[hue].values:
                 ax.plot(xs, da.sel({hue: value}).transpose(x).values, marker="o", label=f"{hue}={value}")
             ax.legend(frameon=False)
-        ax.set_xlabel(x)
         ax.set_ylabel(label)
     else:
         grid = da.transpose(y, x).values
         image = ax.imshow(grid, aspect="auto", origin="lower", cmap="viridis")
         ax.set_xticks(range(len(xs)), xs)
         ax.set_yticks(range(da.sizes[y]), [str(v) for v in da[y].values])
-        ax.set_xlabel(x)
         ax.set_ylabel(y)
         fig.colorbar(image, ax=ax, label=label)
-    ax.set_title(", ".join(f"{k}={v}" for k, v in sel.items()) or variable)
+        if grid.size <= 100:  # small grids: the values themselves, readable on either end of the colormap
+            finite = grid[np.isfinite(grid)]
+            mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+            for (i, j), v in np.ndenumerate(grid):
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
+                        color="black" if v > mid else "white")
+    ax.set_xlabel(x)
+    ax.set_title(_describe_selection(sel, reduced, reduce) or variable, fontsize=9)
     return _save(fig, path)
 
 
