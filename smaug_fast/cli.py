@@ -169,12 +169,6 @@ def register_scalesim(subparsers) -> None:
     p.set_defaults(func=_cmd_scalesim)
 
 
-__all__ = [
-    "ScaleSimConfig", "TopologyLayer", "read_config", "read_topology", "run_layer",
-    "write_reports", "demand_traces", "write_traces", "register_scalesim",
-]
-
-
 _SPEC_KEYS = {"networks", "preset", "set", "axes", "zip_axes"}
 
 
@@ -498,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     except SmaugFastError as exc:
         print(f"smaug-fast {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+__all__ = ["build_parser", "main", "read_sweep_spec"]
 
 
 if __name__ == "__main__":
