@@ -3,7 +3,8 @@
 State is held in a few flat arrays so that it persists across calls and the kernels see arrays only:
 
 ``cfg``   int64 [levels, CFG_N]: per level sets, ways, log2(line size), policy, write-back,
-          write-allocate, first entry index, set mask (sets - 1 when sets is a power of two, else -1).
+          write-allocate, first entry index, set mask (sets - 1 when sets is a power of two, else -1),
+          bits of a way number (``(ways - 1).bit_length()``, for the victim keys of ``_victim``).
 ``glob``  int64 [GLOB_N + levels]: use clock, pycachesim-compatibility flag, inclusive flag, then one
           xorshift random state per level.
 ``tags``  int64 [entries]: line number held by each way (-1: invalid). Entry = first + set * ways + way.
@@ -35,8 +36,8 @@ import numpy as np
 from ._jit import jit
 
 # cfg columns
-C_SETS, C_WAYS, C_SHIFT, C_POLICY, C_WB, C_WA, C_BASE, C_MASK = range(8)
-CFG_N = 8
+C_SETS, C_WAYS, C_SHIFT, C_POLICY, C_WB, C_WA, C_BASE, C_MASK, C_WBITS = range(9)
+CFG_N = 9
 # policies
 P_LRU, P_FIFO, P_RANDOM = 0, 1, 2
 # glob entries
@@ -74,10 +75,51 @@ def _set_of(cfg, lv, line):
 
 @jit(inline="always", _nrt=False, error_model="numpy")
 def _find(tags, base, ways, line):
+    """Entry of ``line`` in the set of ``ways`` entries at ``base``, else -1.
+
+    A set holds a line at most once (lines are filled after a miss only), so the matching way is
+    found by summing over all ways without a branch, a loop the compiler vectorizes; unsigned
+    indices spare Numba's negative-index wraparound (every index here is >= 0).
+    """
+    ub = np.uint64(base)
+    hit = 0
+    pos = 0
     for k in range(ways):
-        if tags[base + k] == line:
-            return base + k
-    return -1
+        eq = np.int64(tags[ub + np.uint64(k)] == line)
+        hit += eq
+        pos += eq * k
+    return base + pos if hit != 0 else -1
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _least_stamp(stamp, base, ways, wbits):
+    """The first way of least stamp (LRU, FIFO victim; invalid ways, stamp -1, first) of a set.
+
+    Taken as the least key ``stamp << wbits | way``: keys are distinct, so a min reduction gives a
+    first-minimum scan's answer without a branch, and the compiler vectorizes it. Valid stamps are
+    clock values, far below ``2**(63 - wbits)`` (the clock advances a few ticks per access).
+    """
+    ub = np.uint64(base)
+    m = stamp[ub] << wbits
+    for k in range(ways):
+        m = min(m, (stamp[ub + np.uint64(k)] << wbits) | k)
+    return base + (m & ((np.int64(1) << wbits) - 1))
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _scan_set(tags, stamp, base, ways, wbits, line):
+    """(``_find``, ``_least_stamp``) of a set in one vectorizable pass."""
+    ub = np.uint64(base)
+    m = stamp[ub] << wbits
+    hit = 0
+    pos = 0
+    for k in range(ways):
+        j = ub + np.uint64(k)
+        eq = np.int64(tags[j] == line)
+        hit += eq
+        pos += eq * k
+        m = min(m, (stamp[j] << wbits) | k)
+    return (base + pos if hit != 0 else -1), base + (m & ((np.int64(1) << wbits) - 1))
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -103,13 +145,7 @@ def _victim(cfg, glob, tags, stamp, lv, base):
                 if tags[base + k] < 0:
                     return base + k
         return base + _next_random(glob, lv) % ways
-    best = base
-    best_stamp = stamp[base]
-    for k in range(1, ways):
-        if stamp[base + k] < best_stamp:
-            best_stamp = stamp[base + k]
-            best = base + k
-    return best
+    return _least_stamp(stamp, base, ways, cfg[lv, C_WBITS])
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -382,37 +418,50 @@ def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, line_a, line_b, store_
     costs more than the loop's work on a short run.
     """
     n = addrs.shape[0]
+    i0 = i
+    wmax = 1 if store_ok else 0
+    line = np.int64(1) << s0
+    off_mask = line - 1
     on_b = 0
     ta = 0
     tb = 0
     da = 0
     db = 0
-    nl = 0
     ns = 0
-    while i < n:
-        a = addrs[i]
-        nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
-        w = is_write[i]
-        ln = a >> s0
-        if ((a + nb - 1) >> s0) != ln or w > 1 or (w == 1 and not store_ok):
-            break
-        if ln == line_a:
-            on_b = 0
-            ta = 1
-            if w == 1:
-                da = 1
-        elif ln == line_b:
-            on_b = 1
-            tb = 1
-            if w == 1:
-                db = 1
-        else:
-            break
-        if w == 0:
-            nl += 1
-        else:
-            ns += 1
-        i += 1
+    # branch-free flags: one exit test per access (unsigned indices: no wraparound code)
+    if nbytes_all > 0:
+        lim = line - nbytes_all  # an access of nbytes_all bytes stays in its line iff offset <= lim
+        while i < n:
+            a = addrs[np.uint64(i)]
+            w = np.int64(is_write[np.uint64(i)])
+            ln = a >> s0
+            on_a = ln == line_a
+            if (a & off_mask) > lim or w > wmax or not (on_a or ln == line_b):
+                break
+            on_b = 0 if on_a else 1
+            ta |= 1 - on_b
+            tb |= on_b
+            da |= (1 - on_b) & w
+            db |= on_b & w
+            ns += w
+            i += 1
+    else:
+        while i < n:
+            a = addrs[np.uint64(i)]
+            w = np.int64(is_write[np.uint64(i)])
+            ln = a >> s0
+            on_a = ln == line_a
+            if ((a & off_mask) > line - np.int64(nbytes[np.uint64(i)]) or w > wmax
+                    or not (on_a or ln == line_b)):
+                break
+            on_b = 0 if on_a else 1
+            ta |= 1 - on_b
+            tb |= on_b
+            da |= (1 - on_b) & w
+            db |= on_b & w
+            ns += w
+            i += 1
+    nl = i - i0 - ns
     return i, nl, ns, on_b, ta, tb, da, db
 
 
@@ -432,14 +481,10 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec,
     last = memo[0]
     prev = memo[1]
     b0 = cfg[0, C_BASE] + _set_of(cfg, 0, ln0) * ways0
-    e = -1
     if tags[prev] == ln0:
         e = prev
     else:
-        for k in range(ways0):
-            if tags[b0 + k] == ln0:
-                e = b0 + k
-                break
+        e = _find(tags, b0, ways0, ln0)
     if e >= 0:
         if e != last:
             memo[1] = last
@@ -463,13 +508,7 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec,
             return
     elif chain_store if w != 0 else chain:
         # level 0 missed: its victim, then the levels below until one hits
-        v = b0
-        m = stamp[b0]
-        for k in range(1, ways0):
-            sk = stamp[b0 + k]
-            if sk < m:
-                m = sk
-                v = b0 + k
+        v = _least_stamp(stamp, b0, ways0, cfg[0, C_WBITS])
         if w == 0:
             cnt[0, N_LOADS] += 1
             cnt[0, N_LOAD_MISSES] += 1
@@ -485,16 +524,7 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec,
             ways = cfg[lv, C_WAYS]
             ln = a >> sh
             b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
-            e = -1
-            v = b
-            m = stamp[b]
-            for k in range(ways):
-                if tags[b + k] == ln:
-                    e = b + k
-                sk = stamp[b + k]
-                if sk < m:
-                    m = sk
-                    v = b + k
+            e, v = _scan_set(tags, stamp, b, ways, cfg[lv, C_WBITS], ln)
             cnt[lv, N_LOADS] += 1
             if e >= 0:
                 cnt[lv, N_LOAD_HITS] += 1
