@@ -82,13 +82,20 @@ def _find(tags, base, ways, line):
     indices spare Numba's negative-index wraparound (every index here is >= 0).
     """
     ub = np.uint64(base)
-    hit = 0
-    pos = 0
+    pos = 0  # 1 + the matching way, or 0
     for k in range(ways):
-        eq = np.int64(tags[ub + np.uint64(k)] == line)
-        hit += eq
-        pos += eq * k
-    return base + pos if hit != 0 else -1
+        pos += np.int64(tags[ub + np.uint64(k)] == line) * (k + 1)
+    return base + pos - 1 if pos != 0 else -1
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _find_early(tags, base, ways, line):
+    """``_find`` by a scan that stops at the match: cheaper than ``_find`` where lookups mostly hit."""
+    ub = np.uint64(base)
+    for k in range(ways):
+        if tags[ub + np.uint64(k)] == line:
+            return base + k
+    return -1
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -111,15 +118,12 @@ def _scan_set(tags, stamp, base, ways, wbits, line):
     """(``_find``, ``_least_stamp``) of a set in one vectorizable pass."""
     ub = np.uint64(base)
     m = stamp[ub] << wbits
-    hit = 0
     pos = 0
     for k in range(ways):
         j = ub + np.uint64(k)
-        eq = np.int64(tags[j] == line)
-        hit += eq
-        pos += eq * k
+        pos += np.int64(tags[j] == line) * (k + 1)
         m = min(m, (stamp[j] << wbits) | k)
-    return (base + pos if hit != 0 else -1), base + (m & ((np.int64(1) << wbits) - 1))
+    return (base + pos - 1 if pos != 0 else -1), base + (m & ((np.int64(1) << wbits) - 1))
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -431,6 +435,15 @@ def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, line_a, line_b, store_
     # branch-free flags: one exit test per access (unsigned indices: no wraparound code)
     if nbytes_all > 0:
         lim = line - nbytes_all  # an access of nbytes_all bytes stays in its line iff offset <= lim
+        if lim >= 0:
+            # first the tightest loop: reads of line a (a streaming run): one unsigned compare
+            # (a - start of line a, as unsigned, <= lim) and one flag test per access
+            lo = line_a << s0
+            ulim = np.uint64(lim)
+            while i < n and np.uint64(addrs[np.uint64(i)] - lo) <= ulim and is_write[np.uint64(i)] == 0:
+                i += 1
+            if i > i0:
+                ta = 1
         while i < n:
             a = addrs[np.uint64(i)]
             w = np.int64(is_write[np.uint64(i)])
@@ -466,26 +479,30 @@ def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, line_a, line_b, store_
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store, store_ok):
+def _single_line(a, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store, store_ok,
+                 s0, ways0, base0, mask0, sets0, wbits0, lru0, recording):
     """A core access within one level-0 line that missed both memo entries (``memo[0]`` last,
     ``memo[1]`` prev, updated here): a search of its level-0 set, else, in the common
     configuration (``chain``: no pycachesim quirks, non-inclusive, LRU/FIFO, line sizes growing
     downwards; stores need ``chain_store``: level 0 write-back + write-allocate), a walk down the
     levels with one pass per set that finds both the line and the LRU victim, then fills upwards,
-    each fill writing its victim back before the level above fills; else ``_process``."""
-    nlev = cfg.shape[0]
-    s0 = cfg[0, C_SHIFT]
-    ways0 = cfg[0, C_WAYS]
-    lru0 = cfg[0, C_POLICY] == P_LRU
+    each fill writing its victim back before the level above fills. Returns False when neither
+    applies (the caller then runs ``_process``).
+
+    Level 0's configuration comes in as scalars (``s0`` ... ``lru0``): read from ``cfg`` here, the
+    compiler would reload it after every store to the state arrays, which might alias it. Indices
+    are unsigned (no wraparound code): every entry index is >= 0.
+    """
     ln0 = a >> s0
     last = memo[0]
     prev = memo[1]
-    b0 = cfg[0, C_BASE] + _set_of(cfg, 0, ln0) * ways0
-    if tags[prev] == ln0:
+    b0 = (ln0 & mask0 if mask0 >= 0 else ln0 % sets0) * ways0 + base0
+    if tags[np.uint64(prev)] == ln0:
         e = prev
     else:
-        e = _find(tags, b0, ways0, ln0)
+        e = _find_early(tags, b0, ways0, ln0)
     if e >= 0:
+        ue = np.uint64(e)
         if e != last:
             memo[1] = last
             memo[0] = e
@@ -495,76 +512,86 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec,
             if lru0:
                 clock = glob[G_CLOCK] + 1
                 glob[G_CLOCK] = clock
-                stamp[e] = clock
-            return
+                stamp[ue] = clock
+            return True
         if store_ok:
             cnt[0, N_STORES] += 1
             cnt[0, N_STORE_HITS] += 1
-            dirty[e] = 1
+            dirty[ue] = 1
             if lru0:
                 clock = glob[G_CLOCK] + 1
                 glob[G_CLOCK] = clock
-                stamp[e] = clock
-            return
-    elif chain_store if w != 0 else chain:
-        # level 0 missed: its victim, then the levels below until one hits
-        v = _least_stamp(stamp, b0, ways0, cfg[0, C_WBITS])
-        if w == 0:
-            cnt[0, N_LOADS] += 1
-            cnt[0, N_LOAD_MISSES] += 1
-        else:
-            cnt[0, N_STORES] += 1
-            cnt[0, N_STORE_MISSES] += 1
-        cnt[0, N_FETCHES] += 1
-        stack[STACK_DEPTH - 1, 0] = v  # the top rows: _process frames use the bottom ones
-        clock = glob[G_CLOCK]
-        lv = 1
-        while lv < nlev:
-            sh = cfg[lv, C_SHIFT]
-            ways = cfg[lv, C_WAYS]
-            ln = a >> sh
-            b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
-            e, v = _scan_set(tags, stamp, b, ways, cfg[lv, C_WBITS], ln)
-            cnt[lv, N_LOADS] += 1
-            if e >= 0:
-                cnt[lv, N_LOAD_HITS] += 1
-                if cfg[lv, C_POLICY] == P_LRU:
-                    clock += 1
-                    stamp[e] = clock
-                break
-            cnt[lv, N_LOAD_MISSES] += 1
-            cnt[lv, N_FETCHES] += 1
-            stack[STACK_DEPTH - 1 - lv, 0] = v
-            lv += 1
-        if lv == nlev:
-            sh = cfg[nlev - 1, C_SHIFT]
-            cnt[nlev, M_READS] += 1
-            cnt[nlev, M_READ_BYTES] += np.int64(1) << sh
+                stamp[ue] = clock
+            return True
+        return False
+    if not (chain_store if w != 0 else chain):
+        return False
+    # level 0 missed: its victim, then the levels below until one hits (their victims on the
+    # top rows of ``stack``: _process frames use the bottom ones)
+    v0 = _least_stamp(stamp, b0, ways0, wbits0)
+    if w == 0:
+        cnt[0, N_LOADS] += 1
+        cnt[0, N_LOAD_MISSES] += 1
+    else:
+        cnt[0, N_STORES] += 1
+        cnt[0, N_STORE_MISSES] += 1
+    cnt[0, N_FETCHES] += 1
+    nlev = cfg.shape[0]
+    clock = glob[G_CLOCK]
+    lv = 1
+    while lv < nlev:
+        sh = cfg[lv, C_SHIFT]
+        ways = cfg[lv, C_WAYS]
+        ln = a >> sh
+        b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
+        e, v = _scan_set(tags, stamp, b, ways, cfg[lv, C_WBITS], ln)
+        cnt[lv, N_LOADS] += 1
+        if e >= 0:
+            cnt[lv, N_LOAD_HITS] += 1
+            if cfg[lv, C_POLICY] == P_LRU:
+                clock += 1
+                stamp[np.uint64(e)] = clock
+            break
+        cnt[lv, N_LOAD_MISSES] += 1
+        cnt[lv, N_FETCHES] += 1
+        stack[np.uint64(STACK_DEPTH - 1 - lv), 0] = v
+        lv += 1
+    if lv == nlev:
+        sh = cfg[nlev - 1, C_SHIFT]
+        cnt[nlev, M_READS] += 1
+        cnt[nlev, M_READ_BYTES] += np.int64(1) << sh
+        if recording:
             _record(memo, rec, (a >> sh) << sh, np.int64(1) << sh, 0)
-        for j in range(lv - 1, -1, -1):
+    for j in range(lv - 1, -1, -1):
+        if j == 0:
+            sh = s0
+            v = v0
+        else:
             sh = cfg[j, C_SHIFT]
-            v = stack[STACK_DEPTH - 1 - j, 0]
-            old = tags[v]
-            old_dirty = dirty[v]
-            tags[v] = a >> sh
-            clock += 1
-            stamp[v] = clock
-            dirty[v] = 1 if (j == 0 and w != 0) else 0
-            if j == 0:
-                memo[1] = memo[0]
-                memo[0] = v
-            if old >= 0:
-                if old_dirty != 0:
-                    cnt[j, N_DIRTY_EVICT] += 1
-                    cnt[j, N_WRITEBACKS] += 1
-                    glob[G_CLOCK] = clock
-                    _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh, sh)
-                    clock = glob[G_CLOCK]
-                else:
-                    cnt[j, N_CLEAN_EVICT] += 1
-        glob[G_CLOCK] = clock
-        return
-    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb, K_STORE if w != 0 else K_LOAD)
+            v = stack[np.uint64(STACK_DEPTH - 1 - j), 0]
+        uv = np.uint64(v)
+        old = tags[uv]
+        old_dirty = dirty[uv]
+        tags[uv] = a >> sh
+        clock += 1
+        stamp[uv] = clock
+        if j == 0:
+            dirty[uv] = 1 if w != 0 else 0
+            memo[1] = memo[0]
+            memo[0] = v
+        else:
+            dirty[uv] = 0
+        if old >= 0:
+            if old_dirty != 0:
+                cnt[j, N_DIRTY_EVICT] += 1
+                cnt[j, N_WRITEBACKS] += 1
+                glob[G_CLOCK] = clock
+                _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh, sh)
+                clock = glob[G_CLOCK]
+            else:
+                cnt[j, N_CLEAN_EVICT] += 1
+    glob[G_CLOCK] = clock
+    return True
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -626,6 +653,11 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     n = addrs.shape[0]
     nlev = cfg.shape[0]
     s0 = cfg[0, C_SHIFT]
+    ways0 = cfg[0, C_WAYS]
+    base0 = cfg[0, C_BASE]
+    mask0 = cfg[0, C_MASK]
+    sets0 = cfg[0, C_SETS]
+    wbits0 = cfg[0, C_WBITS]
     lru0 = cfg[0, C_POLICY] == P_LRU
     wb0 = cfg[0, C_WB] != 0
     compat = glob[G_COMPAT] != 0
@@ -700,8 +732,10 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
             # a trace's line flush (2) or invalidate (3) request
             _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
         elif top == 0 and ((a + nb - 1) >> s0) == (a >> s0):
-            _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
-                         store_ok)
+            if not _single_line(a, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
+                                store_ok, s0, ways0, base0, mask0, sets0, wbits0, lru0, recording):
+                _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb,
+                         K_STORE if w != 0 else K_LOAD)
         else:
             if top > 0:
                 _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, a, nb, w != 0)
@@ -719,7 +753,7 @@ def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack
     _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
 
 
-@jit(inline="always", _nrt=False, error_model="numpy")
+@jit(_nrt=False, error_model="numpy")
 def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
