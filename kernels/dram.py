@@ -15,7 +15,7 @@ A read of an address waiting in the write queue is answered from it (no DRAM acc
 Refresh: all-bank, per rank, every tREFI: banks are precharged and stay closed for tRFC.
 
 Parameters (``p``, int64, indices P_*), per-field address bit positions (``fs`` shift, ``fm``
-mask), outputs: ``lat`` [cycles] per read (-1 for writes), ``st`` counters (S_*).
+mask), outputs: ``hist`` read latencies [cycles] as a histogram, ``st`` counters (S_*).
 """
 
 from __future__ import annotations
@@ -34,23 +34,34 @@ P_N = 27
 F_CH, F_RA, F_BG, F_BA, F_RO, F_CO = range(6)
 (
     S_READS, S_WRITES, S_ACT, S_PRE, S_RD, S_WR, S_REF, S_HITS, S_MISSES, S_CONFLICTS, S_END,
-    S_OPEN_CYCLES, S_FORWARDED, S_FIRST,
-) = range(14)
-S_N = 14
+    S_OPEN_CYCLES, S_FORWARDED, S_FIRST, S_LAT_SUM, S_LAT_MAX,
+) = range(16)
+S_N = 16
 NEG = -(1 << 40)
 WTAB = 4096
 
 
 @jit(inline="always")
-def _field(a, fs, fm, f):
-    return (a >> fs[f]) & fm[f]
+def _log2(v):
+    k = 0
+    while (np.int64(1) << k) < v:
+        k += 1
+    return k
 
 
 @jit
-def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
+def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     """Run transactions (one burst each) through the channels; see the module docstring.
 
-    ``arrival`` holds issue cycles, or has length 0 (every transaction ready at cycle 0).
+    ``arrival`` holds issue cycles, or has length 0 (every transaction ready at cycle 0). Read
+    latencies [cycles] are counted in ``hist`` (``hist[L]``: reads of latency L; latencies beyond
+    it are not: when ``st[S_LAT_MAX] >= len(hist)`` the caller reruns with a larger one), their sum
+    in ``st[S_LAT_SUM]`` and their maximum in ``st[S_LAT_MAX]``: what the mean and percentiles need,
+    without an array of one latency per request.
+
+    Speed: parameters and address fields are read into scalars once (from arrays, the compiler
+    would reload them after every store to an int64 array), queue entries carry their bank, and
+    indices are unsigned (no wraparound code).
     """
     n = addr.shape[0]
     nch = p[P_CHANNELS]
@@ -62,9 +73,37 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
     bl = p[P_BURST_CYC]
     cl = p[P_CL]
     cwl = p[P_CWL]
+    t_rcd = p[P_RCD]
+    t_rp = p[P_RP]
+    t_ras = p[P_RAS]
+    t_rc = p[P_RC]
+    t_ccd_s = p[P_CCD_S]
+    t_ccd_l = p[P_CCD_L]
+    t_rrd_s = p[P_RRD_S]
+    t_rrd_l = p[P_RRD_L]
+    t_faw = p[P_FAW]
+    t_wtr_s = p[P_WTR_S]
+    t_wtr_l = p[P_WTR_L]
+    t_wr = p[P_WR]
+    t_rtp = p[P_RTP]
+    t_rfc = p[P_RFC]
+    t_refi = p[P_REFI]
+    t_rtrs = p[P_RTRS]
     rq_cap = p[P_RQ]
     wq_cap = p[P_WQ]
+    drain_min = p[P_DRAIN_MIN]
     open_page = p[P_OPEN_PAGE] != 0
+    sh_ch, m_ch = fs[F_CH], fm[F_CH]
+    sh_ra, m_ra = fs[F_RA], fm[F_RA]
+    sh_bg, m_bg = fs[F_BG], fm[F_BG]
+    sh_ba, m_ba = fs[F_BA], fm[F_BA]
+    sh_ro, m_ro = fs[F_RO], fm[F_RO]
+    lg_bpg = _log2(nbpg)  # bank = ((rank * nbg) + bank group) * nbpg + bank in group: all powers of 2
+    lg_rank = lg_bpg + _log2(nbg)
+    banks_per_rank = nbg * nbpg
+    hcap = hist.shape[0]
+    lat_sum = 0
+    lat_max = 0
     # bank state
     open_row = np.full(nbanks, -1, np.int64)
     next_act = np.zeros(nbanks, np.int64)
@@ -76,7 +115,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
     last_act_bg = np.full(nranks * nbg, NEG, np.int64)
     faw = np.full(nranks * 4, NEG, np.int64)
     faw_pos = np.zeros(nranks, np.int64)
-    next_ref = np.full(nranks, p[P_REFI], np.int64)
+    next_ref = np.full(nranks, t_refi, np.int64)
     # channel state
     last_cas = np.full(nch, NEG, np.int64)
     last_cas_bg = np.full(nch * nbg, NEG, np.int64)
@@ -86,12 +125,12 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
     bus_free = np.zeros(nch, np.int64)
     ch_t = np.zeros(nch, np.int64)
     # queues (0 reads, 1 writes) per channel: ring buffers, oldest at qhead, of (trace index,
-    # admission cycle, bank, row)
+    # admission cycle, bank, row); queue q of channel c holds entries [(q * nch + c) * qcap, ...)
     capq = np.empty(2, np.int64)
     capq[0] = rq_cap
     capq[1] = wq_cap
     qcap = max(rq_cap, wq_cap)
-    qe = np.empty((2, nch, qcap, 4), np.int64)
+    qe = np.empty((2 * nch * qcap, 4), np.int64)
     qhead = np.zeros((2, nch), np.int64)
     qn = np.zeros((2, nch), np.int64)
     # writes queued per hashed burst address: a read scans the write queue only on a possible match
@@ -109,14 +148,15 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
         # next admission time (or "blocked": its queue is full)
         adm_time = -1
         adm_ch = -1
+        adm_q = 0
         if pos < n:
-            a = addr[pos]
-            adm_ch = _field(a, fs, fm, F_CH)
+            a = addr[np.uint64(pos)]
+            adm_ch = (a >> sh_ch) & m_ch
+            adm_q = np.int64(is_write[np.uint64(pos)])
             t = t_adm
-            if has_arrival and arrival[pos] > t:
-                t = arrival[pos]
-            full = qn[is_write[pos], adm_ch] >= capq[is_write[pos]]
-            if full:
+            if has_arrival and arrival[np.uint64(pos)] > t:
+                t = arrival[np.uint64(pos)]
+            if qn[adm_q, adm_ch] >= capq[adm_q]:
                 was_full[adm_ch] = 1
             else:
                 if was_full[adm_ch] != 0 and last_pop[adm_ch] > t:
@@ -134,23 +174,24 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             c = adm_ch
             if first < 0:
                 first = adm_time
-            a = addr[pos]
-            b_new = (((c * nra + _field(a, fs, fm, F_RA)) * nbg + _field(a, fs, fm, F_BG)) * nbpg
-                     + _field(a, fs, fm, F_BA))
-            r_new = _field(a, fs, fm, F_RO)
-            qi = 1 if is_write[pos] else 0
+            a = addr[np.uint64(pos)]
+            qi = adm_q
             fwd = False
-            if qi == 0 and wtab[c, (a >> 6) & (WTAB - 1)] > 0:
+            if qi == 0 and qn[1, c] > 0 and wtab[c, (a >> 6) & (WTAB - 1)] > 0:
                 # a read of data waiting in the write queue is served from it
+                qb = (nch + c) * qcap
                 for k in range(qn[1, c]):
                     j = qhead[1, c] + k
                     if j >= wq_cap:
                         j -= wq_cap
-                    if addr[qe[1, c, j, 0]] == a:
+                    if addr[np.uint64(qe[np.uint64(qb + j), 0])] == a:
                         fwd = True
                         break
             if fwd:
-                lat[pos] = 1
+                _count_latency(hist, hcap, 1)
+                lat_sum += 1
+                if lat_max < 1:
+                    lat_max = 1
                 st[S_FORWARDED] += 1
                 st[S_READS] += 1
                 done += 1
@@ -158,15 +199,16 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
                     end = adm_time + 1
             else:
                 if qi == 1:
-                    lat[pos] = -1
                     wtab[c, (a >> 6) & (WTAB - 1)] += 1
                 j = qhead[qi, c] + qn[qi, c]
                 if j >= capq[qi]:
                     j -= capq[qi]
-                qe[qi, c, j, 0] = pos
-                qe[qi, c, j, 1] = adm_time
-                qe[qi, c, j, 2] = b_new
-                qe[qi, c, j, 3] = r_new
+                e = np.uint64((qi * nch + c) * qcap + j)
+                qe[e, 0] = pos
+                qe[e, 1] = adm_time
+                qe[e, 2] = ((((c * nra + ((a >> sh_ra) & m_ra)) * nbg + ((a >> sh_bg) & m_bg)) * nbpg)
+                            + ((a >> sh_ba) & m_ba))
+                qe[e, 3] = (a >> sh_ro) & m_ro
                 qn[qi, c] += 1
             if qn[0, c] + qn[1, c] > 0 and ch_t[c] < adm_time:
                 ch_t[c] = adm_time
@@ -181,11 +223,12 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
         last_pop[c] = now
         # reads or a write drain?
         if draining[c] == 0:
-            if qn[1, c] >= wq_cap or (qn[1, c] > p[P_DRAIN_MIN] and qn[0, c] == 0):
+            if qn[1, c] >= wq_cap or (qn[1, c] > drain_min and qn[0, c] == 0):
                 draining[c] = qn[1, c]
         qi = 1 if (draining[c] > 0 or qn[0, c] == 0) else 0
         cap = capq[qi]
         h = qhead[qi, c]
+        qb = (qi * nch + c) * qcap
         # FR-FCFS: the request whose column command could issue first (row hits need no ACT, so
         # they win), the oldest among equals; a request to a busy bank does not block the others
         pick = 0
@@ -194,15 +237,17 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             j = h + k
             if j >= cap:
                 j -= cap
-            tk = qe[qi, c, j, 1]
-            b = qe[qi, c, j, 2]
-            if open_row[b] == qe[qi, c, j, 3]:
+            e = np.uint64(qb + j)
+            tk = qe[e, 1]
+            b = np.uint64(qe[e, 2])
+            orow = open_row[b]
+            if orow == qe[e, 3]:
                 est = max(tk, next_col[b])
             else:
                 tp = tk
-                if open_row[b] >= 0:
-                    tp = max(tk, next_pre[b]) + p[P_RP]
-                est = max(tp, next_act[b]) + p[P_RCD]
+                if orow >= 0:
+                    tp = max(tk, next_pre[b]) + t_rp
+                est = max(tp, next_act[b]) + t_rcd
             if est < now:
                 est = now
             if k == 0 or est < best_est:
@@ -213,8 +258,11 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
         j = h + pick
         if j >= cap:
             j -= cap
-        i = qe[qi, c, j, 0]
-        t0 = qe[qi, c, j, 1]
+        e = np.uint64(qb + j)
+        i = qe[e, 0]
+        t0 = qe[e, 1]
+        b = qe[e, 2]
+        row = qe[e, 3]
         # remove it: shift the older entries up by one, then drop the head
         for k in range(pick, 0, -1):
             dst = h + k
@@ -223,111 +271,119 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             src = dst - 1
             if src < 0:
                 src += cap
-            qe[qi, c, dst, 0] = qe[qi, c, src, 0]
-            qe[qi, c, dst, 1] = qe[qi, c, src, 1]
-            qe[qi, c, dst, 2] = qe[qi, c, src, 2]
-            qe[qi, c, dst, 3] = qe[qi, c, src, 3]
+            ud = np.uint64(qb + dst)
+            us = np.uint64(qb + src)
+            qe[ud, 0] = qe[us, 0]
+            qe[ud, 1] = qe[us, 1]
+            qe[ud, 2] = qe[us, 2]
+            qe[ud, 3] = qe[us, 3]
         h += 1
         if h >= cap:
             h -= cap
         qhead[qi, c] = h
         qn[qi, c] -= 1
+        a = addr[np.uint64(i)]
         if qi == 1:
-            wtab[c, (addr[i] >> 6) & (WTAB - 1)] -= 1
+            wtab[c, (a >> 6) & (WTAB - 1)] -= 1
             if draining[c] > 0:
                 draining[c] -= 1
-        a = addr[i]
-        ra = c * nra + _field(a, fs, fm, F_RA)
-        bg = _field(a, fs, fm, F_BG)
-        b = (ra * nbg + bg) * nbpg + _field(a, fs, fm, F_BA)
-        row = _field(a, fs, fm, F_RO)
-        w = is_write[i] != 0
+        ra = b >> lg_rank
+        rbg = b >> lg_bpg  # rank * nbg + bank group
+        bg = rbg & (nbg - 1)
+        cbg = c * nbg + bg
+        ub = np.uint64(b)
+        w = is_write[np.uint64(i)] != 0
         # refresh that fell due before this transaction can start
         t_start = max(t0, now)
         while next_ref[ra] <= t_start:
             t_ref = next_ref[ra]
             any_open = False
-            for bb in range(ra * nbg * nbpg, (ra + 1) * nbg * nbpg):
+            for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
                 if open_row[bb] >= 0:
                     any_open = True
                     if next_pre[bb] > t_ref:
                         t_ref = next_pre[bb]
             if any_open:
                 st[S_PRE] += 1
-                for bb in range(ra * nbg * nbpg, (ra + 1) * nbg * nbpg):
+                for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
                     if open_row[bb] >= 0:
                         st[S_OPEN_CYCLES] += t_ref - opened_at[bb]
                         open_row[bb] = -1
-                t_ref += p[P_RP]
-            for bb in range(ra * nbg * nbpg, (ra + 1) * nbg * nbpg):
-                if next_act[bb] < t_ref + p[P_RFC]:
-                    next_act[bb] = t_ref + p[P_RFC]
+                t_ref += t_rp
+            for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
+                if next_act[bb] < t_ref + t_rfc:
+                    next_act[bb] = t_ref + t_rfc
             st[S_REF] += 1
-            next_ref[ra] += p[P_REFI]
+            next_ref[ra] += t_refi
         # row buffer
-        if open_row[b] == row:
+        if open_row[ub] == row:
             st[S_HITS] += 1
         else:
-            if open_row[b] >= 0:
+            if open_row[ub] >= 0:
                 st[S_CONFLICTS] += 1
-                t_pre = max(t0, next_pre[b])
+                t_pre = max(t0, next_pre[ub])
                 st[S_PRE] += 1
-                st[S_OPEN_CYCLES] += t_pre - opened_at[b]
-                if next_act[b] < t_pre + p[P_RP]:
-                    next_act[b] = t_pre + p[P_RP]
+                st[S_OPEN_CYCLES] += t_pre - opened_at[ub]
+                if next_act[ub] < t_pre + t_rp:
+                    next_act[ub] = t_pre + t_rp
             else:
                 st[S_MISSES] += 1
-            t_act = max(t0, next_act[b])
-            t_act = max(t_act, last_act[ra] + p[P_RRD_S])
-            t_act = max(t_act, last_act_bg[ra * nbg + bg] + p[P_RRD_L])
-            t_act = max(t_act, faw[ra * 4 + faw_pos[ra]] + p[P_FAW])
-            faw[ra * 4 + faw_pos[ra]] = t_act
+            fp = np.uint64(ra * 4 + faw_pos[ra])
+            t_act = max(t0, next_act[ub])
+            t_act = max(t_act, last_act[ra] + t_rrd_s)
+            t_act = max(t_act, last_act_bg[rbg] + t_rrd_l)
+            t_act = max(t_act, faw[fp] + t_faw)
+            faw[fp] = t_act
             faw_pos[ra] = (faw_pos[ra] + 1) % 4
             if t_act > last_act[ra]:
                 last_act[ra] = t_act
-            if t_act > last_act_bg[ra * nbg + bg]:
-                last_act_bg[ra * nbg + bg] = t_act
+            if t_act > last_act_bg[rbg]:
+                last_act_bg[rbg] = t_act
             st[S_ACT] += 1
-            open_row[b] = row
-            opened_at[b] = t_act
-            next_pre[b] = t_act + p[P_RAS]
-            next_act[b] = t_act + p[P_RC]
-            next_col[b] = t_act + p[P_RCD]
+            open_row[ub] = row
+            opened_at[ub] = t_act
+            next_pre[ub] = t_act + t_ras
+            next_act[ub] = t_act + t_rc
+            next_col[ub] = t_act + t_rcd
         # column command
-        t_cas = max(max(t0, now), next_col[b])
-        t_cas = max(t_cas, last_cas[c] + p[P_CCD_S])
-        t_cas = max(t_cas, last_cas_bg[c * nbg + bg] + p[P_CCD_L])
+        t_cas = max(max(t0, now), next_col[ub])
+        t_cas = max(t_cas, last_cas[c] + t_ccd_s)
+        t_cas = max(t_cas, last_cas_bg[cbg] + t_ccd_l)
         if w:
-            t_cas = max(t_cas, last_rd_cas[c] + cl + bl + p[P_RTRS] - cwl)
+            t_cas = max(t_cas, last_rd_cas[c] + cl + bl + t_rtrs - cwl)
             t_cas = max(t_cas, bus_free[c] - cwl)
             data_end = t_cas + cwl + bl
-            last_wr_end[c * nbg + bg] = data_end
+            last_wr_end[cbg] = data_end
             if data_end > last_wr_end_any[c]:
                 last_wr_end_any[c] = data_end
-            next_pre[b] = max(next_pre[b], data_end + p[P_WR])
+            next_pre[ub] = max(next_pre[ub], data_end + t_wr)
             st[S_WR] += 1
             st[S_WRITES] += 1
         else:
-            t_cas = max(t_cas, last_wr_end[c * nbg + bg] + p[P_WTR_L])
-            t_cas = max(t_cas, last_wr_end_any[c] + p[P_WTR_S])
+            t_cas = max(t_cas, last_wr_end[cbg] + t_wtr_l)
+            t_cas = max(t_cas, last_wr_end_any[c] + t_wtr_s)
             t_cas = max(t_cas, bus_free[c] - cl)
             data_end = t_cas + cl + bl
             last_rd_cas[c] = t_cas
-            next_pre[b] = max(next_pre[b], t_cas + p[P_RTP])
-            lat[i] = data_end - t0
+            next_pre[ub] = max(next_pre[ub], t_cas + t_rtp)
+            lt = data_end - t0
+            _count_latency(hist, hcap, lt)
+            lat_sum += lt
+            if lt > lat_max:
+                lat_max = lt
             st[S_RD] += 1
             st[S_READS] += 1
         bus_free[c] = data_end
         last_cas[c] = t_cas
-        last_cas_bg[c * nbg + bg] = t_cas
+        last_cas_bg[cbg] = t_cas
         if not open_page:
             # close-page: auto-precharge after the column command
-            t_pre = next_pre[b]
+            t_pre = next_pre[ub]
             st[S_PRE] += 1
-            st[S_OPEN_CYCLES] += t_pre - opened_at[b]
-            open_row[b] = -1
-            if next_act[b] < t_pre + p[P_RP]:
-                next_act[b] = t_pre + p[P_RP]
+            st[S_OPEN_CYCLES] += t_pre - opened_at[ub]
+            open_row[ub] = -1
+            if next_act[ub] < t_pre + t_rp:
+                next_act[ub] = t_pre + t_rp
         if data_end > end:
             end = data_end
         done += 1
@@ -339,3 +395,11 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, lat, st):
             st[S_OPEN_CYCLES] += end - opened_at[bb]
     st[S_END] = end
     st[S_FIRST] = max(first, 0)
+    st[S_LAT_SUM] = lat_sum
+    st[S_LAT_MAX] = lat_max
+
+
+@jit(inline="always")
+def _count_latency(hist, hcap, lt):
+    if lt < hcap:
+        hist[np.uint64(lt)] += 1
