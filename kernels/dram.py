@@ -38,6 +38,7 @@ F_CH, F_RA, F_BG, F_BA, F_RO, F_CO = range(6)
 ) = range(16)
 S_N = 16
 NEG = -(1 << 40)
+BIG = 1 << 62
 WTAB = 4096
 
 
@@ -102,6 +103,19 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     lg_rank = lg_bpg + _log2(nbg)
     banks_per_rank = nbg * nbpg
     hcap = hist.shape[0]
+    # counters in locals (stores to ``st`` would make the compiler reload bank state)
+    n_reads = 0
+    n_writes = 0
+    n_act = 0
+    n_pre = 0
+    n_rd = 0
+    n_wr = 0
+    n_ref = 0
+    n_hits = 0
+    n_misses = 0
+    n_conflicts = 0
+    n_open_cycles = 0
+    n_forwarded = 0
     lat_sum = 0
     lat_max = 0
     # bank state
@@ -138,6 +152,10 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     draining = np.zeros(nch, np.int64)
     was_full = np.zeros(nch, np.int64)
     last_pop = np.zeros(nch, np.int64)
+    # the channel whose next decision comes first, lowest number on ties: the least of the keys
+    # ``ch_t << lg_ch | channel`` of the channels with work (BIG when idle), a branch-free min
+    lg_ch = _log2(nch)
+    kv = np.full(nch, BIG, np.int64)
     has_arrival = arrival.shape[0] > 0
     pos = 0
     t_adm = 0
@@ -163,12 +181,18 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                     t = last_pop[adm_ch]  # the slot opened when the channel took a request
                 adm_time = t
         # the earliest channel decision
+        best_k = BIG
+        for c in range(nch):
+            kc = kv[c]
+            if kc < 0:
+                break  # never (keys are >= 0): keeps the loop scalar, as vector loads of keys
+                # stored an instant before would stall (no store-to-load forwarding)
+            best_k = min(best_k, kc)
         best_c = -1
         best_t = 0
-        for c in range(nch):
-            if qn[0, c] + qn[1, c] > 0 and (best_c < 0 or ch_t[c] < best_t):
-                best_c = c
-                best_t = ch_t[c]
+        if best_k < BIG:
+            best_c = best_k & (nch - 1)
+            best_t = best_k >> lg_ch
         if adm_time >= 0 and (best_c < 0 or adm_time <= best_t):
             # admit transaction pos
             c = adm_ch
@@ -192,8 +216,8 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                 lat_sum += 1
                 if lat_max < 1:
                     lat_max = 1
-                st[S_FORWARDED] += 1
-                st[S_READS] += 1
+                n_forwarded += 1
+                n_reads += 1
                 done += 1
                 if adm_time + 1 > end:
                     end = adm_time + 1
@@ -210,8 +234,10 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                             + ((a >> sh_ba) & m_ba))
                 qe[e, 3] = (a >> sh_ro) & m_ro
                 qn[qi, c] += 1
-            if qn[0, c] + qn[1, c] > 0 and ch_t[c] < adm_time:
-                ch_t[c] = adm_time
+            if qn[0, c] + qn[1, c] > 0:
+                if ch_t[c] < adm_time:
+                    ch_t[c] = adm_time
+                kv[c] = (ch_t[c] << lg_ch) | c
             t_adm = adm_time + issue_interval
             was_full[c] = 0
             pos += 1
@@ -232,7 +258,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
         # FR-FCFS: the request whose column command could issue first (row hits need no ACT, so
         # they win), the oldest among equals; a request to a busy bank does not block the others
         pick = 0
-        best_est = 0
+        best_est = BIG
         for k in range(qn[qi, c]):
             j = h + k
             if j >= cap:
@@ -241,20 +267,17 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             tk = qe[e, 1]
             b = np.uint64(qe[e, 2])
             orow = open_row[b]
+            # conflict: precharge first; closed: activate; hit: the column command only
+            tp = max(tk, next_pre[b]) + t_rp if orow >= 0 else tk
+            est = max(tp, next_act[b]) + t_rcd
             if orow == qe[e, 3]:
                 est = max(tk, next_col[b])
-            else:
-                tp = tk
-                if orow >= 0:
-                    tp = max(tk, next_pre[b]) + t_rp
-                est = max(tp, next_act[b]) + t_rcd
-            if est < now:
-                est = now
-            if k == 0 or est < best_est:
+            est = max(est, now)
+            if est < best_est:
                 best_est = est
                 pick = k
-                if est == now:
-                    break  # ready now and the oldest such: nothing can beat it
+            if est == now:
+                break  # ready now and the oldest such (else an older one would have stopped the scan)
         j = h + pick
         if j >= cap:
             j -= cap
@@ -304,30 +327,30 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                     if next_pre[bb] > t_ref:
                         t_ref = next_pre[bb]
             if any_open:
-                st[S_PRE] += 1
+                n_pre += 1
                 for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
                     if open_row[bb] >= 0:
-                        st[S_OPEN_CYCLES] += t_ref - opened_at[bb]
+                        n_open_cycles += t_ref - opened_at[bb]
                         open_row[bb] = -1
                 t_ref += t_rp
             for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
                 if next_act[bb] < t_ref + t_rfc:
                     next_act[bb] = t_ref + t_rfc
-            st[S_REF] += 1
+            n_ref += 1
             next_ref[ra] += t_refi
         # row buffer
         if open_row[ub] == row:
-            st[S_HITS] += 1
+            n_hits += 1
         else:
             if open_row[ub] >= 0:
-                st[S_CONFLICTS] += 1
+                n_conflicts += 1
                 t_pre = max(t0, next_pre[ub])
-                st[S_PRE] += 1
-                st[S_OPEN_CYCLES] += t_pre - opened_at[ub]
+                n_pre += 1
+                n_open_cycles += t_pre - opened_at[ub]
                 if next_act[ub] < t_pre + t_rp:
                     next_act[ub] = t_pre + t_rp
             else:
-                st[S_MISSES] += 1
+                n_misses += 1
             fp = np.uint64(ra * 4 + faw_pos[ra])
             t_act = max(t0, next_act[ub])
             t_act = max(t_act, last_act[ra] + t_rrd_s)
@@ -339,7 +362,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                 last_act[ra] = t_act
             if t_act > last_act_bg[rbg]:
                 last_act_bg[rbg] = t_act
-            st[S_ACT] += 1
+            n_act += 1
             open_row[ub] = row
             opened_at[ub] = t_act
             next_pre[ub] = t_act + t_ras
@@ -357,8 +380,8 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             if data_end > last_wr_end_any[c]:
                 last_wr_end_any[c] = data_end
             next_pre[ub] = max(next_pre[ub], data_end + t_wr)
-            st[S_WR] += 1
-            st[S_WRITES] += 1
+            n_wr += 1
+            n_writes += 1
         else:
             t_cas = max(t_cas, last_wr_end[cbg] + t_wtr_l)
             t_cas = max(t_cas, last_wr_end_any[c] + t_wtr_s)
@@ -371,16 +394,16 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             lat_sum += lt
             if lt > lat_max:
                 lat_max = lt
-            st[S_RD] += 1
-            st[S_READS] += 1
+            n_rd += 1
+            n_reads += 1
         bus_free[c] = data_end
         last_cas[c] = t_cas
         last_cas_bg[cbg] = t_cas
         if not open_page:
             # close-page: auto-precharge after the column command
             t_pre = next_pre[ub]
-            st[S_PRE] += 1
-            st[S_OPEN_CYCLES] += t_pre - opened_at[ub]
+            n_pre += 1
+            n_open_cycles += t_pre - opened_at[ub]
             open_row[ub] = -1
             if next_act[ub] < t_pre + t_rp:
                 next_act[ub] = t_pre + t_rp
@@ -389,10 +412,23 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
         done += 1
         # the next decision: when the next column command could issue at the earliest
         ch_t[c] = max(now + 1, t_cas + 1)
+        kv[c] = (ch_t[c] << lg_ch) | c if qn[0, c] + qn[1, c] > 0 else BIG
     # rows still open at the end count as open until the last transfer
     for bb in range(nbanks):
         if open_row[bb] >= 0 and end > opened_at[bb]:
-            st[S_OPEN_CYCLES] += end - opened_at[bb]
+            n_open_cycles += end - opened_at[bb]
+    st[S_READS] += n_reads
+    st[S_WRITES] += n_writes
+    st[S_ACT] += n_act
+    st[S_PRE] += n_pre
+    st[S_RD] += n_rd
+    st[S_WR] += n_wr
+    st[S_REF] += n_ref
+    st[S_HITS] += n_hits
+    st[S_MISSES] += n_misses
+    st[S_CONFLICTS] += n_conflicts
+    st[S_OPEN_CYCLES] += n_open_cycles
+    st[S_FORWARDED] += n_forwarded
     st[S_END] = end
     st[S_FIRST] = max(first, 0)
     st[S_LAT_SUM] = lat_sum
