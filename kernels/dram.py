@@ -318,26 +318,9 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
         w = is_write[np.uint64(i)] != 0
         # refresh that fell due before this transaction can start
         t_start = max(t0, now)
-        while next_ref[ra] <= t_start:
-            t_ref = next_ref[ra]
-            any_open = False
-            for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-                if open_row[bb] >= 0:
-                    any_open = True
-                    if next_pre[bb] > t_ref:
-                        t_ref = next_pre[bb]
-            if any_open:
-                n_pre += 1
-                for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-                    if open_row[bb] >= 0:
-                        n_open_cycles += t_ref - opened_at[bb]
-                        open_row[bb] = -1
-                t_ref += t_rp
-            for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-                if next_act[bb] < t_ref + t_rfc:
-                    next_act[bb] = t_ref + t_rfc
-            n_ref += 1
-            next_ref[ra] += t_refi
+        if next_ref[ra] <= t_start:
+            _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, open_row, next_pre, next_act,
+                     opened_at, next_ref, st)
         # row buffer
         if open_row[ub] == row:
             n_hits += 1
@@ -433,6 +416,33 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     st[S_FIRST] = max(first, 0)
     st[S_LAT_SUM] = lat_sum
     st[S_LAT_MAX] = lat_max
+
+
+@jit
+def _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, open_row, next_pre, next_act, opened_at,
+             next_ref, st):
+    """All-bank refreshes of rank ``ra`` that fell due by ``t_start``: open banks precharge (one PRE
+    command), then every bank stays closed for tRFC. Out of line: it runs once per tREFI."""
+    while next_ref[ra] <= t_start:
+        t_ref = next_ref[ra]
+        any_open = False
+        for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
+            if open_row[bb] >= 0:
+                any_open = True
+                if next_pre[bb] > t_ref:
+                    t_ref = next_pre[bb]
+        if any_open:
+            st[S_PRE] += 1
+            for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
+                if open_row[bb] >= 0:
+                    st[S_OPEN_CYCLES] += t_ref - opened_at[bb]
+                    open_row[bb] = -1
+            t_ref += t_rp
+        for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
+            if next_act[bb] < t_ref + t_rfc:
+                next_act[bb] = t_ref + t_rfc
+        st[S_REF] += 1
+        next_ref[ra] += t_refi
 
 
 @jit(inline="always")
