@@ -50,6 +50,20 @@ def _log2(v):
     return k
 
 
+# flat state records (fields of one bank, rank, channel or queue entry side by side: one array, one
+# cache line per record; few arrays keep the loop's pointers in registers)
+BK_ROW, BK_ACT, BK_PRE, BK_COL, BK_OPENED = range(5)  # open row (-1 closed), next ACT/PRE/column, ACT time
+BK_N = 8
+RK_ACT, RK_FAW, RK_FAWPOS, RK_REF = 0, 1, 5, 6  # last ACT, last four ACTs (tFAW), their ring position, next REF
+RK_N = 8
+(CH_CAS, CH_RDCAS, CH_WREND, CH_BUS, CH_T, CH_DRAIN, CH_FULL, CH_POP, CH_KEY) = range(9)
+CH_N = 16
+Q_POS, Q_ADM, Q_BANK, Q_ROW, Q_NEXT, Q_PREV = range(6)  # trace index, admission cycle, bank, row, links
+Q_N = 8
+QM_HEAD, QM_TAIL, QM_COUNT, QM_FREE = range(4)  # per queue: oldest, youngest, entries, free slots
+QM_N = 4
+
+
 @jit
 def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     """Run transactions (one burst each) through the channels; see the module docstring.
@@ -61,8 +75,9 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     without an array of one latency per request.
 
     Speed: parameters and address fields are read into scalars once (from arrays, the compiler
-    would reload them after every store to an int64 array), queue entries carry their bank, and
-    indices are unsigned (no wraparound code).
+    would reload them after every store to an int64 array); the state is a few flat arrays of
+    records; each queue is a doubly linked list in admission order (removing the chosen request
+    costs two links, not a shift of the older ones); indices are unsigned (no wraparound code).
     """
     n = addr.shape[0]
     nch = p[P_CHANNELS]
@@ -101,61 +116,59 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     sh_ro, m_ro = fs[F_RO], fm[F_RO]
     lg_bpg = _log2(nbpg)  # bank = ((rank * nbg) + bank group) * nbpg + bank in group: all powers of 2
     lg_rank = lg_bpg + _log2(nbg)
+    lg_ch = _log2(nch)
     banks_per_rank = nbg * nbpg
     hcap = hist.shape[0]
-    # counters in locals (stores to ``st`` would make the compiler reload bank state)
+    lat_sum = 0
+    lat_max = 0
+    # counters in locals (stores to ``st`` would make the compiler reload the state)
     n_reads = 0
     n_writes = 0
     n_act = 0
     n_pre = 0
     n_rd = 0
     n_wr = 0
-    n_ref = 0
     n_hits = 0
     n_misses = 0
     n_conflicts = 0
     n_open_cycles = 0
     n_forwarded = 0
-    lat_sum = 0
-    lat_max = 0
-    # bank state
-    open_row = np.full(nbanks, -1, np.int64)
-    next_act = np.zeros(nbanks, np.int64)
-    next_pre = np.zeros(nbanks, np.int64)
-    next_col = np.zeros(nbanks, np.int64)
-    opened_at = np.zeros(nbanks, np.int64)
-    # rank state: last ACT overall and per bank group, last four ACTs (tFAW), refresh
-    last_act = np.full(nranks, NEG, np.int64)
+    bk = np.zeros(nbanks * BK_N, np.int64)
+    for b in range(nbanks):
+        bk[b * BK_N + BK_ROW] = -1
+    rk = np.zeros(nranks * RK_N, np.int64)
+    for r in range(nranks):
+        rk[r * RK_N + RK_ACT] = NEG
+        for k in range(4):
+            rk[r * RK_N + RK_FAW + k] = NEG
+        rk[r * RK_N + RK_REF] = t_refi
     last_act_bg = np.full(nranks * nbg, NEG, np.int64)
-    faw = np.full(nranks * 4, NEG, np.int64)
-    faw_pos = np.zeros(nranks, np.int64)
-    next_ref = np.full(nranks, t_refi, np.int64)
-    # channel state
-    last_cas = np.full(nch, NEG, np.int64)
-    last_cas_bg = np.full(nch * nbg, NEG, np.int64)
-    last_rd_cas = np.full(nch, NEG, np.int64)
-    last_wr_end = np.full(nch * nbg, NEG, np.int64)
-    last_wr_end_any = np.full(nch, NEG, np.int64)
-    bus_free = np.zeros(nch, np.int64)
-    ch_t = np.zeros(nch, np.int64)
-    # queues (0 reads, 1 writes) per channel: ring buffers, oldest at qhead, of (trace index,
-    # admission cycle, bank, row); queue q of channel c holds entries [(q * nch + c) * qcap, ...)
-    capq = np.empty(2, np.int64)
-    capq[0] = rq_cap
-    capq[1] = wq_cap
+    # per channel and bank group: last column command, end of the last write's data
+    cbg = np.full(nch * nbg * 2, NEG, np.int64)
+    ch = np.zeros(nch * CH_N, np.int64)
+    for c in range(nch):
+        ch[c * CH_N + CH_CAS] = NEG
+        ch[c * CH_N + CH_RDCAS] = NEG
+        ch[c * CH_N + CH_WREND] = NEG
+        # the channel whose next decision comes first, lowest number on ties: the least of the
+        # keys ``next decision << lg_ch | channel`` of the channels with work (BIG when idle)
+        ch[c * CH_N + CH_KEY] = BIG
+    # queues q = 0 reads, 1 writes of channel c: queue id qd = q * nch + c, slots
+    # [qd * qcap, qd * qcap + capacity) of ``qe``, a free-slot stack in ``qfree``, and the list
+    # head, tail, length and stack depth in ``qm``
     qcap = max(rq_cap, wq_cap)
-    qe = np.empty((2 * nch * qcap, 4), np.int64)
-    qhead = np.zeros((2, nch), np.int64)
-    qn = np.zeros((2, nch), np.int64)
+    qe = np.zeros(2 * nch * qcap * Q_N, np.int64)
+    qfree = np.empty(2 * nch * qcap, np.int64)
+    qm = np.zeros(2 * nch * QM_N, np.int64)
+    for qd in range(2 * nch):
+        capacity = rq_cap if qd < nch else wq_cap
+        for k in range(capacity):
+            qfree[qd * qcap + k] = qd * qcap + capacity - 1 - k
+        qm[qd * QM_N + QM_FREE] = capacity
+        qm[qd * QM_N + QM_HEAD] = -1
+        qm[qd * QM_N + QM_TAIL] = -1
     # writes queued per hashed burst address: a read scans the write queue only on a possible match
-    wtab = np.zeros((nch, WTAB), np.int64)
-    draining = np.zeros(nch, np.int64)
-    was_full = np.zeros(nch, np.int64)
-    last_pop = np.zeros(nch, np.int64)
-    # the channel whose next decision comes first, lowest number on ties: the least of the keys
-    # ``ch_t << lg_ch | channel`` of the channels with work (BIG when idle), a branch-free min
-    lg_ch = _log2(nch)
-    kv = np.full(nch, BIG, np.int64)
+    wtab = np.zeros(nch * WTAB, np.int64)
     has_arrival = arrival.shape[0] > 0
     pos = 0
     t_adm = 0
@@ -174,16 +187,17 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             t = t_adm
             if has_arrival and arrival[np.uint64(pos)] > t:
                 t = arrival[np.uint64(pos)]
-            if qn[adm_q, adm_ch] >= capq[adm_q]:
-                was_full[adm_ch] = 1
+            uc = np.uint64(adm_ch * CH_N)
+            if qm[np.uint64((adm_q * nch + adm_ch) * QM_N + QM_FREE)] == 0:
+                ch[uc + CH_FULL] = 1
             else:
-                if was_full[adm_ch] != 0 and last_pop[adm_ch] > t:
-                    t = last_pop[adm_ch]  # the slot opened when the channel took a request
+                if ch[uc + CH_FULL] != 0 and ch[uc + CH_POP] > t:
+                    t = ch[uc + CH_POP]  # the slot opened when the channel took a request
                 adm_time = t
         # the earliest channel decision
         best_k = BIG
         for c in range(nch):
-            kc = kv[c]
+            kc = ch[np.uint64(c * CH_N + CH_KEY)]
             if kc < 0:
                 break  # never (keys are >= 0): keeps the loop scalar, as vector loads of keys
                 # stored an instant before would stall (no store-to-load forwarding)
@@ -196,21 +210,23 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
         if adm_time >= 0 and (best_c < 0 or adm_time <= best_t):
             # admit transaction pos
             c = adm_ch
+            uc = np.uint64(c * CH_N)
             if first < 0:
                 first = adm_time
             a = addr[np.uint64(pos)]
             qi = adm_q
             fwd = False
-            if qi == 0 and qn[1, c] > 0 and wtab[c, (a >> 6) & (WTAB - 1)] > 0:
+            wq = np.uint64((nch + c) * QM_N)
+            uw = np.uint64(c * WTAB + ((a >> 6) & (WTAB - 1)))
+            if qi == 0 and qm[wq + QM_COUNT] > 0 and wtab[uw] > 0:
                 # a read of data waiting in the write queue is served from it
-                qb = (nch + c) * qcap
-                for k in range(qn[1, c]):
-                    j = qhead[1, c] + k
-                    if j >= wq_cap:
-                        j -= wq_cap
-                    if addr[np.uint64(qe[np.uint64(qb + j), 0])] == a:
+                e = qm[wq + QM_HEAD]
+                while e >= 0:
+                    ue = np.uint64(e * Q_N)
+                    if addr[np.uint64(qe[ue + Q_POS])] == a:
                         fwd = True
                         break
+                    e = qe[ue + Q_NEXT]
             if fwd:
                 _count_latency(hist, hcap, 1)
                 lat_sum += 1
@@ -223,155 +239,158 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                     end = adm_time + 1
             else:
                 if qi == 1:
-                    wtab[c, (a >> 6) & (WTAB - 1)] += 1
-                j = qhead[qi, c] + qn[qi, c]
-                if j >= capq[qi]:
-                    j -= capq[qi]
-                e = np.uint64((qi * nch + c) * qcap + j)
-                qe[e, 0] = pos
-                qe[e, 1] = adm_time
-                qe[e, 2] = ((((c * nra + ((a >> sh_ra) & m_ra)) * nbg + ((a >> sh_bg) & m_bg)) * nbpg)
-                            + ((a >> sh_ba) & m_ba))
-                qe[e, 3] = (a >> sh_ro) & m_ro
-                qn[qi, c] += 1
-            if qn[0, c] + qn[1, c] > 0:
-                if ch_t[c] < adm_time:
-                    ch_t[c] = adm_time
-                kv[c] = (ch_t[c] << lg_ch) | c
+                    wtab[uw] += 1
+                uq = np.uint64((qi * nch + c) * QM_N)
+                nfree = qm[uq + QM_FREE] - 1
+                qm[uq + QM_FREE] = nfree
+                e = qfree[np.uint64((qi * nch + c) * qcap + nfree)]
+                ue = np.uint64(e * Q_N)
+                qe[ue + Q_POS] = pos
+                qe[ue + Q_ADM] = adm_time
+                qe[ue + Q_BANK] = ((((c * nra + ((a >> sh_ra) & m_ra)) * nbg + ((a >> sh_bg) & m_bg)) * nbpg)
+                                   + ((a >> sh_ba) & m_ba))
+                qe[ue + Q_ROW] = (a >> sh_ro) & m_ro
+                tail = qm[uq + QM_TAIL]
+                qe[ue + Q_NEXT] = -1
+                qe[ue + Q_PREV] = tail
+                if tail >= 0:
+                    qe[np.uint64(tail * Q_N + Q_NEXT)] = e
+                else:
+                    qm[uq + QM_HEAD] = e
+                qm[uq + QM_TAIL] = e
+                qm[uq + QM_COUNT] += 1
+            nq = qm[np.uint64(c * QM_N + QM_COUNT)] + qm[np.uint64((nch + c) * QM_N + QM_COUNT)]
+            if nq > 0:
+                if ch[uc + CH_T] < adm_time:
+                    ch[uc + CH_T] = adm_time
+                ch[uc + CH_KEY] = (ch[uc + CH_T] << lg_ch) | c
             t_adm = adm_time + issue_interval
-            was_full[c] = 0
+            ch[uc + CH_FULL] = 0
             pos += 1
             continue
         if best_c < 0:
             continue  # unreachable: something is queued or admissible
         c = best_c
-        now = ch_t[c]
-        last_pop[c] = now
+        uc = np.uint64(c * CH_N)
+        now = ch[uc + CH_T]
+        ch[uc + CH_POP] = now
+        nr = qm[np.uint64(c * QM_N + QM_COUNT)]
+        nw = qm[np.uint64((nch + c) * QM_N + QM_COUNT)]
         # reads or a write drain?
-        if draining[c] == 0:
-            if qn[1, c] >= wq_cap or (qn[1, c] > drain_min and qn[0, c] == 0):
-                draining[c] = qn[1, c]
-        qi = 1 if (draining[c] > 0 or qn[0, c] == 0) else 0
-        cap = capq[qi]
-        h = qhead[qi, c]
-        qb = (qi * nch + c) * qcap
+        if ch[uc + CH_DRAIN] == 0:
+            if nw >= wq_cap or (nw > drain_min and nr == 0):
+                ch[uc + CH_DRAIN] = nw
+        qi = 1 if (ch[uc + CH_DRAIN] > 0 or nr == 0) else 0
+        uq = np.uint64((qi * nch + c) * QM_N)
         # FR-FCFS: the request whose column command could issue first (row hits need no ACT, so
         # they win), the oldest among equals; a request to a busy bank does not block the others
-        pick = 0
+        pick = -1
         best_est = BIG
-        for k in range(qn[qi, c]):
-            j = h + k
-            if j >= cap:
-                j -= cap
-            e = np.uint64(qb + j)
-            tk = qe[e, 1]
-            b = np.uint64(qe[e, 2])
-            orow = open_row[b]
+        e = qm[uq + QM_HEAD]
+        while e >= 0:
+            ue = np.uint64(e * Q_N)
+            tk = qe[ue + Q_ADM]
+            ub8 = np.uint64(qe[ue + Q_BANK] * BK_N)
+            orow = bk[ub8 + BK_ROW]
             # conflict: precharge first; closed: activate; hit: the column command only
-            tp = max(tk, next_pre[b]) + t_rp if orow >= 0 else tk
-            est = max(tp, next_act[b]) + t_rcd
-            if orow == qe[e, 3]:
-                est = max(tk, next_col[b])
+            tp = max(tk, bk[ub8 + BK_PRE]) + t_rp if orow >= 0 else tk
+            est = max(tp, bk[ub8 + BK_ACT]) + t_rcd
+            if orow == qe[ue + Q_ROW]:
+                est = max(tk, bk[ub8 + BK_COL])
             est = max(est, now)
             if est < best_est:
                 best_est = est
-                pick = k
+                pick = e
             if est == now:
                 break  # ready now and the oldest such (else an older one would have stopped the scan)
-        j = h + pick
-        if j >= cap:
-            j -= cap
-        e = np.uint64(qb + j)
-        i = qe[e, 0]
-        t0 = qe[e, 1]
-        b = qe[e, 2]
-        row = qe[e, 3]
-        # remove it: shift the older entries up by one, then drop the head
-        for k in range(pick, 0, -1):
-            dst = h + k
-            if dst >= cap:
-                dst -= cap
-            src = dst - 1
-            if src < 0:
-                src += cap
-            ud = np.uint64(qb + dst)
-            us = np.uint64(qb + src)
-            qe[ud, 0] = qe[us, 0]
-            qe[ud, 1] = qe[us, 1]
-            qe[ud, 2] = qe[us, 2]
-            qe[ud, 3] = qe[us, 3]
-        h += 1
-        if h >= cap:
-            h -= cap
-        qhead[qi, c] = h
-        qn[qi, c] -= 1
+            e = qe[ue + Q_NEXT]
+        # remove it from its list; its slot goes back on the free stack
+        ue = np.uint64(pick * Q_N)
+        i = qe[ue + Q_POS]
+        t0 = qe[ue + Q_ADM]
+        b = qe[ue + Q_BANK]
+        row = qe[ue + Q_ROW]
+        nxt = qe[ue + Q_NEXT]
+        prv = qe[ue + Q_PREV]
+        if prv >= 0:
+            qe[np.uint64(prv * Q_N + Q_NEXT)] = nxt
+        else:
+            qm[uq + QM_HEAD] = nxt
+        if nxt >= 0:
+            qe[np.uint64(nxt * Q_N + Q_PREV)] = prv
+        else:
+            qm[uq + QM_TAIL] = prv
+        qm[uq + QM_COUNT] -= 1
+        nfree = qm[uq + QM_FREE]
+        qfree[np.uint64((qi * nch + c) * qcap + nfree)] = pick
+        qm[uq + QM_FREE] = nfree + 1
         a = addr[np.uint64(i)]
         if qi == 1:
-            wtab[c, (a >> 6) & (WTAB - 1)] -= 1
-            if draining[c] > 0:
-                draining[c] -= 1
+            wtab[np.uint64(c * WTAB + ((a >> 6) & (WTAB - 1)))] -= 1
+            if ch[uc + CH_DRAIN] > 0:
+                ch[uc + CH_DRAIN] -= 1
         ra = b >> lg_rank
+        urk = np.uint64(ra * RK_N)
         rbg = b >> lg_bpg  # rank * nbg + bank group
-        bg = rbg & (nbg - 1)
-        cbg = c * nbg + bg
-        ub = np.uint64(b)
+        ucbg = np.uint64((c * nbg + (rbg & (nbg - 1))) * 2)
+        ub8 = np.uint64(b * BK_N)
         w = is_write[np.uint64(i)] != 0
         # refresh that fell due before this transaction can start
         t_start = max(t0, now)
-        if next_ref[ra] <= t_start:
-            _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, open_row, next_pre, next_act,
-                     opened_at, next_ref, st)
+        if rk[urk + RK_REF] <= t_start:
+            _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st)
         # row buffer
-        if open_row[ub] == row:
+        orow = bk[ub8 + BK_ROW]
+        if orow == row:
             n_hits += 1
         else:
-            if open_row[ub] >= 0:
+            if orow >= 0:
                 n_conflicts += 1
-                t_pre = max(t0, next_pre[ub])
+                t_pre = max(t0, bk[ub8 + BK_PRE])
                 n_pre += 1
-                n_open_cycles += t_pre - opened_at[ub]
-                if next_act[ub] < t_pre + t_rp:
-                    next_act[ub] = t_pre + t_rp
+                n_open_cycles += t_pre - bk[ub8 + BK_OPENED]
+                if bk[ub8 + BK_ACT] < t_pre + t_rp:
+                    bk[ub8 + BK_ACT] = t_pre + t_rp
             else:
                 n_misses += 1
-            fp = np.uint64(ra * 4 + faw_pos[ra])
-            t_act = max(t0, next_act[ub])
-            t_act = max(t_act, last_act[ra] + t_rrd_s)
-            t_act = max(t_act, last_act_bg[rbg] + t_rrd_l)
-            t_act = max(t_act, faw[fp] + t_faw)
-            faw[fp] = t_act
-            faw_pos[ra] = (faw_pos[ra] + 1) % 4
-            if t_act > last_act[ra]:
-                last_act[ra] = t_act
-            if t_act > last_act_bg[rbg]:
-                last_act_bg[rbg] = t_act
+            fp = urk + np.uint64(RK_FAW + rk[urk + RK_FAWPOS])
+            t_act = max(t0, bk[ub8 + BK_ACT])
+            t_act = max(t_act, rk[urk + RK_ACT] + t_rrd_s)
+            t_act = max(t_act, last_act_bg[np.uint64(rbg)] + t_rrd_l)
+            t_act = max(t_act, rk[fp] + t_faw)
+            rk[fp] = t_act
+            rk[urk + RK_FAWPOS] = (rk[urk + RK_FAWPOS] + 1) & 3
+            if t_act > rk[urk + RK_ACT]:
+                rk[urk + RK_ACT] = t_act
+            if t_act > last_act_bg[np.uint64(rbg)]:
+                last_act_bg[np.uint64(rbg)] = t_act
             n_act += 1
-            open_row[ub] = row
-            opened_at[ub] = t_act
-            next_pre[ub] = t_act + t_ras
-            next_act[ub] = t_act + t_rc
-            next_col[ub] = t_act + t_rcd
+            bk[ub8 + BK_ROW] = row
+            bk[ub8 + BK_OPENED] = t_act
+            bk[ub8 + BK_PRE] = t_act + t_ras
+            bk[ub8 + BK_ACT] = t_act + t_rc
+            bk[ub8 + BK_COL] = t_act + t_rcd
         # column command
-        t_cas = max(max(t0, now), next_col[ub])
-        t_cas = max(t_cas, last_cas[c] + t_ccd_s)
-        t_cas = max(t_cas, last_cas_bg[cbg] + t_ccd_l)
+        t_cas = max(max(t0, now), bk[ub8 + BK_COL])
+        t_cas = max(t_cas, ch[uc + CH_CAS] + t_ccd_s)
+        t_cas = max(t_cas, cbg[ucbg] + t_ccd_l)
         if w:
-            t_cas = max(t_cas, last_rd_cas[c] + cl + bl + t_rtrs - cwl)
-            t_cas = max(t_cas, bus_free[c] - cwl)
+            t_cas = max(t_cas, ch[uc + CH_RDCAS] + cl + bl + t_rtrs - cwl)
+            t_cas = max(t_cas, ch[uc + CH_BUS] - cwl)
             data_end = t_cas + cwl + bl
-            last_wr_end[cbg] = data_end
-            if data_end > last_wr_end_any[c]:
-                last_wr_end_any[c] = data_end
-            next_pre[ub] = max(next_pre[ub], data_end + t_wr)
+            cbg[ucbg + 1] = data_end
+            if data_end > ch[uc + CH_WREND]:
+                ch[uc + CH_WREND] = data_end
+            bk[ub8 + BK_PRE] = max(bk[ub8 + BK_PRE], data_end + t_wr)
             n_wr += 1
             n_writes += 1
         else:
-            t_cas = max(t_cas, last_wr_end[cbg] + t_wtr_l)
-            t_cas = max(t_cas, last_wr_end_any[c] + t_wtr_s)
-            t_cas = max(t_cas, bus_free[c] - cl)
+            t_cas = max(t_cas, cbg[ucbg + 1] + t_wtr_l)
+            t_cas = max(t_cas, ch[uc + CH_WREND] + t_wtr_s)
+            t_cas = max(t_cas, ch[uc + CH_BUS] - cl)
             data_end = t_cas + cl + bl
-            last_rd_cas[c] = t_cas
-            next_pre[ub] = max(next_pre[ub], t_cas + t_rtp)
+            ch[uc + CH_RDCAS] = t_cas
+            bk[ub8 + BK_PRE] = max(bk[ub8 + BK_PRE], t_cas + t_rtp)
             lt = data_end - t0
             _count_latency(hist, hcap, lt)
             lat_sum += lt
@@ -379,34 +398,37 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                 lat_max = lt
             n_rd += 1
             n_reads += 1
-        bus_free[c] = data_end
-        last_cas[c] = t_cas
-        last_cas_bg[cbg] = t_cas
+        ch[uc + CH_BUS] = data_end
+        ch[uc + CH_CAS] = t_cas
+        cbg[ucbg] = t_cas
         if not open_page:
             # close-page: auto-precharge after the column command
-            t_pre = next_pre[ub]
+            t_pre = bk[ub8 + BK_PRE]
             n_pre += 1
-            n_open_cycles += t_pre - opened_at[ub]
-            open_row[ub] = -1
-            if next_act[ub] < t_pre + t_rp:
-                next_act[ub] = t_pre + t_rp
+            n_open_cycles += t_pre - bk[ub8 + BK_OPENED]
+            bk[ub8 + BK_ROW] = -1
+            if bk[ub8 + BK_ACT] < t_pre + t_rp:
+                bk[ub8 + BK_ACT] = t_pre + t_rp
         if data_end > end:
             end = data_end
         done += 1
         # the next decision: when the next column command could issue at the earliest
-        ch_t[c] = max(now + 1, t_cas + 1)
-        kv[c] = (ch_t[c] << lg_ch) | c if qn[0, c] + qn[1, c] > 0 else BIG
+        t_next = max(now + 1, t_cas + 1)
+        ch[uc + CH_T] = t_next
+        if nr + nw > 1:
+            ch[uc + CH_KEY] = (t_next << lg_ch) | c
+        else:
+            ch[uc + CH_KEY] = BIG
     # rows still open at the end count as open until the last transfer
-    for bb in range(nbanks):
-        if open_row[bb] >= 0 and end > opened_at[bb]:
-            n_open_cycles += end - opened_at[bb]
+    for b in range(nbanks):
+        if bk[b * BK_N + BK_ROW] >= 0 and end > bk[b * BK_N + BK_OPENED]:
+            n_open_cycles += end - bk[b * BK_N + BK_OPENED]
     st[S_READS] += n_reads
     st[S_WRITES] += n_writes
     st[S_ACT] += n_act
     st[S_PRE] += n_pre
     st[S_RD] += n_rd
     st[S_WR] += n_wr
-    st[S_REF] += n_ref
     st[S_HITS] += n_hits
     st[S_MISSES] += n_misses
     st[S_CONFLICTS] += n_conflicts
@@ -419,30 +441,29 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
 
 
 @jit
-def _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, open_row, next_pre, next_act, opened_at,
-             next_ref, st):
+def _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st):
     """All-bank refreshes of rank ``ra`` that fell due by ``t_start``: open banks precharge (one PRE
     command), then every bank stays closed for tRFC. Out of line: it runs once per tREFI."""
-    while next_ref[ra] <= t_start:
-        t_ref = next_ref[ra]
+    while rk[ra * RK_N + RK_REF] <= t_start:
+        t_ref = rk[ra * RK_N + RK_REF]
         any_open = False
         for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-            if open_row[bb] >= 0:
+            if bk[bb * BK_N + BK_ROW] >= 0:
                 any_open = True
-                if next_pre[bb] > t_ref:
-                    t_ref = next_pre[bb]
+                if bk[bb * BK_N + BK_PRE] > t_ref:
+                    t_ref = bk[bb * BK_N + BK_PRE]
         if any_open:
             st[S_PRE] += 1
             for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-                if open_row[bb] >= 0:
-                    st[S_OPEN_CYCLES] += t_ref - opened_at[bb]
-                    open_row[bb] = -1
+                if bk[bb * BK_N + BK_ROW] >= 0:
+                    st[S_OPEN_CYCLES] += t_ref - bk[bb * BK_N + BK_OPENED]
+                    bk[bb * BK_N + BK_ROW] = -1
             t_ref += t_rp
         for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-            if next_act[bb] < t_ref + t_rfc:
-                next_act[bb] = t_ref + t_rfc
+            if bk[bb * BK_N + BK_ACT] < t_ref + t_rfc:
+                bk[bb * BK_N + BK_ACT] = t_ref + t_rfc
         st[S_REF] += 1
-        next_ref[ra] += t_refi
+        rk[ra * RK_N + RK_REF] += t_refi
 
 
 @jit(inline="always")
