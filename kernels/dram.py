@@ -133,42 +133,38 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     n_conflicts = 0
     n_open_cycles = 0
     n_forwarded = 0
-    bk = np.zeros(nbanks * BK_N, np.int64)
-    for b in range(nbanks):
-        bk[b * BK_N + BK_ROW] = -1
-    rk = np.zeros(nranks * RK_N, np.int64)
-    for r in range(nranks):
-        rk[r * RK_N + RK_ACT] = NEG
-        for k in range(4):
-            rk[r * RK_N + RK_FAW + k] = NEG
-        rk[r * RK_N + RK_REF] = t_refi
+    bk = np.zeros((nbanks, BK_N), np.int64)
+    bk[:, BK_ROW] = -1
+    rk = np.zeros((nranks, RK_N), np.int64)
+    rk[:, RK_ACT] = NEG
+    rk[:, RK_FAW:RK_FAW + 4] = NEG
+    rk[:, RK_REF] = t_refi
     last_act_bg = np.full(nranks * nbg, NEG, np.int64)
     # per channel and bank group: last column command, end of the last write's data
-    cbg = np.full(nch * nbg * 2, NEG, np.int64)
-    ch = np.zeros(nch * CH_N, np.int64)
-    for c in range(nch):
-        ch[c * CH_N + CH_CAS] = NEG
-        ch[c * CH_N + CH_RDCAS] = NEG
-        ch[c * CH_N + CH_WREND] = NEG
-        # the channel whose next decision comes first, lowest number on ties: the least of the
-        # keys ``next decision << lg_ch | channel`` of the channels with work (BIG when idle)
-        ch[c * CH_N + CH_KEY] = BIG
+    cbg = np.full((nch * nbg, 2), NEG, np.int64)
+    ch = np.zeros((nch, CH_N), np.int64)
+    ch[:, CH_CAS] = NEG
+    ch[:, CH_RDCAS] = NEG
+    ch[:, CH_WREND] = NEG
+    # the channel whose next decision comes first, lowest number on ties: the least of the keys
+    # ``next decision << lg_ch | channel`` of the channels with work (BIG when idle)
+    ch[:, CH_KEY] = BIG
     # queues q = 0 reads, 1 writes of channel c: queue id qd = q * nch + c, slots
     # [qd * qcap, qd * qcap + capacity) of ``qe``, a free-slot stack in ``qfree``, and the list
     # head, tail, length and stack depth in ``qm``
     qcap = max(rq_cap, wq_cap)
-    qe = np.zeros(2 * nch * qcap * Q_N, np.int64)
+    qe = np.zeros((2 * nch * qcap, Q_N), np.int64)
     qfree = np.empty(2 * nch * qcap, np.int64)
-    qm = np.zeros(2 * nch * QM_N, np.int64)
+    qm = np.zeros((2 * nch, QM_N), np.int64)
     for qd in range(2 * nch):
         capacity = rq_cap if qd < nch else wq_cap
         for k in range(capacity):
             qfree[qd * qcap + k] = qd * qcap + capacity - 1 - k
-        qm[qd * QM_N + QM_FREE] = capacity
-        qm[qd * QM_N + QM_HEAD] = -1
-        qm[qd * QM_N + QM_TAIL] = -1
+        qm[qd, QM_FREE] = capacity
+        qm[qd, QM_HEAD] = -1
+        qm[qd, QM_TAIL] = -1
     # writes queued per hashed burst address: a read scans the write queue only on a possible match
-    wtab = np.zeros(nch * WTAB, np.int64)
+    wtab = np.zeros((nch, WTAB), np.int64)
     has_arrival = arrival.shape[0] > 0
     pos = 0
     t_adm = 0
@@ -187,17 +183,17 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             t = t_adm
             if has_arrival and arrival[np.uint64(pos)] > t:
                 t = arrival[np.uint64(pos)]
-            uc = np.uint64(adm_ch * CH_N)
-            if qm[np.uint64((adm_q * nch + adm_ch) * QM_N + QM_FREE)] == 0:
-                ch[uc + CH_FULL] = 1
+            uc = np.uint64(adm_ch)
+            if qm[np.uint64(adm_q * nch + adm_ch), QM_FREE] == 0:
+                ch[uc, CH_FULL] = 1
             else:
-                if ch[uc + CH_FULL] != 0 and ch[uc + CH_POP] > t:
-                    t = ch[uc + CH_POP]  # the slot opened when the channel took a request
+                if ch[uc, CH_FULL] != 0 and ch[uc, CH_POP] > t:
+                    t = ch[uc, CH_POP]  # the slot opened when the channel took a request
                 adm_time = t
         # the earliest channel decision
         best_k = BIG
         for c in range(nch):
-            kc = ch[np.uint64(c * CH_N + CH_KEY)]
+            kc = ch[np.uint64(c), CH_KEY]
             if kc < 0:
                 break  # never (keys are >= 0): keeps the loop scalar, as vector loads of keys
                 # stored an instant before would stall (no store-to-load forwarding)
@@ -210,23 +206,23 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
         if adm_time >= 0 and (best_c < 0 or adm_time <= best_t):
             # admit transaction pos
             c = adm_ch
-            uc = np.uint64(c * CH_N)
+            uc = np.uint64(c)
             if first < 0:
                 first = adm_time
             a = addr[np.uint64(pos)]
             qi = adm_q
             fwd = False
-            wq = np.uint64((nch + c) * QM_N)
-            uw = np.uint64(c * WTAB + ((a >> 6) & (WTAB - 1)))
-            if qi == 0 and qm[wq + QM_COUNT] > 0 and wtab[uw] > 0:
+            wq = np.uint64(nch + c)
+            uw = np.uint64((a >> 6) & (WTAB - 1))
+            if qi == 0 and qm[wq, QM_COUNT] > 0 and wtab[uc, uw] > 0:
                 # a read of data waiting in the write queue is served from it
-                e = qm[wq + QM_HEAD]
+                e = qm[wq, QM_HEAD]
                 while e >= 0:
-                    ue = np.uint64(e * Q_N)
-                    if addr[np.uint64(qe[ue + Q_POS])] == a:
+                    ue = np.uint64(e)
+                    if addr[np.uint64(qe[ue, Q_POS])] == a:
                         fwd = True
                         break
-                    e = qe[ue + Q_NEXT]
+                    e = qe[ue, Q_NEXT]
             if fwd:
                 _count_latency(hist, hcap, 1)
                 lat_sum += 1
@@ -239,158 +235,158 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                     end = adm_time + 1
             else:
                 if qi == 1:
-                    wtab[uw] += 1
-                uq = np.uint64((qi * nch + c) * QM_N)
-                nfree = qm[uq + QM_FREE] - 1
-                qm[uq + QM_FREE] = nfree
+                    wtab[uc, uw] += 1
+                uq = np.uint64(qi * nch + c)
+                nfree = qm[uq, QM_FREE] - 1
+                qm[uq, QM_FREE] = nfree
                 e = qfree[np.uint64((qi * nch + c) * qcap + nfree)]
-                ue = np.uint64(e * Q_N)
-                qe[ue + Q_POS] = pos
-                qe[ue + Q_ADM] = adm_time
-                qe[ue + Q_BANK] = ((((c * nra + ((a >> sh_ra) & m_ra)) * nbg + ((a >> sh_bg) & m_bg)) * nbpg)
+                ue = np.uint64(e)
+                qe[ue, Q_POS] = pos
+                qe[ue, Q_ADM] = adm_time
+                qe[ue, Q_BANK] = ((((c * nra + ((a >> sh_ra) & m_ra)) * nbg + ((a >> sh_bg) & m_bg)) * nbpg)
                                    + ((a >> sh_ba) & m_ba))
-                qe[ue + Q_ROW] = (a >> sh_ro) & m_ro
-                tail = qm[uq + QM_TAIL]
-                qe[ue + Q_NEXT] = -1
-                qe[ue + Q_PREV] = tail
+                qe[ue, Q_ROW] = (a >> sh_ro) & m_ro
+                tail = qm[uq, QM_TAIL]
+                qe[ue, Q_NEXT] = -1
+                qe[ue, Q_PREV] = tail
                 if tail >= 0:
-                    qe[np.uint64(tail * Q_N + Q_NEXT)] = e
+                    qe[np.uint64(tail), Q_NEXT] = e
                 else:
-                    qm[uq + QM_HEAD] = e
-                qm[uq + QM_TAIL] = e
-                qm[uq + QM_COUNT] += 1
-            nq = qm[np.uint64(c * QM_N + QM_COUNT)] + qm[np.uint64((nch + c) * QM_N + QM_COUNT)]
+                    qm[uq, QM_HEAD] = e
+                qm[uq, QM_TAIL] = e
+                qm[uq, QM_COUNT] += 1
+            nq = qm[uc, QM_COUNT] + qm[np.uint64(nch + c), QM_COUNT]
             if nq > 0:
-                if ch[uc + CH_T] < adm_time:
-                    ch[uc + CH_T] = adm_time
-                ch[uc + CH_KEY] = (ch[uc + CH_T] << lg_ch) | c
+                if ch[uc, CH_T] < adm_time:
+                    ch[uc, CH_T] = adm_time
+                ch[uc, CH_KEY] = (ch[uc, CH_T] << lg_ch) | c
             t_adm = adm_time + issue_interval
-            ch[uc + CH_FULL] = 0
+            ch[uc, CH_FULL] = 0
             pos += 1
             continue
         if best_c < 0:
             continue  # unreachable: something is queued or admissible
         c = best_c
-        uc = np.uint64(c * CH_N)
-        now = ch[uc + CH_T]
-        ch[uc + CH_POP] = now
-        nr = qm[np.uint64(c * QM_N + QM_COUNT)]
-        nw = qm[np.uint64((nch + c) * QM_N + QM_COUNT)]
+        uc = np.uint64(c)
+        now = ch[uc, CH_T]
+        ch[uc, CH_POP] = now
+        nr = qm[uc, QM_COUNT]
+        nw = qm[np.uint64(nch + c), QM_COUNT]
         # reads or a write drain?
-        if ch[uc + CH_DRAIN] == 0:
+        if ch[uc, CH_DRAIN] == 0:
             if nw >= wq_cap or (nw > drain_min and nr == 0):
-                ch[uc + CH_DRAIN] = nw
-        qi = 1 if (ch[uc + CH_DRAIN] > 0 or nr == 0) else 0
-        uq = np.uint64((qi * nch + c) * QM_N)
+                ch[uc, CH_DRAIN] = nw
+        qi = 1 if (ch[uc, CH_DRAIN] > 0 or nr == 0) else 0
+        uq = np.uint64(qi * nch + c)
         # FR-FCFS: the request whose column command could issue first (row hits need no ACT, so
         # they win), the oldest among equals; a request to a busy bank does not block the others
         pick = -1
         best_est = BIG
-        e = qm[uq + QM_HEAD]
+        e = qm[uq, QM_HEAD]
         while e >= 0:
-            ue = np.uint64(e * Q_N)
-            tk = qe[ue + Q_ADM]
-            ub8 = np.uint64(qe[ue + Q_BANK] * BK_N)
-            orow = bk[ub8 + BK_ROW]
+            ue = np.uint64(e)
+            tk = qe[ue, Q_ADM]
+            ub = np.uint64(qe[ue, Q_BANK])
+            orow = bk[ub, BK_ROW]
             # conflict: precharge first; closed: activate; hit: the column command only
-            tp = max(tk, bk[ub8 + BK_PRE]) + t_rp if orow >= 0 else tk
-            est = max(tp, bk[ub8 + BK_ACT]) + t_rcd
-            if orow == qe[ue + Q_ROW]:
-                est = max(tk, bk[ub8 + BK_COL])
+            tp = max(tk, bk[ub, BK_PRE]) + t_rp if orow >= 0 else tk
+            est = max(tp, bk[ub, BK_ACT]) + t_rcd
+            if orow == qe[ue, Q_ROW]:
+                est = max(tk, bk[ub, BK_COL])
             est = max(est, now)
             if est < best_est:
                 best_est = est
                 pick = e
             if est == now:
                 break  # ready now and the oldest such (else an older one would have stopped the scan)
-            e = qe[ue + Q_NEXT]
+            e = qe[ue, Q_NEXT]
         # remove it from its list; its slot goes back on the free stack
-        ue = np.uint64(pick * Q_N)
-        i = qe[ue + Q_POS]
-        t0 = qe[ue + Q_ADM]
-        b = qe[ue + Q_BANK]
-        row = qe[ue + Q_ROW]
-        nxt = qe[ue + Q_NEXT]
-        prv = qe[ue + Q_PREV]
+        ue = np.uint64(pick)
+        i = qe[ue, Q_POS]
+        t0 = qe[ue, Q_ADM]
+        b = qe[ue, Q_BANK]
+        row = qe[ue, Q_ROW]
+        nxt = qe[ue, Q_NEXT]
+        prv = qe[ue, Q_PREV]
         if prv >= 0:
-            qe[np.uint64(prv * Q_N + Q_NEXT)] = nxt
+            qe[np.uint64(prv), Q_NEXT] = nxt
         else:
-            qm[uq + QM_HEAD] = nxt
+            qm[uq, QM_HEAD] = nxt
         if nxt >= 0:
-            qe[np.uint64(nxt * Q_N + Q_PREV)] = prv
+            qe[np.uint64(nxt), Q_PREV] = prv
         else:
-            qm[uq + QM_TAIL] = prv
-        qm[uq + QM_COUNT] -= 1
-        nfree = qm[uq + QM_FREE]
+            qm[uq, QM_TAIL] = prv
+        qm[uq, QM_COUNT] -= 1
+        nfree = qm[uq, QM_FREE]
         qfree[np.uint64((qi * nch + c) * qcap + nfree)] = pick
-        qm[uq + QM_FREE] = nfree + 1
+        qm[uq, QM_FREE] = nfree + 1
         a = addr[np.uint64(i)]
         if qi == 1:
-            wtab[np.uint64(c * WTAB + ((a >> 6) & (WTAB - 1)))] -= 1
-            if ch[uc + CH_DRAIN] > 0:
-                ch[uc + CH_DRAIN] -= 1
+            wtab[uc, np.uint64((a >> 6) & (WTAB - 1))] -= 1
+            if ch[uc, CH_DRAIN] > 0:
+                ch[uc, CH_DRAIN] -= 1
         ra = b >> lg_rank
-        urk = np.uint64(ra * RK_N)
+        urk = np.uint64(ra)
         rbg = b >> lg_bpg  # rank * nbg + bank group
-        ucbg = np.uint64((c * nbg + (rbg & (nbg - 1))) * 2)
-        ub8 = np.uint64(b * BK_N)
+        ucbg = np.uint64(c * nbg + (rbg & (nbg - 1)))
+        ub = np.uint64(b)
         w = is_write[np.uint64(i)] != 0
         # refresh that fell due before this transaction can start
         t_start = max(t0, now)
-        if rk[urk + RK_REF] <= t_start:
+        if rk[urk, RK_REF] <= t_start:
             _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st)
         # row buffer
-        orow = bk[ub8 + BK_ROW]
+        orow = bk[ub, BK_ROW]
         if orow == row:
             n_hits += 1
         else:
             if orow >= 0:
                 n_conflicts += 1
-                t_pre = max(t0, bk[ub8 + BK_PRE])
+                t_pre = max(t0, bk[ub, BK_PRE])
                 n_pre += 1
-                n_open_cycles += t_pre - bk[ub8 + BK_OPENED]
-                if bk[ub8 + BK_ACT] < t_pre + t_rp:
-                    bk[ub8 + BK_ACT] = t_pre + t_rp
+                n_open_cycles += t_pre - bk[ub, BK_OPENED]
+                if bk[ub, BK_ACT] < t_pre + t_rp:
+                    bk[ub, BK_ACT] = t_pre + t_rp
             else:
                 n_misses += 1
-            fp = urk + np.uint64(RK_FAW + rk[urk + RK_FAWPOS])
-            t_act = max(t0, bk[ub8 + BK_ACT])
-            t_act = max(t_act, rk[urk + RK_ACT] + t_rrd_s)
+            fp = np.uint64(RK_FAW + rk[urk, RK_FAWPOS])
+            t_act = max(t0, bk[ub, BK_ACT])
+            t_act = max(t_act, rk[urk, RK_ACT] + t_rrd_s)
             t_act = max(t_act, last_act_bg[np.uint64(rbg)] + t_rrd_l)
-            t_act = max(t_act, rk[fp] + t_faw)
-            rk[fp] = t_act
-            rk[urk + RK_FAWPOS] = (rk[urk + RK_FAWPOS] + 1) & 3
-            if t_act > rk[urk + RK_ACT]:
-                rk[urk + RK_ACT] = t_act
+            t_act = max(t_act, rk[urk, fp] + t_faw)
+            rk[urk, fp] = t_act
+            rk[urk, RK_FAWPOS] = (rk[urk, RK_FAWPOS] + 1) & 3
+            if t_act > rk[urk, RK_ACT]:
+                rk[urk, RK_ACT] = t_act
             if t_act > last_act_bg[np.uint64(rbg)]:
                 last_act_bg[np.uint64(rbg)] = t_act
             n_act += 1
-            bk[ub8 + BK_ROW] = row
-            bk[ub8 + BK_OPENED] = t_act
-            bk[ub8 + BK_PRE] = t_act + t_ras
-            bk[ub8 + BK_ACT] = t_act + t_rc
-            bk[ub8 + BK_COL] = t_act + t_rcd
+            bk[ub, BK_ROW] = row
+            bk[ub, BK_OPENED] = t_act
+            bk[ub, BK_PRE] = t_act + t_ras
+            bk[ub, BK_ACT] = t_act + t_rc
+            bk[ub, BK_COL] = t_act + t_rcd
         # column command
-        t_cas = max(max(t0, now), bk[ub8 + BK_COL])
-        t_cas = max(t_cas, ch[uc + CH_CAS] + t_ccd_s)
-        t_cas = max(t_cas, cbg[ucbg] + t_ccd_l)
+        t_cas = max(max(t0, now), bk[ub, BK_COL])
+        t_cas = max(t_cas, ch[uc, CH_CAS] + t_ccd_s)
+        t_cas = max(t_cas, cbg[ucbg, 0] + t_ccd_l)
         if w:
-            t_cas = max(t_cas, ch[uc + CH_RDCAS] + cl + bl + t_rtrs - cwl)
-            t_cas = max(t_cas, ch[uc + CH_BUS] - cwl)
+            t_cas = max(t_cas, ch[uc, CH_RDCAS] + cl + bl + t_rtrs - cwl)
+            t_cas = max(t_cas, ch[uc, CH_BUS] - cwl)
             data_end = t_cas + cwl + bl
-            cbg[ucbg + 1] = data_end
-            if data_end > ch[uc + CH_WREND]:
-                ch[uc + CH_WREND] = data_end
-            bk[ub8 + BK_PRE] = max(bk[ub8 + BK_PRE], data_end + t_wr)
+            cbg[ucbg, 1] = data_end
+            if data_end > ch[uc, CH_WREND]:
+                ch[uc, CH_WREND] = data_end
+            bk[ub, BK_PRE] = max(bk[ub, BK_PRE], data_end + t_wr)
             n_wr += 1
             n_writes += 1
         else:
-            t_cas = max(t_cas, cbg[ucbg + 1] + t_wtr_l)
-            t_cas = max(t_cas, ch[uc + CH_WREND] + t_wtr_s)
-            t_cas = max(t_cas, ch[uc + CH_BUS] - cl)
+            t_cas = max(t_cas, cbg[ucbg, 1] + t_wtr_l)
+            t_cas = max(t_cas, ch[uc, CH_WREND] + t_wtr_s)
+            t_cas = max(t_cas, ch[uc, CH_BUS] - cl)
             data_end = t_cas + cl + bl
-            ch[uc + CH_RDCAS] = t_cas
-            bk[ub8 + BK_PRE] = max(bk[ub8 + BK_PRE], t_cas + t_rtp)
+            ch[uc, CH_RDCAS] = t_cas
+            bk[ub, BK_PRE] = max(bk[ub, BK_PRE], t_cas + t_rtp)
             lt = data_end - t0
             _count_latency(hist, hcap, lt)
             lat_sum += lt
@@ -398,31 +394,31 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                 lat_max = lt
             n_rd += 1
             n_reads += 1
-        ch[uc + CH_BUS] = data_end
-        ch[uc + CH_CAS] = t_cas
-        cbg[ucbg] = t_cas
+        ch[uc, CH_BUS] = data_end
+        ch[uc, CH_CAS] = t_cas
+        cbg[ucbg, 0] = t_cas
         if not open_page:
             # close-page: auto-precharge after the column command
-            t_pre = bk[ub8 + BK_PRE]
+            t_pre = bk[ub, BK_PRE]
             n_pre += 1
-            n_open_cycles += t_pre - bk[ub8 + BK_OPENED]
-            bk[ub8 + BK_ROW] = -1
-            if bk[ub8 + BK_ACT] < t_pre + t_rp:
-                bk[ub8 + BK_ACT] = t_pre + t_rp
+            n_open_cycles += t_pre - bk[ub, BK_OPENED]
+            bk[ub, BK_ROW] = -1
+            if bk[ub, BK_ACT] < t_pre + t_rp:
+                bk[ub, BK_ACT] = t_pre + t_rp
         if data_end > end:
             end = data_end
         done += 1
         # the next decision: when the next column command could issue at the earliest
         t_next = max(now + 1, t_cas + 1)
-        ch[uc + CH_T] = t_next
+        ch[uc, CH_T] = t_next
         if nr + nw > 1:
-            ch[uc + CH_KEY] = (t_next << lg_ch) | c
+            ch[uc, CH_KEY] = (t_next << lg_ch) | c
         else:
-            ch[uc + CH_KEY] = BIG
+            ch[uc, CH_KEY] = BIG
     # rows still open at the end count as open until the last transfer
     for b in range(nbanks):
-        if bk[b * BK_N + BK_ROW] >= 0 and end > bk[b * BK_N + BK_OPENED]:
-            n_open_cycles += end - bk[b * BK_N + BK_OPENED]
+        if bk[b, BK_ROW] >= 0 and end > bk[b, BK_OPENED]:
+            n_open_cycles += end - bk[b, BK_OPENED]
     st[S_READS] += n_reads
     st[S_WRITES] += n_writes
     st[S_ACT] += n_act
@@ -444,26 +440,26 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
 def _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st):
     """All-bank refreshes of rank ``ra`` that fell due by ``t_start``: open banks precharge (one PRE
     command), then every bank stays closed for tRFC. Out of line: it runs once per tREFI."""
-    while rk[ra * RK_N + RK_REF] <= t_start:
-        t_ref = rk[ra * RK_N + RK_REF]
+    while rk[ra, RK_REF] <= t_start:
+        t_ref = rk[ra, RK_REF]
         any_open = False
         for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-            if bk[bb * BK_N + BK_ROW] >= 0:
+            if bk[bb, BK_ROW] >= 0:
                 any_open = True
-                if bk[bb * BK_N + BK_PRE] > t_ref:
-                    t_ref = bk[bb * BK_N + BK_PRE]
+                if bk[bb, BK_PRE] > t_ref:
+                    t_ref = bk[bb, BK_PRE]
         if any_open:
             st[S_PRE] += 1
             for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-                if bk[bb * BK_N + BK_ROW] >= 0:
-                    st[S_OPEN_CYCLES] += t_ref - bk[bb * BK_N + BK_OPENED]
-                    bk[bb * BK_N + BK_ROW] = -1
+                if bk[bb, BK_ROW] >= 0:
+                    st[S_OPEN_CYCLES] += t_ref - bk[bb, BK_OPENED]
+                    bk[bb, BK_ROW] = -1
             t_ref += t_rp
         for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
-            if bk[bb * BK_N + BK_ACT] < t_ref + t_rfc:
-                bk[bb * BK_N + BK_ACT] = t_ref + t_rfc
+            if bk[bb, BK_ACT] < t_ref + t_rfc:
+                bk[bb, BK_ACT] = t_ref + t_rfc
         st[S_REF] += 1
-        rk[ra * RK_N + RK_REF] += t_refi
+        rk[ra, RK_REF] += t_refi
 
 
 @jit(inline="always")
