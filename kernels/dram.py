@@ -171,33 +171,35 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     done = 0
     end = 0
     first = -1
+    # the least channel key (see CH_KEY): an admission can only lower a key (of an idle channel:
+    # a busy one decides no earlier than the admission), a decision raises its channel's, which
+    # then takes a scan of the keys
+    best_k = BIG
+    # the transaction waiting for admission: its channel, queue and earliest cycle (until admitted)
+    adm_pos = -1
+    adm_ch = 0
+    adm_q = 0
+    adm_t = 0
     while done < n:
         # next admission time (or "blocked": its queue is full)
         adm_time = -1
-        adm_ch = -1
-        adm_q = 0
         if pos < n:
-            a = addr[np.uint64(pos)]
-            adm_ch = (a >> sh_ch) & m_ch
-            adm_q = np.int64(is_write[np.uint64(pos)])
-            t = t_adm
-            if has_arrival and arrival[np.uint64(pos)] > t:
-                t = arrival[np.uint64(pos)]
+            if adm_pos != pos:
+                adm_pos = pos
+                adm_ch = (addr[np.uint64(pos)] >> sh_ch) & m_ch
+                adm_q = np.int64(is_write[np.uint64(pos)])
+                adm_t = t_adm
+                if has_arrival and arrival[np.uint64(pos)] > adm_t:
+                    adm_t = arrival[np.uint64(pos)]
             uc = np.uint64(adm_ch)
             if qm[np.uint64(adm_q * nch + adm_ch), QM_FREE] == 0:
                 ch[uc, CH_FULL] = 1
             else:
+                t = adm_t
                 if ch[uc, CH_FULL] != 0 and ch[uc, CH_POP] > t:
                     t = ch[uc, CH_POP]  # the slot opened when the channel took a request
                 adm_time = t
         # the earliest channel decision
-        best_k = BIG
-        for c in range(nch):
-            kc = ch[np.uint64(c), CH_KEY]
-            if kc < 0:
-                break  # never (keys are >= 0): keeps the loop scalar, as vector loads of keys
-                # stored an instant before would stall (no store-to-load forwarding)
-            best_k = min(best_k, kc)
         best_c = -1
         best_t = 0
         if best_k < BIG:
@@ -260,6 +262,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
                 if ch[uc, CH_T] < adm_time:
                     ch[uc, CH_T] = adm_time
                 ch[uc, CH_KEY] = (ch[uc, CH_T] << lg_ch) | c
+                best_k = min(best_k, ch[uc, CH_KEY])
             t_adm = adm_time + issue_interval
             ch[uc, CH_FULL] = 0
             pos += 1
@@ -288,15 +291,21 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             tk = qe[ue, Q_ADM]
             ub = np.uint64(qe[ue, Q_BANK])
             orow = bk[ub, BK_ROW]
-            # conflict: precharge first; closed: activate; hit: the column command only
-            tp = max(tk, bk[ub, BK_PRE]) + t_rp if orow >= 0 else tk
+            # conflict: precharge first; closed: activate; hit: the column command only. Selects
+            # by masks (all ones or zero): the compiler turns selects in loops into branches,
+            # which mispredict here
+            closed = orow >> 63
+            tp = max(tk, bk[ub, BK_PRE]) + t_rp
+            tp ^= (tp ^ tk) & closed
             est = max(tp, bk[ub, BK_ACT]) + t_rcd
-            if orow == qe[ue, Q_ROW]:
-                est = max(tk, bk[ub, BK_COL])
-            est = max(est, now)
-            if est < best_est:
-                best_est = est
-                pick = e
+            hit_est = max(tk, bk[ub, BK_COL])
+            est ^= (est ^ hit_est) & -np.int64(orow == qe[ue, Q_ROW])
+            d = est - now
+            est -= d & (d >> 63)  # max(est, now)
+            d = est - best_est
+            better = d >> 63
+            best_est += d & better
+            pick ^= (pick ^ e) & better
             if est == now:
                 break  # ready now and the oldest such (else an older one would have stopped the scan)
             e = qe[ue, Q_NEXT]
@@ -415,6 +424,13 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             ch[uc, CH_KEY] = (t_next << lg_ch) | c
         else:
             ch[uc, CH_KEY] = BIG
+        best_k = BIG
+        for c in range(nch):
+            kc = ch[np.uint64(c), CH_KEY]
+            if kc < 0:
+                break  # never (keys are >= 0): keeps the loop scalar, as vector loads of keys
+                # stored an instant before would stall (no store-to-load forwarding)
+            best_k = min(best_k, kc)
     # rows still open at the end count as open until the last transfer
     for b in range(nbanks):
         if bk[b, BK_ROW] >= 0 and end > bk[b, BK_OPENED]:
