@@ -52,7 +52,9 @@ def _log2(v):
 
 # flat state records (fields of one bank, rank, channel or queue entry side by side: one array, one
 # cache line per record; few arrays keep the loop's pointers in registers)
-BK_ROW, BK_ACT, BK_PRE, BK_COL, BK_OPENED = range(5)  # open row (-1 closed), next ACT/PRE/column, ACT time
+BK_ROW, BK_ACT, BK_PRE, BK_COL, BK_OPENED, BK_OFF, BK_BASE = range(7)  # open row (-1 closed),
+# next ACT/PRE/column, ACT time; a request to another row can issue its column command at
+# max(admission + BK_OFF, BK_BASE) (see _bank_est)
 BK_N = 8
 RK_ACT, RK_FAW, RK_FAWPOS, RK_REF = 0, 1, 5, 6  # last ACT, last four ACTs (tFAW), their ring position, next REF
 RK_N = 8
@@ -135,6 +137,8 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     n_forwarded = 0
     bk = np.zeros((nbanks, BK_N), np.int64)
     bk[:, BK_ROW] = -1
+    bk[:, BK_OFF] = t_rcd
+    bk[:, BK_BASE] = t_rcd
     rk = np.zeros((nranks, RK_N), np.int64)
     rk[:, RK_ACT] = NEG
     rk[:, RK_FAW:RK_FAW + 4] = NEG
@@ -290,24 +294,21 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             ue = np.uint64(e)
             tk = qe[ue, Q_ADM]
             ub = np.uint64(qe[ue, Q_BANK])
-            orow = bk[ub, BK_ROW]
-            # conflict: precharge first; closed: activate; hit: the column command only. Selects
-            # by masks (all ones or zero): the compiler turns selects in loops into branches,
-            # which mispredict here
-            closed = orow >> 63
-            tp = max(tk, bk[ub, BK_PRE]) + t_rp
-            tp ^= (tp ^ tk) & closed
-            est = max(tp, bk[ub, BK_ACT]) + t_rcd
+            # a row hit needs the column command only, another row a PRE (if open) and an ACT.
+            # Selects by masks (all ones or zero): the compiler turns selects in loops into
+            # branches, which mispredict here
+            est = max(tk + bk[ub, BK_OFF], bk[ub, BK_BASE])
             hit_est = max(tk, bk[ub, BK_COL])
-            est ^= (est ^ hit_est) & -np.int64(orow == qe[ue, Q_ROW])
-            d = est - now
-            est -= d & (d >> 63)  # max(est, now)
+            est ^= (est ^ hit_est) & -np.int64(bk[ub, BK_ROW] == qe[ue, Q_ROW])
+            if est <= now:
+                # ready now, and the oldest such (all before it were later): an estimate below
+                # ``now`` counts as ``now``, so it is the one with the least, oldest on ties
+                pick = e
+                break
             d = est - best_est
             better = d >> 63
             best_est += d & better
             pick ^= (pick ^ e) & better
-            if est == now:
-                break  # ready now and the oldest such (else an older one would have stopped the scan)
             e = qe[ue, Q_NEXT]
         # remove it from its list; its slot goes back on the free stack
         ue = np.uint64(pick)
@@ -343,7 +344,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
         # refresh that fell due before this transaction can start
         t_start = max(t0, now)
         if rk[urk, RK_REF] <= t_start:
-            _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st)
+            _refresh(ra, t_start, banks_per_rank, t_rp, t_rcd, t_rfc, t_refi, bk, rk, st)
         # row buffer
         orow = bk[ub, BK_ROW]
         if orow == row:
@@ -414,6 +415,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
             bk[ub, BK_ROW] = -1
             if bk[ub, BK_ACT] < t_pre + t_rp:
                 bk[ub, BK_ACT] = t_pre + t_rp
+        _bank_est(bk, ub, t_rp, t_rcd)
         if data_end > end:
             end = data_end
         done += 1
@@ -453,7 +455,7 @@ def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
 
 
 @jit
-def _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st):
+def _refresh(ra, t_start, banks_per_rank, t_rp, t_rcd, t_rfc, t_refi, bk, rk, st):
     """All-bank refreshes of rank ``ra`` that fell due by ``t_start``: open banks precharge (one PRE
     command), then every bank stays closed for tRFC. Out of line: it runs once per tREFI."""
     while rk[ra, RK_REF] <= t_start:
@@ -474,8 +476,24 @@ def _refresh(ra, t_start, banks_per_rank, t_rp, t_rfc, t_refi, bk, rk, st):
         for bb in range(ra * banks_per_rank, (ra + 1) * banks_per_rank):
             if bk[bb, BK_ACT] < t_ref + t_rfc:
                 bk[bb, BK_ACT] = t_ref + t_rfc
+            _bank_est(bk, np.uint64(bb), t_rp, t_rcd)
         st[S_REF] += 1
         rk[ra, RK_REF] += t_refi
+
+
+@jit(inline="always")
+def _bank_est(bk, ub, t_rp, t_rcd):
+    """Bank ``ub``'s BK_OFF and BK_BASE after a change of its state: a request to a row other than
+    the open one can have its column command at ``max(admission + BK_OFF, BK_BASE)``, the earliest
+    of ``max(max(admission, next PRE) + tRP, next ACT) + tRCD`` (bank open: precharge first) and
+    ``max(admission, next ACT) + tRCD`` (bank closed), written so that the queue scan needs two
+    loads and an add per request."""
+    if bk[ub, BK_ROW] >= 0:
+        bk[ub, BK_OFF] = t_rp + t_rcd
+        bk[ub, BK_BASE] = max(bk[ub, BK_PRE] + t_rp, bk[ub, BK_ACT]) + t_rcd
+    else:
+        bk[ub, BK_OFF] = t_rcd
+        bk[ub, BK_BASE] = bk[ub, BK_ACT] + t_rcd
 
 
 @jit(inline="always")
