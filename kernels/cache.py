@@ -3,7 +3,8 @@
 State is held in a few flat arrays so that it persists across calls and the kernels see arrays only:
 
 ``cfg``   int64 [levels, CFG_N]: per level sets, ways, log2(line size), policy, write-back,
-          write-allocate, first entry index, set mask (sets - 1 when sets is a power of two, else -1).
+          write-allocate, first entry index, set mask (sets - 1 when sets is a power of two, else -1),
+          bits of a way number (``(ways - 1).bit_length()``, for the victim keys of ``_victim``).
 ``glob``  int64 [GLOB_N + levels]: use clock, pycachesim-compatibility flag, inclusive flag, then one
           xorshift random state per level.
 ``tags``  int64 [entries]: line number held by each way (-1: invalid). Entry = first + set * ways + way.
@@ -35,8 +36,8 @@ import numpy as np
 from ._jit import jit
 
 # cfg columns
-C_SETS, C_WAYS, C_SHIFT, C_POLICY, C_WB, C_WA, C_BASE, C_MASK = range(8)
-CFG_N = 8
+C_SETS, C_WAYS, C_SHIFT, C_POLICY, C_WB, C_WA, C_BASE, C_MASK, C_WBITS = range(9)
+CFG_N = 9
 # policies
 P_LRU, P_FIFO, P_RANDOM = 0, 1, 2
 # glob entries
@@ -74,10 +75,55 @@ def _set_of(cfg, lv, line):
 
 @jit(inline="always", _nrt=False, error_model="numpy")
 def _find(tags, base, ways, line):
+    """Entry of ``line`` in the set of ``ways`` entries at ``base``, else -1.
+
+    A set holds a line at most once (lines are filled after a miss only), so the matching way is
+    found by summing over all ways without a branch, a loop the compiler vectorizes; unsigned
+    indices spare Numba's negative-index wraparound (every index here is >= 0).
+    """
+    ub = np.uint64(base)
+    pos = 0  # 1 + the matching way, or 0
     for k in range(ways):
-        if tags[base + k] == line:
+        pos += np.int64(tags[ub + np.uint64(k)] == line) * (k + 1)
+    return base + pos - 1 if pos != 0 else -1
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _find_early(tags, base, ways, line):
+    """``_find`` by a scan that stops at the match: cheaper than ``_find`` where lookups mostly hit."""
+    ub = np.uint64(base)
+    for k in range(ways):
+        if tags[ub + np.uint64(k)] == line:
             return base + k
     return -1
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _least_stamp(stamp, base, ways, wbits):
+    """The first way of least stamp (LRU, FIFO victim; invalid ways, stamp -1, first) of a set.
+
+    Taken as the least key ``stamp << wbits | way``: keys are distinct, so a min reduction gives a
+    first-minimum scan's answer without a branch, and the compiler vectorizes it. Valid stamps are
+    clock values, far below ``2**(63 - wbits)`` (the clock advances a few ticks per access).
+    """
+    ub = np.uint64(base)
+    m = stamp[ub] << wbits
+    for k in range(ways):
+        m = min(m, (stamp[ub + np.uint64(k)] << wbits) | k)
+    return base + (m & ((np.int64(1) << wbits) - 1))
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _scan_set(tags, stamp, base, ways, wbits, line):
+    """(``_find``, ``_least_stamp``) of a set in one vectorizable pass."""
+    ub = np.uint64(base)
+    m = stamp[ub] << wbits
+    pos = 0
+    for k in range(ways):
+        j = ub + np.uint64(k)
+        pos += np.int64(tags[j] == line) * (k + 1)
+        m = min(m, (stamp[j] << wbits) | k)
+    return (base + pos - 1 if pos != 0 else -1), base + (m & ((np.int64(1) << wbits) - 1))
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -103,13 +149,7 @@ def _victim(cfg, glob, tags, stamp, lv, base):
                 if tags[base + k] < 0:
                     return base + k
         return base + _next_random(glob, lv) % ways
-    best = base
-    best_stamp = stamp[base]
-    for k in range(1, ways):
-        if stamp[base + k] < best_stamp:
-            best_stamp = stamp[base + k]
-            best = base + k
-    return best
+    return _least_stamp(stamp, base, ways, cfg[lv, C_WBITS])
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -382,65 +422,87 @@ def _memo_run(addrs, is_write, nbytes, nbytes_all, i, s0, line_a, line_b, store_
     costs more than the loop's work on a short run.
     """
     n = addrs.shape[0]
+    i0 = i
+    wmax = 1 if store_ok else 0
+    line = np.int64(1) << s0
+    off_mask = line - 1
     on_b = 0
     ta = 0
     tb = 0
     da = 0
     db = 0
-    nl = 0
     ns = 0
-    while i < n:
-        a = addrs[i]
-        nb = nbytes_all if nbytes_all > 0 else np.int64(nbytes[i])
-        w = is_write[i]
-        ln = a >> s0
-        if ((a + nb - 1) >> s0) != ln or w > 1 or (w == 1 and not store_ok):
-            break
-        if ln == line_a:
-            on_b = 0
-            ta = 1
-            if w == 1:
-                da = 1
-        elif ln == line_b:
-            on_b = 1
-            tb = 1
-            if w == 1:
-                db = 1
-        else:
-            break
-        if w == 0:
-            nl += 1
-        else:
-            ns += 1
-        i += 1
+    # branch-free flags: one exit test per access (unsigned indices: no wraparound code)
+    if nbytes_all > 0:
+        lim = line - nbytes_all  # an access of nbytes_all bytes stays in its line iff offset <= lim
+        if lim >= 0:
+            # first the tightest loop: reads of line a (a streaming run): one unsigned compare
+            # (a - start of line a, as unsigned, <= lim) and one flag test per access
+            lo = line_a << s0
+            ulim = np.uint64(lim)
+            while i < n and np.uint64(addrs[np.uint64(i)] - lo) <= ulim and is_write[np.uint64(i)] == 0:
+                i += 1
+            if i > i0:
+                ta = 1
+        while i < n:
+            a = addrs[np.uint64(i)]
+            w = np.int64(is_write[np.uint64(i)])
+            ln = a >> s0
+            on_a = ln == line_a
+            if (a & off_mask) > lim or w > wmax or not (on_a or ln == line_b):
+                break
+            on_b = 0 if on_a else 1
+            ta |= 1 - on_b
+            tb |= on_b
+            da |= (1 - on_b) & w
+            db |= on_b & w
+            ns += w
+            i += 1
+    else:
+        while i < n:
+            a = addrs[np.uint64(i)]
+            w = np.int64(is_write[np.uint64(i)])
+            ln = a >> s0
+            on_a = ln == line_a
+            if ((a & off_mask) > line - np.int64(nbytes[np.uint64(i)]) or w > wmax
+                    or not (on_a or ln == line_b)):
+                break
+            on_b = 0 if on_a else 1
+            ta |= 1 - on_b
+            tb |= on_b
+            da |= (1 - on_b) & w
+            db |= on_b & w
+            ns += w
+            i += 1
+    nl = i - i0 - ns
     return i, nl, ns, on_b, ta, tb, da, db
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store, store_ok):
+def _single_line(a, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store, store_ok,
+                 s0, ways0, base0, mask0, sets0, wbits0, lru0, recording):
     """A core access within one level-0 line that missed both memo entries (``memo[0]`` last,
     ``memo[1]`` prev, updated here): a search of its level-0 set, else, in the common
     configuration (``chain``: no pycachesim quirks, non-inclusive, LRU/FIFO, line sizes growing
     downwards; stores need ``chain_store``: level 0 write-back + write-allocate), a walk down the
     levels with one pass per set that finds both the line and the LRU victim, then fills upwards,
-    each fill writing its victim back before the level above fills; else ``_process``."""
-    nlev = cfg.shape[0]
-    s0 = cfg[0, C_SHIFT]
-    ways0 = cfg[0, C_WAYS]
-    lru0 = cfg[0, C_POLICY] == P_LRU
+    each fill writing its victim back before the level above fills. Returns False when neither
+    applies (the caller then runs ``_process``).
+
+    Level 0's configuration comes in as scalars (``s0`` ... ``lru0``): read from ``cfg`` here, the
+    compiler would reload it after every store to the state arrays, which might alias it. Indices
+    are unsigned (no wraparound code): every entry index is >= 0.
+    """
     ln0 = a >> s0
     last = memo[0]
     prev = memo[1]
-    b0 = cfg[0, C_BASE] + _set_of(cfg, 0, ln0) * ways0
-    e = -1
-    if tags[prev] == ln0:
+    b0 = (ln0 & mask0 if mask0 >= 0 else ln0 % sets0) * ways0 + base0
+    if tags[np.uint64(prev)] == ln0:
         e = prev
     else:
-        for k in range(ways0):
-            if tags[b0 + k] == ln0:
-                e = b0 + k
-                break
+        e = _find_early(tags, b0, ways0, ln0)
     if e >= 0:
+        ue = np.uint64(e)
         if e != last:
             memo[1] = last
             memo[0] = e
@@ -450,91 +512,86 @@ def _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec,
             if lru0:
                 clock = glob[G_CLOCK] + 1
                 glob[G_CLOCK] = clock
-                stamp[e] = clock
-            return
+                stamp[ue] = clock
+            return True
         if store_ok:
             cnt[0, N_STORES] += 1
             cnt[0, N_STORE_HITS] += 1
-            dirty[e] = 1
+            dirty[ue] = 1
             if lru0:
                 clock = glob[G_CLOCK] + 1
                 glob[G_CLOCK] = clock
-                stamp[e] = clock
-            return
-    elif chain_store if w != 0 else chain:
-        # level 0 missed: its victim, then the levels below until one hits
-        v = b0
-        m = stamp[b0]
-        for k in range(1, ways0):
-            sk = stamp[b0 + k]
-            if sk < m:
-                m = sk
-                v = b0 + k
-        if w == 0:
-            cnt[0, N_LOADS] += 1
-            cnt[0, N_LOAD_MISSES] += 1
-        else:
-            cnt[0, N_STORES] += 1
-            cnt[0, N_STORE_MISSES] += 1
-        cnt[0, N_FETCHES] += 1
-        stack[STACK_DEPTH - 1, 0] = v  # the top rows: _process frames use the bottom ones
-        clock = glob[G_CLOCK]
-        lv = 1
-        while lv < nlev:
-            sh = cfg[lv, C_SHIFT]
-            ways = cfg[lv, C_WAYS]
-            ln = a >> sh
-            b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
-            e = -1
-            v = b
-            m = stamp[b]
-            for k in range(ways):
-                if tags[b + k] == ln:
-                    e = b + k
-                sk = stamp[b + k]
-                if sk < m:
-                    m = sk
-                    v = b + k
-            cnt[lv, N_LOADS] += 1
-            if e >= 0:
-                cnt[lv, N_LOAD_HITS] += 1
-                if cfg[lv, C_POLICY] == P_LRU:
-                    clock += 1
-                    stamp[e] = clock
-                break
-            cnt[lv, N_LOAD_MISSES] += 1
-            cnt[lv, N_FETCHES] += 1
-            stack[STACK_DEPTH - 1 - lv, 0] = v
-            lv += 1
-        if lv == nlev:
-            sh = cfg[nlev - 1, C_SHIFT]
-            cnt[nlev, M_READS] += 1
-            cnt[nlev, M_READ_BYTES] += np.int64(1) << sh
+                stamp[ue] = clock
+            return True
+        return False
+    if not (chain_store if w != 0 else chain):
+        return False
+    # level 0 missed: its victim, then the levels below until one hits (their victims on the
+    # top rows of ``stack``: _process frames use the bottom ones)
+    v0 = _least_stamp(stamp, b0, ways0, wbits0)
+    if w == 0:
+        cnt[0, N_LOADS] += 1
+        cnt[0, N_LOAD_MISSES] += 1
+    else:
+        cnt[0, N_STORES] += 1
+        cnt[0, N_STORE_MISSES] += 1
+    cnt[0, N_FETCHES] += 1
+    nlev = cfg.shape[0]
+    clock = glob[G_CLOCK]
+    lv = 1
+    while lv < nlev:
+        sh = cfg[lv, C_SHIFT]
+        ways = cfg[lv, C_WAYS]
+        ln = a >> sh
+        b = cfg[lv, C_BASE] + _set_of(cfg, lv, ln) * ways
+        e, v = _scan_set(tags, stamp, b, ways, cfg[lv, C_WBITS], ln)
+        cnt[lv, N_LOADS] += 1
+        if e >= 0:
+            cnt[lv, N_LOAD_HITS] += 1
+            if cfg[lv, C_POLICY] == P_LRU:
+                clock += 1
+                stamp[np.uint64(e)] = clock
+            break
+        cnt[lv, N_LOAD_MISSES] += 1
+        cnt[lv, N_FETCHES] += 1
+        stack[np.uint64(STACK_DEPTH - 1 - lv), 0] = v
+        lv += 1
+    if lv == nlev:
+        sh = cfg[nlev - 1, C_SHIFT]
+        cnt[nlev, M_READS] += 1
+        cnt[nlev, M_READ_BYTES] += np.int64(1) << sh
+        if recording:
             _record(memo, rec, (a >> sh) << sh, np.int64(1) << sh, 0)
-        for j in range(lv - 1, -1, -1):
+    for j in range(lv - 1, -1, -1):
+        if j == 0:
+            sh = s0
+            v = v0
+        else:
             sh = cfg[j, C_SHIFT]
-            v = stack[STACK_DEPTH - 1 - j, 0]
-            old = tags[v]
-            old_dirty = dirty[v]
-            tags[v] = a >> sh
-            clock += 1
-            stamp[v] = clock
-            dirty[v] = 1 if (j == 0 and w != 0) else 0
-            if j == 0:
-                memo[1] = memo[0]
-                memo[0] = v
-            if old >= 0:
-                if old_dirty != 0:
-                    cnt[j, N_DIRTY_EVICT] += 1
-                    cnt[j, N_WRITEBACKS] += 1
-                    glob[G_CLOCK] = clock
-                    _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh, sh)
-                    clock = glob[G_CLOCK]
-                else:
-                    cnt[j, N_CLEAN_EVICT] += 1
-        glob[G_CLOCK] = clock
-        return
-    _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb, K_STORE if w != 0 else K_LOAD)
+            v = stack[np.uint64(STACK_DEPTH - 1 - j), 0]
+        uv = np.uint64(v)
+        old = tags[uv]
+        old_dirty = dirty[uv]
+        tags[uv] = a >> sh
+        clock += 1
+        stamp[uv] = clock
+        if j == 0:
+            dirty[uv] = 1 if w != 0 else 0
+            memo[1] = memo[0]
+            memo[0] = v
+        else:
+            dirty[uv] = 0
+        if old >= 0:
+            if old_dirty != 0:
+                cnt[j, N_DIRTY_EVICT] += 1
+                cnt[j, N_WRITEBACKS] += 1
+                glob[G_CLOCK] = clock
+                _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, old << sh, sh)
+                clock = glob[G_CLOCK]
+            else:
+                cnt[j, N_CLEAN_EVICT] += 1
+    glob[G_CLOCK] = clock
+    return True
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -596,6 +653,11 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
     n = addrs.shape[0]
     nlev = cfg.shape[0]
     s0 = cfg[0, C_SHIFT]
+    ways0 = cfg[0, C_WAYS]
+    base0 = cfg[0, C_BASE]
+    mask0 = cfg[0, C_MASK]
+    sets0 = cfg[0, C_SETS]
+    wbits0 = cfg[0, C_WBITS]
     lru0 = cfg[0, C_POLICY] == P_LRU
     wb0 = cfg[0, C_WB] != 0
     compat = glob[G_COMPAT] != 0
@@ -670,8 +732,10 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
             # a trace's line flush (2) or invalidate (3) request
             _flush_lines(a, nb, w == 3, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
         elif top == 0 and ((a + nb - 1) >> s0) == (a >> s0):
-            _single_line(a, nb, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
-                         store_ok)
+            if not _single_line(a, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
+                                store_ok, s0, ways0, base0, mask0, sets0, wbits0, lru0, recording):
+                _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb,
+                         K_STORE if w != 0 else K_LOAD)
         else:
             if top > 0:
                 _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, a, nb, w != 0)
@@ -689,7 +753,7 @@ def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack
     _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
 
 
-@jit(inline="always", _nrt=False, error_model="numpy")
+@jit(_nrt=False, error_model="numpy")
 def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that

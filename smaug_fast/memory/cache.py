@@ -253,6 +253,7 @@ class CacheHierarchy:
                 int(lv.write_allocate),
                 base,
                 sets - 1 if sets & (sets - 1) == 0 else -1,
+                (lv.ways - 1).bit_length(),
             )
             base += sets * lv.ways
         self._cfg = cfg
@@ -409,7 +410,7 @@ class CacheHierarchy:
         addr, _ = self._range(addr, 0)
         out = []
         for i in range(len(self.levels)):
-            sets, ways, shift, _, _, _, base, _ = (int(x) for x in self._cfg[i])
+            sets, ways, shift, base = (int(self._cfg[i, c]) for c in (_k.C_SETS, _k.C_WAYS, _k.C_SHIFT, _k.C_BASE))
             line = addr >> shift
             b = base + (line % sets) * ways
             out.append(bool(np.any(self._tags[b : b + ways] == line)))
