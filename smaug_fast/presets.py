@@ -26,9 +26,12 @@ from .memory import PRESETS as DRAM_PRESETS
 #: ``--mem-channels=1``): gem5-aladdin ``src/mem/DRAMCtrl.py`` describes "a single LPDDR4 x32
 #: interface (one command/address bus)" of two x16 devices per rank (``devices_per_rank = 2``,
 #: ``device_bus_width = 16``, ``burst_length = 16``, so 64-byte bursts) and two ranks: 12.8 GB/s
-#: peak. Requests of the 32-byte cache lines still take whole 64-byte bursts.
+#: peak. Requests of the 32-byte cache lines still take whole 64-byte bursts. The controller keeps
+#: DRAMCtrl's defaults: ``addr_mapping = 'RoRaBaCoCh'`` (a whole row's columns before the next bank),
+#: ``read_buffer_size = 32``, ``write_buffer_size = 64``.
 LPDDR4_3200_GEM5_2X16 = dataclasses.replace(
-    DRAM_PRESETS["LPDDR4-3200-2ch-x16"], name="LPDDR4-3200-gem5-2x16", channels=1, ranks=2, bus_width_bits=32
+    DRAM_PRESETS["LPDDR4-3200-2ch-x16"], name="LPDDR4-3200-gem5-2x16", channels=1, ranks=2, bus_width_bits=32,
+    address_mapping="rorabgbacoch", read_queue_size=32, write_queue_size=64,
 )
 
 
