@@ -38,10 +38,10 @@ T_READ, T_WRITE, T_READ_OCC, T_WRITE_OCC = range(4)
 
 # Per-invocation columns of ``inv`` (float64[I, INV_N]).
 (I_LOAD_CYCLES, I_BUSY_CYCLES, I_DMA_BYTES, I_DIRTY, I_ACP_HITS, I_ACP_DRAM, I_ACP_BYTES, I_STORE_BYTES,
- I_STORE_DRAM, INV_N) = range(10)
+ I_STORE_DRAM, I_ACP_DRAM_WB, I_STORE_DRAM_WB, INV_N) = range(12)
 
 # Per-tile columns of ``copies`` (float64[C, COPY_N]).
-C_RUNS, C_BYTES, C_L2_HITS, C_DRAM, COPY_N = range(5)
+C_RUNS, C_BYTES, C_L2_HITS, C_DRAM, C_DRAM_WB, COPY_N = range(6)
 
 
 @jit
@@ -100,6 +100,17 @@ def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl_res, tl_phase, tl_
             tl_end[k] = offset_s + end[c]
             k += 1
     return longest, busy, k
+
+
+@jit
+def _copy_traffic(copies, c, p, traffic):
+    """Row ``c`` of ``copies`` into ``traffic``: the LLC's fills read, its write-backs write."""
+    wb = copies[c, C_DRAM_WB]
+    rd = copies[c, C_DRAM] - wb
+    traffic[T_READ] += rd
+    traffic[T_WRITE] += wb
+    traffic[T_READ_OCC] += rd * p[LINE_K]
+    traffic[T_WRITE_OCC] += wb * p[LINE_K]
 
 
 @jit
@@ -177,16 +188,17 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic,
             fixed[s + 3] = math.ceil(store / p[LINE_BYTES]) * acp_s / f_acc / p[ACP_OUTSTANDING]
             nbytes[s + 3] = inv[i, I_STORE_DRAM] * p[LINE_K]
             cap[s + 3] = p[ACP_CAP] * p[LINE_K]
-        # DRAM traffic: DMA loads and ACP traffic read; flush write-backs and DMA stores write
-        traffic[T_READ] += dma_b + inv[i, I_ACP_DRAM]
-        traffic[T_WRITE] += inv[i, I_DIRTY]
-        traffic[T_READ_OCC] += dma_b * p[DMA_K] + (inv[i, I_ACP_DRAM] + inv[i, I_STORE_DRAM]) * p[LINE_K]
-        traffic[T_WRITE_OCC] += inv[i, I_DIRTY] * p[LINE_K]
+        # DRAM traffic: DMA loads and the LLC's fills for ACP read; flush write-backs, DMA stores and
+        # the dirty lines ACP fills evict write
+        acp_rd = inv[i, I_ACP_DRAM] - inv[i, I_ACP_DRAM_WB] + inv[i, I_STORE_DRAM] - inv[i, I_STORE_DRAM_WB]
+        acp_wr = inv[i, I_ACP_DRAM_WB] + inv[i, I_STORE_DRAM_WB]
+        traffic[T_READ] += dma_b + acp_rd
+        traffic[T_WRITE] += inv[i, I_DIRTY] + acp_wr
+        traffic[T_READ_OCC] += dma_b * p[DMA_K] + acp_rd * p[LINE_K]
+        traffic[T_WRITE_OCC] += (inv[i, I_DIRTY] + acp_wr) * p[LINE_K]
         if out_dma:
             traffic[T_WRITE] += store
             traffic[T_WRITE_OCC] += store * p[DMA_K]
-        else:
-            traffic[T_READ] += inv[i, I_STORE_DRAM]
     starts = np.empty(nacc + 1, np.int64)
     for a in range(nacc + 1):
         starts[a] = 4 * (acc_ptr[a] - lo)
@@ -240,11 +252,12 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, cpu_work_s
         copy_ptr: int64[2 O + 1]; rows ``copy_ptr[2 o]:copy_ptr[2 o + 1]`` of ``copies`` are op o's
             tiling copies (per tile), ``copy_ptr[2 o + 1]:copy_ptr[2 o + 2]`` its untiling copies;
             for a CPU op, one row: its reads and writes (LLC hits and DRAM bytes).
-        copies: float64[C, COPY_N] per tile: contiguous runs, bytes [B], LLC hits [lines], DRAM [B].
+        copies: float64[C, COPY_N] per tile: contiguous runs, bytes [B], LLC hits [lines], DRAM traffic
+            [B] and the write-backs among it [B].
         acc_ptr: int64[O, nacc + 1], each accelerator's invocations in ``inv`` (issue order).
         inv: float64[I, INV_N] per invocation: load and busy cycles, DMA bytes [B], flush write-backs
             [B], ACP hits [lines], ACP DRAM traffic [B], ACP bytes [B], store bytes [B], ACP store DRAM
-            traffic [B].
+            traffic [B], and the write-backs among the two ACP DRAM traffics [B].
         out_dma: bool[O], the output tiles go back by DMA (else by ACP).
         cpu_work_s: float64[O], compute time of a CPU op [s].
         threads: CPU threads doing the copies.
@@ -289,11 +302,8 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, cpu_work_s
             detail[o, P_FINALIZE] = t
             cpu_busy += busy
             now += t
-            cpu_dram = 0.0
             for c in range(copy_ptr[2 * o], copy_ptr[2 * o + 2]):
-                cpu_dram += copies[c, C_DRAM]
-            traffic[o, T_READ] += cpu_dram
-            traffic[o, T_READ_OCC] += cpu_dram * p[LINE_K]
+                _copy_traffic(copies, c, p, traffic[o])
         else:
             c = copy_ptr[2 * o]
             fixed = np.array([copies[c, C_L2_HITS] * p[L2_STALL_S] + cpu_work_s[o]])
@@ -311,8 +321,7 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, cpu_work_s
                 k += 1
             cpu_busy += t
             now += t
-            traffic[o, T_READ] += copies[c, C_DRAM]
-            traffic[o, T_READ_OCC] += copies[c, C_DRAM] * p[LINE_K]
+            _copy_traffic(copies, c, p, traffic[o])
         detail[o, P_OVERHEAD] = p[OVERHEAD_S]
         if record:
             tl_res[k] = THREAD0

@@ -237,6 +237,29 @@ def test_acp_outputs_land_in_the_llc():
     assert acp.detail_s["cpu_finalize"] < dma.detail_s["cpu_finalize"]
 
 
+@pytest.mark.parametrize("interface", ["dma", "acp"])
+@pytest.mark.parametrize("name", ["lenet5", "cnn10"])
+def test_dram_reads_and_writes_match_the_cache_counters(name, interface):
+    """DRAM traffic splits into the LLC's fills (reads) and its write-backs (writes), plus what DMA
+    moves past the caches: the cache model's own counters over the run bound both from below, and
+    with ACP (no DMA) they account for all of it (loads of resident tiles are scaled to the bytes
+    the invocation loads, hence the slack above)."""
+    system = presets.load("smaug-table2", interface=interface, **{"l2.size_bytes": "64KiB"})
+    r = simulate(GRAPHS[name], system)
+    line = system.l2.line_bytes
+    l1, l2 = r.cache_stats["l1d"], r.cache_stats["l2"]
+    for c in (l1, l2):
+        assert c["load_hits"] + c["load_misses"] >= c["loads"] > 0
+    fetched, written = l2["fetches"] * line, l2["writebacks"] * line
+    assert written > 0  # a 64 KiB LLC evicts dirty tiles
+    assert r.dram_read_bytes >= fetched and r.dram_write_bytes >= written
+    if interface == "acp":
+        assert r.dram_read_bytes <= 1.1 * fetched and r.dram_write_bytes <= 1.1 * written
+    # the per-op rows add up to the totals
+    assert sum(o.dram_read_bytes for o in r.ops) == pytest.approx(r.dram_read_bytes, abs=len(r.ops))
+    assert sum(o.dram_write_bytes for o in r.ops) == pytest.approx(r.dram_write_bytes, abs=len(r.ops))
+
+
 def test_gem5_dram_bursts_halve_line_bandwidth():
     """On gem5's LPDDR4_3200_2x16 (64-byte bursts) a 32-byte line occupies a whole burst: with 8
     accelerators reading through the ACP the transfers take longer than on Table 2's x16 channels."""

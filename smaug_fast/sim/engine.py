@@ -42,6 +42,7 @@ Fig. 1 by ``validation/calibrate.py``; ``validation/smaug_paper.py`` compares th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import weakref
 from collections import OrderedDict
@@ -181,8 +182,10 @@ class _OpsKey:
         return isinstance(other, _OpsKey) and (self.ops is other.ops or self.ops == other.ops)
 
 
-def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
-    """The memory pass of a network on a system, memoized on what it depends on."""
+def _memory(ops: tuple[Op, ...], system: System) -> tuple[list[OpMemory], dict[str, dict[str, int]]]:
+    """The memory pass of a network on a system, memoized on what it depends on: per op what it
+    records, and the CPU caches' counters over the timed run (per level, after the weights were
+    tiled, as SMAUG tiles them before it starts timing)."""
     key = _memory_key(ops, system)
     hit = _MEMORY_CACHE.get(key)
     if hit is not None:
@@ -191,16 +194,21 @@ def _memory(ops: tuple[Op, ...], system: System) -> list[OpMemory]:
     mp = MemoryPass(system)
     modes = _modes(system)
     mp.warm([(op, lower(op, system.accelerator)) for op in ops if system.accelerator.supports(op)])
+    before = {s.name: dataclasses.asdict(s) for s in mp.h.stats()}
     out = []
     for op in ops:
         if system.accelerator.supports(op):
             out.append(mp.accelerated(op, lower(op, system.accelerator), modes))
         else:
             out.append(mp.on_cpu(op))
-    _MEMORY_CACHE[key] = out
+    counters = {
+        s.name: {k: v - before[s.name][k] for k, v in dataclasses.asdict(s).items() if k != "name"}
+        for s in mp.h.stats()
+    }
+    _MEMORY_CACHE[key] = out, counters
     if len(_MEMORY_CACHE) > _MEMORY_CACHE_LIMIT:
         _MEMORY_CACHE.popitem(last=False)
-    return out
+    return out, counters
 
 
 def clear_caches(tiling: bool = True) -> None:
@@ -275,6 +283,7 @@ class _Prepared:
     kinds: tuple[str, ...]
     devices: tuple[str, ...]  # "accel" or "cpu"
     op_macs: tuple[int, ...]  # the op's own MACs (Op.macs)
+    cache_stats: dict  # the CPU caches' counters over the run, per level
 
 
 _PREPARED: OrderedDict = OrderedDict()
@@ -292,6 +301,7 @@ def _invocation_rows(op: Op, low: OpLowering, mem: OpMemory, system: System, mod
     load_w = costs.load_bytes_weights.astype(float)
     acp_hits = np.zeros(n)
     acp_dram = np.zeros(n)
+    acp_wb = np.zeros(n)
     for role, bytes_, tiles in (("input", load_in, sched.input), ("weights", load_w, sched.weights)):
         if not bytes_.any():
             continue
@@ -306,20 +316,24 @@ def _invocation_rows(op: Op, low: OpLowering, mem: OpMemory, system: System, mod
             hits = sum(mem.transfer.acp_hit_lines[r][t] for r in roles)
             misses = sum(mem.transfer.acp_miss_lines[r][t] for r in roles)
             moved = sum(mem.transfer.acp_dram_bytes[r][t] for r in roles)
+            written = sum(mem.transfer.acp_dram_write_bytes[r][t] for r in roles)
             # scale the first-load facts to this load's size (reloads of resident data are not loads)
             scale = np.where(on, np.ceil(bytes_ / line) / np.maximum(hits + misses, 1.0), 0.0)
             acp_hits += hits * scale
             acp_dram += moved * scale
+            acp_wb += written * scale
     inv[:, _kn.I_LOAD_CYCLES] = costs.load_cycles
     inv[:, _kn.I_BUSY_CYCLES] = costs.compute_cycles + costs.store_cycles
     inv[:, _kn.I_ACP_HITS] = acp_hits
     inv[:, _kn.I_ACP_DRAM] = acp_dram
+    inv[:, _kn.I_ACP_DRAM_WB] = acp_wb
     inv[:, _kn.I_ACP_BYTES] = load_in + load_w - inv[:, _kn.I_DMA_BYTES]
     store = costs.store_bytes.astype(float)
     inv[:, _kn.I_STORE_BYTES] = store
     if modes["output"] != "dma":
         out_t = np.where(sched.output >= 0, sched.output, 0)
         inv[:, _kn.I_STORE_DRAM] = np.where(store > 0, mem.transfer.acp_store_dram_bytes[out_t], 0.0)
+        inv[:, _kn.I_STORE_DRAM_WB] = np.where(store > 0, mem.transfer.acp_store_dram_write_bytes[out_t], 0.0)
     order = np.argsort(sched.accel, kind="stable")
     acc_ptr = np.concatenate([[0], np.cumsum(np.bincount(sched.accel, minlength=nacc))]).astype(np.int64)
     return acc_ptr, inv[order], costs
@@ -332,7 +346,7 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
     if hit is not None:
         _PREPARED.move_to_end(key)
         return hit
-    memory = _memory(ops, system)
+    memory, cache_stats = _memory(ops, system)
     modes = _modes(system)
     acc = system.accelerator
     nacc = system.num_accelerators
@@ -348,7 +362,8 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
     tiling = []
 
     def add_copies(slot: int, stats: CopyStats) -> None:
-        copy_parts.append(np.column_stack([stats.runs, stats.nbytes, stats.l2_hits, stats.dram_bytes]))
+        copy_parts.append(np.column_stack([stats.runs, stats.nbytes, stats.l2_hits, stats.dram_bytes,
+                                           stats.dram_write_bytes]))
         copy_ptr[slot + 1] = copy_ptr[slot] + len(stats.nbytes)
 
     for o, (op, mem) in enumerate(zip(ops, memory)):
@@ -389,6 +404,7 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
         kinds=tuple(op.kind for op in ops),
         devices=tuple("accel" if a else "cpu" for a in accel),
         op_macs=tuple(op.macs for op in ops),
+        cache_stats=cache_stats,
         **f,
     )
     _PREPARED[key] = prepared
@@ -540,6 +556,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         macs=int(prep.macs.sum()),
         ops=rows,
         timeline=_timeline(tl),
+        cache_stats={level: dict(c) for level, c in prep.cache_stats.items()},
         system=system,
     )
 

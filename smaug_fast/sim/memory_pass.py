@@ -79,11 +79,12 @@ class CopyStats:
     dram_bytes: np.ndarray  # bytes fetched from and written back to DRAM [B]
     l1_accesses: np.ndarray
     l2_accesses: np.ndarray
+    dram_write_bytes: np.ndarray  # the write-backs among dram_bytes [B]
 
     @staticmethod
     def empty() -> CopyStats:
         z = np.zeros(0)
-        return CopyStats(z, z, z, z, z, z)
+        return CopyStats(z, z, z, z, z, z, z)
 
     @staticmethod
     def concat(parts: list[CopyStats]) -> CopyStats:
@@ -104,6 +105,7 @@ class CopyStats:
             dram_bytes=(d[:, -1, _RB] + d[:, -1, _WB]).astype(float),
             l1_accesses=d[:, 0, [_LH, _LM, _SH, _SM]].sum(axis=1).astype(float),
             l2_accesses=d[:, -2, [_LH, _LM, _SH, _SM]].sum(axis=1).astype(float),
+            dram_write_bytes=d[:, -1, _WB].astype(float),
         )
 
 
@@ -115,8 +117,10 @@ class TransferStats:
     acp_hit_lines: dict[str, np.ndarray] = field(default_factory=dict)
     acp_miss_lines: dict[str, np.ndarray] = field(default_factory=dict)
     acp_dram_bytes: dict[str, np.ndarray] = field(default_factory=dict)  # DRAM reads and write-backs [B]
+    acp_dram_write_bytes: dict[str, np.ndarray] = field(default_factory=dict)  # the write-backs [B]
     acp_store_lines: int = 0
     acp_store_dram_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per output tile [B]
+    acp_store_dram_write_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the write-backs [B]
 
 
 @dataclass
@@ -276,11 +280,13 @@ class MemoryPass:
         sources = {}
         for role in low.loaded_roles:
             n = low.plan.tensor(role).num_tiles
-            for d in (out.flush_dirty_bytes, out.acp_hit_lines, out.acp_miss_lines, out.acp_dram_bytes):
+            for d in (out.flush_dirty_bytes, out.acp_hit_lines, out.acp_miss_lines, out.acp_dram_bytes,
+                      out.acp_dram_write_bytes):
                 d[role] = np.zeros(n)
             sources[role] = self._source(op, low, role)
         out_key, out_addr, out_size = self._source(op, low, "output")
         out.acp_store_dram_bytes = np.zeros(len(out_addr))
+        out.acp_store_dram_write_bytes = np.zeros(len(out_addr))
         column = {"input": sched.input, "input1": sched.input1, "weights": sched.weights}
         read = {"input": sched.read_input, "input1": sched.read_input, "weights": sched.read_weights}
         seen = {role: np.zeros(low.plan.tensor(role).num_tiles, dtype=bool) for role in low.loaded_roles}
@@ -311,6 +317,7 @@ class MemoryPass:
                     out.acp_hit_lines[role][t] = d[1, _LH]
                     out.acp_miss_lines[role][t] = d[1, _LM]
                     out.acp_dram_bytes[role][t] = d[self.mem, _RB] + d[self.mem, _WB]
+                    out.acp_dram_write_bytes[role][t] = d[self.mem, _WB]
             if sends[i]:
                 t = outs[i]
                 base, nbytes = int(out_addr[t]), int(out_size[t])
@@ -324,6 +331,7 @@ class MemoryPass:
                     self.h.acp(lines, True, self.l2_line)
                     d = self._delta(before)
                     out.acp_store_dram_bytes[t] += d[self.mem, _RB] + d[self.mem, _WB]
+                    out.acp_store_dram_write_bytes[t] += d[self.mem, _WB]
                     out.acp_store_lines += len(lines)
         return out
 
