@@ -37,7 +37,7 @@ def streams(cfg, n: int, seed: int = 0):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=5_000_000)
-    ap.add_argument("--presets", nargs="*", default=["DDR4-3200", "LPDDR4-3200-4ch-x16", "HBM2"])
+    ap.add_argument("--presets", nargs="*", default=list(PRESETS), choices=list(PRESETS))
     args = ap.parse_args(argv)
     n = args.requests
     print(f"{n:,} requests per stream, as fast as possible")
