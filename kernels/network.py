@@ -244,7 +244,7 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic,
 
 
 @jit
-def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, cpu_work_s, threads, p, record):
+def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin, cpu_work_s, threads, p, record):
     """Time every op of a network, one after the other.
 
     Args:
@@ -259,6 +259,7 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, cpu_work_s
             [B], ACP hits [lines], ACP DRAM traffic [B], ACP bytes [B], store bytes [B], ACP store DRAM
             traffic [B], and the write-backs among the two ACP DRAM traffics [B].
         out_dma: bool[O], the output tiles go back by DMA (else by ACP).
+        serial_fin: bool[O], the op's untiling copies run on one thread (else on ``threads``).
         cpu_work_s: float64[O], compute time of a CPU op [s].
         threads: CPU threads doing the copies.
         p: float64[N_PARAMS], the system's timing parameters (see the module's indices).
@@ -297,7 +298,8 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, cpu_work_s
                                       tl_res, tl_phase, tl_op, tl_start, tl_end, k)
             accel_busy += busy
             now += t
-            t, busy, k = _copy(copies, copy_ptr[2 * o + 1], copy_ptr[2 * o + 2], threads, p, now, P_FINALIZE, o,
+            fin_threads = 1 if serial_fin[o] else threads
+            t, busy, k = _copy(copies, copy_ptr[2 * o + 1], copy_ptr[2 * o + 2], fin_threads, p, now, P_FINALIZE, o,
                                tl_res, tl_phase, tl_op, tl_start, tl_end, k)
             detail[o, P_FINALIZE] = t
             cpu_busy += busy

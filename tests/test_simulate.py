@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smaug_fast import ConfigError, WorkloadError, presets, simulate, zoo
+from smaug_fast import ConfigError, Graph, WorkloadError, nn, presets, simulate, zoo
 from smaug_fast.cli import main
 from smaug_fast.kernels.timeline import run_timelines
 from smaug_fast.sim import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES
@@ -268,3 +268,38 @@ def test_gem5_dram_bursts_halve_line_bandwidth():
     table2 = simulate(g, presets.load("smaug-table2", **many))
     gem5 = simulate(g, presets.load("smaug-table2", dram=presets.LPDDR4_3200_GEM5_2X16, **many))
     assert gem5.breakdown_s["data_transfer"] > 1.2 * table2.breakdown_s["data_transfer"]
+
+
+def _relu_after_conv(hw: int):
+    """A conv (NHWC tiles, gathered by TiledTensor::untile) feeding a standalone relu (flat chunks,
+    gathered by flattenTiledTensor); ``hw`` sets the activation size."""
+    with Graph("g", layout="NHWC") as g:
+        x = g.input((1, hw, hw, 32), name="x")
+        w = g.constant((32, 3, 3, 32), name="w")
+        y = nn.convolution(x, w, stride=1, padding="same", name="conv")
+        nn.relu(y, name="relu")
+    return g
+
+
+def test_flat_outputs_are_untiled_by_one_thread():
+    """SMAUG splits the untiling of a conv's output tiles over the thread pool but gathers an
+    element-wise op's chunks in one loop (flattenTiledTensor): with 8 threads the relu's
+    finalization takes as long as with one, its tiling copies and the conv's untiling do not."""
+    g = _relu_after_conv(64)  # 64*64*32 fp16 = 8 chunks of one 32 KiB scratchpad
+    one, eight = (simulate(g, presets.load("smaug-table2", cpu_threads=n)) for n in (1, 8))
+    row1, row8 = ({o.name: o for o in r.ops} for r in (one, eight))
+    assert row1["relu"].invocations == 8
+    assert row8["relu"].detail_s["cpu_finalize"] == pytest.approx(row1["relu"].detail_s["cpu_finalize"], rel=1e-9)
+    assert row8["relu"].detail_s["cpu_prep"] < 0.5 * row1["relu"].detail_s["cpu_prep"]
+    assert row8["conv"].detail_s["cpu_finalize"] < 0.5 * row1["conv"].detail_s["cpu_finalize"]
+
+
+def test_one_chunk_elementwise_ops_still_copy():
+    """A conv whose tensors fit in one tile uses them in place (SMAUG's tile is the tensor), but an
+    element-wise op's one chunk is a new tensor that the CPU fills and gathers."""
+    g = _relu_after_conv(8)  # 8*8*32 fp16 = 4 KiB: one tile, one chunk
+    r = simulate(g, presets.load("smaug-table2"))
+    rows = {o.name: o for o in r.ops}
+    assert rows["relu"].invocations == 1
+    assert rows["relu"].detail_s["cpu_prep"] > 0 and rows["relu"].detail_s["cpu_finalize"] > 0
+    assert rows["conv"].detail_s["cpu_prep"] == 0 and rows["conv"].detail_s["cpu_finalize"] == 0

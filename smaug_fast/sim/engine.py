@@ -17,7 +17,9 @@ Per operator (topological order, one at a time, as SMAUG's scheduler runs them):
    cause) through DRAM, with the port's outstanding requests in flight. Every transfer of every
    accelerator shares the DRAM bandwidth (``kernels.timeline``); the accelerator that finishes last
    decides the time.
-3. **CPU finalization** (``cpu_finalize``): untiling of the output tiles, split over threads.
+3. **CPU finalization** (``cpu_finalize``): untiling of the output tiles, split over threads
+   (``TiledTensor::untile``), except the chunks of element-wise and unary ops, which SMAUG gathers
+   on one thread (``flattenTiledTensor``; :attr:`.OpLowering.serial_finalize`).
 4. **Framework overhead** (``cpu_overhead``): a fixed cost per operator. Operators the accelerator
    does not run (reorders, concat/split, reshapes, depthwise conv on SMV) execute on the CPU
    (``cpu_ops``).
@@ -271,6 +273,7 @@ class _Prepared:
     acc_ptr: np.ndarray  # int64[O, nacc + 1]
     inv: np.ndarray  # float64[I, INV_N]
     out_dma: np.ndarray  # bool[O]
+    serial_fin: np.ndarray  # bool[O], the output is untiled by one thread (OpLowering.serial_finalize)
     macs: np.ndarray  # MACs the accelerators execute, per op
     energy_j: np.ndarray  # the accelerator model's dynamic energy (its own leakage included) [J]
     spad_j: np.ndarray  # scratchpad share of energy_j [J]
@@ -352,6 +355,7 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
     nacc = system.num_accelerators
     n_ops = len(ops)
     accel = np.zeros(n_ops, dtype=bool)
+    serial_fin = np.zeros(n_ops, dtype=bool)
     copy_parts: list[np.ndarray] = []
     copy_ptr = np.zeros(2 * n_ops + 1, dtype=np.int64)
     acc_ptr = np.zeros((n_ops, nacc + 1), dtype=np.int64)
@@ -370,6 +374,7 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
         if acc.supports(op):
             accel[o] = True
             low = lower(op, acc)
+            serial_fin[o] = low.serial_finalize
             tiling.append(" ".join(f"{t.role}={t.strategy}" for t in low.plan.tensors))
             add_copies(2 * o, mem.prep)
             add_copies(2 * o + 1, mem.finalize)
@@ -399,6 +404,7 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
         acc_ptr=acc_ptr,
         inv=np.concatenate(inv_parts) if inv_parts else np.zeros((0, _kn.INV_N)),
         out_dma=np.full(n_ops, modes["output"] == "dma"),
+        serial_fin=serial_fin,
         tiling=tuple(tiling),
         names=tuple(op.name for op in ops),
         kinds=tuple(op.kind for op in ops),
@@ -498,7 +504,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
         cpu_work[o] = _cpu_op_work_s(system, ops[o])
     latency, detail, op_latency, traffic, accel_busy, cpu_busy, tl = run_network(
         prep.accel, prep.copy_ptr, prep.copies, prep.acc_ptr, system.num_accelerators, prep.inv, prep.out_dma,
-        cpu_work, system.cpu_threads, _params(system, dram), timeline,
+        prep.serial_fin, cpu_work, system.cpu_threads, _params(system, dram), timeline,
     )
     # per op, each phase of PHASES as the sum of its finer phases, added in DETAIL_PHASES order
     coarse_of = np.zeros((len(ops), len(PHASES)))

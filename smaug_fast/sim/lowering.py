@@ -6,6 +6,7 @@ interface), so it is memoized on (op, accelerator) and shared by every sweep poi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,9 +24,14 @@ class OpLowering:
         plan: the accelerator's tiling plan.
         itemsize: bytes per element of the host tensors [B].
         loaded_roles: roles whose tiles are loaded into scratchpads (input, input1, weights).
-        prep_roles: roles the CPU copies into tile buffers before the op (activations of more than
-            one tile; weights and other constants are tiled once before timing, as SMAUG does).
+        prep_roles: roles the CPU copies into tile buffers before the op (the activations that
+            :meth:`copied`; weights and other constants are tiled once before timing, as SMAUG does).
         constant_roles: roles whose tensor is a constant (weights, parameters, constant states).
+        serial_finalize: the output tiles are gathered by one thread. SMAUG untiles the outputs of
+            tiled ops with ``TiledTensor::untile``, which splits the tiles over the thread pool, but
+            gathers the contiguous chunks of element-wise and unary ops with ``flattenTiledTensor``
+            (``core/tensor_utils.cpp``, used by ``smv_unary_op_common.cpp`` and the
+            ``smv_eltwise_*``/``smv_less``/``smv_greater`` ops), a plain loop on the calling thread.
     """
 
     op: Op
@@ -34,6 +40,7 @@ class OpLowering:
     loaded_roles: tuple[str, ...]
     prep_roles: tuple[str, ...]
     constant_roles: frozenset[str]
+    serial_finalize: bool = False
 
     def tensor_bytes(self, role: str) -> int:
         """Size of the host tensor of ``role`` [B]."""
@@ -41,6 +48,15 @@ class OpLowering:
 
     def tensor_name(self, role: str) -> str:
         return self.plan.tensor(role).name
+
+    def copied(self, role: str) -> bool:
+        """The runtime copies ``role``'s tensor to or from tile buffers (else the accelerator moves
+        the host tensor itself). SMAUG uses the tensor as its own tile when a tiling has one tile
+        (``generateTiledTensorWithStrideAndPadding``), but the contiguous chunks of element-wise and
+        unary ops are always new tensors (``generateTiledTensorPerBatchNC``), copied even when one
+        chunk holds the whole tensor."""
+        t = self.plan.tensor(role)
+        return t.num_tiles > 1 or t.flat
 
 
 @lru_cache(maxsize=8192)
@@ -57,5 +73,6 @@ def lower(op: Op, accelerator) -> OpLowering:
         constant.add("input1")
     if op.inputs[0].constant:
         constant.add("input")
-    prep = tuple(r for r in ("input", "input1") if r in roles and r not in constant and plan.tensor(r).num_tiles > 1)
-    return OpLowering(op, plan, itemsize, loaded, prep, frozenset(constant))
+    low = OpLowering(op, plan, itemsize, loaded, (), frozenset(constant), serial_finalize=plan.output.flat)
+    prep = tuple(r for r in ("input", "input1") if r in roles and r not in constant and low.copied(r))
+    return dataclasses.replace(low, prep_roles=prep)

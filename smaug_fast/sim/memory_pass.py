@@ -217,7 +217,7 @@ class MemoryPass:
     def _source(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
         """(key, address of each tile's data, size of each [B]) as a transfer reads or writes them."""
         tiling = low.plan.tensor(role)
-        if tiling.num_tiles == 1:
+        if not low.copied(role):
             nbytes = low.tensor_bytes(role)
             key, base = self._tensor(tiling.name, nbytes)
             return key, np.array([base], dtype=np.int64), np.array([nbytes], dtype=np.int64)
@@ -241,7 +241,7 @@ class MemoryPass:
         copies = []
         for op, low in sorted(ops, key=lambda p: p[0].name):
             for role in sorted(low.constant_roles):
-                if low.plan.tensor(role).num_tiles > 1:
+                if low.copied(role):
                     copies.append((op, low, role))
         budget = 2 * self.system.l2.size_bytes
         tail = []
@@ -340,7 +340,7 @@ class MemoryPass:
     def accelerated(self, op: Op, low: OpLowering, modes: dict[str, str]) -> OpMemory:
         prep = CopyStats.concat([self._copy_tiles(op, low, r, False) for r in low.prep_roles])
         transfer = self._transfers(op, low, modes)
-        fin = self._copy_tiles(op, low, "output", True) if low.plan.output.num_tiles > 1 else CopyStats.empty()
+        fin = self._copy_tiles(op, low, "output", True) if low.copied("output") else CopyStats.empty()
         acp_lines = transfer.acp_store_lines + int(
             sum(transfer.acp_hit_lines[r].sum() + transfer.acp_miss_lines[r].sum() for r in transfer.acp_hit_lines)
         )
