@@ -6,12 +6,11 @@ interface), so it is memoized on (op, accelerator) and shared by every sweep poi
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..tiling.plan import TilingPlan
+from ..tiling.plan import TensorTiling, TilingPlan
 from ..workload.core import Op
 
 
@@ -27,11 +26,6 @@ class OpLowering:
         prep_roles: roles the CPU copies into tile buffers before the op (the activations that
             :meth:`copied`; weights and other constants are tiled once before timing, as SMAUG does).
         constant_roles: roles whose tensor is a constant (weights, parameters, constant states).
-        serial_finalize: the output tiles are gathered by one thread. SMAUG untiles the outputs of
-            tiled ops with ``TiledTensor::untile``, which splits the tiles over the thread pool, but
-            gathers the contiguous chunks of element-wise and unary ops with ``flattenTiledTensor``
-            (``core/tensor_utils.cpp``, used by ``smv_unary_op_common.cpp`` and the
-            ``smv_eltwise_*``/``smv_less``/``smv_greater`` ops), a plain loop on the calling thread.
     """
 
     op: Op
@@ -40,7 +34,6 @@ class OpLowering:
     loaded_roles: tuple[str, ...]
     prep_roles: tuple[str, ...]
     constant_roles: frozenset[str]
-    serial_finalize: bool = False
 
     def tensor_bytes(self, role: str) -> int:
         """Size of the host tensor of ``role`` [B]."""
@@ -51,12 +44,25 @@ class OpLowering:
 
     def copied(self, role: str) -> bool:
         """The runtime copies ``role``'s tensor to or from tile buffers (else the accelerator moves
-        the host tensor itself). SMAUG uses the tensor as its own tile when a tiling has one tile
-        (``generateTiledTensorWithStrideAndPadding``), but the contiguous chunks of element-wise and
-        unary ops are always new tensors (``generateTiledTensorPerBatchNC``), copied even when one
-        chunk holds the whole tensor."""
-        t = self.plan.tensor(role)
-        return t.num_tiles > 1 or t.flat
+        the host tensor itself); see :func:`_copied`."""
+        return _copied(self.plan.tensor(role))
+
+    @property
+    def serial_finalize(self) -> bool:
+        """The output tiles are gathered by one thread. SMAUG untiles the outputs of tiled ops with
+        ``TiledTensor::untile``, which splits the tiles over the thread pool, but gathers the
+        contiguous chunks of element-wise and unary ops with ``flattenTiledTensor``
+        (``core/tensor_utils.cpp``, used by ``smv_unary_op_common.cpp`` and the
+        ``smv_eltwise_*``/``smv_less``/``smv_greater`` ops), a plain loop on the calling thread."""
+        return self.plan.output.flat
+
+
+def _copied(tiling: TensorTiling) -> bool:
+    """SMAUG uses a tensor as its own tile when its tiling has one tile
+    (``generateTiledTensorWithStrideAndPadding``), but the contiguous chunks of element-wise and
+    unary ops are always new tensors (``generateTiledTensorPerBatchNC``), copied even when one chunk
+    holds the whole tensor."""
+    return tiling.num_tiles > 1 or tiling.flat
 
 
 @lru_cache(maxsize=8192)
@@ -73,6 +79,5 @@ def lower(op: Op, accelerator) -> OpLowering:
         constant.add("input1")
     if op.inputs[0].constant:
         constant.add("input")
-    low = OpLowering(op, plan, itemsize, loaded, (), frozenset(constant), serial_finalize=plan.output.flat)
-    prep = tuple(r for r in ("input", "input1") if r in roles and r not in constant and low.copied(r))
-    return dataclasses.replace(low, prep_roles=prep)
+    prep = tuple(r for r in ("input", "input1") if r in roles and r not in constant and _copied(plan.tensor(r)))
+    return OpLowering(op, plan, itemsize, loaded, prep, frozenset(constant))
