@@ -458,6 +458,25 @@ def test_plans_are_frozen_hashable_and_memoized():
     assert q.output.name == twins[1].output.name
 
 
+def test_a_memoized_plan_takes_the_tensor_names_of_an_op_of_the_same_name():
+    # lstm and bidi_lstm both hold an op "mm_u" of one signature on tensors of other names; the memory
+    # pass places tensors by name, so bidi_lstm's plan must name its own tensors whichever ran first.
+    def mm_u(network):
+        return next(o for o in zoo.load(network).topological_order() if o.name == "mm_u")
+
+    from smaug_fast.tiling import smv
+
+    lstm_op, bidi_op = mm_u("lstm"), mm_u("bidi_lstm")
+    assert {t.name for t in lstm_op.inputs} != {t.name for t in bidi_op.inputs}
+    smv.clear_cache()
+    fresh = tile_op(bidi_op)
+    smv.clear_cache()
+    tile_op(lstm_op)
+    after = tile_op(bidi_op)
+    assert after == fresh
+    assert {t.name for t in after.tensors} == {t.name for t in fresh.tensors} >= {bidi_op.inputs[0].name}
+
+
 def test_schedule_columns_and_accelerators():
     plan = tile_op(_op(zoo.load("vgg16"), "conv", 1))
     for n in (1, 2, 3, 8):

@@ -905,13 +905,24 @@ def _signature(op: Op, params: TilingParams, accelerator: str) -> tuple:
     )
 
 
-def _renamed(plan: TilingPlan, op: Op) -> TilingPlan:
+def _role_names(op: Op) -> dict[str, str]:
+    """The tensor name of each role of ``op``'s plan (what a memoized plan of another op must be renamed to)."""
     names = {"input": op.inputs[0].name, "output": op.outputs[0].name}
     if len(op.inputs) > 1:
         names["input1"] = op.inputs[1].name
         names["weights"] = op.inputs[1].name
     if isinstance(op, BatchNorm):
         names["weights"] = f"{op.name}/params"
+    return names
+
+
+def _renamed(plan: TilingPlan, op: Op) -> TilingPlan:
+    """``plan`` (memoized for an op of the same signature) for ``op``: its op and tensor names; ``plan``
+    itself when they already match (two networks can hold ops of one name on tensors of other names,
+    and the memory pass places tensors by name)."""
+    names = _role_names(op)
+    if plan.op == op.name and all(t.name == names.get(t.role, t.name) for t in plan.tensors):
+        return plan
     tensors = tuple(
         t if t.name == names.get(t.role, t.name) else _copy_with(t, name=names[t.role]) for t in plan.tensors
     )
@@ -939,7 +950,7 @@ def tile_op(op: Op, params: TilingParams = TilingParams(), accelerator: str = "s
     key = _signature(op, params, accelerator)
     cached = _CACHE.get(key)
     if cached is not None:
-        return cached if cached.op == op.name else _renamed(cached, op)
+        return _renamed(cached, op)
     plan = _tile_uncached(op, params, accelerator)
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
