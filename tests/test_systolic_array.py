@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from smaug_fast import ConfigError, Graph, System, nn, presets, simulate, zoo
-from smaug_fast.accelerators import SMV, SystolicArray
+from smaug_fast.accelerators import SMV, Systolic, SystolicArray
 from smaug_fast.accelerators.systolic_array import PAPER_ARRAY
 
 
@@ -77,3 +77,13 @@ def test_user_mode_driven_by_the_dram_model():
     # the interface's bandwidth is the DRAM model's, below the preset's peak
     lp = DRAMModelInterface(preset("LPDDR4-3200-2ch-x16"), 1e9, 1)
     assert 0 < lp.words_per_cycle() * 1e9 <= preset("LPDDR4-3200-2ch-x16").peak_bandwidth_bytes_per_s
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 1), (4, 8), (8, 8)])
+def test_energy_components_are_never_negative(rows, cols):
+    # The array's tiles carry no leakage; the simulator charged it as if they did and subtracted it
+    # from their dynamic energy (a 1x1 array on LeNet5 gave -4.5e-6 J of accelerator dynamic energy).
+    system = presets.load("smaug-table2", accelerator=SystolicArray(array=Systolic(rows, cols)))
+    r = simulate(zoo.load("lenet5"), system)
+    assert all(v >= 0 for v in r.energy_detail_j.values()), r.energy_detail_j
+    assert r.energy_detail_j["accel_fu_dynamic"] > 0 and r.energy_detail_j["accel_leakage"] > 0

@@ -173,7 +173,10 @@ class TileCost:
         compute_cycles: datapath time, pipeline fill and drain included [cycles].
         load_cycles: scratchpad-side time to take in the loaded tiles (e.g. fp16 unpacking) [cycles].
         store_cycles: time from the last partial sum to the store request (activation, packing) [cycles].
-        energy_j: dynamic energy of the invocation (datapath, registers, scratchpads) [J].
+        energy_j: dynamic energy of the invocation (datapath, registers, scratchpads) [J]; leakage is
+            not included (the simulator charges :attr:`Accelerator.static_power_w` over the whole time
+            an accelerator is invoked, transfers included, as gem5-Aladdin does).
+        spad_energy_j: the scratchpads' share of ``energy_j`` [J] (reported apart in the energy detail).
         macs: multiply-accumulate operations executed, padding lanes included.
         spad_reads: scratchpad words read.
         spad_writes: scratchpad words written.
@@ -183,6 +186,7 @@ class TileCost:
     load_cycles: int = 0
     store_cycles: int = 0
     energy_j: float = 0.0
+    spad_energy_j: float = 0.0
     macs: int = 0
     spad_reads: int = 0
     spad_writes: int = 0
@@ -199,7 +203,8 @@ class ScheduleCosts:
 
     Attributes:
         compute_cycles, load_cycles, store_cycles: as in :class:`TileCost` [accelerator cycles].
-        energy_j: dynamic energy [J].
+        energy_j: dynamic energy [J] (no leakage).
+        spad_energy_j: the scratchpads' share of ``energy_j`` [J].
         macs: MAC operations executed.
         load_bytes_input: bytes of input tiles loaded (0 when resident) [B].
         load_bytes_weights: bytes of weight tiles loaded [B].
@@ -212,6 +217,7 @@ class ScheduleCosts:
     load_cycles: np.ndarray
     store_cycles: np.ndarray
     energy_j: np.ndarray
+    spad_energy_j: np.ndarray
     macs: np.ndarray
     load_bytes_input: np.ndarray
     load_bytes_weights: np.ndarray
@@ -231,7 +237,7 @@ class OpCost:
     Attributes:
         cycles: cycles of the busiest accelerator, invocations back to back [accelerator cycles].
         seconds: ``cycles / freq_hz`` [s].
-        energy_j: dynamic energy of every invocation [J].
+        energy_j: dynamic energy of every invocation plus the leakage over their cycles [J].
         macs: MAC operations executed.
         invocations: accelerator invocations.
         load_bytes: bytes loaded into scratchpads [B].
@@ -257,6 +263,11 @@ class Accelerator(ABC):
 
     kind: ClassVar[str] = ""
     registry: ClassVar[dict[str, type]] = {}
+    #: Leakage of one accelerator while it is invoked [W]; subclasses with a leakage model override
+    #: it with a field or a property (the simulator charges it over every invocation's whole time).
+    static_power_w: float = 0.0
+    #: Clock [Hz]; every subclass sets it (a field or a property).
+    freq_hz: float
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -319,9 +330,9 @@ class Accelerator(ABC):
         costs = [self._cached_cost(w) for w in works]
         table = {
             name: np.array(
-                [getattr(c, name) for c in costs] or [0], dtype=np.float64 if name == "energy_j" else np.int64
+                [getattr(c, name) for c in costs] or [0], dtype=np.float64 if name.endswith("_j") else np.int64
             )
-            for name in ("compute_cycles", "load_cycles", "store_cycles", "energy_j", "macs")
+            for name in ("compute_cycles", "load_cycles", "store_cycles", "energy_j", "spad_energy_j", "macs")
         }
         itemsize = int(plan.param("itemsize", 2))
         per_work = {
@@ -349,7 +360,7 @@ class Accelerator(ABC):
         return OpCost(
             cycles=busiest,
             seconds=busiest * self.seconds_per_cycle,
-            energy_j=float(costs.energy_j.sum()),
+            energy_j=float(costs.energy_j.sum()) + self.static_power_w * float(cycles.sum()) / self.freq_hz,
             macs=int(costs.macs.sum()),
             invocations=len(sched),
             load_bytes=int(costs.load_bytes_input.sum() + costs.load_bytes_weights.sum()),

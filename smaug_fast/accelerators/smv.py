@@ -35,7 +35,9 @@ Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
 
 Energy: every executed MAC costs a multiply and an add (the reduction trees add as many values as
 they multiply), three register accesses of one word, and each scratchpad word read or written costs
-one SRAM access. Static power (the scratchpads' leakage) is charged while the accelerator runs.
+one SRAM access. Static power (the scratchpads' leakage, ``static_power_w``) is not part of an
+invocation's energy: the simulator charges it over the whole time an accelerator is invoked, transfers
+included, as gem5-Aladdin does (:meth:`~.base.Accelerator.op_cost` over its own cycles).
 """
 
 from __future__ import annotations
@@ -192,18 +194,13 @@ class SMV(Spec, Accelerator):
             writes += store
         reads += store
         writes += load
-        energy = (
-            macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j)
-            + reads * self.spad_read_energy_j
-            + writes * self.spad_write_energy_j
-        )
-        load_cycles = self._transfer_cycles(load)
-        energy += self.static_power_w * (load_cycles + compute + store_cycles) / self.freq_hz
+        spad = reads * self.spad_read_energy_j + writes * self.spad_write_energy_j
         return TileCost(
             compute_cycles=compute,
-            load_cycles=load_cycles,
+            load_cycles=self._transfer_cycles(load),
             store_cycles=store_cycles,
-            energy_j=energy,
+            energy_j=macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j) + spad,
+            spad_energy_j=spad,
             macs=macs,
             spad_reads=reads,
             spad_writes=writes,

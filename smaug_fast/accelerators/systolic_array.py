@@ -72,15 +72,8 @@ class SystolicArray(Spec, Accelerator):
         return min(a.ifmap_sram_size_bytes, a.filter_sram_size_bytes, a.ofmap_sram_size_bytes)
 
     @property
-    def spad_read_energy_j(self) -> float:
-        return self.vector.spad_read_energy_j
-
-    @property
-    def spad_write_energy_j(self) -> float:
-        return self.vector.spad_write_energy_j
-
-    @property
     def static_power_w(self) -> float:
+        """Leakage while invoked [W]: the vector units' scratchpads (the array's SRAMs are not modeled)."""
         return self.vector.static_power_w
 
     def supports(self, op: Op) -> bool:
@@ -105,12 +98,13 @@ class SystolicArray(Spec, Accelerator):
         reads = report.ifmap_sram_reads + report.filter_sram_reads
         writes = report.ofmap_sram_writes
         v = self.vector
-        energy = report.macs * (v.mul_energy_j + v.add_energy_j) + reads * v.spad_read_energy_j + writes * v.spad_write_energy_j
+        spad = reads * v.spad_read_energy_j + writes * v.spad_write_energy_j
         return TileCost(
             compute_cycles=report.total_cycles,
             load_cycles=vec.load_cycles,
             store_cycles=vec.store_cycles,
-            energy_j=energy,
+            energy_j=report.macs * (v.mul_energy_j + v.add_energy_j) + spad,
+            spad_energy_j=spad,
             macs=report.macs,
             spad_reads=reads,
             spad_writes=writes,

@@ -228,7 +228,7 @@ def clear_caches(tiling: bool = True) -> None:
     _PREPARED.clear()
     dram_profile.cache_clear()
     if tiling:
-        for fn in (_schedule_costs, _spad_energy, lower, _mp.tile_boxes, _mp.tile_storage_bytes, _plan._tile_shapes):
+        for fn in (_schedule_costs, lower, _mp.tile_boxes, _mp.tile_storage_bytes, _plan._tile_shapes):
             fn.cache_clear()
         _tiling_smv.clear_cache()
         _acc_base._COST_CACHE.clear()
@@ -239,22 +239,6 @@ def _schedule_costs(op: Op, accelerator, num_accelerators: int):
     low = lower(op, accelerator)
     sched = low.plan.schedule(num_accelerators)
     return sched, accelerator.schedule_costs(op, low.plan, sched)
-
-
-@lru_cache(maxsize=16384)
-def _spad_energy(op: Op, accelerator, num_accelerators: int) -> float:
-    """Scratchpad share of the accelerator's dynamic energy [J] (0 if the model has no spad energies)."""
-    e_r = getattr(accelerator, "spad_read_energy_j", None)
-    e_w = getattr(accelerator, "spad_write_energy_j", None)
-    if e_r is None or e_w is None:
-        return 0.0
-    _, costs = _schedule_costs(op, accelerator, num_accelerators)
-    counts = np.bincount(costs.work, minlength=len(costs.works))
-    total = 0.0
-    for w, k in zip(costs.works, counts):
-        c = accelerator._cached_cost(w)
-        total += k * (c.spad_reads * e_r + c.spad_writes * e_w)
-    return total
 
 
 # --------------------------------------------------------------------------------------------------
@@ -275,7 +259,7 @@ class _Prepared:
     out_dma: np.ndarray  # bool[O]
     serial_fin: np.ndarray  # bool[O], the output is untiled by one thread (OpLowering.serial_finalize)
     macs: np.ndarray  # MACs the accelerators execute, per op
-    energy_j: np.ndarray  # the accelerator model's dynamic energy (its own leakage included) [J]
+    energy_j: np.ndarray  # the accelerator model's dynamic energy [J]
     spad_j: np.ndarray  # scratchpad share of energy_j [J]
     cycles: np.ndarray  # accelerator cycles of the op's invocations
     invocations: np.ndarray
@@ -384,7 +368,7 @@ def _prepare(ops: tuple[Op, ...], system: System) -> _Prepared:
             inv_parts.append(inv)
             f["macs"][o] = costs.macs.sum()
             f["energy_j"][o] = costs.energy_j.sum()
-            f["spad_j"][o] = _spad_energy(op, acc, nacc)
+            f["spad_j"][o] = costs.spad_energy_j.sum()
             f["cycles"][o] = costs.cycles.sum()
             f["invocations"][o] = len(inv)
             f["l1_accesses"][o] = mem.prep.l1_accesses.sum() + mem.finalize.l1_accesses.sum()
@@ -423,7 +407,7 @@ def _params(system: System, dram: DramProfile) -> np.ndarray:
     """The system's timing parameters for :func:`~smaug_fast.kernels.network.run_network`."""
     cpu, acc, dma, acp = system.cpu, system.accelerator, system.dma, system.acp
     f_cpu = float(cpu.freq_hz)
-    f_acc = float(getattr(acc, "freq_hz"))
+    f_acc = float(acc.freq_hz)
     line = system.l2.line_bytes
     mem_lat = system.l2.latency_cycles / f_cpu + dram.latency_s
     flush_ns = 0.0 if dma.ignore_cache_flush else dma.flush_ns_per_line
@@ -526,13 +510,9 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     totals = dict(zip(DETAIL_PHASES, detail.sum(axis=0).tolist()))
     en = system.energy
     acc = system.accelerator
-    leak_w = float(getattr(acc, "static_power_w", 0.0))
-    f_acc = float(getattr(acc, "freq_hz"))
     energy = {c: 0.0 for c in ENERGY_DETAIL}
     energy["spad_dynamic"] = float(prep.spad_j.sum())
-    # the accelerator's energy includes its leakage over its own cycles: charged below over the
-    # whole invocations instead (transfers included), as gem5-Aladdin does
-    energy["accel_fu_dynamic"] = float((prep.energy_j - prep.spad_j - leak_w * prep.cycles / f_acc).sum())
+    energy["accel_fu_dynamic"] = float((prep.energy_j - prep.spad_j).sum())
     energy["l1_dynamic"] = float(prep.l1_accesses.sum()) * en.l1d_access_energy_j
     energy["llc_dynamic"] = float(prep.l2_accesses.sum()) * en.l2_access_energy_j
     energy["l1_leakage"] = en.l1d_leakage_w * system.cpu.cores * latency
@@ -542,7 +522,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
     energy["dram_background"] = dram.background_w * latency
     energy["cpu"] = system.cpu.active_power_w * cpu_busy
     # gem5-Aladdin charges an accelerator's leakage over its invocations (cycles x leakage power)
-    energy["accel_leakage"] = leak_w * accel_busy
+    energy["accel_leakage"] = float(acc.static_power_w) * accel_busy
     coarse = {c: 0.0 for c in ENERGY_COMPONENTS}
     for c, v in energy.items():
         coarse[ENERGY_DETAIL[c]] += v
