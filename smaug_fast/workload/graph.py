@@ -62,6 +62,7 @@ class Graph:
         self._sources: list[Tensor] = []
         self._counters: dict[str, int] = {}
         self._order: list[Op] | None = None
+        self._key: OpsKey | None = None
         #: Values of constant tensors where known (ONNX initializers), keyed by tensor name, each an
         #: array of the tensor's shape in its layout; functional execution reads weights from here.
         self.constant_values: dict[str, object] = {}
@@ -98,7 +99,7 @@ class Graph:
             raise WorkloadError(f"graph {self.name!r}: duplicate tensor name {tensor.name!r}")
         self._tensors[tensor.name] = tensor
         self._sources.append(tensor)
-        self._order = None
+        self._order = self._key = None
         return tensor
 
     def input(self, shape, *, name: str | None = None, layout: str | None = None, dtype: str | None = None) -> Tensor:
@@ -154,7 +155,7 @@ class Graph:
             self._producer[t.name] = op
         self._ops.append(op)
         self._op_names.add(op.name)
-        self._order = None
+        self._order = self._key = None
         return op
 
     @staticmethod
@@ -218,6 +219,14 @@ class Graph:
         if self._order is None:
             self._order = _kahn(self._ops, self._producer)
         return list(self._order)
+
+    def ops_key(self) -> OpsKey:
+        """The ops in topological order as one hashable value, equal for graphs of equal ops (names
+        included; not the graph's own name): what the simulator's memos are keyed by. Kept until the
+        graph changes, so its hash is computed once (hashing every op of ResNet50 takes milliseconds)."""
+        if self._key is None:
+            self._key = OpsKey(tuple(self.topological_order()))
+        return self._key
 
     def __iter__(self) -> Iterator[Op]:
         return iter(self.topological_order())
@@ -299,6 +308,32 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph({self.name!r}, {len(self._ops)} ops, {self.macs:,} MACs)"
+
+
+class OpsKey:
+    """A tuple of ops with its hash computed once (see :meth:`Graph.ops_key`)."""
+
+    __slots__ = ("ops", "_hash")
+
+    def __init__(self, ops: tuple[Op, ...]) -> None:
+        self.ops = ops
+        self._hash = hash(ops)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, OpsKey) or self._hash != other._hash:
+            return False
+        return self.ops is other.ops or self.ops == other.ops
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __repr__(self) -> str:
+        return f"OpsKey({len(self.ops)} ops)"
 
 
 def _default_name(op_class: type[Op], params: dict) -> str:

@@ -1,0 +1,101 @@
+"""The closed sets of choices the simulator passes between layers, as enums.
+
+Strings appear only at the API edge (a ``System(interface="acp")``, a TOML file, the command line);
+each is parsed once with :func:`parse`, which raises a ConfigError naming the field, the value and the
+choices. Inside, the values are these enums. Every one is a :class:`enum.StrEnum` whose value is the
+string users write, so it prints, formats and serializes (JSON, netCDF attributes) as that string and
+compares equal to it; its hash is the string's, so a dict keyed by either finds both.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .errors import ConfigError, describe
+
+
+class Choice(StrEnum):
+    """Base of the project's enums: equal to, and hashed as, its value."""
+
+    def __hash__(self) -> int:
+        return str.__hash__(self)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
+
+class Interface(Choice):
+    """How accelerators reach memory: SMAUG's graph ``mem_policy`` (``AllDma``, ``AllAcp``,
+    ``AllAcpWithDmaForWeights``; ``core/globals.h``)."""
+
+    DMA = "dma"
+    ACP = "acp"
+    ACP_DMA_WEIGHTS = "acp_dma_weights"
+
+
+class TransferMode(Choice):
+    """How one tensor's tiles move between host memory and a scratchpad."""
+
+    DMA = "dma"  # flush/invalidate the CPU caches, then DMA to or from DRAM
+    ACP = "acp"  # coherent line accesses through the last-level cache
+
+
+class Role(Choice):
+    """The part a tensor plays in an accelerated op's tiling plan."""
+
+    INPUT = "input"
+    INPUT1 = "input1"  # the second operand of an element-wise op
+    WEIGHTS = "weights"
+    OUTPUT = "output"
+
+
+class TilingStrategy(Choice):
+    """SMAUG's tiling strategies (``smv/smv_tiling_common.h`` ``TilingDims``): the dimensions of a
+    tensor that are cut into tiles; ``NONE`` keeps the tensor whole."""
+
+    NONE = "None"
+    N = "N"
+    NC = "NC"
+    NH = "NH"
+    NW = "NW"
+    NHW = "NHW"
+    NCH = "NCH"
+    NCW = "NCW"
+
+    def tiles(self, dim: str) -> bool:
+        """Whether this strategy cuts dimension ``dim`` (one of ``"N"``, ``"H"``, ``"W"``, ``"C"``)."""
+        return self is not TilingStrategy.NONE and dim in self.value
+
+
+class Dataflow(Choice):
+    """Which operand a systolic array keeps in its processing elements (SCALE-Sim's ``Dataflow``)."""
+
+    OS = "os"  # output stationary
+    WS = "ws"  # weight stationary
+    IS = "is"  # input stationary
+
+
+def transfer_modes(interface: Interface) -> dict[Role, TransferMode]:
+    """Per role, how its tiles move under ``interface`` (SMAUG's ``AllDma``, ``AllAcp`` and
+    ``AllAcpWithDmaForWeights``: activations through the ACP, weights by DMA)."""
+    if interface is Interface.DMA:
+        return {r: TransferMode.DMA for r in Role}
+    if interface is Interface.ACP:
+        return {r: TransferMode.ACP for r in Role}
+    return {r: TransferMode.DMA if r is Role.WEIGHTS else TransferMode.ACP for r in Role}
+
+
+def parse(kind: type[Choice], value: object, field: str) -> Choice:
+    """``value`` (a member or its string) as a member of ``kind``; ConfigError naming ``field`` otherwise."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{field} = {describe(value)}: must be one of {', '.join(map(repr, kind.values()))}")
+
+
+__all__ = ["Choice", "Dataflow", "Interface", "Role", "TilingStrategy", "TransferMode", "parse", "transfer_modes"]
