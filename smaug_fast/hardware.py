@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from .accelerators.base import Accelerator
 from .accelerators.smv import SMV
+from .choices import Interface, parse
 from .errors import ConfigError, describe
 from .memory import PRESETS as DRAM_PRESETS
 from .memory import CacheConfig, DRAMConfig
@@ -36,7 +37,7 @@ from .spec import Spec, param
 
 #: SMAUG's memory policies (graph ``mem_policy``): all tensors by DMA, all through the ACP port, or
 #: ACP for activations with DMA for weights (``AllDma``, ``AllAcp``, ``AllAcpWithDmaForWeights``).
-INTERFACES = ("dma", "acp", "acp_dma_weights")
+INTERFACES = Interface.values()
 
 #: Most accelerators and CPU threads SMAUG supports (``core/globals.h``, ``--num-accels`` <= 8).
 MAX_ACCELERATORS = 8
@@ -206,8 +207,8 @@ class System(Spec):
     )
     dma: DMA = param(DMA(), "the accelerators' DMA engine")
     acp: ACP = param(ACP(), "the accelerator coherence port")
-    interface: str = param(
-        "dma", "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)"
+    interface: Interface = param(
+        Interface.DMA, "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)"
     )
     accelerator: Accelerator = param(SMV(), "the accelerator model (every accelerator of the SoC is one of these)")
     num_accelerators: int = param(1, "accelerators sharing each operator, round-robin (1-8; SMAUG --num-accels)")
@@ -237,7 +238,7 @@ class System(Spec):
             raise ConfigError(
                 f"accelerator = {describe(self.accelerator)}: must be hashable (a frozen dataclass)"
             ) from None
-        self._choice("interface", INTERFACES)
+        object.__setattr__(self, "interface", parse(Interface, self.interface, "interface"))
         self._int("num_accelerators", 1, MAX_ACCELERATORS)
         self._int("cpu_threads", 1, MAX_THREADS)
         if self.cpu_threads > self.cpu.cores:

@@ -32,6 +32,7 @@ from smaug_fast import presets, zoo
 from smaug_fast.kernels import network as K
 from smaug_fast.memory import DRAM
 from smaug_fast.sim import engine as E
+from smaug_fast.sim.timing import cpu_op_work_s, dram_profile, timing_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import smaug_paper  # noqa: E402  (the validation's systems: smaug-table2 with gem5's DRAM)
@@ -67,11 +68,12 @@ def dram_interleaving(streams: int) -> None:
 
 
 def _prepared(graph, system):
-    ops = E._graph_ops(graph)
-    prep = E._prepare(ops, system)
+    key = E.InputsKey(E.memory_key(graph, system), system.num_accelerators)
+    prep = E.prepared_inputs(key)
+    ops = key.memory.plan.ops.ops
     cpu_work = np.zeros(len(ops))
     for o in np.flatnonzero(~prep.accel):
-        cpu_work[o] = E._cpu_op_work_s(system, ops[o])
+        cpu_work[o] = cpu_op_work_s(system, ops[o])
     return prep, cpu_work
 
 
@@ -106,7 +108,7 @@ def bounds(graph, threads: int) -> None:
         for n in (1, threads):
             system = smaug_paper.system({"cpu_threads": n})
             prep, cpu_work = _prepared(graph, system)
-            p = E._params(system, E.dram_profile(system.dram))
+            p = timing_params(system, dram_profile(system.dram))
             for k, v in changes.items():
                 p[k] = v
             _, detail, *_ = K.run_network(prep.accel, prep.copy_ptr, prep.copies, prep.acc_ptr,

@@ -58,6 +58,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import MappingError
+from ..memo import SIM_CACHE
 from ..spec import POLYMORPHIC
 from ..tiling.plan import Schedule, TilingPlan, storage_elems
 from ..tiling.smv import TilingParams, tile_op
@@ -310,14 +311,8 @@ class Accelerator(ABC):
     # -- provided ----------------------------------------------------------------------------------
 
     def _cached_cost(self, work: TileWork) -> TileCost:
-        key = (self, work)
-        cost = _COST_CACHE.get(key)
-        if cost is None:
-            cost = self.invocation_cost(work)
-            if len(_COST_CACHE) >= _COST_CACHE_LIMIT:
-                _COST_CACHE.clear()
-            _COST_CACHE[key] = cost
-        return cost
+        """``invocation_cost(work)``, memoized per (accelerator, work): repeated layers are free."""
+        return SIM_CACHE.get("tile_costs", (self, work), lambda: self.invocation_cost(work), _COST_CACHE_LIMIT)
 
     @property
     def seconds_per_cycle(self) -> float:
@@ -370,8 +365,7 @@ class Accelerator(ABC):
 
 POLYMORPHIC[Accelerator] = Accelerator.registry
 
-#: Costs of tile works already priced, per accelerator (frozen, hashable): repeated layers are free.
-_COST_CACHE: dict[tuple[Accelerator, TileWork], TileCost] = {}
+#: Bound of the memo of tile works already priced (SIM_CACHE table "tile_costs").
 _COST_CACHE_LIMIT = 1 << 16
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 
 from ..errors import ConfigError, describe
+from ..memo import memoized
 from ..memory import DRAM, DRAMConfig
 from ..spec import Spec, param
 from ..tiling.smv import TilingParams
@@ -111,7 +111,7 @@ class SystolicArray(Spec, Accelerator):
         )
 
 
-@lru_cache(maxsize=32)
+@memoized("dram_stream_bandwidth", limit=32)
 def _stream_bandwidth_bytes_per_s(config: DRAMConfig) -> float:
     """Achieved bandwidth of the DRAM model on a 1 MiB sequential read+write stream [B/s]."""
     n = 1 << 20

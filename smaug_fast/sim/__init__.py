@@ -1,6 +1,6 @@
 """End-to-end SoC simulation: ``simulate(graph, system) -> Result``."""
 
-from .engine import DramProfile, clear_caches, dram_profile, simulate
+from .engine import DramProfile, clear_caches, dram_profile, memory_key, simulate
 from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES, OpResult, Result, Timeline
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "Timeline",
     "clear_caches",
     "dram_profile",
+    "memory_key",
     "simulate",
 ]

@@ -1,17 +1,31 @@
-"""Lowering of one operator for one accelerator: its tiling plan and what the runtime copies and sends.
+"""Stages 1 and 3 of ``simulate``: the network's plan, and the arrays the timing kernel takes.
 
-Everything here depends only on the op and the accelerator (not on caches, DRAM, threads or the SoC
-interface), so it is memoized on (op, accelerator) and shared by every sweep point.
+Stage 1, :func:`plan_network` (key :class:`PlanKey`: the ops and the accelerator): every op in SMAUG's
+order and, for the ops the accelerator runs, its :class:`OpLowering` (tiling plan and the roles its
+runtime copies and sends).
+
+Stage 3, :func:`kernel_inputs` (key: the plan's, the :class:`~.memory_pass.MemorySystem` and the
+accelerator count): the plan and the memory pass's record as the flat arrays of
+:func:`~smaug_fast.kernels.network.run_network` (:class:`KernelInputs`): per tile and per invocation,
+everything of the run that does not depend on clocks, bandwidths, thread counts or overheads.
+
+Both are pure functions of frozen values; the engine memoizes them on their keys in
+:data:`~smaug_fast.memo.SIM_CACHE`, so a sweep over threads, clocks or DMA parameters reuses them.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
+import numpy as np
+
+from ..choices import Role, TransferMode
+from ..kernels import network as _kn
+from ..memo import memoized
 from ..tiling.plan import TensorTiling, TilingPlan
 from ..workload.core import Op
+from ..workload.graph import OpsKey
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,18 +45,18 @@ class OpLowering:
     op: Op
     plan: TilingPlan
     itemsize: int
-    loaded_roles: tuple[str, ...]
-    prep_roles: tuple[str, ...]
-    constant_roles: frozenset[str]
+    loaded_roles: tuple[Role, ...]
+    prep_roles: tuple[Role, ...]
+    constant_roles: frozenset[Role]
 
-    def tensor_bytes(self, role: str) -> int:
+    def tensor_bytes(self, role: Role) -> int:
         """Size of the host tensor of ``role`` [B]."""
         return math.prod(self.plan.tensor(role).shape) * self.itemsize
 
-    def tensor_name(self, role: str) -> str:
+    def tensor_name(self, role: Role) -> str:
         return self.plan.tensor(role).name
 
-    def copied(self, role: str) -> bool:
+    def copied(self, role: Role) -> bool:
         """The runtime copies ``role``'s tensor to or from tile buffers (else the accelerator moves
         the host tensor itself); see :func:`_copied`."""
         return _copied(self.plan.tensor(role))
@@ -56,6 +70,11 @@ class OpLowering:
         ``smv_eltwise_*``/``smv_less``/``smv_greater`` ops), a plain loop on the calling thread."""
         return self.plan.output.flat
 
+    @property
+    def tiling(self) -> str:
+        """The strategy of each tensor, as the per-op rows report it (``input=NC weights=None ...``)."""
+        return " ".join(f"{t.role}={t.strategy}" for t in self.plan.tensors)
+
 
 def _copied(tiling: TensorTiling) -> bool:
     """SMAUG uses a tensor as its own tile when its tiling has one tile
@@ -65,19 +84,238 @@ def _copied(tiling: TensorTiling) -> bool:
     return tiling.num_tiles > 1 or tiling.flat
 
 
-@lru_cache(maxsize=8192)
+_LOADED = (Role.INPUT, Role.INPUT1, Role.WEIGHTS)
+
+
+@memoized("lowering", limit=8192)
 def lower(op: Op, accelerator) -> OpLowering:
     """The lowering of ``op`` on ``accelerator`` (MappingError if it cannot be tiled)."""
     plan = accelerator.tile(op)
     itemsize = int(plan.param("itemsize", op.inputs[0].itemsize))
     roles = [t.role for t in plan.tensors]
-    loaded = tuple(r for r in ("input", "input1", "weights") if r in roles)
+    loaded = tuple(r for r in _LOADED if r in roles)
     constant = set()
-    if "weights" in roles:
-        constant.add("weights")
-    if "input1" in roles and len(op.inputs) > 1 and op.inputs[1].constant:
-        constant.add("input1")
+    if Role.WEIGHTS in roles:
+        constant.add(Role.WEIGHTS)
+    if Role.INPUT1 in roles and len(op.inputs) > 1 and op.inputs[1].constant:
+        constant.add(Role.INPUT1)
     if op.inputs[0].constant:
-        constant.add("input")
-    prep = tuple(r for r in ("input", "input1") if r in roles and r not in constant and _copied(plan.tensor(r)))
+        constant.add(Role.INPUT)
+    prep = tuple(
+        r for r in (Role.INPUT, Role.INPUT1) if r in roles and r not in constant and _copied(plan.tensor(r))
+    )
     return OpLowering(op, plan, itemsize, loaded, prep, frozenset(constant))
+
+
+# --------------------------------------------------------------------------------------------------
+# Stage 1: the network's plan
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanKey:
+    """What a network's plan depends on: its ops (in order, names included) and the accelerator."""
+
+    ops: OpsKey
+    accelerator: object
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkPlan:
+    """Stage 1's output: the ops in SMAUG's order and each accelerated op's lowering (None: on the CPU)."""
+
+    key: PlanKey
+    lowerings: tuple[OpLowering | None, ...]
+
+    @property
+    def ops(self) -> tuple[Op, ...]:
+        return self.key.ops.ops
+
+    @property
+    def accelerator(self):
+        return self.key.accelerator
+
+    def accelerated(self) -> list[tuple[Op, OpLowering]]:
+        """The (op, lowering) pairs of the ops the accelerator runs."""
+        return [(op, low) for op, low in zip(self.ops, self.lowerings) if low is not None]
+
+
+def plan_network(key: PlanKey) -> NetworkPlan:
+    """Stage 1: lower every op the accelerator supports (MappingError when one cannot be tiled)."""
+    acc = key.accelerator
+    return NetworkPlan(key, tuple(lower(op, acc) if acc.supports(op) else None for op in key.ops.ops))
+
+
+# --------------------------------------------------------------------------------------------------
+# Stage 3: the arrays of the timing kernel
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class KernelInputs:
+    """A network on one accelerator, memory system and accelerator count, as arrays for
+    :func:`~smaug_fast.kernels.network.run_network` (see that kernel for the layout)."""
+
+    accel: np.ndarray  # bool[O]
+    copy_ptr: np.ndarray  # int64[2 O + 1]
+    copies: np.ndarray  # float64[C, COPY_N]
+    acc_ptr: np.ndarray  # int64[O, nacc + 1]
+    inv: np.ndarray  # float64[I, INV_N]
+    out_dma: np.ndarray  # bool[O]
+    serial_fin: np.ndarray  # bool[O], the output is untiled by one thread (OpLowering.serial_finalize)
+    macs: np.ndarray  # MACs the accelerators execute, per op
+    energy_j: np.ndarray  # the accelerator model's dynamic energy [J]
+    spad_j: np.ndarray  # scratchpad share of energy_j [J]
+    cycles: np.ndarray  # accelerator cycles of the op's invocations
+    invocations: np.ndarray
+    l1_accesses: np.ndarray  # L1D accesses of the CPU copies or the CPU op
+    l2_accesses: np.ndarray  # LLC accesses (CPU copies and ACP)
+    tiling: tuple[str, ...]
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    devices: tuple[str, ...]  # "accel" or "cpu"
+    op_macs: tuple[int, ...]  # the op's own MACs (Op.macs)
+    cache_stats: dict  # the CPU caches' counters over the run, per level
+
+
+@memoized("schedule_costs", limit=16384)
+def schedule_costs(op: Op, accelerator, num_accelerators: int):
+    """(schedule, its costs) of ``op`` on ``num_accelerators`` accelerators."""
+    low = lower(op, accelerator)
+    sched = low.plan.schedule(num_accelerators)
+    return sched, accelerator.schedule_costs(op, low.plan, sched)
+
+
+def _load_rows(inv, low: OpLowering, mem, modes, sched, costs, line: int) -> tuple:
+    """Fill the DMA columns of ``inv``; return the ACP (hits, DRAM bytes, write-backs) per invocation."""
+    n = len(sched)
+    acp = np.zeros((3, n))
+    loads = ((Role.INPUT, costs.load_bytes_input.astype(float), sched.input),
+             (Role.WEIGHTS, costs.load_bytes_weights.astype(float), sched.weights))
+    for role, bytes_, tiles in loads:
+        if not bytes_.any():
+            continue
+        # per-tile facts of the memory pass (input1 rides with input: the same invocations load it)
+        roles = [role] + ([Role.INPUT1] if role is Role.INPUT and Role.INPUT1 in low.loaded_roles else [])
+        t = np.where(tiles >= 0, tiles, 0)
+        on = bytes_ > 0
+        tr = mem.transfer
+        if modes[role] is TransferMode.DMA:
+            inv[:, _kn.I_DMA_BYTES] += bytes_
+            inv[:, _kn.I_DIRTY] += np.where(on, sum(tr.flush_dirty_bytes[r][t] for r in roles), 0.0)
+            continue
+        hits = sum(tr.acp_hit_lines[r][t] for r in roles)
+        misses = sum(tr.acp_miss_lines[r][t] for r in roles)
+        # scale the first-load facts to this load's size (reloads of resident data are not loads)
+        scale = np.where(on, np.ceil(bytes_ / line) / np.maximum(hits + misses, 1.0), 0.0)
+        acp[0] += hits * scale
+        acp[1] += sum(tr.acp_dram_bytes[r][t] for r in roles) * scale
+        acp[2] += sum(tr.acp_dram_write_bytes[r][t] for r in roles) * scale
+    return acp
+
+
+def _invocation_rows(op: Op, low: OpLowering, mem, memsys, nacc: int, accelerator):
+    """(acc_ptr int64[nacc + 1], inv float64[n, INV_N], costs): an op's invocations grouped by
+    accelerator, issue order kept within each (SMAUG dispatches tiles round-robin)."""
+    modes = memsys.modes
+    sched, costs = schedule_costs(op, accelerator, nacc)
+    inv = np.zeros((len(sched), _kn.INV_N))
+    load_in = costs.load_bytes_input.astype(float)
+    load_w = costs.load_bytes_weights.astype(float)
+    acp_hits, acp_dram, acp_wb = _load_rows(inv, low, mem, modes, sched, costs, memsys.l2.line_bytes)
+    inv[:, _kn.I_LOAD_CYCLES] = costs.load_cycles
+    inv[:, _kn.I_BUSY_CYCLES] = costs.compute_cycles + costs.store_cycles
+    inv[:, _kn.I_ACP_HITS] = acp_hits
+    inv[:, _kn.I_ACP_DRAM] = acp_dram
+    inv[:, _kn.I_ACP_DRAM_WB] = acp_wb
+    inv[:, _kn.I_ACP_BYTES] = load_in + load_w - inv[:, _kn.I_DMA_BYTES]
+    store = costs.store_bytes.astype(float)
+    inv[:, _kn.I_STORE_BYTES] = store
+    if modes[Role.OUTPUT] is not TransferMode.DMA:
+        out_t = np.where(sched.output >= 0, sched.output, 0)
+        inv[:, _kn.I_STORE_DRAM] = np.where(store > 0, mem.transfer.acp_store_dram_bytes[out_t], 0.0)
+        inv[:, _kn.I_STORE_DRAM_WB] = np.where(store > 0, mem.transfer.acp_store_dram_write_bytes[out_t], 0.0)
+    order = np.argsort(sched.accel, kind="stable")
+    acc_ptr = np.concatenate([[0], np.cumsum(np.bincount(sched.accel, minlength=nacc))]).astype(np.int64)
+    return acc_ptr, inv[order], costs
+
+
+class _Builder:
+    """Accumulates the per-op rows of :class:`KernelInputs`."""
+
+    PER_OP = ("macs", "energy_j", "spad_j", "cycles", "invocations", "l1_accesses", "l2_accesses")
+
+    def __init__(self, n_ops: int, nacc: int) -> None:
+        self.accel = np.zeros(n_ops, dtype=bool)
+        self.serial_fin = np.zeros(n_ops, dtype=bool)
+        self.copy_parts: list[np.ndarray] = []
+        self.copy_ptr = np.zeros(2 * n_ops + 1, dtype=np.int64)
+        self.acc_ptr = np.zeros((n_ops, nacc + 1), dtype=np.int64)
+        self.inv_parts: list[np.ndarray] = []
+        self.n_inv = 0
+        self.f = {name: np.zeros(n_ops) for name in self.PER_OP}
+        self.tiling: list[str] = []
+
+    def copies(self, slot: int, stats) -> None:
+        self.copy_parts.append(np.column_stack([stats.runs, stats.nbytes, stats.l2_hits, stats.dram_bytes,
+                                                stats.dram_write_bytes]))
+        self.copy_ptr[slot + 1] = self.copy_ptr[slot] + len(stats.nbytes)
+
+    def accelerated(self, o: int, op: Op, low: OpLowering, mem, memsys, nacc: int, accelerator) -> None:
+        self.accel[o] = True
+        self.serial_fin[o] = low.serial_finalize
+        self.tiling.append(low.tiling)
+        self.copies(2 * o, mem.prep)
+        self.copies(2 * o + 1, mem.finalize)
+        ptr, inv, costs = _invocation_rows(op, low, mem, memsys, nacc, accelerator)
+        self.acc_ptr[o] = ptr + self.n_inv
+        self.n_inv += len(inv)
+        self.inv_parts.append(inv)
+        f = self.f
+        f["macs"][o] = costs.macs.sum()
+        f["energy_j"][o] = costs.energy_j.sum()
+        f["spad_j"][o] = costs.spad_energy_j.sum()
+        f["cycles"][o] = costs.cycles.sum()
+        f["invocations"][o] = len(inv)
+        f["l1_accesses"][o] = mem.prep.l1_accesses.sum() + mem.finalize.l1_accesses.sum()
+        f["l2_accesses"][o] = mem.prep.l2_accesses.sum() + mem.finalize.l2_accesses.sum() + mem.acp_lines
+
+    def on_cpu(self, o: int, mem) -> None:
+        self.tiling.append("")
+        c = mem.cpu_copy
+        self.copies(2 * o, c)  # one row: the op's reads and writes
+        self.copy_ptr[2 * o + 2] = self.copy_ptr[2 * o + 1]
+        self.acc_ptr[o] = self.n_inv
+        self.f["l1_accesses"][o] = c.l1_accesses.sum()
+        self.f["l2_accesses"][o] = c.l2_accesses.sum()
+
+
+def kernel_inputs(plan: NetworkPlan, record, memsys, num_accelerators: int) -> KernelInputs:
+    """Stage 3: the plan and the memory pass's ``record`` (on ``memsys``) as the timing kernel's arrays."""
+    ops = plan.ops
+    b = _Builder(len(ops), num_accelerators)
+    for o, (op, low, mem) in enumerate(zip(ops, plan.lowerings, record.ops)):
+        if low is not None:
+            b.accelerated(o, op, low, mem, memsys, num_accelerators, plan.accelerator)
+        else:
+            b.on_cpu(o, mem)
+    return KernelInputs(
+        accel=b.accel,
+        copy_ptr=b.copy_ptr,
+        copies=np.concatenate(b.copy_parts) if b.copy_parts else np.zeros((0, _kn.COPY_N)),
+        acc_ptr=b.acc_ptr,
+        inv=np.concatenate(b.inv_parts) if b.inv_parts else np.zeros((0, _kn.INV_N)),
+        out_dma=np.full(len(ops), memsys.modes[Role.OUTPUT] is TransferMode.DMA),
+        serial_fin=b.serial_fin,
+        tiling=tuple(b.tiling),
+        names=tuple(op.name for op in ops),
+        kinds=tuple(op.kind for op in ops),
+        devices=tuple("accel" if a else "cpu" for a in b.accel),
+        op_macs=tuple(op.macs for op in ops),
+        cache_stats=record.cache_stats,
+        **b.f,
+    )
+
+
+__all__ = ["KernelInputs", "NetworkPlan", "OpLowering", "PlanKey", "kernel_inputs", "lower", "plan_network",
+           "schedule_costs"]

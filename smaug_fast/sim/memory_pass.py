@@ -32,23 +32,57 @@ padding of the innermost dimension is not copied).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..choices import Interface, Role, TransferMode, transfer_modes
 from ..kernels import cache as _kc
 from ..kernels.copies import copy_tiles
-from ..memory import CacheHierarchy
+from ..memo import memoized
+from ..memory import CacheConfig, CacheHierarchy
 from ..tiling.plan import TensorTiling
 from ..workload.core import Op
-from .lowering import OpLowering
+from .lowering import NetworkPlan, OpLowering
 
 _ALIGN = 4096
 # counter columns (kernels/cache.py): per level, and the memory row
 _LH, _LM, _SH, _SM = _kc.N_LOAD_HITS, _kc.N_LOAD_MISSES, _kc.N_STORE_HITS, _kc.N_STORE_MISSES
 _RB, _WB = _kc.M_READ_BYTES, _kc.M_WRITE_BYTES
+
+
+@dataclass(frozen=True)
+class MemorySystem:
+    """Exactly what the memory pass reads of a System, built by :meth:`of`; the pass takes this value,
+    never the System, so no other field can influence it, and it is the pass's cache key (with the
+    network's plan) and the sweeps' grouping key.
+
+    Attributes:
+        l1d: the L1 data cache of the thread that copies.
+        l2: the last-level cache.
+        interface: how accelerators reach memory.
+        ignore_cache_flush: DMA loads skip flushing their source lines (``dma.ignore_cache_flush``).
+        invalidate_on_store: DMA stores invalidate their destination lines (``dma.invalidate_on_store``).
+    """
+
+    l1d: CacheConfig
+    l2: CacheConfig
+    interface: Interface
+    ignore_cache_flush: bool
+    invalidate_on_store: bool
+
+    @classmethod
+    def of(cls, system) -> MemorySystem:
+        return cls(system.l1d, system.l2, system.interface, system.dma.ignore_cache_flush,
+                   system.dma.invalidate_on_store)
+
+    @functools.cached_property
+    def modes(self) -> dict[Role, TransferMode]:
+        """Per role, how its tiles move (:func:`~smaug_fast.choices.transfer_modes`)."""
+        return transfer_modes(self.interface)
 
 
 class Allocator:
@@ -134,7 +168,7 @@ class OpMemory:
     acp_lines: int = 0  # LLC lookups made through the ACP
 
 
-@functools.lru_cache(maxsize=4096)
+@memoized("tile_storage_bytes", limit=4096)
 def tile_storage_bytes(tiling: TensorTiling, itemsize: int) -> np.ndarray:
     """Bytes of every tile's buffer (alignment padding of the innermost dimension included)."""
     sizes = [np.asarray(s, dtype=np.int64) for s in tiling.sizes]
@@ -146,7 +180,7 @@ def tile_storage_bytes(tiling: TensorTiling, itemsize: int) -> np.ndarray:
     return elems.ravel() * itemsize
 
 
-@functools.lru_cache(maxsize=4096)
+@memoized("tile_boxes", limit=4096)
 def tile_boxes(tiling: TensorTiling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shape int64[4], origins int64[T, 4], sizes int64[T, 4]) of every tile as an NHWC box.
 
@@ -181,12 +215,12 @@ def tile_boxes(tiling: TensorTiling) -> tuple[np.ndarray, np.ndarray, np.ndarray
 class MemoryPass:
     """Replays a network's memory behaviour through one cache hierarchy (see the module docstring)."""
 
-    def __init__(self, system) -> None:
-        self.system = system
-        self.h = CacheHierarchy((system.l1d, system.l2))
+    def __init__(self, memsys: MemorySystem) -> None:
+        self.memsys = memsys
+        self.h = CacheHierarchy((memsys.l1d, memsys.l2))
         self.alloc = Allocator()
-        self.l1_line = system.l1d.line_bytes
-        self.l2_line = system.l2.line_bytes
+        self.l1_line = memsys.l1d.line_bytes
+        self.l2_line = memsys.l2.line_bytes
         # regions the caches may hold lines of: a flush or invalidation of any other is a no-op
         self.touched: set[object] = set()
         self.mem = len(self.h.levels)  # the memory row of the counters
@@ -243,7 +277,7 @@ class MemoryPass:
             for role in sorted(low.constant_roles):
                 if low.copied(role):
                     copies.append((op, low, role))
-        budget = 2 * self.system.l2.size_bytes
+        budget = 2 * self.memsys.l2.size_bytes
         tail = []
         for op, low, role in reversed(copies):
             if budget <= 0:
@@ -273,10 +307,11 @@ class MemoryPass:
     def _lines(self, base: int, nbytes: int) -> np.ndarray:
         return np.arange(base - base % self.l2_line, base + nbytes, self.l2_line, dtype=np.int64)
 
-    def _transfers(self, op: Op, low: OpLowering, modes: dict[str, str]) -> TransferStats:
+    def _transfers(self, op: Op, low: OpLowering) -> TransferStats:
         out = TransferStats()
         sched = low.plan.schedule(1)
-        ignore_flush = self.system.dma.ignore_cache_flush
+        modes = self.memsys.modes
+        ignore_flush = self.memsys.ignore_cache_flush
         sources = {}
         for role in low.loaded_roles:
             n = low.plan.tensor(role).num_tiles
@@ -284,11 +319,11 @@ class MemoryPass:
                       out.acp_dram_write_bytes):
                 d[role] = np.zeros(n)
             sources[role] = self._source(op, low, role)
-        out_key, out_addr, out_size = self._source(op, low, "output")
+        out_key, out_addr, out_size = self._source(op, low, Role.OUTPUT)
         out.acp_store_dram_bytes = np.zeros(len(out_addr))
         out.acp_store_dram_write_bytes = np.zeros(len(out_addr))
-        column = {"input": sched.input, "input1": sched.input1, "weights": sched.weights}
-        read = {"input": sched.read_input, "input1": sched.read_input, "weights": sched.read_weights}
+        column = {Role.INPUT: sched.input, Role.INPUT1: sched.input1, Role.WEIGHTS: sched.weights}
+        read = {Role.INPUT: sched.read_input, Role.INPUT1: sched.read_input, Role.WEIGHTS: sched.read_weights}
         seen = {role: np.zeros(low.plan.tensor(role).num_tiles, dtype=bool) for role in low.loaded_roles}
         roles = low.loaded_roles
         cols = [column[r].tolist() for r in roles]
@@ -304,7 +339,7 @@ class MemoryPass:
                 seen[role][t] = True
                 key, addrs, sizes = sources[role]
                 base, nbytes = int(addrs[t]), int(sizes[t])
-                if modes[role] == "dma":
+                if modes[role] is TransferMode.DMA:
                     if not ignore_flush and key in self.touched:
                         wb = cnt[self.mem, _WB]
                         self.h.flush(base, nbytes)
@@ -321,8 +356,8 @@ class MemoryPass:
             if sends[i]:
                 t = outs[i]
                 base, nbytes = int(out_addr[t]), int(out_size[t])
-                if modes["output"] == "dma":
-                    if self.system.dma.invalidate_on_store and out_key in self.touched:
+                if modes[Role.OUTPUT] is TransferMode.DMA:
+                    if self.memsys.invalidate_on_store and out_key in self.touched:
                         self.h.invalidate(base, nbytes)
                 else:
                     self.touched.add(out_key)
@@ -337,10 +372,10 @@ class MemoryPass:
 
     # -- one op --------------------------------------------------------------------------------------
 
-    def accelerated(self, op: Op, low: OpLowering, modes: dict[str, str]) -> OpMemory:
+    def accelerated(self, op: Op, low: OpLowering) -> OpMemory:
         prep = CopyStats.concat([self._copy_tiles(op, low, r, False) for r in low.prep_roles])
-        transfer = self._transfers(op, low, modes)
-        fin = self._copy_tiles(op, low, "output", True) if low.copied("output") else CopyStats.empty()
+        transfer = self._transfers(op, low)
+        fin = self._copy_tiles(op, low, Role.OUTPUT, True) if low.copied(Role.OUTPUT) else CopyStats.empty()
         acp_lines = transfer.acp_store_lines + int(
             sum(transfer.acp_hit_lines[r].sum() + transfer.acp_miss_lines[r].sum() for r in transfer.acp_hit_lines)
         )
@@ -351,4 +386,28 @@ class MemoryPass:
         return OpMemory(e, e, TransferStats(), self.cpu_op(op))
 
 
-__all__ = ["Allocator", "CopyStats", "MemoryPass", "OpMemory", "TransferStats", "tile_boxes"]
+@dataclass(frozen=True, eq=False)
+class MemoryRecord:
+    """Stage 2's output: per op what the pass recorded, and the CPU caches' counters over the timed
+    run (per level, after the weights were tiled, as SMAUG tiles them before it starts timing)."""
+
+    ops: tuple[OpMemory, ...]
+    cache_stats: dict[str, dict[str, int]]
+
+
+def run_memory_pass(plan: NetworkPlan, memsys: MemorySystem) -> MemoryRecord:
+    """Stage 2: the memory pass of a planned network on a memory system (a pure function of both)."""
+    mp = MemoryPass(memsys)
+    mp.warm(plan.accelerated())
+    before = {s.name: dataclasses.asdict(s) for s in mp.h.stats()}
+    ops = tuple(mp.accelerated(op, low) if low is not None else mp.on_cpu(op)
+                for op, low in zip(plan.ops, plan.lowerings))
+    counters = {
+        s.name: {k: v - before[s.name][k] for k, v in dataclasses.asdict(s).items() if k != "name"}
+        for s in mp.h.stats()
+    }
+    return MemoryRecord(ops, counters)
+
+
+__all__ = ["Allocator", "CopyStats", "MemoryPass", "MemoryRecord", "MemorySystem", "OpMemory", "TransferStats",
+           "run_memory_pass", "tile_boxes"]

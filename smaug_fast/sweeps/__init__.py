@@ -459,23 +459,25 @@ def _bar(total: int, progress: bool):
     return tqdm(total=total, unit="pt", desc="sweep")
 
 
-def _chunks(todo: list[int], pts, workers: int) -> list[list[int]]:
+def _memory_group(system: System):
+    """What decides whether two points of one network share a memory pass."""
+    from ..sim.memory_pass import MemorySystem
+
+    return (system.accelerator, MemorySystem.of(system))
+
+
+def _chunks(todo: list[int], pts, workers: int, base: dict) -> list[list[int]]:
     """The points to evaluate, in chunks for the workers.
 
     Points that share a memory pass (the same network and the same values of every axis under
-    :data:`smaug_fast.sim.engine.MEMORY_FIELDS`) go together, in as few chunks as keep about four
+    :func:`_memory_group`) go together, in as few chunks as keep about four
     chunks per worker, so that each memory pass is computed by one worker and reused by the points
     that follow it there (it takes about a second for ResNet50; the rest of a point milliseconds).
     The chunks of the networks with the most MACs come first.
     """
-    from ..sim.engine import MEMORY_FIELDS
-
     def memory_key(i: int) -> tuple:
         network, changes = pts[i]
-        return (network, *sorted(
-            (path, repr(v)) for path, v in changes.items()
-            if any(path == f or path.startswith(f + ".") for f in MEMORY_FIELDS)
-        ))
+        return (network, _memory_group(_system(base, changes)))
 
     groups: dict[tuple, list[int]] = {}
     for i in todo:
@@ -527,7 +529,7 @@ def _run(pts, base, executor, workers, progress, journal=None, per_op=False) -> 
 
     try:
         if executor == "serial":
-            for i in itertools.chain.from_iterable(_chunks(todo, pts, 1)):
+            for i in itertools.chain.from_iterable(_chunks(todo, pts, 1, base)):
                 try:
                     row = _evaluate(pts[i][0], base, pts[i][1], per_op)
                 except Exception as exc:  # noqa: BLE001 -- named and chained in a SweepError
@@ -535,7 +537,7 @@ def _run(pts, base, executor, workers, progress, journal=None, per_op=False) -> 
                 finished([i], [row])
         else:
             n_workers = workers or os.cpu_count() or 1
-            chunks = _chunks(todo, pts, n_workers)
+            chunks = _chunks(todo, pts, n_workers, base)
             args = [(base, [pts[i] for i in c], per_op) for c in chunks]
             if executor == "processes":
                 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait

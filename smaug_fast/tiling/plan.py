@@ -14,7 +14,6 @@ simulator.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import WorkloadError
+from ..memo import memoized
 
 #: SMAUG's tiling strategies (``smv_tiling_common.h`` ``TilingDims``), in the order they are tried.
 STRATEGIES: tuple[str, ...] = ("None", "N", "NC", "NH", "NW", "NHW", "NCH", "NCW")
@@ -146,7 +146,7 @@ class TensorTiling:
         )
 
 
-@functools.lru_cache(maxsize=1024)
+@memoized("tile_shapes", limit=1024)
 def _tile_shapes(tiling: TensorTiling) -> list[tuple[int, ...]]:
     return list(itertools.product(*tiling.sizes))
 

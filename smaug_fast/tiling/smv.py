@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError, MappingError, describe
+from ..memo import SIM_CACHE
 from ..workload.core import (
     Activation,
     BatchNorm,
@@ -889,8 +890,7 @@ def supports(op: Op) -> bool:
     return op.kind in SUPPORTED
 
 
-_CACHE: dict[tuple, TilingPlan] = {}
-_CACHE_LIMIT = 4096
+_PLANS_LIMIT = 4096
 
 
 def _signature(op: Op, params: TilingParams, accelerator: str) -> tuple:
@@ -948,19 +948,13 @@ def tile_op(op: Op, params: TilingParams = TilingParams(), accelerator: str = "s
     if not op.outputs:
         raise MappingError(f"op {op.name!r} ({op.kind}): has no outputs (add it to a graph first)")
     key = _signature(op, params, accelerator)
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return _renamed(cached, op)
-    plan = _tile_uncached(op, params, accelerator)
-    if len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
-    _CACHE[key] = plan
-    return plan
+    plan = SIM_CACHE.get("tiling_plans", key, lambda: _tile_uncached(op, params, accelerator), _PLANS_LIMIT)
+    return _renamed(plan, op)
 
 
 def clear_cache() -> None:
     """Forget memoized plans (for benchmarks that time cold tiling)."""
-    _CACHE.clear()
+    SIM_CACHE.table("tiling_plans", _PLANS_LIMIT).clear()
 
 
 def _tile_uncached(op: Op, params: TilingParams, accelerator: str) -> TilingPlan:
