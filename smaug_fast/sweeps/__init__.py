@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError, SweepError, describe
 from ..hardware import System
+from ..memo import SIM_CACHE
 from ..sim import VARIABLES
 from ..sim.result import PHASES
 
@@ -124,34 +125,23 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False) -> 
     return row
 
 
-_SYSTEMS: dict = {}
-
-
 def _system(base: dict, changes: dict) -> System:
     """The System of a point. Building one from its dictionary takes milliseconds, so the Systems
-    of the current base (the same object for a whole chunk of points) are kept: every network of a
+    are memoized (SIM_CACHE table "sweep_systems") on the base and the changes: every network of a
     sweep visits the same systems."""
-    if _SYSTEMS.get("base") is not base:
-        _SYSTEMS.clear()
-        _SYSTEMS["base"] = base
-        _SYSTEMS[()] = System.from_dict(base)
-    key = tuple((k, repr(v)) for k, v in changes.items())
-    system = _SYSTEMS.get(key)
-    if system is None:
-        system = _SYSTEMS[key] = _SYSTEMS[()].replace(**changes)
-    return system
+    key = (json.dumps(base, sort_keys=True, default=repr), tuple((k, repr(v)) for k, v in changes.items()))
 
+    def build() -> System:
+        start = SIM_CACHE.get("sweep_systems", (key[0], ()), lambda: System.from_dict(base), 4096)
+        return start.replace(**changes) if changes else start
 
-_GRAPHS: dict = {}
+    return SIM_CACHE.get("sweep_systems", key, build, 4096)
 
 
 def _graph(network: str):
     from .. import zoo
 
-    g = _GRAPHS.get(network)
-    if g is None:
-        g = _GRAPHS[network] = zoo.load(network)
-    return g
+    return SIM_CACHE.get("sweep_graphs", network, lambda: zoo.load(network), 64)
 
 
 def _evaluate_chunk(args) -> tuple[list[dict], BaseException | None]:
