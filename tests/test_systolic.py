@@ -194,7 +194,7 @@ def test_spec_is_frozen_and_hashable():
 @pytest.mark.parametrize("kwargs,message", [
     ({"rows": 0}, "rows = 0: must be an integer >= 1"),
     ({"cols": 2.5}, "cols = 2.5"),
-    ({"dataflow": "rs"}, "dataflow = 'rs': must be one of os, ws, is"),
+    ({"dataflow": "rs"}, "dataflow = 'rs': must be one of 'os', 'ws', 'is'"),
     ({"dataflow": "OS"}, "dataflow = 'OS'"),
     ({"ifmap_sram_size_bytes": 99}, "ifmap_sram_size_bytes = 99: must hold at least 100 words"),
     ({"ofmap_sram_size_bytes": 400, "word_size_bytes": 8}, "ofmap_sram_size_bytes = 400"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .systolic import Systolic, SystolicLayerReport
+from .systolic import DATAFLOWS, Systolic, SystolicLayerReport
 
 # Sections and keys SCALE-Sim 3.0.0 reads (scale_config.py), lower-cased as ConfigParser does.
 _KNOWN = {
@@ -90,6 +90,92 @@ class TopologyLayer:
 # ------------------------------------------------------------------------------------------------
 # config
 # ------------------------------------------------------------------------------------------------
+class _Ini:
+    """The keys of a SCALE-Sim INI config with the line of each (every error names file, line and key)."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.values: dict[tuple[str, str], tuple[str, int]] = {}
+        section = None
+        for lineno, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line or line[0] in "#;":
+                continue
+            m = re.fullmatch(r"\[([^\]]+)\]", line)
+            if m:
+                section = m.group(1).strip().lower()
+                if section not in _KNOWN:
+                    raise ConfigError(f"{path}:{lineno}: unknown section [{m.group(1)}]; "
+                                      f"expected one of {', '.join(sorted(_KNOWN))}")
+                continue
+            m = re.fullmatch(r"([^:=]+?)\s*[:=]\s*(.*)", line)
+            if not m:
+                raise ConfigError(f"{path}:{lineno}: cannot parse {line!r}: expected 'key : value'")
+            key, value = m.group(1).strip(), m.group(2).strip()
+            if section is None:
+                raise ConfigError(f"{path}:{lineno}: key {key!r} before any [section]")
+            lkey = key.lower()
+            if lkey not in _KNOWN[section]:
+                raise ConfigError(f"{path}:{lineno}: unknown key {key!r} in [{section}]; "
+                                  f"known keys: {', '.join(sorted(_KNOWN[section]))}")
+            self.values[(section, lkey)] = (value, lineno)
+        for section, keys in _REQUIRED.items():
+            for key in keys:
+                if (section, key) not in self.values:
+                    raise ConfigError(f"{path}: missing key {key!r} in [{section}]")
+
+    def get(self, section, key, default=None):
+        return self.values.get((section, key), (default, 0))
+
+    def as_int(self, section, key, default=None, minimum=0):
+        value, lineno = self.get(section, key, default)
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < minimum:
+            where = f"{self.path}:{lineno}" if lineno else str(self.path)
+            raise ConfigError(f"{where}: [{section}] {key} = {value!r}: must be an integer >= {minimum}")
+        return number
+
+    def as_bool(self, section, key):
+        value, lineno = self.get(section, key, "false")
+        if value.lower() not in ("true", "false"):
+            raise ConfigError(f"{self.path}:{lineno}: [{section}] {key} = {value!r}: must be True or False")
+        return value.lower() == "true"
+
+    def unsupported(self) -> None:
+        """Refuse the features smaug-fast scalesim does not model."""
+        for section, key, what in (("sparsity", "sparsitysupport", "sparsity"),
+                                   ("layout", "ifmapcustomlayout", "custom layouts"),
+                                   ("layout", "filtercustomlayout", "custom layouts"),
+                                   ("run_presets", "useramulatortrace", "Ramulator traces")):
+            if self.as_bool(section, key):
+                raise ConfigError(f"{self.path}:{self.get(section, key)[1]}: [{section}] {key} = True: "
+                                  f"{what} are not supported by smaug-fast scalesim")
+
+    def bandwidth(self) -> float | None:
+        """None in CALC mode; the interface bandwidth in USER mode [words/cycle]."""
+        mode, mode_line = self.get("run_presets", "interfacebandwidth")
+        if mode not in ("CALC", "USER"):
+            raise ConfigError(f"{self.path}:{mode_line}: [run_presets] InterfaceBandwidth = {mode!r}: "
+                              "must be CALC or USER")
+        if mode == "CALC":
+            return None
+        value, lineno = self.get("architecture_presets", "bandwidth")
+        if value is None:
+            raise ConfigError(f"{self.path}: missing key 'bandwidth' in [architecture_presets] "
+                              "(needed with InterfaceBandwidth: USER)")
+        try:
+            bandwidth = float(value.split(",")[0])
+        except ValueError:
+            bandwidth = -1.0
+        if not (bandwidth > 0 and math.isfinite(bandwidth)):
+            raise ConfigError(f"{self.path}:{lineno}: [architecture_presets] Bandwidth = {value!r}: "
+                              "must be a positive number of words per cycle")
+        return bandwidth
+
+
 def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfig:
     """Parse a SCALE-Sim INI config; every error names the file, the line and the key."""
     path = Path(path)
@@ -97,88 +183,18 @@ def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfi
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-    values: dict[tuple[str, str], tuple[str, int]] = {}
-    section = None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        m = re.fullmatch(r"\[([^\]]+)\]", line)
-        if m:
-            section = m.group(1).strip().lower()
-            if section not in _KNOWN:
-                raise ConfigError(f"{path}:{lineno}: unknown section [{m.group(1)}]; "
-                                  f"expected one of {', '.join(sorted(_KNOWN))}")
-            continue
-        m = re.fullmatch(r"([^:=]+?)\s*[:=]\s*(.*)", line)
-        if not m:
-            raise ConfigError(f"{path}:{lineno}: cannot parse {line!r}: expected 'key : value'")
-        key, value = m.group(1).strip(), m.group(2).strip()
-        if section is None:
-            raise ConfigError(f"{path}:{lineno}: key {key!r} before any [section]")
-        lkey = key.lower()
-        if lkey not in _KNOWN[section]:
-            raise ConfigError(f"{path}:{lineno}: unknown key {key!r} in [{section}]; "
-                              f"known keys: {', '.join(sorted(_KNOWN[section]))}")
-        values[(section, lkey)] = (value, lineno)
-    for section, keys in _REQUIRED.items():
-        for key in keys:
-            if (section, key) not in values:
-                raise ConfigError(f"{path}: missing key {key!r} in [{section}]")
-
-    def get(section, key, default=None):
-        return values.get((section, key), (default, 0))
-
-    def as_int(section, key, default=None, minimum=0):
-        value, lineno = get(section, key, default)
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            number = None
-        if number is None or number < minimum:
-            where = f"{path}:{lineno}" if lineno else str(path)
-            raise ConfigError(f"{where}: [{section}] {key} = {value!r}: must be an integer >= {minimum}")
-        return number
-
-    def as_bool(section, key):
-        value, lineno = get(section, key, "false")
-        if value.lower() not in ("true", "false"):
-            raise ConfigError(f"{path}:{lineno}: [{section}] {key} = {value!r}: must be True or False")
-        return value.lower() == "true"
-
-    for section, key, what in (("sparsity", "sparsitysupport", "sparsity"),
-                               ("layout", "ifmapcustomlayout", "custom layouts"),
-                               ("layout", "filtercustomlayout", "custom layouts"),
-                               ("run_presets", "useramulatortrace", "Ramulator traces")):
-        if as_bool(section, key):
-            raise ConfigError(f"{path}:{get(section, key)[1]}: [{section}] {key} = True: "
-                              f"{what} are not supported by smaug-fast scalesim")
-    mode, mode_line = get("run_presets", "interfacebandwidth")
-    if mode not in ("CALC", "USER"):
-        raise ConfigError(f"{path}:{mode_line}: [run_presets] InterfaceBandwidth = {mode!r}: "
-                          "must be CALC or USER")
-    bandwidth = None
-    if mode == "USER":
-        value, lineno = get("architecture_presets", "bandwidth")
-        if value is None:
-            raise ConfigError(f"{path}: missing key 'bandwidth' in [architecture_presets] "
-                              "(needed with InterfaceBandwidth: USER)")
-        try:
-            bandwidth = float(value.split(",")[0])
-        except ValueError:
-            bandwidth = -1.0
-        if not (bandwidth > 0 and math.isfinite(bandwidth)):
-            raise ConfigError(f"{path}:{lineno}: [architecture_presets] Bandwidth = {value!r}: "
-                              "must be a positive number of words per cycle")
-    dataflow, df_line = get("architecture_presets", "dataflow")
+    ini = _Ini(path, text)
+    ini.unsupported()
+    bandwidth = ini.bandwidth()
+    dataflow, df_line = ini.get("architecture_presets", "dataflow")
     kwargs = {}
     for field, key in (("rows", "arrayheight"), ("cols", "arraywidth")):
-        kwargs[field] = as_int("architecture_presets", key, minimum=1)
+        kwargs[field] = ini.as_int("architecture_presets", key, minimum=1)
     for field, key in (("ifmap_sram_size_bytes", "ifmapsramszkb"),
                        ("filter_sram_size_bytes", "filtersramszkb"),
                        ("ofmap_sram_size_bytes", "ofmapsramszkb")):
-        kwargs[field] = 1024 * as_int("architecture_presets", key, minimum=1)
-    if dataflow not in ("os", "ws", "is"):
+        kwargs[field] = 1024 * ini.as_int("architecture_presets", key, minimum=1)
+    if dataflow not in DATAFLOWS:
         raise ConfigError(f"{path}:{df_line}: [architecture_presets] Dataflow = {dataflow!r}: "
                           "must be os, ws or is")
     try:
@@ -187,11 +203,11 @@ def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfi
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return ScaleSimConfig(
-        run_name=get("general", "run_name")[0],
+        run_name=ini.get("general", "run_name")[0],
         systolic=systolic,
-        ifmap_offset=as_int("architecture_presets", "ifmapoffset", 0),
-        filter_offset=as_int("architecture_presets", "filteroffset", 10_000_000),
-        ofmap_offset=as_int("architecture_presets", "ofmapoffset", 20_000_000),
+        ifmap_offset=ini.as_int("architecture_presets", "ifmapoffset", 0),
+        filter_offset=ini.as_int("architecture_presets", "filteroffset", 10_000_000),
+        ofmap_offset=ini.as_int("architecture_presets", "ofmapoffset", 20_000_000),
     )
 
 

@@ -64,11 +64,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..choices import Dataflow, parse
 from ..errors import ConfigError, WorkloadError, describe
 from ..kernels import systolic as _k
 
-DATAFLOWS = ("os", "ws", "is")
-_DF_CODE = {"os": _k.OS, "ws": _k.WS, "is": _k.IS}
+DATAFLOWS = Dataflow.values()
+_DF_CODE = {Dataflow.OS: _k.OS, Dataflow.WS: _k.WS, Dataflow.IS: _k.IS}
 
 #: CALC mode fills the first half-buffer at 10 words/cycle before cycle 0; SCALE-Sim calls the number
 #: arbitrary (``single_layer_sim.py``, "The number 10 elems per cycle is arbitrary").
@@ -213,7 +214,7 @@ class Systolic:
 
     rows: int = 32
     cols: int = 32
-    dataflow: str = "os"
+    dataflow: Dataflow = Dataflow.OS
     ifmap_sram_size_bytes: int = 64 * 1024
     filter_sram_size_bytes: int = 64 * 1024
     ofmap_sram_size_bytes: int = 64 * 1024
@@ -225,8 +226,7 @@ class Systolic:
     def __post_init__(self) -> None:
         _positive_int("rows", self.rows)
         _positive_int("cols", self.cols)
-        if self.dataflow not in DATAFLOWS:
-            raise ConfigError(f"dataflow = {describe(self.dataflow)}: must be one of {', '.join(DATAFLOWS)}")
+        object.__setattr__(self, "dataflow", parse(Dataflow, self.dataflow, "dataflow"))
         _positive_int("word_size_bytes", self.word_size_bytes)
         for name in ("ifmap_sram_size_bytes", "filter_sram_size_bytes", "ofmap_sram_size_bytes"):
             value = getattr(self, name)
@@ -326,13 +326,20 @@ class Systolic:
             _layer_int(name, value)
         return self._traces(m, k, 1, k, 1, n, 1, m, 1, offsets)
 
+    def _mapping(self, npx: int, kdim: int, nf: int) -> tuple[int, int, int, int]:
+        """(Sr, Sc, T, cycles of one fold): the operand matrix dimensions the dataflow maps onto the
+        rows and columns of the array and streams in time (module docstring), and the cycles of one
+        fold (SCALE-Sim ``systolic_compute_os.py``: T + rows + cols - 2; WS and IS also fill the
+        array with the stationary operand first: 2 rows + cols + T - 2)."""
+        sr, sc, t = {Dataflow.OS: (npx, nf, kdim), Dataflow.WS: (kdim, nf, npx),
+                     Dataflow.IS: (kdim, npx, nf)}[self.dataflow]
+        if self.dataflow is Dataflow.OS:
+            return sr, sc, t, t + self.rows + self.cols - 2
+        return sr, sc, t, 2 * self.rows + self.cols + t - 2
+
     def _traces(self, h, w, fh, fw, c, nf, stride, e_h, e_w, offsets):
         npx, kdim = e_h * e_w, fh * fw * c
-        sr, sc, t = {"os": (npx, nf, kdim), "ws": (kdim, nf, npx), "is": (kdim, npx, nf)}[self.dataflow]
-        if self.dataflow == "os":
-            fold_cycles = t + self.rows + self.cols - 2
-        else:
-            fold_cycles = 2 * self.rows + self.cols + t - 2
+        sr, sc, t, fold_cycles = self._mapping(npx, kdim, nf)
         pix, kk = _k.ifmap_axes(*self._lower(h, w, fh, fw, c, stride, stride, 1, e_h, e_w), h, w, fh, fw)
         out = {}
         for op, name in enumerate(("IFMAP", "FILTER", "OFMAP")):
@@ -366,56 +373,23 @@ class Systolic:
         npx = batch * e_h * e_w
         kdim = fh * fw * c
         df = _DF_CODE[self.dataflow]
-        sr, sc, t = {"os": (npx, nf, kdim), "ws": (kdim, nf, npx), "is": (kdim, npx, nf)}[self.dataflow]
-        row_folds = -(-sr // rows)
-        col_folds = -(-sc // cols)
-        folds = row_folds * col_folds
-        if self.dataflow == "os":
-            fold_cycles = t + rows + cols - 2
-            util_cycles = fold_cycles
-        else:
-            fold_cycles = 2 * rows + cols + t - 2
-            util_cycles = fold_cycles + cols - 1
+        sr, sc, t, fold_cycles = self._mapping(npx, kdim, nf)
+        folds = -(-sr // rows) * -(-sc // cols)
+        util_cycles = fold_cycles if self.dataflow is Dataflow.OS else fold_cycles + cols - 1
         map_eff, comp_util = _k.fold_means(rows, cols, sr, sc, t, util_cycles)
-        n_rows = folds * fold_cycles
         compat = self.scalesim_compat
-
-        # SRAM traffic (systolic_compute_*.py): every demand slot of the used lanes, -1s included
-        if self.dataflow == "os":
-            if_sram, fl_sram, of_sram = col_folds * npx * kdim, row_folds * kdim * nf, npx * nf
-            if compat:
-                of_sram += folds * (rows + cols)
-        elif self.dataflow == "ws":
-            if_sram, fl_sram, of_sram = col_folds * npx * kdim, kdim * nf, row_folds * npx * nf
-        else:
-            if_sram, fl_sram, of_sram = npx * kdim, col_folds * kdim * nf, row_folds * npx * nf
-
-        # read buffers: the tumbling window of CALC mode
+        if_sram, fl_sram, of_sram = self._sram_traffic(npx, kdim, nf, sr, sc, folds)
         if batch * h * w * c >= 2**31 or npx * kdim >= 2**31:
             raise WorkloadError(
                 f"layer {name!r}: {batch}x{h}x{w}x{c} input with a {npx}x{kdim} im2col matrix exceeds "
                 "the 2**31 words the systolic model addresses"
             )
         pix, kk = _k.ifmap_axes(*self._lower(h, w, fh, fw, c, sh, sw, batch, e_h, e_w), h, w, fh, fw)
-        reads = []
-        for operand, size, footprint in ((_k.IFMAP, self.ifmap_sram_size_bytes, batch * h * w * c),
-                                         (_k.FILTER, self.filter_sram_size_bytes, kdim * nf)):
-            set_words = self.words(size) // SETS_PER_SRAM
-            win = ACTIVE_SETS * set_words
-            out = _k.read_window_sim(df, operand, rows, cols, sr, sc, t, fold_cycles, win, footprint,
-                                     pix, kk, kdim)
-            dram_reads, resets, last_reset, first_valid, last_valid = (int(x) for x in out[:5])
-            if resets > 0:
-                # the first half-buffer was fetched, at 10 words/cycle, to end just before the first
-                # demand (read_buffer_estimate_bw.py: manage_prefetches); the rest streams in behind
-                start = first_valid - math.ceil(win / CALC_PREFETCH_WORDS_PER_CYCLE)
-                stop = last_reset + 1
-            else:
-                # everything fit in the first half: one fetch before cycle 0 (complete_all_prefetches)
-                n_sets = -(-dram_reads // set_words)
-                start = -math.ceil(n_sets * set_words / CALC_PREFETCH_WORDS_PER_CYCLE)
-                stop = -1
-            reads.append((dram_reads, start, stop, first_valid + 1, last_valid + 1))
+        reads = [
+            self._read_buffer(df, operand, size, footprint, sr, sc, t, fold_cycles, pix, kk, kdim)
+            for operand, size, footprint in ((_k.IFMAP, self.ifmap_sram_size_bytes, batch * h * w * c),
+                                             (_k.FILTER, self.filter_sram_size_bytes, kdim * nf))
+        ]
 
         ofmap_words = self.words(self.ofmap_sram_size_bytes)
         wb = _k.write_buffer_sim(df, rows, cols, sr, sc, t, fold_cycles, ofmap_words, cols,
@@ -445,6 +419,37 @@ class Systolic:
             filter_dram_start_cycle=reads[1][1], filter_dram_stop_cycle=reads[1][2],
             ofmap_dram_start_cycle=of_dram_start, ofmap_dram_stop_cycle=of_dram_stop,
         )
+
+    def _sram_traffic(self, npx: int, kdim: int, nf: int, sr: int, sc: int, folds: int) -> tuple[int, int, int]:
+        """SRAM words read (IFMAP, FILTER) and written (OFMAP): every demand slot of the used lanes,
+        -1s included (SCALE-Sim ``systolic_compute_*.py``)."""
+        row_folds, col_folds = -(-sr // self.rows), -(-sc // self.cols)
+        if self.dataflow is Dataflow.OS:
+            of_sram = npx * nf + (folds * (self.rows + self.cols) if self.scalesim_compat else 0)
+            return col_folds * npx * kdim, row_folds * kdim * nf, of_sram
+        if self.dataflow is Dataflow.WS:
+            return col_folds * npx * kdim, kdim * nf, row_folds * npx * nf
+        return npx * kdim, col_folds * kdim * nf, row_folds * npx * nf
+
+    def _read_buffer(self, df, operand, size, footprint, sr, sc, t, fold_cycles, pix, kk, kdim) -> tuple:
+        """(DRAM reads, first and last fetch cycle, first and last demand cycle + 1) of one read
+        buffer: the tumbling window of CALC mode."""
+        set_words = self.words(size) // SETS_PER_SRAM
+        win = ACTIVE_SETS * set_words
+        out = _k.read_window_sim(df, operand, self.rows, self.cols, sr, sc, t, fold_cycles, win, footprint,
+                                 pix, kk, kdim)
+        dram_reads, resets, last_reset, first_valid, last_valid = (int(x) for x in out[:5])
+        if resets > 0:
+            # the first half-buffer was fetched, at 10 words/cycle, to end just before the first
+            # demand (read_buffer_estimate_bw.py: manage_prefetches); the rest streams in behind
+            start = first_valid - math.ceil(win / CALC_PREFETCH_WORDS_PER_CYCLE)
+            stop = last_reset + 1
+        else:
+            # everything fit in the first half: one fetch before cycle 0 (complete_all_prefetches)
+            n_sets = -(-dram_reads // set_words)
+            start = -math.ceil(n_sets * set_words / CALC_PREFETCH_WORDS_PER_CYCLE)
+            stop = -1
+        return dram_reads, start, stop, first_valid + 1, last_valid + 1
 
     def _user_mode(self, dram: DramInterface, compute_cycles: int, reads, of_dram: int, ofmap_words: int):
         """USER-mode stalls: CALC's traffic through a DRAM interface (module docstring)."""
