@@ -68,6 +68,17 @@ class TilingStrategy(Choice):
         return self is not TilingStrategy.NONE and dim in self.value
 
 
+class Scheduler(Choice):
+    """The loop nest that orders an op's invocations (the ``run`` of SMAUG's ``smv_*_op.cpp``)."""
+
+    CONV = "conv"
+    INNER_PRODUCT = "inner_product"
+    POOL = "pool"
+    BATCH_NORM_CONV = "batch_norm_conv"
+    BATCH_NORM_FC = "batch_norm_fc"
+    ELEMENTWISE = "elementwise"
+
+
 class Dataflow(Choice):
     """Which operand a systolic array keeps in its processing elements (SCALE-Sim's ``Dataflow``)."""
 
@@ -98,4 +109,5 @@ def parse(kind: type[Choice], value: object, field: str) -> Choice:
     raise ConfigError(f"{field} = {describe(value)}: must be one of {', '.join(map(repr, kind.values()))}")
 
 
-__all__ = ["Choice", "Dataflow", "Interface", "Role", "TilingStrategy", "TransferMode", "parse", "transfer_modes"]
+__all__ = ["Choice", "Dataflow", "Interface", "Role", "Scheduler", "TilingStrategy", "TransferMode", "parse",
+           "transfer_modes"]

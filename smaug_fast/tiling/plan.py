@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..choices import Role, Scheduler, TilingStrategy
 from ..errors import WorkloadError
 from ..memo import memoized
+from .schedule import Schedule, build_schedule
 
 #: SMAUG's tiling strategies (``smv_tiling_common.h`` ``TilingDims``), in the order they are tried.
-STRATEGIES: tuple[str, ...] = ("None", "N", "NC", "NH", "NW", "NHW", "NCH", "NCW")
+STRATEGIES: tuple[str, ...] = TilingStrategy.values()
 
 
 def align_up(value: int, alignment: int) -> int:
@@ -51,13 +53,13 @@ class TensorTiling:
     """How one tensor is cut into tiles.
 
     Attributes:
-        role: ``"input"``, ``"input1"`` (second operand of an element-wise op), ``"weights"`` or
-            ``"output"``.
+        role: :class:`~smaug_fast.choices.Role`: input, input1 (second operand of an element-wise op),
+            weights or output.
         name: the tensor's name in the graph.
         layout: the layout the tiles are cut in (``NHWC`` or ``NC``; ``NC`` with ``flat`` for
             element-wise ops, whose tiles are contiguous chunks of the flattened storage).
         shape: the full tensor shape in that layout (for flat tilings: ``(1, storage elements)``).
-        strategy: one of :data:`STRATEGIES`.
+        strategy: a :class:`~smaug_fast.choices.TilingStrategy`.
         tile_shape: the basic tile shape (every tile but possibly the last along each dimension).
         sizes: per dimension, the extent of each tile along it.
         origins: per dimension, the start of each tile along it; a tile overlaps the previous one
@@ -66,11 +68,11 @@ class TensorTiling:
         flat: True when tiles are chunks of the flattened, alignment-padded storage.
     """
 
-    role: str
+    role: Role
     name: str
     layout: str
     shape: tuple[int, ...]
-    strategy: str
+    strategy: TilingStrategy
     tile_shape: tuple[int, ...]
     sizes: tuple[tuple[int, ...], ...]
     origins: tuple[tuple[int, ...], ...]
@@ -151,99 +153,6 @@ def _tile_shapes(tiling: TensorTiling) -> list[tuple[int, ...]]:
     return list(itertools.product(*tiling.sizes))
 
 
-@dataclass(frozen=True, eq=False)
-class Schedule:
-    """The invocations of an operator on the accelerator(s), in issue order (struct of arrays).
-
-    Every array has one entry per invocation. Tile indices are flat indices into the plan's
-    :class:`TensorTiling` of that role (-1 when the op has no such tensor).
-
-    Attributes:
-        input: input tile.
-        input1: second input tile (element-wise ops), else -1.
-        weights: weight tile, else -1.
-        output: output tile.
-        group: independent unit of work; a group runs on one accelerator, groups go round-robin
-            (SMAUG's ``SmvAcceleratorPool``).
-        accel: the accelerator that runs the invocation (0-based).
-        read_input: the input tile(s) must be loaded; False when the same tile is already resident in
-            that accelerator's input scratchpad from its previous invocation (SMAUG's lastRead*TileIdx).
-        read_weights: the weight tile must be loaded (False: resident).
-        accumulate: partial sums already in the output scratchpad are added to (channel tiles after
-            the first).
-        send_output: the output tile is complete: the fused activation runs and the tile is stored.
-        ifmap_start: first channel of the input tile this invocation uses (inputs not channel-tiled
-            while weights are).
-        kern_start: first kernel (or neuron, for inner products) of the weight tile this invocation
-            uses, or the output offset it writes to.
-        pad_top, pad_bottom, pad_left, pad_right: zero padding at this input tile's borders.
-    """
-
-    input: np.ndarray
-    input1: np.ndarray
-    weights: np.ndarray
-    output: np.ndarray
-    group: np.ndarray
-    accel: np.ndarray
-    read_input: np.ndarray
-    read_weights: np.ndarray
-    accumulate: np.ndarray
-    send_output: np.ndarray
-    ifmap_start: np.ndarray
-    kern_start: np.ndarray
-    pad_top: np.ndarray
-    pad_bottom: np.ndarray
-    pad_left: np.ndarray
-    pad_right: np.ndarray
-
-    COLUMNS = (
-        "input",
-        "input1",
-        "weights",
-        "output",
-        "group",
-        "accel",
-        "read_input",
-        "read_weights",
-        "accumulate",
-        "send_output",
-        "ifmap_start",
-        "kern_start",
-        "pad_top",
-        "pad_bottom",
-        "pad_left",
-        "pad_right",
-    )
-    _BOOL = ("read_input", "read_weights", "accumulate", "send_output")
-
-    def __len__(self) -> int:
-        return len(self.input)
-
-    @classmethod
-    def from_rows(cls, rows: list[tuple]) -> Schedule:
-        """Build from tuples in :attr:`COLUMNS` order (the schedulers produce these)."""
-        if rows:
-            columns = list(zip(*rows))
-        else:
-            columns = [()] * len(cls.COLUMNS)
-        arrays = {}
-        for name, col in zip(cls.COLUMNS, columns):
-            dtype = np.bool_ if name in cls._BOOL else np.int32
-            arr = np.array(col, dtype=dtype)
-            arr.setflags(write=False)
-            arrays[name] = arr
-        return cls(**arrays)
-
-    def rows(self) -> list[dict[str, int | bool]]:
-        """The invocations as dicts (for inspection and tests)."""
-        cols = {name: getattr(self, name).tolist() for name in self.COLUMNS}
-        return [{name: cols[name][i] for name in self.COLUMNS} for i in range(len(self))]
-
-    @property
-    def num_groups(self) -> int:
-        return int(self.group.max()) + 1 if len(self) else 0
-
-
 @dataclass(frozen=True)
 class TilingPlan:
     """How an operator is tiled for an accelerator, and the order its tiles are sent in.
@@ -265,29 +174,29 @@ class TilingPlan:
     spad_elems: int
     tensors: tuple[TensorTiling, ...]
     params: tuple[tuple[str, object], ...] = ()
-    scheduler: str = ""
+    scheduler: Scheduler = Scheduler.ELEMENTWISE
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def tensor(self, role: str) -> TensorTiling:
+    def tensor(self, role: Role) -> TensorTiling:
         for t in self.tensors:
             if t.role == role:
                 return t
         raise WorkloadError(f"plan for op {self.op!r}: no tensor with role {role!r}")
 
-    def has(self, role: str) -> bool:
+    def has(self, role: Role) -> bool:
         return any(t.role == role for t in self.tensors)
 
     @property
     def input(self) -> TensorTiling:
-        return self.tensor("input")
+        return self.tensor(Role.INPUT)
 
     @property
     def weights(self) -> TensorTiling | None:
-        return self.tensor("weights") if self.has("weights") else None
+        return self.tensor(Role.WEIGHTS) if self.has(Role.WEIGHTS) else None
 
     @property
     def output(self) -> TensorTiling:
-        return self.tensor("output")
+        return self.tensor(Role.OUTPUT)
 
     @property
     def strategies(self) -> dict[str, str]:
@@ -302,7 +211,7 @@ class TilingPlan:
     @property
     def total_tile_elems(self) -> int:
         """Scratchpad elements the basic tiles occupy together (what SMAUG's optimizer maximizes)."""
-        return sum(t.tile_elems for t in self.tensors if t.role != "input1")
+        return sum(t.tile_elems for t in self.tensors if t.role != Role.INPUT1)
 
     def param(self, name: str, default: object = None) -> object:
         for key, value in self.params:
@@ -321,8 +230,6 @@ class TilingPlan:
             )
         cached = self._cache.get(num_accelerators)
         if cached is None:
-            from .schedule import build_schedule
-
             cached = build_schedule(self, num_accelerators)
             self._cache[num_accelerators] = cached
         return cached

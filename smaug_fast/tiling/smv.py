@@ -36,8 +36,11 @@ per input row tile (so that strided or padded pools and convs always cover the o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from ..choices import Role, Scheduler, TilingStrategy
+from ..choices import TilingStrategy as S
 from ..errors import ConfigError, MappingError, describe
 from ..memo import SIM_CACHE
 from ..workload.core import (
@@ -116,7 +119,7 @@ class _NoProgress(Exception):
 
 def best_strategy(
     shape: tuple[int, ...], spad_elems: int, min_shape: tuple[int, ...], alignment: int, role: str = "tensor"
-) -> str:
+) -> TilingStrategy:
     """SMAUG's ``findBestTilingDims``: the first strategy whose minimum tile fits (NHWC or NC shapes).
 
     The minimum along a dimension is ``min(min_shape[d], shape[d])``; the test for a strategy is
@@ -125,40 +128,33 @@ def best_strategy(
     """
     total = storage_elems(shape, alignment)
     if total <= spad_elems:
-        return "None"
+        return S.NONE
     rank = len(shape)
     c = rank - 1
     per_n = total // shape[0]
     min_n = min(shape[0], min_shape[0])
     min_c = min(shape[c], min_shape[c])
     if per_n * min_n <= spad_elems:
-        return "N"
+        return S.N
     if per_n * min_c <= spad_elems * shape[c]:
-        return "NC"
+        return S.NC
     if rank == 4:
         h, w = 1, 2
         min_h = min(shape[h], min_shape[h])
         min_w = min(shape[w], min_shape[w])
         if per_n * min_h <= spad_elems * shape[h]:
-            return "NH"
+            return S.NH
         if per_n * min_w <= spad_elems * shape[w]:
-            return "NW"
+            return S.NW
         if per_n * min_h * min_w <= spad_elems * shape[h] * shape[w]:
-            return "NHW"
+            return S.NHW
         if per_n * min_c * min_h <= spad_elems * shape[c] * shape[h]:
-            return "NCH"
+            return S.NCH
         if per_n * min_c * min_w <= spad_elems * shape[c] * shape[w]:
-            return "NCW"
+            return S.NCW
     smallest = tuple(min(s, m) for s, m in zip(shape, min_shape))
     smallest = (1, *smallest[1:])
     raise _NoFit(role, smallest, storage_elems(smallest, alignment))
-
-
-def _has(strategy: str, dim: str) -> bool:
-    """Whether ``strategy`` tiles dimension ``dim`` ("N", "C", "H" or "W"); N is tiled by every one but None."""
-    if dim == "N":
-        return strategy != "None"
-    return strategy != "None" and dim in strategy[1:]
 
 
 def enum_4d(
@@ -252,7 +248,8 @@ def split(
     return tuple(sizes), tuple(origins)
 
 
-def _uniform(role: str, tensor: Tensor, layout: str, shape, strategy: str, tile, alignment: int) -> TensorTiling:
+def _uniform(role: Role, tensor: Tensor, layout: str, shape, strategy: TilingStrategy, tile,
+             alignment: int) -> TensorTiling:
     pieces = [split(extent, t) for extent, t in zip(shape, tile)]
     return TensorTiling(
         role=role,
@@ -268,7 +265,8 @@ def _uniform(role: str, tensor: Tensor, layout: str, shape, strategy: str, tile,
 
 
 def _windowed_input(
-    tensor: Tensor, strategy: str, tile, window: tuple[int, int], stride: tuple[int, int], pads, alignment: int
+    tensor: Tensor, strategy: TilingStrategy, tile, window: tuple[int, int], stride: tuple[int, int], pads,
+    alignment: int,
 ) -> TensorTiling:
     """Input tiling of a conv or pool: rows/cols overlap by window - stride (halos), first tile padded."""
     shape = tensor.shape
@@ -279,7 +277,7 @@ def _windowed_input(
     c_split = split(shape[3], tile[3])
     parts = (n_split, h_split, w_split, c_split)
     return TensorTiling(
-        role="input",
+        role=Role.INPUT,
         name=tensor.name,
         layout="NHWC",
         shape=tuple(shape),
@@ -325,6 +323,132 @@ def _check_nhwc(op: Op) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Tiler:
+    """What every per-op tiler shares: the op, its scratchpad size in elements, the alignment, the
+    strategy choice with its error, and the plan it returns."""
+
+    op: Op
+    params: TilingParams
+    accelerator: str
+    itemsize: int
+    spad: int  # elements of one scratchpad (SMAUG's maxTileSize)
+    al: int  # alignment of the innermost dimension [elements]
+
+    @classmethod
+    def of(cls, op: Op, params: TilingParams, accelerator: str) -> _Tiler:
+        itemsize = op.inputs[0].itemsize
+        return cls(op, params, accelerator, itemsize, params.spad_elems(itemsize), params.alignment)
+
+    def no_fit(self, role: str, smallest: tuple[int, ...], elems: int | None = None) -> MappingError:
+        """The error for a tensor whose smallest tile does not fit one scratchpad."""
+        elems = storage_elems(smallest, self.al) if elems is None else elems
+        return _no_fit(self.op, _NoFit(role, smallest, elems), self.spad, self.params, self.itemsize)
+
+    def strategies(self, *tensors: tuple[tuple[int, ...], tuple[int, ...], str]) -> tuple[TilingStrategy, ...]:
+        """:func:`best_strategy` of each (shape, minimum tile, role), or the MappingError of the first misfit."""
+        try:
+            return tuple(best_strategy(shape, self.spad, mins, self.al, role) for shape, mins, role in tensors)
+        except _NoFit as err:
+            raise _no_fit(self.op, err, self.spad, self.params, self.itemsize) from None
+
+    def inputs(self, shape: tuple[int, ...], strategy: TilingStrategy, channel_step: int,
+               window: tuple[int, int] = (1, 1), stride: tuple[int, int] = (1, 1)) -> list[tuple[int, ...]]:
+        """SMAUG's enumeration of the input tiles that fit, for ``strategy``: the minimum tile takes the
+        window's rows and columns and ``channel_step`` channels along the tiled dimensions, and grows in
+        steps of the stride (rows, columns) and of ``channel_step`` (channels)."""
+        if len(shape) == 2:
+            table2 = {S.N: ((1, shape[1]), (1, 1)), S.NC: ((1, channel_step), (1, channel_step))}
+            return enum_2d(shape, self.spad, *table2[strategy], self.al) if strategy in table2 else [tuple(shape)]
+        _, H, W, C = shape
+        (r, c), (sr, sc), v = window, stride, channel_step
+        table = {
+            S.N: ((1, H, W, C), (1, 1, 1, 1)),
+            S.NC: ((1, H, W, v), (1, 1, 1, v)),
+            S.NH: ((1, r, W, C), (1, sr, 1, 1)),
+            S.NW: ((1, H, c, C), (1, 1, sc, 1)),
+            S.NHW: ((1, r, c, C), (1, sr, sc, 1)),
+            S.NCH: ((1, r, W, v), (1, sr, 1, v)),
+            S.NCW: ((1, H, c, v), (1, 1, sc, v)),
+        }
+        return enum_4d(shape, self.spad, *table[strategy], self.al) if strategy in table else [tuple(shape)]
+
+    def plan(self, tensors, scheduler: Scheduler) -> TilingPlan:
+        op = self.op
+        return TilingPlan(op=op.name, kind=op.kind, accelerator=self.accelerator, spad_elems=self.spad,
+                          tensors=tuple(tensors), params=_params(op, self.itemsize), scheduler=scheduler)
+
+
+def _weight_tiles(t: _Tiler, K: int, C: int, c_i: int, w_dims: TilingStrategy, in_c_tiled: bool,
+                  window: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The weight tiles ``(kernels, *window, channels)`` compatible with an input tile of ``c_i``
+    channels (conv: window (R, S); inner product: none), in SMAUG's order."""
+    P, M = t.params.num_pes, t.params.maccs_per_pe
+    area = math.prod(window)
+    if w_dims is S.NONE:
+        return [(K, *window, c_i if in_c_tiled else C)]
+    if w_dims is S.N or in_c_tiled:
+        # DimN weights, or weights whose channels follow channel-tiled inputs.
+        per = area * align_up(c_i, t.al)
+        return [(n, *window, c_i) for n in range(min(K, P), K + 1, P) if n * per <= t.spad]
+    weights = []  # NC weights, inputs not channel-tiled: channels enumerated independently
+    for n in range(min(K, P), K + 1, P):
+        for c in range(min(C, M), C + 1, M):
+            if n * area * align_up(c, t.al) <= t.spad:
+                weights.append((n, *window, c))
+            else:
+                break
+    return weights
+
+
+def _best_triple(t: _Tiler, inputs, weights_of, output_of, w_tiled: bool, out_tiled: bool, K: int):
+    """SMAUG's search over (input, weight, output) tiles of a conv or FC: the combination that fills
+    the three scratchpads most (``smv_convolution_tiling.cpp``/``smv_inner_product_tiling.cpp``).
+
+    ``weights_of(input tile)`` lists weight tiles, ``output_of(input, weight, channels)`` the output
+    tile; output channels grow in steps of the PEs unless weights or outputs are not tiled.
+    Returns ((input, weight, output) or None, whether any weight tile fit)."""
+    P = t.params.num_pes
+    best_total, best, any_weights = -1, None, False
+    for it in inputs:
+        in_size = storage_elems(it, t.al)
+        weights = weights_of(it)
+        any_weights = any_weights or bool(weights)
+        for wt in weights:
+            w_size = storage_elems(wt, t.al)
+            for c in range(min(wt[0], P), K + 1, P):
+                ot = output_of(it, wt, c)
+                o_size = storage_elems(ot, t.al)
+                if o_size <= t.spad:
+                    total = in_size + w_size + o_size
+                    if total > best_total:
+                        best_total, best = total, (it, wt, ot)
+                if w_tiled or not out_tiled:
+                    break
+    return best, any_weights
+
+
+# --------------------------------------------------------------------------------------------------
+# Convolution (smv_convolution_tiling.cpp)
+# --------------------------------------------------------------------------------------------------
+
+
+def _conv_strategies(t: _Tiler, op: Convolution) -> tuple[TilingStrategy, TilingStrategy, TilingStrategy]:
+    x, w = op.inputs
+    y = op.output
+    P, M = t.params.num_pes, t.params.maccs_per_pe
+    K, R, S_, C = w.shape
+    in_dims, w_dims = t.strategies((x.shape, (1, R, x.shape[2], M), "input"), (w.shape, (P, R, S_, M), "weight"))
+    if w_dims.tiles("H") or w_dims.tiles("W"):
+        raise t.no_fit("weight", (min(K, P), R, S_, min(C, M)))
+    (out_dims,) = t.strategies((y.shape, (1, 1, y.shape[2], P), "output"))
+    if w_dims.tiles("N"):
+        out_dims = S.NC
+    if in_dims.tiles("H"):
+        out_dims = S.NCH if out_dims.tiles("C") else S.NH
+    return in_dims, w_dims, out_dims
+
+
 def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "smv") -> TilingPlan:
     """Tile a convolution with SMAUG's SMV rules (see the module docstring)."""
     _check_nhwc(op)
@@ -333,130 +457,46 @@ def tile_convolution(op: Convolution, params: TilingParams, accelerator: str = "
             f"op {op.name!r} (conv): groups = {op.groups}: the SMV convolution engine runs dense "
             f"convolutions only (SMAUG has no SMV depthwise kernel); run it on the CPU"
         )
+    t = _Tiler.of(op, params, accelerator)
     x, w = op.inputs
     y = op.output
-    itemsize = x.itemsize
-    spad = params.spad_elems(itemsize)
-    al = params.alignment
     P, M = params.num_pes, params.maccs_per_pe
-    N, H, W, C = x.shape
-    K, R, S, _ = w.shape
+    K, R, S_, C = w.shape
     _, OH, OW, _ = y.shape
     sr, sc = op.stride
     top, bottom, left, right = op.pads
-    try:
-        in_dims = best_strategy(x.shape, spad, (1, R, W, M), al, "input")
-        w_dims = best_strategy(w.shape, spad, (P, R, S, M), al, "weight")
-        if _has(w_dims, "H") or _has(w_dims, "W"):
-            smallest = (min(K, P), R, S, min(C, M))
-            raise _NoFit("weight", smallest, storage_elems(smallest, al))
-        out_dims = best_strategy(y.shape, spad, (1, 1, OW, P), al, "output")
-    except _NoFit as err:
-        raise _no_fit(op, err, spad, params, itemsize) from None
-    if _has(w_dims, "N"):
-        out_dims = "NC"
-    if _has(in_dims, "H"):
-        out_dims = "NCH" if _has(out_dims, "C") else "NH"
+    in_dims, w_dims, out_dims = _conv_strategies(t, op)
+    in_c_tiled, w_tiled, out_h = in_dims.tiles("C"), w_dims is not S.NONE, out_dims.tiles("H")
 
-    # 1. Input tiles.
-    if in_dims == "N":
-        inputs = enum_4d(x.shape, spad, (1, H, W, C), (1, 1, 1, 1), al)
-    elif in_dims == "NC":
-        inputs = enum_4d(x.shape, spad, (1, H, W, M), (1, 1, 1, M), al)
-    elif in_dims == "NH":
-        inputs = enum_4d(x.shape, spad, (1, R, W, C), (1, sr, 1, 1), al)
-    elif in_dims == "NCH":
-        inputs = enum_4d(x.shape, spad, (1, R, W, M), (1, sr, 1, M), al)
-    elif in_dims == "None":
-        inputs = [tuple(x.shape)]
-    else:  # NW, NHW, NCW cannot be chosen with a full-width minimum tile
-        inputs = [tuple(x.shape)]
-    in_c_tiled = _has(in_dims, "C")
-    w_tiled = w_dims != "None"
-    out_h = _has(out_dims, "H")
-
-    best_total, best = -1, None
-    any_weights = False
-    for it in inputs:
-        n_i, h_i, w_i, c_i = it
-        in_size = n_i * h_i * w_i * align_up(c_i, al)
-        # 2. Weight tiles compatible with this input tile.
-        if w_dims == "None":
-            weights = [(K, R, S, c_i if in_c_tiled else C)]
-        elif w_dims == "N" or in_c_tiled:
-            per = R * S * align_up(c_i, al)
-            # DimN weights, or weights whose channels follow channel-tiled inputs.
-            weights = [(n, R, S, c_i) for n in range(min(K, P), K + 1, P) if n * per <= spad]
-        else:  # NC weights, inputs not channel-tiled: channels enumerated independently
-            weights = []
-            for n in range(min(K, P), K + 1, P):
-                for c in range(min(C, M), C + 1, M):
-                    if n * R * S * align_up(c, al) <= spad:
-                        weights.append((n, R, S, c))
-                    else:
-                        break
-        any_weights = any_weights or bool(weights)
-        # 3. Output tiles.
+    def output_of(it, wt, c):
         if out_h:
-            rows = (h_i + top - R) // sr + 1
-        for wt in weights:
-            w_size = wt[0] * R * S * align_up(wt[3], al)
-            for c in range(min(wt[0], P), K + 1, P):
-                if out_h:
-                    ot = (n_i, rows, OW, wt[0])
-                elif w_tiled:
-                    ot = (n_i, OH, OW, wt[0])
-                elif out_dims != "None":
-                    ot = (n_i, OH, OW, c)
-                else:
-                    ot = (n_i, OH, OW, K)
-                o_size = ot[0] * ot[1] * OW * align_up(ot[3], al)
-                if o_size <= spad:
-                    total = in_size + w_size + o_size
-                    if total > best_total:
-                        best_total, best = total, (it, wt, ot)
-                if w_tiled or out_dims == "None":
-                    break
+            return (it[0], (it[1] + top - R) // sr + 1, OW, wt[0])
+        return (it[0], OH, OW, wt[0] if w_tiled else (c if out_dims is not S.NONE else K))
+
+    best, any_weights = _best_triple(
+        t, t.inputs(x.shape, in_dims, M, (R, x.shape[2]), (sr, 1)),
+        lambda it: _weight_tiles(t, K, C, it[3], w_dims, in_c_tiled, (R, S_)),
+        output_of, w_tiled, out_dims is not S.NONE, K,
+    )
     if best is None:
         if not any_weights:
-            smallest = (min(K, P), R, S, min(C, M))
-            raise _no_fit(op, _NoFit("weight", smallest, storage_elems(smallest, al)), spad, params, itemsize)
-        smallest = (1, 1, OW, min(K, P))
-        raise _no_fit(op, _NoFit("output", smallest, storage_elems(smallest, al)), spad, params, itemsize)
+            raise t.no_fit("weight", (min(K, P), R, S_, min(C, M)))
+        raise t.no_fit("output", (1, 1, OW, min(K, P)))
     it, wt, ot = best
-
-    pads = (top, bottom, left, right)
-    in_tiling = _windowed_input(x, in_dims, it, (R, S), (sr, sc), pads, al)
-    w_tiling = _uniform("weights", w, "NHWC", w.shape, w_dims, wt, al)
+    in_tiling = _windowed_input(x, in_dims, it, (R, S_), (sr, sc), op.pads, t.al)
+    w_tiling = _uniform(Role.WEIGHTS, w, "NHWC", w.shape, w_dims, wt, t.al)
     if out_h:
-        rows = window_outputs(in_tiling.sizes[1], R, sr, top, bottom)
-        h_sizes, h_origins = _derived_split(rows)
-        n_split = split(N, it[0])
-        k_sizes = w_tiling.sizes[0]
-        k_origins = w_tiling.origins[0]
+        h_sizes, h_origins = _derived_split(window_outputs(in_tiling.sizes[1], R, sr, top, bottom))
+        n_sizes, n_origins = split(x.shape[0], it[0])
         out_tiling = TensorTiling(
-            role="output",
-            name=y.name,
-            layout="NHWC",
-            shape=tuple(y.shape),
-            strategy=out_dims,
-            tile_shape=tuple(ot),
-            sizes=(n_split[0], h_sizes, (OW,), k_sizes),
-            origins=(n_split[1], h_origins, (0,), k_origins),
-            alignment=al,
+            role=Role.OUTPUT, name=y.name, layout="NHWC", shape=tuple(y.shape), strategy=out_dims,
+            tile_shape=tuple(ot), sizes=(n_sizes, h_sizes, (OW,), w_tiling.sizes[0]),
+            origins=(n_origins, h_origins, (0,), w_tiling.origins[0]), alignment=t.al,
         )
     else:
-        out_tiling = _uniform("output", y, "NHWC", y.shape, out_dims, ot, al)
+        out_tiling = _uniform(Role.OUTPUT, y, "NHWC", y.shape, out_dims, ot, t.al)
     _check_cover(op, out_tiling)
-    return TilingPlan(
-        op=op.name,
-        kind=op.kind,
-        accelerator=accelerator,
-        spad_elems=spad,
-        tensors=(in_tiling, w_tiling, out_tiling),
-        params=_params(op, itemsize),
-        scheduler="conv",
-    )
+    return t.plan((in_tiling, w_tiling, out_tiling), Scheduler.CONV)
 
 
 def _check_cover(op: Op, tiling: TensorTiling) -> None:
@@ -493,85 +533,35 @@ def _params(op: Op, itemsize: int) -> tuple[tuple[str, object], ...]:
 
 def tile_inner_product(op: InnerProduct, params: TilingParams, accelerator: str = "smv") -> TilingPlan:
     """Tile an inner product (NC inputs, K x C weights, NC outputs) with SMAUG's SMV rules."""
+    t = _Tiler.of(op, params, accelerator)
     x, w = op.inputs
     y = op.output
-    itemsize = x.itemsize
-    spad = params.spad_elems(itemsize)
-    al = params.alignment
     P, M = params.num_pes, params.maccs_per_pe
-    N, C = x.shape
-    K = w.shape[0]
-    try:
-        in_dims = best_strategy(x.shape, spad, (1, M), al, "input")
-        w_dims = best_strategy(w.shape, spad, (P, M), al, "weight")
-        out_dims = best_strategy(y.shape, spad, (1, P), al, "output")
-    except _NoFit as err:
-        raise _no_fit(op, err, spad, params, itemsize) from None
-    if w_dims != "None" and out_dims != "None":
-        out_dims = "NC"
-    if in_dims == "N":
-        inputs = enum_2d(x.shape, spad, (1, C), (1, 1), al)
-    elif in_dims == "NC":
-        inputs = enum_2d(x.shape, spad, (1, M), (1, M), al)
-    else:
-        inputs = [tuple(x.shape)]
-    in_c_tiled = _has(in_dims, "C")
-    w_tiled = w_dims != "None"
-    out_tiled = out_dims != "None"
-    best_total, best = -1, None
-    any_weights = False
-    for it in inputs:
-        n_i, c_i = it
-        in_size = n_i * align_up(c_i, al)
-        if w_dims == "None":
-            weights = [(K, c_i if in_c_tiled else C)]
-        elif w_dims == "N" or in_c_tiled:
-            per = align_up(c_i, al)
-            weights = [(n, c_i) for n in range(min(K, P), K + 1, P) if n * per <= spad]
-        else:
-            weights = []
-            for n in range(min(K, P), K + 1, P):
-                for c in range(min(C, M), C + 1, M):
-                    if n * align_up(c, al) <= spad:
-                        weights.append((n, c))
-                    else:
-                        break
-        any_weights = any_weights or bool(weights)
-        for wt in weights:
-            w_size = storage_elems(wt, al)
-            for c in range(min(wt[0], P), K + 1, P):
-                if w_tiled and out_tiled:
-                    ot = (n_i, wt[0])
-                elif out_tiled:
-                    ot = (n_i, c)
-                else:
-                    ot = (n_i, K)
-                o_size = storage_elems(ot, al)
-                if o_size <= spad:
-                    total = in_size + w_size + o_size
-                    if total > best_total:
-                        best_total, best = total, (it, wt, ot)
-                if w_tiled or not out_tiled:
-                    break
+    C, K = x.shape[1], w.shape[0]
+    in_dims, w_dims, out_dims = t.strategies(
+        (x.shape, (1, M), "input"), (w.shape, (P, M), "weight"), (y.shape, (1, P), "output")
+    )
+    if w_dims is not S.NONE and out_dims is not S.NONE:
+        out_dims = S.NC
+    in_c_tiled, w_tiled, out_tiled = in_dims.tiles("C"), w_dims is not S.NONE, out_dims is not S.NONE
+
+    def output_of(it, wt, c):
+        return (it[0], wt[0] if (w_tiled and out_tiled) else (c if out_tiled else K))
+
+    best, any_weights = _best_triple(
+        t, t.inputs(x.shape, in_dims, M), lambda it: _weight_tiles(t, K, C, it[1], w_dims, in_c_tiled, ()),
+        output_of, w_tiled, out_tiled, K,
+    )
     if best is None:
         if not any_weights:
-            smallest = (min(K, P), min(C, M))
-            raise _no_fit(op, _NoFit("weight", smallest, storage_elems(smallest, al)), spad, params, itemsize)
-        smallest = (1, min(K, P))
-        raise _no_fit(op, _NoFit("output", smallest, storage_elems(smallest, al)), spad, params, itemsize)
+            raise t.no_fit("weight", (min(K, P), min(C, M)))
+        raise t.no_fit("output", (1, min(K, P)))
     it, wt, ot = best
-    return TilingPlan(
-        op=op.name,
-        kind=op.kind,
-        accelerator=accelerator,
-        spad_elems=spad,
-        tensors=(
-            _uniform("input", x, "NC", x.shape, in_dims, it, al),
-            _uniform("weights", w, "NC", w.shape, w_dims, wt, al),
-            _uniform("output", y, "NC", y.shape, out_dims, ot, al),
-        ),
-        params=_params(op, itemsize),
-        scheduler="inner_product",
+    return t.plan(
+        (_uniform(Role.INPUT, x, "NC", x.shape, in_dims, it, t.al),
+         _uniform(Role.WEIGHTS, w, "NC", w.shape, w_dims, wt, t.al),
+         _uniform(Role.OUTPUT, y, "NC", y.shape, out_dims, ot, t.al)),
+        Scheduler.INNER_PRODUCT,
     )
 
 
@@ -580,62 +570,51 @@ def tile_inner_product(op: InnerProduct, params: TilingParams, accelerator: str 
 # --------------------------------------------------------------------------------------------------
 
 
-def tile_pooling(op: Pooling, params: TilingParams, accelerator: str = "smv") -> TilingPlan:
-    """Tile a max or average pool with SMAUG's SMV rules."""
-    _check_nhwc(op)
-    (x,) = op.inputs
-    y = op.output
-    itemsize = x.itemsize
-    spad = params.spad_elems(itemsize)
-    al = params.alignment
-    V = params.vector_width
-    N, H, W, C = x.shape
+def _pool_tiles(t: _Tiler, op: Pooling, in_dims: TilingStrategy, out_dims: TilingStrategy):
+    """The (input, output) tile pair that fills the scratchpads most."""
+    x, y = op.inputs[0], op.output
+    V = t.params.vector_width
+    C = x.shape[3]
     ph, pw = op.pool_size
     sh, sw = op.stride
-    top, bottom, left, right = op.pads
-    try:
-        in_dims = best_strategy(x.shape, spad, (1, ph, pw, V), al, "input")
-        out_dims = best_strategy(y.shape, spad, (1, 1, 1, V), al, "output")
-    except _NoFit as err:
-        raise _no_fit(op, err, spad, params, itemsize) from None
-    if _has(in_dims, "H"):
-        out_dims = "NCH" if _has(out_dims, "C") else ("NHW" if _has(out_dims, "W") else "NH")
-    if _has(in_dims, "W"):
-        out_dims = "NCW" if _has(out_dims, "C") else ("NHW" if _has(out_dims, "H") else "NW")
-    table = {
-        "N": ((1, H, W, C), (1, 1, 1, 1)),
-        "NC": ((1, H, W, V), (1, 1, 1, V)),
-        "NH": ((1, ph, W, C), (1, sh, 1, 1)),
-        "NW": ((1, H, pw, C), (1, 1, sw, 1)),
-        "NHW": ((1, ph, pw, C), (1, sh, sw, 1)),
-        "NCH": ((1, ph, W, V), (1, sh, 1, V)),
-        "NCW": ((1, H, pw, V), (1, 1, sw, V)),
-    }
-    if in_dims in table:
-        inputs = enum_4d(x.shape, spad, *table[in_dims], al)
-    else:
-        inputs = [tuple(x.shape)]
-    # Output tiles take the input tile's channels when both are channel-tiled, else all channels.
-    in_c, out_c = _has(in_dims, "C"), _has(out_dims, "C")
-    best_total, best = -1, None
+    top, _, left, _ = op.pads
     _, OH, OW, _ = y.shape
-    for it in inputs:
+    # Output tiles take the input tile's channels when both are channel-tiled, else all channels.
+    both_c = in_dims.tiles("C") and out_dims.tiles("C")
+    best_total, best = -1, None
+    for it in t.inputs(x.shape, in_dims, V, (ph, pw), (sh, sw)):
         n_i, h_i, w_i, c_i = it
-        oh = (h_i + top - ph) // sh + 1 if _has(out_dims, "H") else OH
-        ow = (w_i + left - pw) // sw + 1 if _has(out_dims, "W") else OW
-        oc = c_i if (in_c and out_c) else C
-        ot = (n_i, oh, ow, oc)
-        o_size = storage_elems(ot, al)
-        if o_size <= spad:
-            total = storage_elems(it, al) + o_size
+        oh = (h_i + top - ph) // sh + 1 if out_dims.tiles("H") else OH
+        ow = (w_i + left - pw) // sw + 1 if out_dims.tiles("W") else OW
+        ot = (n_i, oh, ow, c_i if both_c else C)
+        o_size = storage_elems(ot, t.al)
+        if o_size <= t.spad:
+            total = storage_elems(it, t.al) + o_size
             if total > best_total:
                 best_total, best = total, (it, ot)
     if best is None:
-        smallest = (1, 1, 1, min(C, V))
-        raise _no_fit(op, _NoFit("output", smallest, storage_elems(smallest, al)), spad, params, itemsize)
-    it, ot = best
-    pads = (top, bottom, left, right)
-    in_tiling = _windowed_input(x, in_dims, it, (ph, pw), (sh, sw), pads, al)
+        raise t.no_fit("output", (1, 1, 1, min(C, V)))
+    return best
+
+
+def tile_pooling(op: Pooling, params: TilingParams, accelerator: str = "smv") -> TilingPlan:
+    """Tile a max or average pool with SMAUG's SMV rules."""
+    _check_nhwc(op)
+    t = _Tiler.of(op, params, accelerator)
+    (x,) = op.inputs
+    y = op.output
+    V = params.vector_width
+    C = x.shape[3]
+    ph, pw = op.pool_size
+    sh, sw = op.stride
+    top, bottom, left, right = op.pads
+    in_dims, out_dims = t.strategies((x.shape, (1, ph, pw, V), "input"), (y.shape, (1, 1, 1, V), "output"))
+    if in_dims.tiles("H"):
+        out_dims = S.NCH if out_dims.tiles("C") else (S.NHW if out_dims.tiles("W") else S.NH)
+    if in_dims.tiles("W"):
+        out_dims = S.NCW if out_dims.tiles("C") else (S.NHW if out_dims.tiles("H") else S.NW)
+    it, ot = _pool_tiles(t, op, in_dims, out_dims)
+    in_tiling = _windowed_input(x, in_dims, it, (ph, pw), (sh, sw), op.pads, t.al)
     rows = window_outputs(in_tiling.sizes[1], ph, sh, top, bottom)
     cols = window_outputs(in_tiling.sizes[2], pw, sw, left, right)
     h_sizes, h_origins = _derived_split(rows)
@@ -645,29 +624,15 @@ def tile_pooling(op: Pooling, params: TilingParams, accelerator: str = "smv") ->
             f"op {op.name!r} ({op.kind}): a row or column tile of the input yields no output "
             f"(pool {op.pool_size}, stride {op.stride}); this tiling is not supported"
         )
-    n_split = in_tiling.sizes[0], in_tiling.origins[0]
-    c_split = (in_tiling.sizes[3], in_tiling.origins[3]) if (in_c and out_c) else ((C,), (0,))
+    both_c = in_dims.tiles("C") and out_dims.tiles("C")
+    c_sizes, c_origins = (in_tiling.sizes[3], in_tiling.origins[3]) if both_c else ((C,), (0,))
     out_tiling = TensorTiling(
-        role="output",
-        name=y.name,
-        layout="NHWC",
-        shape=tuple(y.shape),
-        strategy=out_dims,
-        tile_shape=tuple(ot),
-        sizes=(n_split[0], h_sizes, w_sizes, c_split[0]),
-        origins=(n_split[1], h_origins, w_origins, c_split[1]),
-        alignment=al,
+        role=Role.OUTPUT, name=y.name, layout="NHWC", shape=tuple(y.shape), strategy=out_dims,
+        tile_shape=tuple(ot), sizes=(in_tiling.sizes[0], h_sizes, w_sizes, c_sizes),
+        origins=(in_tiling.origins[0], h_origins, w_origins, c_origins), alignment=t.al,
     )
     _check_cover(op, out_tiling)
-    return TilingPlan(
-        op=op.name,
-        kind=op.kind,
-        accelerator=accelerator,
-        spad_elems=spad,
-        tensors=(in_tiling, out_tiling),
-        params=_params(op, itemsize),
-        scheduler="pool",
-    )
+    return t.plan((in_tiling, out_tiling), Scheduler.POOL)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -675,95 +640,73 @@ def tile_pooling(op: Pooling, params: TilingParams, accelerator: str = "smv") ->
 # --------------------------------------------------------------------------------------------------
 
 
+def _bn_conv_tiles(t: _Tiler, x: Tensor, w: Tensor, in_dims: TilingStrategy, w_dims: TilingStrategy):
+    """After a conv: the input tile (the output's too) that fills the scratchpads most; parameters whole."""
+    V = t.params.vector_width
+    if w_dims is not S.NONE:
+        raise t.no_fit("weight", (4, x.shape[3]))
+    inputs = t.inputs(x.shape, in_dims, V, (V, V), (V, V))
+    if not inputs:
+        raise t.no_fit("input", (1, 1, 1, V), V)
+    w_size = storage_elems(w.shape, t.al)
+    best_total, best = -1, None
+    for it in inputs:
+        total = 2 * storage_elems(it, t.al) + w_size
+        if total > best_total:
+            best_total, best = total, it
+    return best, w.shape
+
+
+def _bn_fc_tiles(t: _Tiler, x: Tensor, in_dims: TilingStrategy, w_dims: TilingStrategy):
+    """After an FC: the (input, parameter) tiles that fill the scratchpads most."""
+    V = t.params.vector_width
+    C = x.shape[-1]
+    best_total, best = -1, None
+    for it in t.inputs(x.shape, in_dims, V):
+        if w_dims == S.NC and in_dims.tiles("C"):
+            cands = [(4, it[1])] if storage_elems((4, it[1]), t.al) <= t.spad else []
+        elif w_dims == S.NC:
+            cands = []
+            for c in range(min(C, V), C + 1, V):
+                if storage_elems((4, c), t.al) <= t.spad:
+                    cands.append((4, c))
+                else:
+                    break
+        else:
+            cands = [(4, C)]
+        for wt in cands:
+            total = 2 * storage_elems(it, t.al) + storage_elems(wt, t.al)
+            if total > best_total:
+                best_total, best = total, (it, wt)
+    if best is None:
+        raise t.no_fit("weight", (4, V))
+    return best
+
+
 def tile_batch_norm(op: BatchNorm, params: TilingParams, accelerator: str = "smv") -> TilingPlan:
     """Tile a batch norm (after a conv: NHWC; after an FC: NC); its 4 parameter vectors form a 4 x C tensor."""
+    t = _Tiler.of(op, params, accelerator)
     x = op.inputs[0]
     y = op.output
-    itemsize = x.itemsize
-    spad = params.spad_elems(itemsize)
-    al = params.alignment
     V = params.vector_width
     if x.layout not in ("NHWC", "NC"):
         _check_nhwc(op)
-    C = x.shape[-1]
-    w = Tensor(f"{op.name}/params", (4, C), "NC", x.dtype, constant=True)
+    w = Tensor(f"{op.name}/params", (4, x.shape[-1]), "NC", x.dtype, constant=True)
     post_conv = x.rank == 4
-    try:
-        if post_conv:
-            in_dims = best_strategy(x.shape, spad, (1, V, V, V), al, "input")
-        else:
-            in_dims = best_strategy(x.shape, spad, (1, V), al, "input")
-        w_dims = best_strategy(w.shape, spad, (4, V), al, "weight")
-    except _NoFit as err:
-        raise _no_fit(op, err, spad, params, itemsize) from None
+    in_dims, w_dims = t.strategies(
+        (x.shape, (1, V, V, V) if post_conv else (1, V), "input"), (w.shape, (4, V), "weight")
+    )
     if post_conv:
-        if w_dims != "None":
-            smallest = (4, C)
-            raise _no_fit(op, _NoFit("weight", smallest, storage_elems(smallest, al)), spad, params, itemsize)
-        N, H, W, _ = x.shape
-        table = {
-            "N": ((1, H, W, C), (1, 1, 1, 1)),
-            "NC": ((1, H, W, V), (1, 1, 1, V)),
-            "NH": ((1, V, W, C), (1, V, 1, 1)),
-            "NW": ((1, H, V, C), (1, 1, V, 1)),
-            "NHW": ((1, V, V, C), (1, V, V, 1)),
-            "NCH": ((1, V, W, V), (1, V, 1, V)),
-            "NCW": ((1, H, V, V), (1, 1, V, V)),
-        }
-        inputs = enum_4d(x.shape, spad, *table[in_dims], al) if in_dims in table else [tuple(x.shape)]
-        if not inputs:
-            raise _no_fit(op, _NoFit("input", (1, 1, 1, V), V), spad, params, itemsize)
-        w_size = storage_elems(w.shape, al)
-        best_total, best = -1, None
-        for it in inputs:
-            total = 2 * storage_elems(it, al) + w_size
-            if total > best_total:
-                best_total, best = total, it
-        it, wt = best, w.shape
-        layout = "NHWC"
-        scheduler = "batch_norm_conv"
+        it, wt = _bn_conv_tiles(t, x, w, in_dims, w_dims)
+        layout, scheduler = "NHWC", Scheduler.BATCH_NORM_CONV
     else:
-        N = x.shape[0]
-        if in_dims == "N":
-            inputs = enum_2d(x.shape, spad, (1, C), (1, 1), al)
-        elif in_dims == "NC":
-            inputs = enum_2d(x.shape, spad, (1, V), (1, V), al)
-        else:
-            inputs = [tuple(x.shape)]
-        best_total, best = -1, None
-        for it in inputs:
-            if w_dims == "NC" and _has(in_dims, "C"):
-                cands = [(4, it[1])] if storage_elems((4, it[1]), al) <= spad else []
-            elif w_dims == "NC":
-                cands = []
-                for c in range(min(C, V), C + 1, V):
-                    if storage_elems((4, c), al) <= spad:
-                        cands.append((4, c))
-                    else:
-                        break
-            else:
-                cands = [(4, C)]
-            for wt in cands:
-                total = 2 * storage_elems(it, al) + storage_elems(wt, al)
-                if total > best_total:
-                    best_total, best = total, (it, wt)
-        if best is None:
-            raise _no_fit(op, _NoFit("weight", (4, V), storage_elems((4, V), al)), spad, params, itemsize)
-        it, wt = best
-        layout = "NC"
-        scheduler = "batch_norm_fc"
-    return TilingPlan(
-        op=op.name,
-        kind=op.kind,
-        accelerator=accelerator,
-        spad_elems=spad,
-        tensors=(
-            _uniform("input", x, layout, x.shape, in_dims, it, al),
-            _uniform("weights", w, "NC", w.shape, w_dims, wt, al),
-            _uniform("output", y, layout, y.shape, in_dims, it, al),
-        ),
-        params=_params(op, itemsize),
-        scheduler=scheduler,
+        it, wt = _bn_fc_tiles(t, x, in_dims, w_dims)
+        layout, scheduler = "NC", Scheduler.BATCH_NORM_FC
+    return t.plan(
+        (_uniform(Role.INPUT, x, layout, x.shape, in_dims, it, t.al),
+         _uniform(Role.WEIGHTS, w, "NC", w.shape, w_dims, wt, t.al),
+         _uniform(Role.OUTPUT, y, layout, y.shape, in_dims, it, t.al)),
+        scheduler,
     )
 
 
@@ -772,7 +715,7 @@ def tile_batch_norm(op: BatchNorm, params: TilingParams, accelerator: str = "smv
 # --------------------------------------------------------------------------------------------------
 
 
-def _flat(role: str, tensor: Tensor, chunk: int, alignment: int) -> TensorTiling:
+def _flat(role: Role, tensor: Tensor, chunk: int, alignment: int) -> TensorTiling:
     total = storage_elems(tensor.shape, alignment)
     sizes, origins = split(total, chunk)
     return TensorTiling(
@@ -780,7 +723,7 @@ def _flat(role: str, tensor: Tensor, chunk: int, alignment: int) -> TensorTiling
         name=tensor.name,
         layout="NC",
         shape=(1, total),
-        strategy="None" if len(sizes) == 1 else "NC",
+        strategy=S.NONE if len(sizes) == 1 else S.NC,
         tile_shape=(1, chunk),
         sizes=((1,), sizes),
         origins=((0,), origins),
@@ -795,63 +738,43 @@ def tile_elementwise(op: Op, params: TilingParams, accelerator: str = "smv") -> 
     SMAUG's ``generateTiledTensorPerBatchNC`` with tile ``{1, min(spad elements, storage size)}``;
     both inputs of a binary op must have the same shape (SMAUG inserts a repeat op otherwise).
     """
+    t = _Tiler.of(op, params, accelerator)
     x = op.inputs[0]
-    y = op.output
-    itemsize = x.itemsize
-    spad = params.spad_elems(itemsize)
-    al = params.alignment
     if isinstance(op, Eltwise) and op.inputs[0].shape != op.inputs[1].shape:
         raise MappingError(
             f"op {op.name!r} ({op.kind}): input shapes {op.inputs[0].shape} and {op.inputs[1].shape} differ; "
             f"the SMV element-wise kernels need equal shapes (broadcast with tensor.repeat first)"
         )
-    chunk = min(spad, storage_elems(x.shape, al))
-    tensors = [_flat("input", x, chunk, al)]
+    chunk = min(t.spad, storage_elems(x.shape, t.al))
+    tensors = [_flat(Role.INPUT, x, chunk, t.al)]
     if isinstance(op, Eltwise):
-        tensors.append(_flat("input1", op.inputs[1], chunk, al))
-    tensors.append(_flat("output", y, chunk, al))
-    return TilingPlan(
-        op=op.name,
-        kind=op.kind,
-        accelerator=accelerator,
-        spad_elems=spad,
-        tensors=tuple(tensors),
-        params=_params(op, itemsize),
-        scheduler="elementwise",
-    )
+        tensors.append(_flat(Role.INPUT1, op.inputs[1], chunk, t.al))
+    tensors.append(_flat(Role.OUTPUT, op.output, chunk, t.al))
+    return t.plan(tensors, Scheduler.ELEMENTWISE)
 
 
 def tile_softmax(op: Activation, params: TilingParams, accelerator: str = "smv") -> TilingPlan:
     """Tile a softmax over the last dimension: whole rows, as many as fit (SMAUG tiles only N)."""
+    t = _Tiler.of(op, params, accelerator)
     x = op.inputs[0]
     y = op.output
-    itemsize = x.itemsize
-    spad = params.spad_elems(itemsize)
-    al = params.alignment
     rows = x.size // x.shape[-1]
     width = x.shape[-1]
-    row_elems = align_up(width, al)
-    if row_elems > spad:
+    row_elems = align_up(width, t.al)
+    if row_elems > t.spad:
         raise MappingError(
             f"op {op.name!r} (softmax): the smallest input tile (1, {width}) needs {row_elems} elements, "
-            f"more than one {params.spad_bytes}-byte scratchpad holds ({spad} elements of {itemsize} B); "
+            f"more than one {params.spad_bytes}-byte scratchpad holds ({t.spad} elements of {t.itemsize} B); "
             f"use larger scratchpads"
         )
-    per = min(spad // row_elems, rows)
-    strategy = "None" if per >= rows else "N"
+    per = min(t.spad // row_elems, rows)
+    strategy = S.NONE if per >= rows else S.N
     xs = Tensor(x.name, (rows, width), "NC", x.dtype)
     ys = Tensor(y.name, (rows, width), "NC", y.dtype)
-    return TilingPlan(
-        op=op.name,
-        kind=op.kind,
-        accelerator=accelerator,
-        spad_elems=spad,
-        tensors=(
-            _uniform("input", xs, "NC", xs.shape, strategy, (per, width), al),
-            _uniform("output", ys, "NC", ys.shape, strategy, (per, width), al),
-        ),
-        params=_params(op, itemsize),
-        scheduler="elementwise",
+    return t.plan(
+        (_uniform(Role.INPUT, xs, "NC", xs.shape, strategy, (per, width), t.al),
+         _uniform(Role.OUTPUT, ys, "NC", ys.shape, strategy, (per, width), t.al)),
+        Scheduler.ELEMENTWISE,
     )
 
 
