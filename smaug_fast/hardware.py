@@ -1,7 +1,9 @@
 """The hardware description: a system-on-chip with CPU cores, caches, DRAM, an SoC interface and accelerators.
 
-Every part is a frozen dataclass whose fields carry their unit in their name, a default and a one-line
-description (``System.describe()`` lists them all), validated when built. Parts nest, and a whole
+Every part is a frozen dataclass in one style (:mod:`smaug_fast.spec`): each field carries its unit in
+its name, and :func:`~smaug_fast.spec.param` declares next to it a default, a one-line description and
+its constraints (type, bounds, power of two, choices), checked when the part is built; a part's
+``validate()`` holds only the rules that relate fields. ``System.describe()`` lists every leaf. Parts nest, and a whole
 system is one hashable value, so that per-op results can be memoized on it:
 
 >>> from smaug_fast.hardware import System
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 from .accelerators.base import Accelerator
 from .accelerators.smv import SMV
-from .choices import Interface, parse
+from .choices import Interface
 from .errors import ConfigError, describe
 from .memory import PRESETS as DRAM_PRESETS
 from .memory import CacheConfig, DRAMConfig
@@ -53,46 +55,40 @@ class CPU(Spec):
     with memcpy); they are assumptions to be calibrated against the paper's breakdowns.
     """
 
-    cores: int = param(8, "CPU cores (Table 2: 8 out-of-order x86 cores)")
-    freq_hz: float = param(2.5e9, "core clock [Hz] (Table 2: 2.5 GHz; run.sh --cpu-clock=2.5GHz)")
-    issue_width: int = param(8, "micro-ops issued per cycle (Table 2: 8-uop issue)")
-    rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)")
+    cores: int = param(8, "CPU cores (Table 2: 8 out-of-order x86 cores)", ge=1, le=256)
+    freq_hz: float = param(2.5e9, "core clock [Hz] (Table 2: 2.5 GHz; run.sh --cpu-clock=2.5GHz)", ge=1e6)
+    issue_width: int = param(8, "micro-ops issued per cycle (Table 2: 8-uop issue)", ge=1, le=64)
+    rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)", ge=1)
     copy_bytes_per_cycle: float = param(
-        16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)"
+        16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)",
+        gt=0.0,
     )
     copy_call_cycles: int = param(
         400,
         "fixed cost of one contiguous run of a tiling copy: SMAUG's copyTensorRegion advances two "
         "TensorRegionIndexIterators and calls memcpy per run [cycles] (fitted: validation/calibrate.py)",
+        ge=0,
     )
     gather_cycles_per_elem: float = param(
-        4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)"
+        4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)",
+        ge=0.0,
     )
     outstanding_misses: int = param(
-        2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)"
+        2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)",
+        ge=1, le=1024,
     )
     op_overhead_cycles: int = param(
-        60000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)"
+        60000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)",
+        ge=0,
     )
     macs_per_cycle: float = param(
-        2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)"
+        2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)",
+        gt=0.0,
     )
     active_power_w: float = param(
-        1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)"
+        1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)",
+        ge=0.0,
     )
-
-    def validate(self) -> None:
-        self._int("cores", 1, 256)
-        self._number("freq_hz", 1e6, strict=False)
-        self._int("issue_width", 1, 64)
-        self._int("rob_entries", 1)
-        self._number("copy_bytes_per_cycle", 0.0)
-        self._int("copy_call_cycles", 0)
-        self._number("gather_cycles_per_elem", 0.0, strict=False)
-        self._int("outstanding_misses", 1, 1024)
-        self._int("op_overhead_cycles", 0)
-        self._number("macs_per_cycle", 0.0)
-        self._number("active_power_w", 0.0, strict=False)
 
 
 @dataclass(frozen=True)
@@ -100,11 +96,12 @@ class DMA(Spec):
     """The accelerators' DMA engine (gem5-Aladdin; defaults from SMAUG's ``gem5.cfg`` and ``sweeps/params.py``)."""
 
     setup_cycles: int = param(
-        100, "fixed cost of each DMA transfer [accelerator cycles] (gem5.cfg dma_setup_overhead)"
+        100, "fixed cost of each DMA transfer [accelerator cycles] (gem5.cfg dma_setup_overhead)",
+        ge=0,
     )
-    max_outstanding: int = param(16, "DMA requests in flight (gem5.cfg max_dma_requests)")
-    chunk_bytes: int = param(64, "bytes per DMA request (gem5.cfg dma_chunk_size)")
-    channels: int = param(1, "DMA channels of the controller (sweeps/params.py num_dma_channels)")
+    max_outstanding: int = param(16, "DMA requests in flight (gem5.cfg max_dma_requests)", ge=1, le=1024)
+    chunk_bytes: int = param(64, "bytes per DMA request (gem5.cfg dma_chunk_size)", ge=1, pow2=True)
+    channels: int = param(1, "DMA channels of the controller (sweeps/params.py num_dma_channels)", ge=1, le=64)
     pipelined: bool = param(True, "transfers of consecutive pages overlap with unpacking (gem5.cfg pipelined_dma)")
     ignore_cache_flush: bool = param(
         False, "skip flushing source lines from the CPU caches before a DMA load (gem5.cfg)"
@@ -115,28 +112,20 @@ class DMA(Spec):
         "delay of each source cache line flushed before a DMA load [ns] (gem5-aladdin "
         "configs/aladdin/aladdin_template.cfg cacheline_flush_latency = 12 since commit 2a9a75b, 2018; "
         "SMAUG's gem5.cfg keeps the default)",
+        ge=0.0,
     )
     invalidate_ns_per_line: float = param(
         12.0,
         "delay of each destination line invalidated before a DMA store [ns] (gem5-Aladdin's "
         "HybridDatapath charges stores with cacheline_flush_latency too)",
+        ge=0.0,
     )
     page_bytes: int = param(
         4096,
         "largest DMA request; tiles move in requests of this size, each with its own flush "
         "(SMAUG host_load_fp16 / host_store_fp16, LOG_PAGE_SIZE 12) [B]",
+        ge=1, pow2=True,
     )
-
-    def validate(self) -> None:
-        self._int("setup_cycles", 0)
-        self._int("max_outstanding", 1, 1024)
-        self._int("chunk_bytes", 1, pow2=True)
-        self._int("channels", 1, 64)
-        for name in ("pipelined", "ignore_cache_flush", "invalidate_on_store"):
-            self._bool(name)
-        self._number("flush_ns_per_line", 0.0, strict=False)
-        self._number("invalidate_ns_per_line", 0.0, strict=False)
-        self._int("page_bytes", 1, pow2=True)
 
 
 @dataclass(frozen=True)
@@ -144,19 +133,16 @@ class ACP(Spec):
     """The accelerator coherence port: one-way coherent accesses to the last-level cache (paper section 3.3)."""
 
     latency_cycles: int = param(
-        20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)"
+        20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)",
+        ge=0,
     )
     max_outstanding: int = param(
         16,
         "ACP requests in flight (the ACP's RubySequencer, gem5 src/mem/ruby/system/Sequencer.py "
         "max_outstanding_requests = 16; gem5.cfg cache_queue_size 32 is not the limit)",
+        ge=1, le=1024,
     )
-    line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)")
-
-    def validate(self) -> None:
-        self._int("latency_cycles", 0)
-        self._int("max_outstanding", 1, 1024)
-        self._int("line_bytes", 1, pow2=True)
+    line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)", ge=1, pow2=True)
 
 
 @dataclass(frozen=True)
@@ -172,17 +158,15 @@ class Energy(Spec):
     """
 
     l1d_access_energy_j: float = param(
-        56.8e-12, "energy of one L1D access [J] (CACTI-P: 64 KiB, 4-way, 22 nm, read 0.0568 nJ)"
+        56.8e-12, "energy of one L1D access [J] (CACTI-P: 64 KiB, 4-way, 22 nm, read 0.0568 nJ)",
+        ge=0.0,
     )
     l2_access_energy_j: float = param(
-        0.296e-9, "energy of one LLC lookup [J] (CACTI-P: 2 MiB, 16-way, 22 nm, read 0.296 nJ, write 0.333 nJ)"
+        0.296e-9, "energy of one LLC lookup [J] (CACTI-P: 2 MiB, 16-way, 22 nm, read 0.296 nJ, write 0.333 nJ)",
+        ge=0.0,
     )
-    l1d_leakage_w: float = param(0.83e-3, "leakage of one core's L1D [W] (CACTI-P: 64 KiB, 22 nm, 300 K, 0.834 mW)")
-    l2_leakage_w: float = param(21.9e-3, "leakage of the LLC [W] (CACTI-P: 2 MiB, 16-way, 22 nm, 300 K, 21.9 mW)")
-
-    def validate(self) -> None:
-        for name in ("l1d_access_energy_j", "l2_access_energy_j", "l1d_leakage_w", "l2_leakage_w"):
-            self._number(name, 0.0, strict=False)
+    l1d_leakage_w: float = param(0.83e-3, "leakage of one core's L1D [W] (CACTI-P: 64 KiB, 22 nm, 300 K, 0.834 mW)", ge=0.0)
+    l2_leakage_w: float = param(21.9e-3, "leakage of the LLC [W] (CACTI-P: 2 MiB, 16-way, 22 nm, 300 K, 21.9 mW)", ge=0.0)
 
 
 @dataclass(frozen=True)
@@ -211,8 +195,8 @@ class System(Spec):
         Interface.DMA, "how accelerators reach memory: 'dma', 'acp' or 'acp_dma_weights' (SMAUG mem_policy)"
     )
     accelerator: Accelerator = param(SMV(), "the accelerator model (every accelerator of the SoC is one of these)")
-    num_accelerators: int = param(1, "accelerators sharing each operator, round-robin (1-8; SMAUG --num-accels)")
-    cpu_threads: int = param(1, "CPU threads that tile and untile tensors (1-8; SMAUG --num-threads)")
+    num_accelerators: int = param(1, "accelerators sharing each operator, round-robin (1-8; SMAUG --num-accels)", ge=1, le=MAX_ACCELERATORS)
+    cpu_threads: int = param(1, "CPU threads that tile and untile tensors (1-8; SMAUG --num-threads)", ge=1, le=MAX_THREADS)
     energy: Energy = param(Energy(), "cache energies and leakage")
 
     def validate(self) -> None:
@@ -238,9 +222,6 @@ class System(Spec):
             raise ConfigError(
                 f"accelerator = {describe(self.accelerator)}: must be hashable (a frozen dataclass)"
             ) from None
-        object.__setattr__(self, "interface", parse(Interface, self.interface, "interface"))
-        self._int("num_accelerators", 1, MAX_ACCELERATORS)
-        self._int("cpu_threads", 1, MAX_THREADS)
         if self.cpu_threads > self.cpu.cores:
             raise ConfigError(
                 f"cpu_threads = {self.cpu_threads}: more than the cpu.cores = {self.cpu.cores} that run them"

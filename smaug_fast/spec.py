@@ -18,7 +18,7 @@ Everything here is generic over dataclasses; the hardware parts themselves are i
 from __future__ import annotations
 
 import dataclasses
-import re
+import numbers
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, field, fields, is_dataclass
@@ -31,28 +31,27 @@ from .errors import ConfigError, describe
 POLYMORPHIC: dict[type, dict[str, type]] = {}
 
 
-def param(default, doc: str, **metadata):
-    """A dataclass field with a default and a one-line description (``doc``) in its metadata."""
+def param(default, doc: str, *, ge=None, gt=None, le=None, pow2: bool = False, choices=None, **metadata):
+    """A dataclass field with a default, a one-line description (``doc``) and its constraints.
+
+    The constraints are checked by :class:`Spec` when an instance is built, by the field's type
+    (``int``, ``float``, ``bool``, ``str`` or a :class:`~smaug_fast.choices.Choice` enum): ``ge``/``gt``
+    a lower bound (inclusive/exclusive), ``le`` an upper bound, ``pow2`` a power of two, ``choices`` the
+    allowed strings. Relations between fields are the class's :meth:`Spec.validate`.
+    """
     if not doc or "\n" in doc:
         raise ValueError("param(): doc must be one non-empty line")
-    return field(default=default, metadata={"doc": doc, **metadata})
+    check = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("pow2", pow2), ("choices", choices))
+             if v is not None and v is not False}
+    return field(default=default, metadata={"doc": doc, "check": check, **metadata})
 
 
 def field_doc(cls: type, name: str) -> str:
-    """The one-line description of field ``name`` of dataclass ``cls``.
-
-    From the field's metadata, or else from an ``Attributes:`` section of the class docstring
-    (``name: text``, continuation lines indented), so that dataclasses written without :func:`param`
-    still document every field. Empty when neither has it.
-    """
+    """The one-line description of field ``name`` of dataclass ``cls`` (from :func:`param`; empty if none)."""
     for f in fields(cls):
-        if f.name == name and f.metadata.get("doc"):
-            return str(f.metadata["doc"])
-    doc = cls.__doc__ or ""
-    match = re.search(rf"^\s+{re.escape(name)}:\s*(.+(?:\n\s{{10,}}.+)*)", doc, re.MULTILINE)
-    if not match:
-        return ""
-    return " ".join(part.strip() for part in match.group(1).splitlines())
+        if f.name == name:
+            return str(f.metadata.get("doc", ""))
+    return ""
 
 
 def _nested_class(f: dataclasses.Field, value: object) -> type | None:
@@ -228,71 +227,120 @@ def walk(obj, path: str = "") -> Iterator[tuple[str, object, str]]:
 
 
 class Spec:
-    """Mixin for frozen hardware dataclasses: unit coercion, validation, dicts and dotted replace.
+    """Mixin for frozen hardware dataclasses: declared constraints, unit coercion, dicts and dotted replace.
 
-    Subclasses are ``@dataclass(frozen=True)`` with every field declared through :func:`param`, and
-    implement :meth:`validate` (raise ConfigError naming ``field = value``). Nested specs are fields
-    whose default is a spec instance.
+    Subclasses are ``@dataclass(frozen=True)`` with every field declared through :func:`param` (its
+    default, description and constraints next to it). Building one parses unit strings, turns NumPy
+    and whole-float numbers into the field's type, checks every field's constraints, then runs
+    :meth:`validate` for the rules that relate fields; each failure is a ConfigError naming
+    ``field = value``. Nested specs are fields whose default is a spec instance. A class whose
+    instances name themselves (``_label = "name"``: the cache levels, the DRAM) puts that name in
+    front of the field (``l2.size_bytes = ...``); inside a System the dotted path replaces it.
     """
+
+    #: The field whose value names an instance in its errors (None: errors name the field alone).
+    _label: typing.ClassVar[str | None] = None
 
     def __post_init__(self) -> None:
         self._coerce_units()
+        self._check_declared()
         self.validate()
 
     def _coerce_units(self) -> None:
-        """Turn unit strings into numbers, and whole floats into ints for integer fields."""
-        hints = _int_fields(type(self))
+        """Turn unit strings into numbers, NumPy numbers into Python ones (Python ints stay ints), whole floats into ints
+        for integer fields."""
+        hints = _field_types(type(self))
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             kind = units.kind_of_field(f.name)
             if kind is not None and isinstance(value, str):
-                value = units.parse(value, kind, f.name)
+                value = units.parse(value, kind, self._where(f.name))
                 object.__setattr__(self, f.name, value)
-            if f.name in hints and isinstance(value, float) and value.is_integer():
+            hint = hints.get(f.name)
+            if isinstance(value, bool) or isinstance(value, (str, type(None))):
+                continue
+            if hint is int and isinstance(value, float) and value.is_integer():
                 object.__setattr__(self, f.name, int(value))
-            elif (
-                f.name in hints and not isinstance(value, (bool, int)) and hasattr(value, "__index__")
-            ):
+            elif hint is int and hasattr(value, "__index__"):
                 object.__setattr__(self, f.name, int(value))
+            elif hint is float and isinstance(value, numbers.Real) and not isinstance(value, (int, float)):
+                object.__setattr__(self, f.name, float(value))
 
-    def validate(self) -> None:  # pragma: no cover - every subclass overrides it
-        """Check every field; raise ConfigError naming the field and the value."""
+    def _check_declared(self) -> None:
+        """Check every field against its type and the constraints declared with :func:`param`."""
+        from .choices import Choice, parse
 
-    # -- checks used by validate() -----------------------------------------------------------------
+        hints = _field_types(type(self))
+        for f in fields(self):  # type: ignore[arg-type]
+            hint = hints.get(f.name)
+            check = f.metadata.get("check", {})
+            if f.name in _optional_fields(type(self)) and getattr(self, f.name) is None:
+                continue
+            if isinstance(hint, type) and issubclass(hint, Choice):
+                object.__setattr__(self, f.name, parse(hint, getattr(self, f.name), self._where(f.name)))
+            elif hint is bool:
+                self._bool(f.name)
+            elif hint is int:
+                self._int(f.name, check.get("ge"), check.get("le"), check.get("pow2", False), check.get("gt"))
+            elif hint is float:
+                strict = "gt" in check
+                self._number(f.name, check.get("gt", check.get("ge")), strict=strict, maximum=check.get("le"))
+            elif hint is str and "choices" in check:
+                self._choice(f.name, tuple(check["choices"]))
+            elif hint is str and not isinstance(getattr(self, f.name), str):
+                raise ConfigError(f"{self._where(f.name)} = {describe(getattr(self, f.name))}: must be a string")
 
-    def _int(self, name: str, minimum: int = 0, maximum: int | None = None, pow2: bool = False) -> None:
+    def validate(self) -> None:
+        """Check the rules that relate fields; raise ConfigError naming ``field = value``."""
+
+    def _where(self, name: str) -> str:
+        """How errors name field ``name``: ``label.name`` for self-naming parts, else ``name``."""
+        label = getattr(self, self._label, None) if self._label else None
+        return f"{label}.{name}" if isinstance(label, str) and label else name
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def _int(self, name: str, minimum: int | None = 0, maximum: int | None = None, pow2: bool = False,
+             above: int | None = None) -> None:
         value = getattr(self, name)
+        where = self._where(name)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{name} = {describe(value)}: must be an integer")
-        if value < minimum:
-            raise ConfigError(f"{name} = {describe(value)}: must be >= {minimum}")
+            raise ConfigError(f"{where} = {describe(value)}: must be an integer")
+        if above is not None and value <= above:
+            raise ConfigError(f"{where} = {describe(value)}: must be > {above}")
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{where} = {describe(value)}: must be >= {minimum}")
         if maximum is not None and value > maximum:
-            raise ConfigError(f"{name} = {describe(value)}: must be <= {maximum}")
-        if pow2 and value & (value - 1):
-            raise ConfigError(f"{name} = {describe(value)}: must be a power of two")
+            raise ConfigError(f"{where} = {describe(value)}: must be <= {maximum}")
+        if pow2 and (value < 1 or value & (value - 1)):
+            raise ConfigError(f"{where} = {describe(value)}: must be a power of two")
 
-    def _number(self, name: str, minimum: float = 0.0, *, strict: bool = True, maximum: float | None = None) -> None:
+    def _number(self, name: str, minimum: float | None = 0.0, *, strict: bool = True,
+                maximum: float | None = None) -> None:
         value = getattr(self, name)
+        where = self._where(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name} = {describe(value)}: must be a number")
+            raise ConfigError(f"{where} = {describe(value)}: must be a number")
         if value != value or value in (float("inf"), float("-inf")):
-            raise ConfigError(f"{name} = {describe(value)}: must be finite")
-        if strict and value <= minimum:
-            raise ConfigError(f"{name} = {describe(value)}: must be > {minimum:g}")
-        if not strict and value < minimum:
-            raise ConfigError(f"{name} = {describe(value)}: must be >= {minimum:g}")
+            raise ConfigError(f"{where} = {describe(value)}: must be finite")
+        if minimum is not None and strict and value <= minimum:
+            raise ConfigError(f"{where} = {describe(value)}: must be > {minimum:g}")
+        if minimum is not None and not strict and value < minimum:
+            raise ConfigError(f"{where} = {describe(value)}: must be >= {minimum:g}")
         if maximum is not None and value > maximum:
-            raise ConfigError(f"{name} = {describe(value)}: must be <= {maximum:g}")
+            raise ConfigError(f"{where} = {describe(value)}: must be <= {maximum:g}")
 
     def _bool(self, name: str) -> None:
         value = getattr(self, name)
         if not isinstance(value, bool):
-            raise ConfigError(f"{name} = {describe(value)}: must be True or False")
+            raise ConfigError(f"{self._where(name)} = {describe(value)}: must be True or False")
 
     def _choice(self, name: str, choices: tuple[str, ...]) -> None:
         value = getattr(self, name)
         if value not in choices:
-            raise ConfigError(f"{name} = {describe(value)}: must be one of {', '.join(map(repr, choices))}")
+            raise ConfigError(
+                f"{self._where(name)} = {describe(value)}: must be one of {', '.join(map(repr, choices))}"
+            )
 
     # -- dicts and replace -------------------------------------------------------------------------
 
@@ -314,18 +362,30 @@ class Spec:
         return list(walk(self))
 
 
-def _int_fields(cls: type) -> set[str]:
-    """Names of fields annotated ``int`` (so ``32768.0`` from a unit string becomes ``32768``)."""
-    cached = cls.__dict__.get("_smaug_int_fields")
+def _field_types(cls: type) -> dict[str, object]:
+    """The type of each field: ``int``, ``float``, ``bool``, ``str``, an enum, ... (``X | None`` gives X)."""
+    cached = cls.__dict__.get("_smaug_field_types")
     if cached is not None:
         return cached
     try:
         hints = typing.get_type_hints(cls)
-    except Exception:  # pragma: no cover - unresolvable annotations: no coercion
+    except Exception:  # pragma: no cover - unresolvable annotations: no checks by type
         hints = {}
-    names = {name for name, hint in hints.items() if hint is int}
-    type.__setattr__(cls, "_smaug_int_fields", names)
-    return names
+    out, optional = {}, set()
+    for name, hint in hints.items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if type(None) in typing.get_args(hint) and len(args) == 1:
+            hint = args[0]
+            optional.add(name)
+        out[name] = hint
+    type.__setattr__(cls, "_smaug_field_types", out)
+    type.__setattr__(cls, "_smaug_optional", frozenset(optional))
+    return out
+
+
+def _optional_fields(cls: type) -> frozenset[str]:
+    _field_types(cls)
+    return cls.__dict__["_smaug_optional"]
 
 
 __all__ = ["POLYMORPHIC", "Spec", "build", "field_doc", "from_dict", "param", "replace", "to_dict", "walk"]

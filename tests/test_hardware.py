@@ -15,10 +15,12 @@ from smaug_fast.accelerators import SMV
 from smaug_fast.errors import ConfigError
 from smaug_fast.hardware import ACP, CPU, DMA, Energy, System
 from smaug_fast.memory import PRESETS as DRAM_PRESETS
-from smaug_fast.memory import CacheConfig
+from smaug_fast.accelerators import Systolic, SystolicArray
+from smaug_fast.memory import CacheConfig, DRAMConfig
 from smaug_fast.spec import field_doc
 
-OUR_SPECS = (CPU, DMA, ACP, Energy, System, SMV)
+#: Every hardware dataclass: one style (spec.param: default, description, constraints next to the field).
+OUR_SPECS = (CPU, DMA, ACP, Energy, System, SMV, CacheConfig, DRAMConfig, Systolic, SystolicArray)
 
 
 @pytest.mark.parametrize("cls", OUR_SPECS)
@@ -30,7 +32,7 @@ def test_every_field_has_a_default_a_description_and_a_unit_where_needed(cls):
     # Quantities with physical units name them (size_bytes, freq_hz, energy_j, latency_cycles, ...).
     for f in dataclasses.fields(cls):
         if f.type in ("float", float):  # a quantity, or a rate per cycle / line / element
-            assert re.search(r"_(hz|j|w|s|bytes_per_s|per_cycle|per_line|per_elem)$", f.name), f.name
+            assert re.search(r"_(hz|j|w|s|ns|v|ma|bytes_per_s|per_cycle|per_line|per_elem)$", f.name), f.name
 
 
 def test_describe_covers_every_leaf_with_text():
@@ -39,11 +41,8 @@ def test_describe_covers_every_leaf_with_text():
     assert len(paths) == len(set(paths))
     for path in ("cpu.freq_hz", "l2.size_bytes", "dram.channels", "dma.setup_cycles", "accelerator.spad_bytes"):
         assert path in paths
-    # Our parts and the cache levels document every field; the memory package's DRAMConfig documents
-    # its fields in its class docstring only as a group.
-    for path, _, doc in rows:
-        if not path.startswith("dram."):
-            assert doc, path
+    for path, _, doc in rows:  # every leaf documented, the DRAM's and the caches' included
+        assert doc, path
     assert field_doc(CacheConfig, "line_bytes").startswith("line size [B]")
 
 

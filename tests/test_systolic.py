@@ -192,7 +192,7 @@ def test_spec_is_frozen_and_hashable():
 # Bad input
 # --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs,message", [
-    ({"rows": 0}, "rows = 0: must be an integer >= 1"),
+    ({"rows": 0}, "rows = 0: must be >= 1"),
     ({"cols": 2.5}, "cols = 2.5"),
     ({"dataflow": "rs"}, "dataflow = 'rs': must be one of 'os', 'ws', 'is'"),
     ({"dataflow": "OS"}, "dataflow = 'OS'"),

@@ -61,12 +61,13 @@ class SMV(Spec, Accelerator):
 
     kind: ClassVar[str] = "smv"
 
-    freq_hz: float = param(1e9, "clock [Hz]; Table 2 and smv-accel.cfg cycle_time 1 ns")
-    num_pes: int = param(8, "processing elements, one output map each (smv_convolution_op.cpp kNumPEs)")
-    maccs_per_pe: int = param(32, "MACs per PE per cycle: 4 MACC units x 8 lanes (kNumMaccsPerPE)")
-    vector_width: int = param(8, "lanes of the vector units (kernels/params.h VECTOR_SIZE)")
+    freq_hz: float = param(1e9, "clock [Hz]; Table 2 and smv-accel.cfg cycle_time 1 ns", ge=1e6)
+    num_pes: int = param(8, "processing elements, one output map each (smv_convolution_op.cpp kNumPEs)", ge=1)
+    maccs_per_pe: int = param(32, "MACs per PE per cycle: 4 MACC units x 8 lanes (kNumMaccsPerPE)", ge=1)
+    vector_width: int = param(8, "lanes of the vector units (kernels/params.h VECTOR_SIZE)", ge=1)
     spad_bytes: int = param(
-        32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)"
+        32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)",
+        ge=64,
     )
     spad_banks: int = param(
         8,
@@ -74,60 +75,56 @@ class SMV(Spec, Accelerator):
         "cyclically into 8 banks of 4-byte words, and Aladdin maps an access, an 8-wide vector "
         "included, to the one bank of its start address (LogicalArray::getPartitionIndex), so "
         "a port moves 8 words (one vector) per cycle",
+        ge=1,
     )
-    spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)")
+    spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)", ge=1)
     alignment: int = param(
-        8, "innermost dimension padded to a multiple of this [elements] (SmvBackend::Alignment)"
+        8, "innermost dimension padded to a multiple of this [elements] (SmvBackend::Alignment)",
+        ge=0,
     )
     pool_unroll: int = param(
-        4, "channel vectors a pooling iteration handles (smv-accel.cfg maxpool_chan_grp unroll 4)"
+        4, "channel vectors a pooling iteration handles (smv-accel.cfg maxpool_chan_grp unroll 4)",
+        ge=1,
     )
     bn_unroll: int = param(
-        8, "channel vectors a post-conv batch-norm iteration handles (smv-accel.cfg bn_chan unroll 8)"
+        8, "channel vectors a post-conv batch-norm iteration handles (smv-accel.cfg bn_chan unroll 8)",
+        ge=1,
     )
-    act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)")
-    mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)")
-    add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)")
+    act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)", ge=1)
+    mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)", ge=0)
+    add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)", ge=0)
     exp_latency_cycles: int = param(
-        16, "exponential latency (assumption: Aladdin's fp divide, FP_DIV_LATENCY_IN_CYCLES)"
+        16, "exponential latency (assumption: Aladdin's fp divide, FP_DIV_LATENCY_IN_CYCLES)",
+        ge=0,
     )
-    spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)")
+    spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)", ge=0)
     mul_energy_j: float = param(
         1.1e-12,
         "multiply of the paper's 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 multiply at 45 nm, "
         "0.9 V; the paper's 16 nm library is lower still)",
+        ge=0.0,
     )
-    add_energy_j: float = param(0.4e-12, "add of the 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 add at 45 nm)")
-    reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)")
+    add_energy_j: float = param(0.4e-12, "add of the 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 add at 45 nm)", ge=0.0)
+    reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)", ge=0.0)
     spad_read_energy_j: float = param(
         1.69e-12,
         "scratchpad read of one 32-bit word [J] (CACTI-P as ALADDIN's cactiWrapper runs it for one 8 KiB "
         "bank of 4-byte words, at 22 nm itrs-hp, 300 K: 1.69 pJ)",
+        ge=0.0,
     )
-    spad_write_energy_j: float = param(1.31e-12, "scratchpad write of one 32-bit word [J] (as the read: 1.31 pJ)")
+    spad_write_energy_j: float = param(1.31e-12, "scratchpad write of one 32-bit word [J] (as the read: 1.31 pJ)", ge=0.0)
     static_power_w: float = param(
         2.2e-3,
         "leakage of one accelerator while it runs [W]: its 3 x 8 scratchpad banks (CACTI-P 22 nm, 300 K, "
         "0.091 mW each); the datapath's leakage is not modeled (no 16 nm source)",
+        ge=0.0,
     )
 
     def validate(self) -> None:
-        self._number("freq_hz", 1e6, strict=False)
-        for name in ("num_pes", "maccs_per_pe", "spad_banks", "spad_ports", "pool_unroll", "bn_unroll",
-                     "act_unroll"):
-            self._int(name, 1)
-        self._int("vector_width", 1)
         if self.maccs_per_pe % self.vector_width:
             raise ConfigError(
                 f"maccs_per_pe = {self.maccs_per_pe}: must be a multiple of vector_width = {self.vector_width}"
             )
-        self._int("spad_bytes", 64)
-        self._int("alignment", 0)
-        for name in ("mul_latency_cycles", "add_latency_cycles", "exp_latency_cycles", "spad_latency_cycles"):
-            self._int(name, 0)
-        for name in ("mul_energy_j", "add_energy_j", "reg_energy_j", "spad_read_energy_j", "spad_write_energy_j",
-                     "static_power_w"):
-            self._number(name, 0.0, strict=False)
 
     # -- derived -----------------------------------------------------------------------------------
 

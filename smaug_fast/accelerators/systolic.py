@@ -64,9 +64,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..choices import Dataflow, parse
+from ..choices import Dataflow
 from ..errors import ConfigError, WorkloadError, describe
 from ..kernels import systolic as _k
+from ..spec import Spec, param
 
 DATAFLOWS = Dataflow.values()
 _DF_CODE = {Dataflow.OS: _k.OS, Dataflow.WS: _k.WS, Dataflow.IS: _k.IS}
@@ -181,12 +182,6 @@ class SystolicLayerReport:
         return self.ofmap_dram_writes / (self.ofmap_dram_stop_cycle - self.ofmap_dram_start_cycle + 1)
 
 
-def _positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} = {describe(value)}: must be an integer >= {minimum}")
-    return int(value)
-
-
 def _layer_int(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise WorkloadError(f"{name} = {describe(value)}: must be an integer >= {minimum}")
@@ -194,54 +189,38 @@ def _layer_int(name: str, value: object, minimum: int = 1) -> int:
 
 
 @dataclass(frozen=True)
-class Systolic:
-    """A systolic array of ``rows`` x ``cols`` MACs with IFMAP, FILTER and OFMAP scratchpads.
+class Systolic(Spec):
+    """A systolic array of ``rows`` x ``cols`` MACs with IFMAP, FILTER and OFMAP scratchpads
+    (SCALE-Sim 3.0.0's model; ``scalesim_compat`` reproduces its known bugs, see the module docstring)."""
 
-    Parameters
-    ----------
-    rows, cols : array height (SCALE-Sim ``ArrayHeight``) and width (``ArrayWidth``) [PEs]
-    dataflow : "os" (output stationary), "ws" (weight stationary) or "is" (input stationary)
-    ifmap_sram_size_bytes, filter_sram_size_bytes, ofmap_sram_size_bytes : scratchpad sizes [B]
-        (SCALE-Sim's ``*SramSzkB`` x 1024); each must hold at least 100 words, since SCALE-Sim's
-        buffer model cuts it into 100 sets
-    word_size_bytes : bytes per word [B]; SCALE-Sim fixes 1 (``single_layer_sim.py``)
-    dram_bandwidth_words_per_cycle : None for SCALE-Sim's CALC mode (bandwidth is an output), or
-        the DRAM interface bandwidth [words/cycle] of the USER-mode stall model (module docstring)
-    freq_hz : clock [Hz], used only to turn cycles into seconds
-    scalesim_compat : reproduce SCALE-Sim 3.0.0's known bugs (module docstring) instead of the
-        corrected behaviour
-    """
+    rows: int = param(32, "array height, SCALE-Sim ArrayHeight [PEs]", ge=1)
+    cols: int = param(32, "array width, SCALE-Sim ArrayWidth [PEs]", ge=1)
+    dataflow: Dataflow = param(Dataflow.OS, "output (os), weight (ws) or input (is) stationary")
+    ifmap_sram_size_bytes: int = param(
+        64 * 1024, "IFMAP scratchpad [B] (SCALE-Sim IfmapSramSzkB x 1024); at least 100 words", ge=1
+    )
+    filter_sram_size_bytes: int = param(
+        64 * 1024, "FILTER scratchpad [B] (SCALE-Sim FilterSramSzkB x 1024); at least 100 words", ge=1
+    )
+    ofmap_sram_size_bytes: int = param(
+        64 * 1024, "OFMAP scratchpad [B] (SCALE-Sim OfmapSramSzkB x 1024); at least 100 words", ge=1
+    )
+    word_size_bytes: int = param(1, "bytes per word [B]; SCALE-Sim fixes 1 (single_layer_sim.py)", ge=1)
+    dram_bandwidth_words_per_cycle: float | None = param(
+        None, "None: SCALE-Sim's CALC mode (bandwidth is an output); else the DRAM interface bandwidth of "
+        "the USER-mode stall model [words/cycle]", gt=0.0,
+    )
+    freq_hz: float = param(1e9, "clock [Hz], used only to turn cycles into seconds", gt=0.0)
+    scalesim_compat: bool = param(False, "reproduce SCALE-Sim 3.0.0's known bugs instead of the corrected behaviour")
 
-    rows: int = 32
-    cols: int = 32
-    dataflow: Dataflow = Dataflow.OS
-    ifmap_sram_size_bytes: int = 64 * 1024
-    filter_sram_size_bytes: int = 64 * 1024
-    ofmap_sram_size_bytes: int = 64 * 1024
-    word_size_bytes: int = 1
-    dram_bandwidth_words_per_cycle: float | None = None
-    freq_hz: float = 1e9
-    scalesim_compat: bool = False
-
-    def __post_init__(self) -> None:
-        _positive_int("rows", self.rows)
-        _positive_int("cols", self.cols)
-        object.__setattr__(self, "dataflow", parse(Dataflow, self.dataflow, "dataflow"))
-        _positive_int("word_size_bytes", self.word_size_bytes)
+    def validate(self) -> None:
         for name in ("ifmap_sram_size_bytes", "filter_sram_size_bytes", "ofmap_sram_size_bytes"):
             value = getattr(self, name)
-            _positive_int(name, value)
             if value // self.word_size_bytes < SETS_PER_SRAM:
                 raise ConfigError(
                     f"{name} = {value}: must hold at least {SETS_PER_SRAM} words of "
                     f"{self.word_size_bytes} B (the scratchpad model cuts it into {SETS_PER_SRAM} sets)"
                 )
-        if not (isinstance(self.freq_hz, (int, float)) and self.freq_hz > 0 and math.isfinite(self.freq_hz)):
-            raise ConfigError(f"freq_hz = {describe(self.freq_hz)}: must be a positive finite frequency [Hz]")
-        if not isinstance(self.scalesim_compat, bool):
-            raise ConfigError(f"scalesim_compat = {describe(self.scalesim_compat)}: must be True or False")
-        if self.dram_bandwidth_words_per_cycle is not None:
-            ConstantBandwidth(self.dram_bandwidth_words_per_cycle)  # validates it
 
     # ---------------------------------------------------------------------------------------------
     @property

@@ -1,80 +1,53 @@
 """Configuration of one cache level: a frozen, hashable dataclass with units in its field names.
 
-This module depends on nothing but the standard library and :mod:`smaug_fast.errors`, so that the
+This module depends on nothing but :mod:`smaug_fast.spec` and :mod:`smaug_fast.errors`, so that the
 hardware description can import :class:`CacheConfig` without pulling in the simulators.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
-from ..errors import ConfigError, describe
+from ..errors import ConfigError
+from ..spec import Spec, param
 
 #: Replacement policies: least recently used, first in first out, uniformly random (seeded).
 POLICIES = ("lru", "fifo", "random")
 
 
-def _is_pow2(value: int) -> bool:
-    return value > 0 and value & (value - 1) == 0
-
-
-def _check_int(owner: str, name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise ConfigError(f"{owner}.{name} = {describe(value)}: must be an integer")
-    ivalue = int(value)
-    if ivalue < minimum:
-        raise ConfigError(f"{owner}.{name} = {describe(value)}: must be >= {minimum}")
-    return ivalue
-
-
 @dataclass(frozen=True)
-class CacheConfig:
+class CacheConfig(Spec):
     """One level of a set-associative cache.
 
-    Attributes:
-        size_bytes: capacity [B]; must be a multiple of ``ways * line_bytes``.
-        ways: associativity (lines per set).
-        line_bytes: line size [B], a power of two (addresses are split by shifting).
-        latency_cycles: hit latency [cycles of the cache's clock]; the cache model counts events,
-            the simulator turns them into time with this latency.
-        policy: replacement policy, one of ``"lru"``, ``"fifo"``, ``"random"``.
-        write_back: True for write-back (dirty lines written on eviction), False for write-through.
-        write_allocate: True to fetch and fill a line on a store miss, False to write around it.
-        seed: seed of the random replacement policy (ignored by the others).
-        name: a label for reports and error messages.
-
     The number of sets is ``size_bytes // (ways * line_bytes)``; it need not be a power of two
-    (the set is the line number modulo the number of sets, as in pycachesim).
+    (the set is the line number modulo the number of sets, as in pycachesim). Errors name the level
+    by its ``name`` (``l2.size_bytes = ...``).
     """
 
-    size_bytes: int = 32 * 1024
-    ways: int = 8
-    line_bytes: int = 64
-    latency_cycles: int = 1
-    policy: str = "lru"
-    write_back: bool = True
-    write_allocate: bool = True
-    seed: int = 0
-    name: str = "cache"
+    _label: ClassVar[str] = "name"
 
-    def __post_init__(self) -> None:
-        self.validate(self.name)
+    size_bytes: int = param(32 * 1024, "capacity [B]; a multiple of ways * line_bytes", ge=1)
+    ways: int = param(8, "associativity (lines per set)", ge=1)
+    line_bytes: int = param(64, "line size [B], a power of two (addresses are split by shifting)", ge=1, pow2=True)
+    latency_cycles: int = param(
+        1, "hit latency [cycles of the cache's clock]; the cache model counts events, the simulator turns "
+        "them into time with this latency", ge=0,
+    )
+    policy: str = param("lru", "replacement policy: least recently used, first in first out or uniformly "
+                        "random (seeded)", choices=POLICIES)
+    write_back: bool = param(True, "write-back (dirty lines written on eviction); False: write-through")
+    write_allocate: bool = param(True, "fetch and fill a line on a store miss; False: write around it")
+    seed: int = param(0, "seed of the random replacement policy (ignored by the others)", ge=0)
+    name: str = param("cache", "a label for reports and error messages")
 
     @property
     def sets(self) -> int:
         """Number of sets."""
         return self.size_bytes // (self.ways * self.line_bytes)
 
-    def validate(self, owner: str | None = None) -> None:
-        """Raise :class:`ConfigError` naming ``owner.field`` and the value when a field is invalid."""
-        owner = owner or self.name
-        _check_int(owner, "size_bytes", self.size_bytes, 1)
-        _check_int(owner, "ways", self.ways, 1)
-        _check_int(owner, "line_bytes", self.line_bytes, 1)
-        _check_int(owner, "latency_cycles", self.latency_cycles, 0)
-        _check_int(owner, "seed", self.seed, 0)
-        if not _is_pow2(self.line_bytes):
-            raise ConfigError(f"{owner}.line_bytes = {self.line_bytes}: must be a power of two")
+    def validate(self) -> None:
+        owner = self.name
         if self.line_bytes > self.size_bytes:
             raise ConfigError(
                 f"{owner}.line_bytes = {self.line_bytes}: larger than the cache "
@@ -85,15 +58,11 @@ class CacheConfig:
                 f"{owner}.size_bytes = {self.size_bytes}: must be a multiple of ways * line_bytes "
                 f"= {self.ways} * {self.line_bytes}"
             )
-        if self.policy not in POLICIES:
-            raise ConfigError(f"{owner}.policy = {describe(self.policy)}: must be one of {POLICIES}")
-        for flag in ("write_back", "write_allocate"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ConfigError(f"{owner}.{flag} = {describe(getattr(self, flag))}: must be True or False")
 
     @classmethod
     def from_dict(cls, data: dict, owner: str = "cache") -> CacheConfig:
-        """Build from a mapping; an unknown key is a :class:`ConfigError`, not a silent default."""
+        """Build from a mapping; an unknown key is a :class:`ConfigError` naming ``owner.key``, not a
+        silent default."""
         known = {f.name for f in fields(cls)}
         for key in data:
             if key not in known:

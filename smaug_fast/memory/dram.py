@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import ConfigError, describe
 from ..kernels import dram as _k
+from ..spec import Spec, param
 
 _FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
 
@@ -25,60 +27,64 @@ def _log2(owner: str, name: str, v: int) -> int:
 
 
 @dataclass(frozen=True)
-class DRAMConfig:
+class DRAMConfig(Spec):
     """One DRAM memory system: organization, JEDEC timings [tCK cycles], currents, controller.
 
     Timing fields are in cycles of the DRAM clock (``tck_ns`` [ns] each); a DDR burst of
     ``burst_length`` beats takes ``burst_length / 2`` cycles. ``address_mapping`` lists the address
     fields from most to least significant bit as two-letter tokens (ro row, ra rank, bg bank group,
     ba bank, ch channel, co column), DRAMsim3's syntax; below them lie the bits of one burst
-    (``bus_width_bits / 8 * burst_length`` bytes).
+    (``bus_width_bits / 8 * burst_length`` bytes). The defaults are the paper's Table 2 DRAM, the
+    ``LPDDR4-3200-4ch-x16`` preset (sources at the presets below); errors name the configuration by
+    its ``name`` (``DDR4-3200.channels = 3: ...``).
     """
 
-    name: str
-    tck_ns: float
-    burst_length: int
-    cl_cycles: int
-    cwl_cycles: int
-    t_rcd_cycles: int
-    t_rp_cycles: int
-    t_ras_cycles: int
-    t_rc_cycles: int
-    t_ccd_s_cycles: int
-    t_ccd_l_cycles: int
-    t_rrd_s_cycles: int
-    t_rrd_l_cycles: int
-    t_faw_cycles: int
-    t_wtr_s_cycles: int
-    t_wtr_l_cycles: int
-    t_wr_cycles: int
-    t_rtp_cycles: int
-    t_rfc_cycles: int
-    t_refi_cycles: int
-    channels: int
-    bank_groups: int
-    banks_per_group: int
-    rows: int
-    columns: int
-    device_width_bits: int
-    bus_width_bits: int
-    ranks: int = 1
-    t_rtrs_cycles: int = 1
-    vdd_v: float = 1.2
-    idd0_ma: float = 0.0
-    idd2n_ma: float = 0.0
-    idd3n_ma: float = 0.0
-    idd4r_ma: float = 0.0
-    idd4w_ma: float = 0.0
-    idd5_ma: float = 0.0
-    address_mapping: str = "roracobabgch"
-    open_page: bool = True
-    read_queue_size: int = 64
-    write_queue_size: int = 128
-    write_drain_min: int = 8
+    _label: ClassVar[str] = "name"
 
-    def __post_init__(self) -> None:
-        self.validate()
+    name: str = param("LPDDR4-3200-4ch-x16", "a label for reports and error messages")
+    tck_ns: float = param(0.625, "clock period tCK [ns] (LPDDR4-3200: 1600 MHz)", gt=0.0)
+    burst_length: int = param(16, "beats of one burst BL (LPDDR4: 16; DDR4: 8)", ge=2, pow2=True)
+    cl_cycles: int = param(32, "read latency CL/RL, READ to first data [tCK]", ge=1)
+    cwl_cycles: int = param(18, "write latency CWL/WL, WRITE to first data [tCK]", ge=1)
+    t_rcd_cycles: int = param(29, "tRCD, ACTIVATE to READ/WRITE [tCK]", ge=1)
+    t_rp_cycles: int = param(27, "tRP, PRECHARGE to ACTIVATE of the same bank [tCK]", ge=1)
+    t_ras_cycles: int = param(68, "tRAS, ACTIVATE to PRECHARGE of the same bank [tCK]", ge=1)
+    t_rc_cycles: int = param(95, "tRC, ACTIVATE to ACTIVATE of the same bank [tCK]", ge=1)
+    t_ccd_s_cycles: int = param(8, "tCCD_S, column command to column command, other bank group [tCK]", ge=1)
+    t_ccd_l_cycles: int = param(8, "tCCD_L, column command to column command, same bank group [tCK]", ge=1)
+    t_rrd_s_cycles: int = param(16, "tRRD_S, ACTIVATE to ACTIVATE, other bank group [tCK]", ge=1)
+    t_rrd_l_cycles: int = param(16, "tRRD_L, ACTIVATE to ACTIVATE, same bank group [tCK]", ge=1)
+    t_faw_cycles: int = param(64, "tFAW, window of at most four ACTIVATEs per rank [tCK]", ge=1)
+    t_wtr_s_cycles: int = param(16, "tWTR_S, end of write data to READ, other bank group [tCK]", ge=1)
+    t_wtr_l_cycles: int = param(16, "tWTR_L, end of write data to READ, same bank group [tCK]", ge=1)
+    t_wr_cycles: int = param(28, "tWR, write recovery: end of write data to PRECHARGE [tCK]", ge=1)
+    t_rtp_cycles: int = param(14, "tRTP, READ to PRECHARGE [tCK]", ge=1)
+    t_rfc_cycles: int = param(288, "tRFC, REFRESH to the next command of the rank [tCK]", ge=1)
+    t_refi_cycles: int = param(6247, "tREFI, average interval between REFRESH commands [tCK]", ge=1)
+    channels: int = param(4, "independent channels, each with its own bus and controller queue", ge=1, pow2=True)
+    bank_groups: int = param(1, "bank groups per rank (LPDDR4: 1; DDR4: 4)", ge=1, pow2=True)
+    banks_per_group: int = param(8, "banks per bank group", ge=1, pow2=True)
+    rows: int = param(65536, "rows per bank", ge=1, pow2=True)
+    columns: int = param(1024, "columns per row (device-width words)", ge=1, pow2=True)
+    device_width_bits: int = param(16, "data width of one device [bit]", ge=1, pow2=True)
+    bus_width_bits: int = param(16, "data width of a channel [bit]; devices_per_rank = bus / device", ge=1,
+                                pow2=True)
+    ranks: int = param(1, "ranks per channel", ge=1, pow2=True)
+    t_rtrs_cycles: int = param(1, "tRTRS, rank-to-rank switching gap on the data bus [tCK]", ge=0)
+    vdd_v: float = param(1.1, "supply voltage VDD [V] (DRAMPower's IDD method)", ge=0.0)
+    idd0_ma: float = param(80.0, "IDD0, one-bank ACTIVATE-PRECHARGE current [mA]", ge=0.0)
+    idd2n_ma: float = param(34.0, "IDD2N, precharge standby current [mA]", ge=0.0)
+    idd3n_ma: float = param(47.0, "IDD3N, active standby current [mA]", ge=0.0)
+    idd4r_ma: float = param(243.0, "IDD4R, burst read current [mA]", ge=0.0)
+    idd4w_ma: float = param(228.0, "IDD4W, burst write current [mA]", ge=0.0)
+    idd5_ma: float = param(280.0, "IDD5, refresh current [mA]", ge=0.0)
+    address_mapping: str = param(
+        "roracobabgch", "address fields from MSB to LSB as two-letter tokens (ro ra bg ba ch co; DRAMsim3 syntax)"
+    )
+    open_page: bool = param(True, "rows stay open after an access (open-page policy); False: close-page")
+    read_queue_size: int = param(64, "entries of a channel's read queue", ge=1)
+    write_queue_size: int = param(128, "entries of a channel's write queue", ge=1)
+    write_drain_min: int = param(8, "writes a drain issues at least once it starts [requests]", ge=0)
 
     # ---- derived quantities
     @property
@@ -106,25 +112,6 @@ class DRAMConfig:
 
     def validate(self) -> None:
         o = self.name
-        ints = [f.name for f in dataclasses.fields(self) if f.type in ("int", int)]
-        for k in ints:
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise ConfigError(f"{o}.{k} = {describe(v)}: must be an integer")
-            minimum = 0 if k in ("t_rtrs_cycles", "write_drain_min") else 1
-            if v < minimum:
-                raise ConfigError(f"{o}.{k} = {v}: must be >= {minimum}")
-        floats = ("tck_ns", "vdd_v", "idd0_ma", "idd2n_ma", "idd3n_ma", "idd4r_ma", "idd4w_ma", "idd5_ma")
-        for k in floats:
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (k == "tck_ns" and v <= 0):
-                kind = "positive" if k == "tck_ns" else "non-negative"
-                raise ConfigError(f"{o}.{k} = {describe(v)}: must be a {kind} number")
-        for k in ("channels", "ranks", "bank_groups", "banks_per_group", "rows", "columns", "burst_length",
-                  "bus_width_bits", "device_width_bits"):
-            _log2(o, k, getattr(self, k))
-        if self.burst_length < 2:
-            raise ConfigError(f"{o}.burst_length = {self.burst_length}: must be >= 2 (a DDR burst)")
         if self.columns < self.burst_length:
             raise ConfigError(f"{o}.columns = {self.columns}: fewer than one burst ({self.burst_length})")
         if self.bus_width_bits % self.device_width_bits:
@@ -136,13 +123,11 @@ class DRAMConfig:
                 f"{o}.t_refi_cycles = {self.t_refi_cycles}: must exceed t_rfc_cycles = {self.t_rfc_cycles}"
             )
         m = self.address_mapping
-        tokens = [m[i : i + 2] for i in range(0, len(m), 2)] if isinstance(m, str) else []
+        tokens = [m[i : i + 2] for i in range(0, len(m), 2)]
         if sorted(tokens) != sorted(_FIELDS) or len(m) != 12:
             raise ConfigError(
                 f"{o}.address_mapping = {describe(m)}: must list each of {_FIELDS} once (MSB first)"
             )
-        if not isinstance(self.open_page, bool):
-            raise ConfigError(f"{o}.open_page = {describe(self.open_page)}: must be True or False")
         if self.write_drain_min >= self.write_queue_size:
             raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < write_queue_size")
 
