@@ -115,7 +115,18 @@ def memoized(name: str, limit: int) -> Callable:
 
         @functools.wraps(fn)
         def wrapper(*args):
-            return table.get(args, lambda: fn(*args))
+            data = table.data  # _Table.get inlined: these memos sit on the simulator's hot paths
+            try:
+                value = data[args]
+            except KeyError:
+                table.misses += 1
+                value = data[args] = fn(*args)
+                if len(data) > table.limit:
+                    data.popitem(last=False)
+                return value
+            table.hits += 1
+            data.move_to_end(args)
+            return value
 
         wrapper.table = table  # type: ignore[attr-defined]
         return wrapper
