@@ -2,8 +2,10 @@
 
 ``tile_op(op, TilingParams(...))`` applies SMAUG's SMV tiling optimizer (:mod:`.smv`) and returns a
 frozen, inspectable :class:`TilingPlan`; ``plan.schedule(num_accelerators)`` gives the invocations in
-issue order (:class:`Schedule`). :func:`execute_tiled` runs an op tile by tile through its plan, the
-functional check that tiling preserves the result.
+issue order (:class:`Schedule`, built by the loop nests of :mod:`.schedule`; plan imports schedule,
+never the reverse). Roles, strategies and schedulers are the enums of :mod:`smaug_fast.choices`.
+:func:`execute_tiled` runs an op tile by tile through its plan, the functional check that tiling
+preserves the result.
 """
 
 from __future__ import annotations
