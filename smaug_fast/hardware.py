@@ -56,22 +56,22 @@ class CPU(Spec):
     """
 
     cores: int = param(8, "CPU cores (Table 2: 8 out-of-order x86 cores)", ge=1, le=256)
-    freq_hz: float = param(2.5e9, "core clock [Hz] (Table 2: 2.5 GHz; run.sh --cpu-clock=2.5GHz)", ge=1e6)
+    freq_hz: float = param(2.5e9, "core clock [Hz] (Table 2: 2.5 GHz; run.sh --cpu-clock=2.5GHz)", ge=1e6, le=10e9)
     issue_width: int = param(8, "micro-ops issued per cycle (Table 2: 8-uop issue)", ge=1, le=64)
-    rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)", ge=1)
+    rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)", ge=1, le=4096)
     copy_bytes_per_cycle: float = param(
         16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)",
-        gt=0.0,
+        gt=0.0, le=1024.0
     )
     copy_call_cycles: int = param(
         400,
         "fixed cost of one contiguous run of a tiling copy: SMAUG's copyTensorRegion advances two "
         "TensorRegionIndexIterators and calls memcpy per run [cycles] (fitted: validation/calibrate.py)",
-        ge=0,
+        ge=0, le=10_000_000
     )
     gather_cycles_per_elem: float = param(
         4.0, "cost per element of an element-by-element copy such as a reorder [cycles] (assumption)",
-        ge=0.0,
+        ge=0.0, le=1e6
     )
     outstanding_misses: int = param(
         2, "cache misses a core keeps in flight while copying (sets its DRAM bandwidth) (fitted: validation/calibrate.py)",
@@ -79,15 +79,15 @@ class CPU(Spec):
     )
     op_overhead_cycles: int = param(
         60000, "framework cost per operator: scheduling, bookkeeping, stats calls [cycles] (fitted: validation/calibrate.py)",
-        ge=0,
+        ge=0, le=1_000_000_000
     )
     macs_per_cycle: float = param(
         2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)",
-        gt=0.0,
+        gt=0.0, le=1e6
     )
     active_power_w: float = param(
         1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)",
-        ge=0.0,
+        ge=0.0, le=1e3
     )
 
 
@@ -97,10 +97,10 @@ class DMA(Spec):
 
     setup_cycles: int = param(
         100, "fixed cost of each DMA transfer [accelerator cycles] (gem5.cfg dma_setup_overhead)",
-        ge=0,
+        ge=0, le=10_000_000
     )
     max_outstanding: int = param(16, "DMA requests in flight (gem5.cfg max_dma_requests)", ge=1, le=1024)
-    chunk_bytes: int = param(64, "bytes per DMA request (gem5.cfg dma_chunk_size)", ge=1, pow2=True)
+    chunk_bytes: int = param(64, "bytes per DMA request (gem5.cfg dma_chunk_size)", ge=1, le=1 << 30, pow2=True)
     channels: int = param(1, "DMA channels of the controller (sweeps/params.py num_dma_channels)", ge=1, le=64)
     pipelined: bool = param(True, "transfers of consecutive pages overlap with unpacking (gem5.cfg pipelined_dma)")
     ignore_cache_flush: bool = param(
@@ -112,19 +112,19 @@ class DMA(Spec):
         "delay of each source cache line flushed before a DMA load [ns] (gem5-aladdin "
         "configs/aladdin/aladdin_template.cfg cacheline_flush_latency = 12 since commit 2a9a75b, 2018; "
         "SMAUG's gem5.cfg keeps the default)",
-        ge=0.0,
+        ge=0.0, le=1e6
     )
     invalidate_ns_per_line: float = param(
         12.0,
         "delay of each destination line invalidated before a DMA store [ns] (gem5-Aladdin's "
         "HybridDatapath charges stores with cacheline_flush_latency too)",
-        ge=0.0,
+        ge=0.0, le=1e6
     )
     page_bytes: int = param(
         4096,
         "largest DMA request; tiles move in requests of this size, each with its own flush "
         "(SMAUG host_load_fp16 / host_store_fp16, LOG_PAGE_SIZE 12) [B]",
-        ge=1, pow2=True,
+        ge=1, pow2=True, le=1 << 30
     )
 
 
@@ -134,7 +134,7 @@ class ACP(Spec):
 
     latency_cycles: int = param(
         20, "LLC hit latency seen through the ACP [accelerator cycles] (paper: 20 cycles, Cortex-A53 RTL)",
-        ge=0,
+        ge=0, le=100_000,
     )
     max_outstanding: int = param(
         16,
@@ -142,7 +142,8 @@ class ACP(Spec):
         "max_outstanding_requests = 16; gem5.cfg cache_queue_size 32 is not the limit)",
         ge=1, le=1024,
     )
-    line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)", ge=1, pow2=True)
+    line_bytes: int = param(32, "bytes per ACP request, one cache line (run.sh --cacheline_size=32)", ge=1, le=4096,
+                            pow2=True)
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,14 @@ class Energy(Spec):
 
     l1d_access_energy_j: float = param(
         56.8e-12, "energy of one L1D access [J] (CACTI-P: 64 KiB, 4-way, 22 nm, read 0.0568 nJ)",
-        ge=0.0,
+        ge=0.0, le=1e-3
     )
     l2_access_energy_j: float = param(
         0.296e-9, "energy of one LLC lookup [J] (CACTI-P: 2 MiB, 16-way, 22 nm, read 0.296 nJ, write 0.333 nJ)",
-        ge=0.0,
+        ge=0.0, le=1e-3
     )
-    l1d_leakage_w: float = param(0.83e-3, "leakage of one core's L1D [W] (CACTI-P: 64 KiB, 22 nm, 300 K, 0.834 mW)", ge=0.0)
-    l2_leakage_w: float = param(21.9e-3, "leakage of the LLC [W] (CACTI-P: 2 MiB, 16-way, 22 nm, 300 K, 21.9 mW)", ge=0.0)
+    l1d_leakage_w: float = param(0.83e-3, "leakage of one core's L1D [W] (CACTI-P: 64 KiB, 22 nm, 300 K, 0.834 mW)", ge=0.0, le=1e3)
+    l2_leakage_w: float = param(21.9e-3, "leakage of the LLC [W] (CACTI-P: 2 MiB, 16-way, 22 nm, 300 K, 21.9 mW)", ge=0.0, le=1e3)
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,45 @@ def test_direct_construction_parses_units_and_validates():
     with pytest.raises(ConfigError, match=r"^issue_width = 65: must be <= 64"):
         CPU(issue_width=65)
     assert System().accelerator_seconds_per_cycle == 1e-9 and System().cpu_seconds_per_cycle == 0.4e-9
+
+
+# Found by fuzzing (issue 17): every one of these crashed, hung or was accepted before.
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"l2.name": []}, r"^l2.name = \[\]: must be a string"),
+        ({"l2.size_bytes": "1TiB"}, r"^l2.size_bytes = 1099511627776: must be <= 1073741824"),
+        ({"l2.size_bytes": 1e30}, r"^l2.size_bytes = 10{18}\d+: must be <= 1073741824"),
+        ({"dram.tck_ns": float("nan")}, r"^dram.tck_ns = nan: must be finite"),
+        ({"dram.tck_ns": float("inf")}, r"^dram.tck_ns = inf: must be finite"),
+        ({"dram.vdd_v": float("nan")}, r"^dram.vdd_v = nan: must be finite"),
+        ({"dram.idd4r_ma": float("nan")}, r"^dram.idd4r_ma = nan"),
+        ({"dram.t_rcd_cycles": 2**31}, r"^dram.t_rcd_cycles = 2147483648: must be <= 100000"),
+        ({"dram.t_ccd_l_cycles": 2**31}, r"^dram.t_ccd_l_cycles = 2147483648: must be <= 100000"),
+        ({"dram.channels": 2**20}, r"^dram.channels = 1048576: must be <= 64"),
+        ({"dram.read_queue_size": 2**31 - 1}, r"^dram.read_queue_size = 2147483647: must be <= 4096"),
+        ({"cpu.copy_bytes_per_cycle": 5e-324}, r"^cpu.copy_bytes_per_cycle = 5e-324"),
+        ({"cpu.freq_hz": "1e3GHz"}, r"^cpu.freq_hz = 1e\+12: must be <= 1e\+10"),
+        ({"accelerator.freq_hz": "100GHz"}, r"^accelerator.freq_hz = 1e\+11: must be <= 1e\+10"),
+    ],
+)
+def test_fuzzed_values_are_named_errors(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        System().replace(**changes)
+
+
+def test_numpy_numbers_are_accepted_as_python_numbers():
+    import numpy as np
+
+    s = System().replace(**{"l2.ways": np.int32(16), "l2.seed": np.int64(3), "cpu.freq_hz": np.float32(2e9),
+                            "num_accelerators": np.int16(2)})
+    assert (s.l2.ways, s.l2.seed, s.num_accelerators) == (16, 3, 2) and s.cpu.freq_hz == 2e9
+    assert all(type(v) in (int, float) for v in (s.l2.ways, s.l2.seed, s.cpu.freq_hz, s.num_accelerators))
+    assert s == System().replace(**{"l2.ways": 16, "l2.seed": 3, "cpu.freq_hz": 2e9, "num_accelerators": 2})
+
+
+def test_systolic_arrays_are_bounded():
+    from smaug_fast.accelerators import Systolic
+
+    with pytest.raises(ConfigError, match=r"^rows = 2147483648: must be <= 4096"):
+        Systolic(rows=2**31)

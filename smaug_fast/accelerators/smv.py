@@ -61,13 +61,13 @@ class SMV(Spec, Accelerator):
 
     kind: ClassVar[str] = "smv"
 
-    freq_hz: float = param(1e9, "clock [Hz]; Table 2 and smv-accel.cfg cycle_time 1 ns", ge=1e6)
-    num_pes: int = param(8, "processing elements, one output map each (smv_convolution_op.cpp kNumPEs)", ge=1)
-    maccs_per_pe: int = param(32, "MACs per PE per cycle: 4 MACC units x 8 lanes (kNumMaccsPerPE)", ge=1)
-    vector_width: int = param(8, "lanes of the vector units (kernels/params.h VECTOR_SIZE)", ge=1)
+    freq_hz: float = param(1e9, "clock [Hz]; Table 2 and smv-accel.cfg cycle_time 1 ns", ge=1e6, le=10e9)
+    num_pes: int = param(8, "processing elements, one output map each (smv_convolution_op.cpp kNumPEs)", ge=1, le=4096)
+    maccs_per_pe: int = param(32, "MACs per PE per cycle: 4 MACC units x 8 lanes (kNumMaccsPerPE)", ge=1, le=4096)
+    vector_width: int = param(8, "lanes of the vector units (kernels/params.h VECTOR_SIZE)", ge=1, le=4096)
     spad_bytes: int = param(
         32 * 1024, "size of each of the 3 scratchpads (inputs, weights, outputs) [B] (backend.h)",
-        ge=64,
+        ge=64, le=1 << 30
     )
     spad_banks: int = param(
         8,
@@ -75,49 +75,49 @@ class SMV(Spec, Accelerator):
         "cyclically into 8 banks of 4-byte words, and Aladdin maps an access, an 8-wide vector "
         "included, to the one bank of its start address (LogicalArray::getPartitionIndex), so "
         "a port moves 8 words (one vector) per cycle",
-        ge=1,
+        ge=1, le=4096
     )
-    spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)", ge=1)
+    spad_ports: int = param(1, "ports per scratchpad bank (gem5.cfg spad_ports)", ge=1, le=64)
     alignment: int = param(
         8, "innermost dimension padded to a multiple of this [elements] (SmvBackend::Alignment)",
-        ge=0,
+        ge=0, le=4096
     )
     pool_unroll: int = param(
         4, "channel vectors a pooling iteration handles (smv-accel.cfg maxpool_chan_grp unroll 4)",
-        ge=1,
+        ge=1, le=4096
     )
     bn_unroll: int = param(
         8, "channel vectors a post-conv batch-norm iteration handles (smv-accel.cfg bn_chan unroll 8)",
-        ge=1,
+        ge=1, le=4096
     )
-    act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)", ge=1)
-    mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)", ge=0)
-    add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)", ge=0)
+    act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)", ge=1, le=4096)
+    mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)", ge=0, le=10_000)
+    add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)", ge=0, le=10_000)
     exp_latency_cycles: int = param(
         16, "exponential latency (assumption: Aladdin's fp divide, FP_DIV_LATENCY_IN_CYCLES)",
-        ge=0,
+        ge=0, le=10_000
     )
-    spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)", ge=0)
+    spad_latency_cycles: int = param(1, "scratchpad read or write latency (Aladdin single-cycle scratchpads)", ge=0, le=10_000)
     mul_energy_j: float = param(
         1.1e-12,
         "multiply of the paper's 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 multiply at 45 nm, "
         "0.9 V; the paper's 16 nm library is lower still)",
-        ge=0.0,
+        ge=0.0, le=1e-6
     )
-    add_energy_j: float = param(0.4e-12, "add of the 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 add at 45 nm)", ge=0.0)
-    reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)", ge=0.0)
+    add_energy_j: float = param(0.4e-12, "add of the 16-bit datapath [J] (Horowitz, ISSCC 2014, fp16 add at 45 nm)", ge=0.0, le=1e-6)
+    reg_energy_j: float = param(32 * 8.999e-15, "register access of one 32-bit word [J] (Aladdin REG_1ns 9.0 fJ/bit)", ge=0.0, le=1e-6)
     spad_read_energy_j: float = param(
         1.69e-12,
         "scratchpad read of one 32-bit word [J] (CACTI-P as ALADDIN's cactiWrapper runs it for one 8 KiB "
         "bank of 4-byte words, at 22 nm itrs-hp, 300 K: 1.69 pJ)",
-        ge=0.0,
+        ge=0.0, le=1e-6
     )
-    spad_write_energy_j: float = param(1.31e-12, "scratchpad write of one 32-bit word [J] (as the read: 1.31 pJ)", ge=0.0)
+    spad_write_energy_j: float = param(1.31e-12, "scratchpad write of one 32-bit word [J] (as the read: 1.31 pJ)", ge=0.0, le=1e-6)
     static_power_w: float = param(
         2.2e-3,
         "leakage of one accelerator while it runs [W]: its 3 x 8 scratchpad banks (CACTI-P 22 nm, 300 K, "
         "0.091 mW each); the datapath's leakage is not modeled (no 16 nm source)",
-        ge=0.0,
+        ge=0.0, le=1e3
     )
 
     def validate(self) -> None:

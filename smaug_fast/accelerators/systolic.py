@@ -193,24 +193,24 @@ class Systolic(Spec):
     """A systolic array of ``rows`` x ``cols`` MACs with IFMAP, FILTER and OFMAP scratchpads
     (SCALE-Sim 3.0.0's model; ``scalesim_compat`` reproduces its known bugs, see the module docstring)."""
 
-    rows: int = param(32, "array height, SCALE-Sim ArrayHeight [PEs]", ge=1)
-    cols: int = param(32, "array width, SCALE-Sim ArrayWidth [PEs]", ge=1)
+    rows: int = param(32, "array height, SCALE-Sim ArrayHeight [PEs]", ge=1, le=4096)
+    cols: int = param(32, "array width, SCALE-Sim ArrayWidth [PEs]", ge=1, le=4096)
     dataflow: Dataflow = param(Dataflow.OS, "output (os), weight (ws) or input (is) stationary")
     ifmap_sram_size_bytes: int = param(
-        64 * 1024, "IFMAP scratchpad [B] (SCALE-Sim IfmapSramSzkB x 1024); at least 100 words", ge=1
+        64 * 1024, "IFMAP scratchpad [B] (SCALE-Sim IfmapSramSzkB x 1024); at least 100 words", ge=1, le=1 << 30
     )
     filter_sram_size_bytes: int = param(
-        64 * 1024, "FILTER scratchpad [B] (SCALE-Sim FilterSramSzkB x 1024); at least 100 words", ge=1
+        64 * 1024, "FILTER scratchpad [B] (SCALE-Sim FilterSramSzkB x 1024); at least 100 words", ge=1, le=1 << 30
     )
     ofmap_sram_size_bytes: int = param(
-        64 * 1024, "OFMAP scratchpad [B] (SCALE-Sim OfmapSramSzkB x 1024); at least 100 words", ge=1
+        64 * 1024, "OFMAP scratchpad [B] (SCALE-Sim OfmapSramSzkB x 1024); at least 100 words", ge=1, le=1 << 30
     )
-    word_size_bytes: int = param(1, "bytes per word [B]; SCALE-Sim fixes 1 (single_layer_sim.py)", ge=1)
+    word_size_bytes: int = param(1, "bytes per word [B]; SCALE-Sim fixes 1 (single_layer_sim.py)", ge=1, le=64)
     dram_bandwidth_words_per_cycle: float | None = param(
         None, "None: SCALE-Sim's CALC mode (bandwidth is an output); else the DRAM interface bandwidth of "
-        "the USER-mode stall model [words/cycle]", gt=0.0,
+        "the USER-mode stall model [words/cycle]", gt=0.0, le=1e12
     )
-    freq_hz: float = param(1e9, "clock [Hz], used only to turn cycles into seconds", gt=0.0)
+    freq_hz: float = param(1e9, "clock [Hz], used only to turn cycles into seconds", gt=0.0, le=10e9)
     scalesim_compat: bool = param(False, "reproduce SCALE-Sim 3.0.0's known bugs instead of the corrected behaviour")
 
     def validate(self) -> None:

@@ -27,18 +27,18 @@ class CacheConfig(Spec):
 
     _label: ClassVar[str] = "name"
 
-    size_bytes: int = param(32 * 1024, "capacity [B]; a multiple of ways * line_bytes", ge=1)
-    ways: int = param(8, "associativity (lines per set)", ge=1)
-    line_bytes: int = param(64, "line size [B], a power of two (addresses are split by shifting)", ge=1, pow2=True)
+    size_bytes: int = param(32 * 1024, "capacity [B]; a multiple of ways * line_bytes", ge=1, le=1 << 30)
+    ways: int = param(8, "associativity (lines per set)", ge=1, le=1 << 16)
+    line_bytes: int = param(64, "line size [B], a power of two (addresses are split by shifting)", ge=1, pow2=True, le=4096)
     latency_cycles: int = param(
         1, "hit latency [cycles of the cache's clock]; the cache model counts events, the simulator turns "
-        "them into time with this latency", ge=0,
+        "them into time with this latency", ge=0, le=100_000
     )
     policy: str = param("lru", "replacement policy: least recently used, first in first out or uniformly "
                         "random (seeded)", choices=POLICIES)
     write_back: bool = param(True, "write-back (dirty lines written on eviction); False: write-through")
     write_allocate: bool = param(True, "fetch and fill a line on a store miss; False: write around it")
-    seed: int = param(0, "seed of the random replacement policy (ignored by the others)", ge=0)
+    seed: int = param(0, "seed of the random replacement policy (ignored by the others)", ge=0, le=2**63 - 1)
     name: str = param("cache", "a label for reports and error messages")
 
     @property
