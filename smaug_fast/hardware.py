@@ -61,7 +61,7 @@ class CPU(Spec):
     rob_entries: int = param(192, "reorder-buffer entries (Table 2: 192)", ge=1, le=4096)
     copy_bytes_per_cycle: float = param(
         16.0, "sustained memcpy throughput from L1 [B/cycle] (assumption: one 16 B load and store per cycle)",
-        gt=0.0, le=1024.0
+        ge=1e-3, le=1024.0
     )
     copy_call_cycles: int = param(
         400,
@@ -83,7 +83,7 @@ class CPU(Spec):
     )
     macs_per_cycle: float = param(
         2.0, "multiply-accumulates per cycle of ops that run on the CPU, such as depthwise conv (assumption)",
-        gt=0.0, le=1e6
+        ge=1e-3, le=1e6
     )
     active_power_w: float = param(
         1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)",
