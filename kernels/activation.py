@@ -8,6 +8,8 @@ subtracting the row maximum first so that exp never overflows.
 Definitions (SMAUG's ``python/ops/activation_ops.py`` defaults are filled by the callers):
 
 - relu: max(x, 0)
+
+NaN and infinities propagate as IEEE arithmetic (and PyTorch) propagate them: relu(NaN) is NaN.
 - lrelu(slope): x if x > 0 else slope * x
 - elu(alpha): x if x > 0 else alpha * (exp(x) - 1)
 - selu(alpha, lambda): lambda * elu(alpha)(x)
@@ -77,7 +79,7 @@ def activate_rows(y, code, p0, p1):
         for i in range(rows):
             for j in range(cols):
                 v = y[i, j]
-                y[i, j] = v if v > 0 else np.float32(0)
+                y[i, j] = np.float32(0) if v < 0 else v  # NaN stays NaN (IEEE; PyTorch's relu)
     elif code == LRELU:
         slope = np.float32(p0)
         for i in range(rows):

@@ -1,6 +1,7 @@
 """Max and average pooling over NHWC and NCHW float32 arrays with explicit (top, bottom, left, right) pads.
 
-Max pooling treats padding as -inf (padding never wins). Average pooling sums the in-bounds elements
+Max pooling treats padding as -inf (padding never wins) and a NaN in the window as the maximum (IEEE
+and PyTorch propagate it). Average pooling sums the in-bounds elements
 and divides either by the full window R*S (``count_include_pad`` true: padding counts as zeros; this
 is what SMAUG's average pool and PyTorch's default do) or by the number of in-bounds elements.
 The output extent along each axis is (size + pads - window) // stride + 1.
@@ -37,7 +38,7 @@ def max_pool_nhwc(x, r_n, s_n, sh, sw, pt, pb, pl, pr):
                             continue
                         for c in range(c_n):
                             v = x[n, ih, iw, c]
-                            if v > acc[c]:
+                            if v > acc[c] or v != v:  # a NaN in the window is the maximum (PyTorch)
                                 acc[c] = v
                 for c in range(c_n):
                     out[n, oh, ow, c] = acc[c]
@@ -94,8 +95,8 @@ def max_pool_nchw(x, r_n, s_n, sh, sw, pt, pb, pl, pr):
                             continue
                         for s in range(s_n):
                             iw = ow * sw - pl + s
-                            if 0 <= iw < w and x[n, c, ih, iw] > best:
-                                best = x[n, c, ih, iw]
+                            if 0 <= iw < w and (x[n, c, ih, iw] > best or x[n, c, ih, iw] != x[n, c, ih, iw]):
+                                best = x[n, c, ih, iw]  # a NaN in the window is the maximum (PyTorch)
                     out[n, c, oh, ow] = best
     return out
 

@@ -431,3 +431,30 @@ def test_arithmetic_takes_big_endian_floats():
     x = np.linspace(-2, 2, 12, dtype=">f4").reshape(3, 4)
     np.testing.assert_allclose(numerics.activation(x, "relu"), np.maximum(x, 0))
     np.testing.assert_allclose(numerics.inner_product(x, x), naive.inner_product(x, x), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------- NaN and infinities
+def test_nan_and_inf_propagate_as_ieee_arithmetic_does():
+    """relu(NaN) is NaN and a NaN in a pooling window is its maximum, as in PyTorch (issue 17: relu
+    gave 0 and max pooling skipped NaN, so a network on an all-NaN input returned zeros)."""
+    x = np.array([[np.nan, -1.0, 2.0, np.inf, -np.inf]], dtype=np.float32)
+    y = numerics.activation(x, "relu")
+    assert np.isnan(y[0, 0]) and y[0, 1] == 0 and y[0, 2] == 2 and y[0, 3] == np.inf and y[0, 4] == 0
+    for fn in ("sigmoid", "tanh", "elu", "lrelu", "hard_tanh"):
+        assert np.isnan(numerics.activation(x, fn)[0, 0]), fn
+    img = np.zeros((1, 4, 4, 2), dtype=np.float32)
+    img[0, 1, 1, 0] = np.nan
+    img[0, 0, 0, 0] = 5.0  # a larger value after or before the NaN does not hide it
+    pooled = numerics.max_pool(img, 2, stride=2, layout="NHWC")
+    assert np.isnan(pooled[0, 0, 0, 0]) and pooled[0, 0, 0, 1] == 0
+    assert np.isnan(numerics.max_pool(img.transpose(0, 3, 1, 2).copy(), 2, stride=2, layout="NCHW")[0, 0, 0, 0])
+
+
+def test_a_network_on_an_all_nan_input_returns_nan():
+    from smaug_fast import run_functional, zoo
+
+    g = zoo.load("lenet5", dtype="float32")
+    (name,) = [t.name for t in g.inputs]
+    shape = g.inputs[0].shape
+    out = run_functional(g, {name: np.full(shape, np.nan, dtype=np.float32)}, seed=0)
+    assert all(np.isnan(v).all() for v in out.values())

@@ -162,3 +162,10 @@ def test_op_names_and_parents_match_smaug_json(reference_dir, name):
         json_parents = [p if p in {l["name"] for l in layers} else None for p in layer["parents"]]
         assert names == json_parents, f"{name}/{layer['name']}"
     assert [op.name for op in ops] == [layer["name"] for layer in layers]
+
+
+def test_an_unknown_name_suggests_the_closest():
+    with pytest.raises(WorkloadError, match=r"network = 'resnet5': unknown \(did you mean 'resnet50'\?\); valid: "):
+        zoo.load("resnet5")
+    with pytest.raises(WorkloadError, match=r"network = 'xyz': unknown; valid: minerva"):
+        zoo.load("xyz")

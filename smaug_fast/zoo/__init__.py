@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +62,11 @@ def info(name: str) -> NetworkInfo:
     try:
         return _NETWORKS[name]
     except (KeyError, TypeError):
-        raise WorkloadError(f"zoo: network = {describe(name)}: unknown; valid: {', '.join(_NETWORKS)}") from None
+        close = difflib.get_close_matches(name, list(_NETWORKS), n=1) if isinstance(name, str) else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise WorkloadError(
+            f"zoo: network = {describe(name)}: unknown{hint}; valid: {', '.join(_NETWORKS)}"
+        ) from None
 
 
 def load(name: str, batch: int = 1, dtype: str = "float16") -> Graph:
