@@ -82,16 +82,42 @@ def _system(args: argparse.Namespace):
     return presets.load(args.preset, **_parse_sets(args.set))
 
 
+def _described_system(args: argparse.Namespace, system) -> dict:
+    """What ``run`` simulated: the preset, the changes made to it and the choices that matter most."""
+    return {
+        "preset": args.preset,
+        "changes": _parse_sets(args.set),
+        "batch": args.batch,
+        "interface": str(system.interface),
+        "accelerator": type(system.accelerator).__name__,
+        "num_accelerators": system.num_accelerators,
+        "cpu_threads": system.cpu_threads,
+        "dram": system.dram.name,
+    }
+
+
+def _op_rows(result) -> list[dict]:
+    return [
+        {"name": r.name, "kind": r.kind, "device": r.device, "latency_s": r.latency_s, "breakdown_s": r.breakdown_s,
+         "energy_j": r.energy_j, "macs": r.macs, "invocations": r.invocations, "dram_read_bytes": r.dram_read_bytes,
+         "dram_write_bytes": r.dram_write_bytes, "tiling": r.tiling}
+        for r in result.ops
+    ]
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import json
 
     from . import zoo
     from .sim import simulate
 
-    result = simulate(zoo.load(args.network, batch=args.batch), _system(args))
+    system = _system(args)
+    result = simulate(zoo.load(args.network, batch=args.batch), system)
+    described = _described_system(args, system)
     if args.json:
-        print(json.dumps({
+        out = {
             "network": result.network,
+            "system": described,
             "latency_s": result.latency_s,
             "breakdown_s": result.breakdown_s,
             "detail_s": result.detail_s,
@@ -99,16 +125,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "energy_breakdown_j": result.energy_breakdown_j,
             "dram_bytes": result.dram_bytes,
             "dram_bandwidth_bytes_per_s": result.dram_bandwidth_bytes_per_s,
-        }, indent=2))
-    else:
-        print(result.summary())
+        }
         if args.ops:
-            rows = [("op", "kind", "device", "latency [us]", "tiling")]
-            for r in result.ops:
-                rows.append((r.name, r.kind, r.device, f"{r.latency_s * 1e6:.2f}", r.tiling))
-            widths = [max(len(row[i]) for row in rows) for i in range(4)]
-            for row in rows:
-                print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4])
+            out["ops"] = _op_rows(result)
+        print(json.dumps(out, indent=2))
+        return 0
+    changes = ", ".join(f"{k}={v}" for k, v in described["changes"].items()) or "none"
+    print(f"system: preset {described['preset']} (changes: {changes}), batch {args.batch}; "
+          f"{described['num_accelerators']} x {described['accelerator']} over {described['interface']}, "
+          f"{described['cpu_threads']} CPU thread(s), DRAM {described['dram']}")
+    print(result.summary())
+    if args.ops:
+        rows = [("op", "kind", "device", "latency [us]", "tiling")]
+        for r in result.ops:
+            rows.append((r.name, r.kind, r.device, f"{r.latency_s * 1e6:.2f}", r.tiling))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4])
     return 0
 
 
@@ -116,7 +149,8 @@ def register_run(subparsers) -> None:
     p = subparsers.add_parser("run", help="simulate one network on an SoC and print the latency/energy breakdown")
     p.add_argument("network", help="a zoo network (smaug-fast zoo lists them)")
     _add_system_args(p)
-    p.add_argument("--json", action="store_true", help="print JSON (latency_s, breakdown_s, energy_j, dram_bytes, ...)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (system, latency_s, breakdown_s, energy_j, dram_bytes, ...; with --ops the rows)")
     p.add_argument("--ops", action="store_true", help="also print one row per operator")
     p.set_defaults(func=_cmd_run)
 
@@ -185,6 +219,8 @@ def read_sweep_spec(path: str) -> dict:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_SPEC_KEYS)}")
@@ -193,6 +229,20 @@ def read_sweep_spec(path: str) -> dict:
             raise ConfigError(f"{path}: missing key {key!r}")
     if not isinstance(spec["axes"], dict):
         raise ConfigError(f"{path}: axes must be a table of dotted path = [values]")
+    misplaced = sorted(k for k in spec["axes"] if k in _SPEC_KEYS)
+    if misplaced:
+        raise ConfigError(
+            f"{path}: {', '.join(misplaced)} is inside [axes]: TOML puts every key after a [table] header into "
+            f"that table; write networks, preset and zip_axes before [set] and [axes] (see examples/sweep.toml)"
+        )
+    networks = spec["networks"]
+    if not (isinstance(networks, str) or (isinstance(networks, list) and all(isinstance(n, str) for n in networks))):
+        raise ConfigError(f"{path}: networks = {networks!r}: must be a network name or a list of names")
+    if "set" in spec and not isinstance(spec["set"], dict):
+        raise ConfigError(f"{path}: set = {spec['set']!r}: must be a table of dotted path = value")
+    zips = spec.get("zip_axes", [])
+    if not (isinstance(zips, list) and all(isinstance(z, list) and all(isinstance(a, str) for a in z) for z in zips)):
+        raise ConfigError(f"{path}: zip_axes = {zips!r}: must be a list of lists of axis names")
     return spec
 
 
@@ -201,6 +251,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweeps import sweep
 
     spec = read_sweep_spec(args.spec)
+    _output_path(args.output)
     system = presets.load(spec.get("preset", "smaug-table2"), **spec.get("set", {}))
     executor = "processes"
     client = None
@@ -226,7 +277,7 @@ def register_sweep(subparsers) -> None:
     p.add_argument("spec", metavar="SPEC.toml", help="networks, preset, optional [set], [axes], zip_axes")
     p.add_argument("-o", "--output", required=True, metavar="OUT.nc|OUT.zarr",
                    help="netCDF file or zarr store (zarr needs the [zarr] extra); the journal goes beside it")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler address")
     p.add_argument("--per-op", action="store_true", help="also store every op's values (read with open_sweep)")
     p.set_defaults(func=_cmd_sweep)
@@ -248,10 +299,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _draw(args: argparse.Namespace) -> int:
     from . import plot
 
+    _output_path(args.output)
     if args.figure == "sweep":
         from .sweeps import open_sweep
 
-        ds = open_sweep(args.store)  # plot.sweep_map plots the root of a per-op sweep
+        try:
+            ds = open_sweep(args.store)  # plot.sweep_map plots the root of a per-op sweep
+        except (ValueError, KeyError) as exc:  # xarray could not read it as a dataset
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{args.store}: not a sweep store ({first})") from None
         plot.sweep_map(ds, args.variable, args.x, args.y, args.output, hue=args.hue,
                        sel=_parse_sets(args.sel, "--sel"), reduce=args.reduce)
     else:
@@ -481,7 +537,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output_path(path: str, flag: str = "-o") -> str:
+    """``path`` if its folder exists (checked before any work, so no result is computed for nothing)."""
+    from pathlib import Path
+
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {path}: the folder {folder} does not exist; create it first")
+    if Path(path).is_dir() and not str(path).endswith(".zarr"):
+        raise ConfigError(f"{flag} {path}: is a folder; give a file name")
+    return path
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a subcommand. Every failure of bad input (a SmaugFastError, a file that cannot be read or
+    written) is one line on stderr and exit status 2; a closed pipe (``| head``) ends quietly."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -491,6 +572,20 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SmaugFastError as exc:
         print(f"smaug-fast {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        import os
+
+        # the reader went away (``smaug-fast run lenet5 | head -1``): stop writing, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a missing or unreadable file, a full disk, an unreachable scheduler
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"smaug-fast {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"smaug-fast {args.command}: error: a file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+              file=sys.stderr)
         return 2
 
 

@@ -194,9 +194,11 @@ class Result:
         for p in PHASES:
             share = 100 * self.breakdown_s[p] / self.latency_s if self.latency_s else 0.0
             lines.append(f"  {p:<14} {self.breakdown_s[p] * 1e3:10.3f} ms  {share:5.1f} %")
+        lines.append("  the same latency in finer phases:")
         for p, v in self.detail_s.items():
             if v:
-                lines.append(f"    {p:<12} {v * 1e3:10.3f} ms")
+                share = 100 * v / self.latency_s if self.latency_s else 0.0
+                lines.append(f"    {p:<12} {v * 1e3:10.3f} ms  {share:5.1f} %  ({DETAIL_PHASES[p]})")
         lines.append(f"  DRAM {self.dram_bytes / 1e6:.2f} MB, {self.dram_bandwidth_bytes_per_s / 1e9:.2f} GB/s average")
         for c, v in self.energy_breakdown_j.items():
             share = 100 * v / self.energy_j if self.energy_j else 0.0
