@@ -71,6 +71,19 @@ QM_N = 4
 ROW_HIT, ROW_MISS, ROW_CONFLICT = range(3)
 
 
+#: JEDEC timings [cycles] of ``p``, as scalars (see simulate: Speed).
+Timing = namedtuple("Timing", (
+    "bl", "cl", "cwl", "t_rcd", "t_rp", "t_ras", "t_rc", "t_ccd_s", "t_ccd_l", "t_rrd_s", "t_rrd_l", "t_faw",
+    "t_wtr_s", "t_wtr_l", "t_wr", "t_rtp", "t_rfc", "t_refi", "t_rtrs"))
+#: Channels, ranks, bank groups and banks per group (all powers of 2), the log2 of the bank
+#: numbering's strides, the address fields (``sh_*`` shift, ``m_*`` mask), queue capacities
+#: [requests] and the page policy.
+Layout = namedtuple("Layout", (
+    "nch", "nra", "nbg", "nbpg", "lg_bpg", "lg_rank", "lg_ch", "banks_per_rank", "sh_ch", "m_ch", "sh_ra",
+    "m_ra", "sh_bg", "m_bg", "sh_ba", "m_ba", "sh_ro", "m_ro", "rq_cap", "wq_cap", "qcap", "drain_min",
+    "open_page"))
+
+
 @jit
 def simulate(addr, is_write, arrival, issue_interval, p, fs, fm, hist, st):
     """Run transactions (one burst each) through the channels; see the module docstring.
@@ -160,14 +173,10 @@ def _run(addr, is_write, arrival, issue_interval, tm, ly, bk, rk, last_act_bg, c
                 first = adm_time
             if _admit(addr, pos, adm_ch, adm_q, adm_time, ly, qe, qfree, qm, wtab):
                 # a read of data waiting in the write queue, served from it in one cycle
-                _count_latency(hist, hcap, 1)
-                lat_sum += 1
-                if lat_max < 1:
-                    lat_max = 1
+                lat_sum, lat_max = _count_latency(hist, hcap, 1, lat_sum, lat_max)
                 n_forwarded += 1
                 done += 1
-                if adm_time + 1 > end:
-                    end = adm_time + 1
+                end = max(end, adm_time + 1)
             best_k = min(best_k, _wake(ch, qm, adm_ch, adm_time, ly))
             t_adm = adm_time + issue_interval
             ch[np.uint64(adm_ch), CH_FULL] = 0
@@ -187,14 +196,9 @@ def _run(addr, is_write, arrival, issue_interval, tm, ly, bk, rk, last_act_bg, c
         if w:
             n_wr += 1
         else:
-            lt = data_end - t0
-            _count_latency(hist, hcap, lt)
-            lat_sum += lt
-            if lt > lat_max:
-                lat_max = lt
+            lat_sum, lat_max = _count_latency(hist, hcap, data_end - t0, lat_sum, lat_max)
             n_rd += 1
-        if data_end > end:
-            end = data_end
+        end = max(end, data_end)
         done += 1
         best_k = _least_key(ch, nch)
     # rows still open at the end count as open until the last transfer
@@ -221,19 +225,6 @@ def _run(addr, is_write, arrival, issue_interval, tm, ly, bk, rk, last_act_bg, c
 # --------------------------------------------------------------------------------------------------
 # Set-up: parameters into scalars, fresh state
 # --------------------------------------------------------------------------------------------------
-#: JEDEC timings [cycles] of ``p``, as scalars (see simulate: Speed).
-Timing = namedtuple("Timing", (
-    "bl", "cl", "cwl", "t_rcd", "t_rp", "t_ras", "t_rc", "t_ccd_s", "t_ccd_l", "t_rrd_s", "t_rrd_l", "t_faw",
-    "t_wtr_s", "t_wtr_l", "t_wr", "t_rtp", "t_rfc", "t_refi", "t_rtrs"))
-#: Channels, ranks, bank groups and banks per group (all powers of 2), the log2 of the bank
-#: numbering's strides, the address fields (``sh_*`` shift, ``m_*`` mask), queue capacities
-#: [requests] and the page policy.
-Layout = namedtuple("Layout", (
-    "nch", "nra", "nbg", "nbpg", "lg_bpg", "lg_rank", "lg_ch", "banks_per_rank", "sh_ch", "m_ch", "sh_ra",
-    "m_ra", "sh_bg", "m_bg", "sh_ba", "m_ba", "sh_ro", "m_ro", "rq_cap", "wq_cap", "qcap", "drain_min",
-    "open_page"))
-
-
 @jit(inline="always")
 def _timing(p):
     """The timings of ``p`` as a :data:`Timing` [cycles]."""
@@ -653,7 +644,9 @@ def _bank_est(bk, ub, t_rp, t_rcd):
 
 
 @jit(inline="always")
-def _count_latency(hist, hcap, lt):
-    """One read of latency ``lt`` [cycles] into ``hist`` (of ``hcap`` bins), if it has room."""
+def _count_latency(hist, hcap, lt, lat_sum, lat_max):
+    """One read of latency ``lt`` [cycles] into ``hist`` (of ``hcap`` bins), if it has room. Returns
+    the latencies' new sum and maximum [cycles]."""
     if lt < hcap:
         hist[np.uint64(lt)] += 1
+    return lat_sum + lt, max(lat_max, lt)
