@@ -152,8 +152,7 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic, 
     n = acc_ptr[nacc] - lo
     if n == 0:
         return 0.0, 0.0, k
-    seg = (np.empty(4 * n, np.int64), np.zeros(4 * n), np.zeros(4 * n), np.ones(4 * n), np.zeros(4 * n),
-           np.zeros(4 * n))
+    seg = _new_segments(4 * n)
     _segments(inv, lo, n, out_dma, p, seg, traffic)
     starts = np.empty(nacc + 1, np.int64)
     for a in range(nacc + 1):
@@ -180,6 +179,12 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic, 
         k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, True)
         k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, False)
     return finish, busy, k
+
+
+@jit
+def _new_segments(n):
+    """``n`` empty segments (see SEG_KIND): no fixed part, no transfer, no flush."""
+    return np.empty(n, np.int64), np.zeros(n), np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n)
 
 
 @jit(_nrt=False)
@@ -245,6 +250,7 @@ def _store_segment(inv, i, s, out_dma, p, seg):
     """Segment ``s``: invocation ``i``'s store of its output tile, by DMA (``out_dma``) or ACP."""
     kind, fixed, nbytes, cap, min_s, flush = seg
     f_acc = p[F_ACC]
+    acp_cycles = p[ACP_LATENCY_CYCLES]
     store = inv[i, I_STORE_BYTES]
     if out_dma:
         s_first, s_rest, s_flush = _dma_pipeline(store, 0.0, p[INVALIDATE_NS], p[PIPELINED] != 0.0, p[PAGE_BYTES],
@@ -259,7 +265,7 @@ def _store_segment(inv, i, s, out_dma, p, seg):
     else:
         # ACP writes allocate each line in the LLC (a miss reads it and may evict a dirty line)
         kind[s] = P_ACP
-        fixed[s] = math.ceil(store / p[LINE_BYTES]) * p[ACP_LATENCY_CYCLES] / f_acc / p[ACP_OUTSTANDING]
+        fixed[s] = math.ceil(store / p[LINE_BYTES]) * acp_cycles / f_acc / p[ACP_OUTSTANDING]
         nbytes[s] = inv[i, I_STORE_DRAM] * p[LINE_K]
         cap[s] = p[ACP_CAP] * p[LINE_K]
 
