@@ -232,6 +232,69 @@ PH_BEGIN, PH_LINE, PH_FILL_LOAD, PH_FILL_STORE, PH_FORWARD, PH_NEXT = range(6)
 STACK_DEPTH = 256
 
 
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _lookup(cfg, glob, tags, stamp, dirty, cnt, lv, line, kind, full, wb, compat):
+    """Line ``line`` of a request of ``kind`` at level ``lv`` (``full``: the request covers the whole
+    line; ``wb``: the level writes back): counts the hit or miss, refreshes LRU, marks a written
+    line dirty. Returns (the frame's next phase, whether it first pushes a fetch of the line).
+
+    PH_NEXT: done with this line; PH_FILL_LOAD or PH_FILL_STORE: allocate the line (after the fetch
+    when pushed); PH_FORWARD: pass the written bytes down (write-through or no-allocate miss).
+    """
+    ways = cfg[lv, C_WAYS]
+    e = _find(tags, cfg[lv, C_BASE] + _set_of(cfg, lv, line) * ways, ways, line)
+    lru = cfg[lv, C_POLICY] == P_LRU
+    wa = cfg[lv, C_WA] != 0
+    phase = PH_NEXT
+    push = False
+    if kind == K_LOAD:
+        if e >= 0:
+            cnt[lv, N_LOAD_HITS] += 1
+            if lru:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+        else:
+            cnt[lv, N_LOAD_MISSES] += 1
+            cnt[lv, N_FETCHES] += 1
+            phase = PH_FILL_LOAD
+            push = True
+    elif e >= 0:
+        if not compat:
+            cnt[lv, N_STORE_HITS] += 1
+            if lru:
+                clock = glob[G_CLOCK] + 1
+                glob[G_CLOCK] = clock
+                stamp[e] = clock
+        if wb:
+            dirty[e] = 1
+        else:
+            phase = PH_FORWARD
+    elif compat:
+        if wa:
+            # pycachesim loads the line through its own load path: LOAD and MISS here.
+            cnt[lv, N_LOADS] += 1
+            cnt[lv, N_LOAD_MISSES] += 1
+            cnt[lv, N_FETCHES] += 1
+            phase = PH_FILL_STORE
+            push = True
+        elif wb:
+            phase = PH_FILL_STORE  # allocate dirty without a fetch
+        else:
+            phase = PH_FORWARD
+    else:
+        cnt[lv, N_STORE_MISSES] += 1
+        if not wa:
+            phase = PH_FORWARD
+        elif full and kind == K_WRITEBACK:
+            phase = PH_FILL_STORE  # the whole line is written: no fetch
+        else:
+            cnt[lv, N_FETCHES] += 1
+            phase = PH_FILL_STORE
+            push = True
+    return phase, push
+
+
 @jit(_nrt=False, error_model="numpy")
 def _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv0, addr0, nbytes0, kind0):
     """Serve one request of ``nbytes0`` [B] at ``addr0`` arriving at level ``lv0`` (levels = memory).
@@ -295,56 +358,7 @@ def _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv0, addr0, n
             if line > (end - 1) >> shift:
                 sp -= 1
                 continue
-            ways = cfg[lv, C_WAYS]
-            e = _find(tags, cfg[lv, C_BASE] + _set_of(cfg, lv, line) * ways, ways, line)
-            lru = cfg[lv, C_POLICY] == P_LRU
-            wa = cfg[lv, C_WA] != 0
-            phase = PH_NEXT
-            if kind == K_LOAD:
-                if e >= 0:
-                    cnt[lv, N_LOAD_HITS] += 1
-                    if lru:
-                        clock = glob[G_CLOCK] + 1
-                        glob[G_CLOCK] = clock
-                        stamp[e] = clock
-                else:
-                    cnt[lv, N_LOAD_MISSES] += 1
-                    cnt[lv, N_FETCHES] += 1
-                    phase = PH_FILL_LOAD
-                    push = True
-            elif e >= 0:
-                if not compat:
-                    cnt[lv, N_STORE_HITS] += 1
-                    if lru:
-                        clock = glob[G_CLOCK] + 1
-                        glob[G_CLOCK] = clock
-                        stamp[e] = clock
-                if wb:
-                    dirty[e] = 1
-                else:
-                    phase = PH_FORWARD
-            elif compat:
-                if wa:
-                    # pycachesim loads the line through its own load path: LOAD and MISS here.
-                    cnt[lv, N_LOADS] += 1
-                    cnt[lv, N_LOAD_MISSES] += 1
-                    cnt[lv, N_FETCHES] += 1
-                    phase = PH_FILL_STORE
-                    push = True
-                elif wb:
-                    phase = PH_FILL_STORE  # allocate dirty without a fetch
-                else:
-                    phase = PH_FORWARD
-            else:
-                cnt[lv, N_STORE_MISSES] += 1
-                if not wa:
-                    phase = PH_FORWARD
-                elif full and kind == K_WRITEBACK:
-                    phase = PH_FILL_STORE  # the whole line is written: no fetch
-                else:
-                    cnt[lv, N_FETCHES] += 1
-                    phase = PH_FILL_STORE
-                    push = True
+            phase, push = _lookup(cfg, glob, tags, stamp, dirty, cnt, lv, line, kind, full, wb, compat)
             if not push and (phase == PH_FILL_STORE or phase == PH_FORWARD):
                 stack[f, F_PHASE] = phase
                 continue  # run that phase now

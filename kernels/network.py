@@ -43,6 +43,17 @@ T_READ, T_WRITE, T_READ_OCC, T_WRITE_OCC = range(4)
 # Per-tile columns of ``copies`` (float64[C, COPY_N]).
 C_RUNS, C_BYTES, C_L2_HITS, C_DRAM, C_DRAM_WB, COPY_N = range(6)
 
+# The timeline, a tuple of arrays (:func:`_new_timeline`) filled by :func:`_record`: per entry the
+# resource, phase and op (int64) and the start and end [s] (float64). Its length is its capacity;
+# length 0: not recording.
+TL_RES, TL_PHASE, TL_OP, TL_START, TL_END = range(5)
+
+# An op's accelerator segments (:func:`_segments`), four per invocation (DMA loads, ACP loads,
+# compute, store), a tuple of arrays: per segment its phase (int64), and (float64) its fixed part
+# [s], DRAM occupancy [B], own bandwidth limit [B/s], least transfer duration [s] (the arguments of
+# ``run_timelines``) and the flushes it starts with [s].
+SEG_KIND, SEG_FIXED, SEG_BYTES, SEG_CAP, SEG_MIN, SEG_FLUSH = range(6)
+
 
 @jit
 def _dma_pipeline(nbytes, unpack_s, ns, pipelined, page, line, dma_cap):
@@ -67,9 +78,28 @@ def _dma_pipeline(nbytes, unpack_s, ns, pipelined, page, line, dma_cap):
 
 
 @jit
-def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl_res, tl_phase, tl_op, tl_start, tl_end, k):
+def _new_timeline(cap):
+    """An empty timeline with room for ``cap`` entries (see TL_RES)."""
+    return np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap), np.empty(cap)
+
+
+@jit(inline="always")
+def _record(tl, k, res, phase, op, start_s, end_s):
+    """Entry ``k`` of the timeline ``tl``: resource ``res`` in ``phase`` for op ``op`` from ``start_s``
+    to ``end_s`` [s]. Returns the next entry's index, ``k + 1``."""
+    tl[TL_RES][k] = res
+    tl[TL_PHASE][k] = phase
+    tl[TL_OP][k] = op
+    tl[TL_START][k] = start_s
+    tl[TL_END][k] = end_s
+    return k + 1
+
+
+@jit
+def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl, k):
     """Tiles ``lo:hi`` copied by up to ``threads`` threads, ceil(tiles / threads) consecutive tiles
-    each (SMAUG's ``parallelCopyTileData``), sharing the DRAM. Returns (time [s], thread-s, k)."""
+    each (SMAUG's ``parallelCopyTileData``), sharing the DRAM; each thread's copy recorded at entry
+    ``k`` of the timeline ``tl`` from ``offset_s`` [s] on. Returns (time [s], thread-s, next entry)."""
     n = hi - lo
     if n == 0:
         return 0.0, 0.0, k
@@ -92,13 +122,8 @@ def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl_res, tl_phase, tl_
     for c in range(used):
         longest = max(longest, end[c])
         busy += end[c]
-        if tl_res.shape[0]:
-            tl_res[k] = THREAD0 + c
-            tl_phase[k] = phase
-            tl_op[k] = op
-            tl_start[k] = offset_s
-            tl_end[k] = offset_s + end[c]
-            k += 1
+        if tl[TL_RES].shape[0]:
+            k = _record(tl, k, THREAD0 + c, phase, op, offset_s, offset_s + end[c])
     return longest, busy, k
 
 
@@ -114,95 +139,25 @@ def _copy_traffic(copies, c, p, traffic):
 
 
 @jit
-def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic,
-                 tl_res, tl_phase, tl_op, tl_start, tl_end, k):
+def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic, tl, k):
     """An op's invocations on ``nacc`` accelerators (``acc_ptr``: each accelerator's invocations, in
-    issue order). Fills ``detail`` and ``traffic``; returns (time [s], accelerator-s busy, k).
+    issue order). Fills ``detail`` and ``traffic``, and the timeline ``tl`` from entry ``k`` on,
+    from ``offset_s`` [s]; returns (time [s], accelerator-s busy, next entry).
 
-    Each invocation is four segments on its accelerator: DMA loads, ACP loads, compute (with the
-    unpacking no transfer hides), and the store of a completed output tile (DMA or ACP). Every
-    transfer of every accelerator shares the DRAM bandwidth (``run_timelines``).
+    Each invocation is four segments on its accelerator (:func:`_segments`): DMA loads, ACP loads,
+    compute (with the unpacking no transfer hides), and the store of a completed output tile (DMA or
+    ACP). Every transfer of every accelerator shares the DRAM bandwidth (``run_timelines``).
     """
     lo = acc_ptr[0]
     n = acc_ptr[nacc] - lo
     if n == 0:
         return 0.0, 0.0, k
-    kind = np.empty(4 * n, np.int64)
-    fixed = np.zeros(4 * n)
-    nbytes = np.zeros(4 * n)
-    cap = np.ones(4 * n)
-    min_s = np.zeros(4 * n)
-    seg_flush = np.zeros(4 * n)
-    f_acc = p[F_ACC]
-    setup_s = p[DMA_SETUP_CYCLES] / f_acc
-    acp_s = p[ACP_LATENCY_CYCLES]
-    pipelined = p[PIPELINED] != 0.0
-    for j in range(n):
-        i = lo + j
-        s = 4 * j
-        load_s = inv[i, I_LOAD_CYCLES] / f_acc
-        total_load = inv[i, I_DMA_BYTES] + inv[i, I_ACP_BYTES]
-        dma_b = inv[i, I_DMA_BYTES]
-        acp_b = inv[i, I_ACP_BYTES]
-        has_dma = dma_b > 0
-        has_acp = acp_b > 0
-        unpack_dma = 0.0
-        unpack_acp = 0.0
-        if total_load > 0:
-            if p[OVERLAP] != 0.0:
-                unpack_dma = load_s * (dma_b / total_load)
-            unpack_acp = load_s * (acp_b / total_load)
-        first, rest, flush_s = _dma_pipeline(dma_b, unpack_dma, p[FLUSH_NS], pipelined, p[PAGE_BYTES],
-                                             p[LINE_BYTES], p[DMA_CAP])
-        kind[s] = P_DMA
-        cap[s] = p[DMA_CAP] * p[DMA_K]
-        if has_dma:
-            fixed[s] = first + setup_s
-            nbytes[s] = dma_b * p[DMA_K] + inv[i, I_DIRTY] * p[LINE_K]
-            min_s[s] = rest
-            seg_flush[s] = flush_s
-        kind[s + 1] = P_ACP
-        fixed[s + 1] = inv[i, I_ACP_HITS] * acp_s / f_acc / p[ACP_OUTSTANDING]
-        nbytes[s + 1] = inv[i, I_ACP_DRAM] * p[LINE_K]
-        cap[s + 1] = p[ACP_CAP] * p[LINE_K]
-        if has_acp:
-            min_s[s + 1] = unpack_acp
-        # unpacking that overlaps no transfer (non-pipelined DMA, or resident tiles) is compute
-        extra = load_s - (unpack_dma if has_dma else 0.0) - (unpack_acp if has_acp else 0.0)
-        kind[s + 2] = P_COMPUTE
-        fixed[s + 2] = inv[i, I_BUSY_CYCLES] / f_acc + max(extra, 0.0)
-        store = inv[i, I_STORE_BYTES]
-        if out_dma:
-            s_first, s_rest, s_flush = _dma_pipeline(store, 0.0, p[INVALIDATE_NS], pipelined, p[PAGE_BYTES],
-                                                     p[LINE_BYTES], p[DMA_CAP])
-            kind[s + 3] = P_DMA
-            cap[s + 3] = p[DMA_CAP] * p[DMA_K]
-            nbytes[s + 3] = store * p[DMA_K]
-            if store > 0:
-                fixed[s + 3] = s_first + setup_s
-                min_s[s + 3] = s_rest
-                seg_flush[s + 3] = s_flush
-        else:
-            # ACP writes allocate each line in the LLC (a miss reads it and may evict a dirty line)
-            kind[s + 3] = P_ACP
-            fixed[s + 3] = math.ceil(store / p[LINE_BYTES]) * acp_s / f_acc / p[ACP_OUTSTANDING]
-            nbytes[s + 3] = inv[i, I_STORE_DRAM] * p[LINE_K]
-            cap[s + 3] = p[ACP_CAP] * p[LINE_K]
-        # DRAM traffic: DMA loads and the LLC's fills for ACP read; flush write-backs, DMA stores and
-        # the dirty lines ACP fills evict write
-        acp_rd = inv[i, I_ACP_DRAM] - inv[i, I_ACP_DRAM_WB] + inv[i, I_STORE_DRAM] - inv[i, I_STORE_DRAM_WB]
-        acp_wr = inv[i, I_ACP_DRAM_WB] + inv[i, I_STORE_DRAM_WB]
-        traffic[T_READ] += dma_b + acp_rd
-        traffic[T_WRITE] += inv[i, I_DIRTY] + acp_wr
-        traffic[T_READ_OCC] += dma_b * p[DMA_K] + acp_rd * p[LINE_K]
-        traffic[T_WRITE_OCC] += (inv[i, I_DIRTY] + acp_wr) * p[LINE_K]
-        if out_dma:
-            traffic[T_WRITE] += store
-            traffic[T_WRITE_OCC] += store * p[DMA_K]
+    seg = _new_segments(4 * n)
+    _segments(inv, lo, n, out_dma, p, seg, traffic)
     starts = np.empty(nacc + 1, np.int64)
     for a in range(nacc + 1):
         starts[a] = 4 * (acc_ptr[a] - lo)
-    begin, end = run_timelines(starts, fixed, nbytes, cap, min_s, p[DRAM_BW])
+    begin, end = run_timelines(starts, seg[SEG_FIXED], seg[SEG_BYTES], seg[SEG_CAP], seg[SEG_MIN], p[DRAM_BW])
     # the accelerator that finishes last decides the op's time
     crit = 0
     finish = 0.0
@@ -216,31 +171,136 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic,
     for s in range(starts[crit], starts[crit + 1]):
         dur = end[s] - begin[s]
         # the flush part of a DMA segment is its flushes, as far as they reach; the rest is transfer
-        part = min(dur, seg_flush[s])
-        detail[kind[s]] += dur - part
+        part = min(dur, seg[SEG_FLUSH][s])
+        detail[seg[SEG_KIND][s]] += dur - part
         detail[P_FLUSH] += part
-    if tl_res.shape[0]:
-        for a in range(nacc):
-            for s in range(starts[a], starts[a + 1]):
-                part = min(end[s] - begin[s], seg_flush[s])
-                if part > 0:
-                    tl_res[k] = a
-                    tl_phase[k] = P_FLUSH
-                    tl_op[k] = op
-                    tl_start[k] = offset_s + begin[s]
-                    tl_end[k] = offset_s + begin[s] + part
-                    k += 1
-        for a in range(nacc):
-            for s in range(starts[a], starts[a + 1]):
-                part = min(end[s] - begin[s], seg_flush[s])
-                if end[s] - begin[s] - part > 0:
-                    tl_res[k] = a
-                    tl_phase[k] = kind[s]
-                    tl_op[k] = op
-                    tl_start[k] = offset_s + begin[s] + part
-                    tl_end[k] = offset_s + end[s]
-                    k += 1
+    if tl[TL_RES].shape[0]:
+        # every flush part first, then every segment's rest
+        k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, True)
+        k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, False)
     return finish, busy, k
+
+
+@jit
+def _new_segments(n):
+    """``n`` empty segments (see SEG_KIND): no fixed part, no transfer, no flush."""
+    return np.empty(n, np.int64), np.zeros(n), np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n)
+
+
+@jit(_nrt=False)
+def _segments(inv, lo, n, out_dma, p, seg, traffic):
+    """The segments ``seg`` (see SEG_KIND) of the ``n`` invocations from row ``lo`` of ``inv``, and
+    their DRAM traffic into ``traffic``.
+
+    Without Numba's reference counting (``_nrt=False``), its helpers inlined: as separate calls,
+    each would pay atomic reference-count updates on every array it is handed (run_network measured
+    35 % slower).
+    """
+    for j in range(n):
+        _load_segments(inv, lo + j, 4 * j, p, seg)
+        _store_segment(inv, lo + j, 4 * j + 3, out_dma, p, seg)
+        _invocation_traffic(inv, lo + j, out_dma, p, traffic)
+
+
+@jit(inline="always")
+def _load_segments(inv, i, s, p, seg):
+    """Segments ``s`` (DMA loads), ``s + 1`` (ACP loads) and ``s + 2`` (compute) of invocation ``i``.
+
+    Unpacking the loaded data ``I_LOAD_CYCLES`` is split between the transfers by bytes; the part
+    no transfer hides (non-pipelined DMA, or resident tiles) is compute.
+    """
+    kind, fixed, nbytes, cap, min_s, flush = seg
+    f_acc = p[F_ACC]
+    acp_cycles = p[ACP_LATENCY_CYCLES]
+    load_s = inv[i, I_LOAD_CYCLES] / f_acc
+    total_load = inv[i, I_DMA_BYTES] + inv[i, I_ACP_BYTES]
+    dma_b = inv[i, I_DMA_BYTES]
+    acp_b = inv[i, I_ACP_BYTES]
+    has_dma = dma_b > 0
+    has_acp = acp_b > 0
+    unpack_dma = 0.0
+    unpack_acp = 0.0
+    if total_load > 0:
+        if p[OVERLAP] != 0.0:
+            unpack_dma = load_s * (dma_b / total_load)
+        unpack_acp = load_s * (acp_b / total_load)
+    first, rest, flush_s = _dma_pipeline(dma_b, unpack_dma, p[FLUSH_NS], p[PIPELINED] != 0.0, p[PAGE_BYTES],
+                                         p[LINE_BYTES], p[DMA_CAP])
+    kind[s] = P_DMA
+    cap[s] = p[DMA_CAP] * p[DMA_K]
+    if has_dma:
+        fixed[s] = first + p[DMA_SETUP_CYCLES] / f_acc
+        nbytes[s] = dma_b * p[DMA_K] + inv[i, I_DIRTY] * p[LINE_K]
+        min_s[s] = rest
+        flush[s] = flush_s
+    kind[s + 1] = P_ACP
+    fixed[s + 1] = inv[i, I_ACP_HITS] * acp_cycles / f_acc / p[ACP_OUTSTANDING]
+    nbytes[s + 1] = inv[i, I_ACP_DRAM] * p[LINE_K]
+    cap[s + 1] = p[ACP_CAP] * p[LINE_K]
+    if has_acp:
+        min_s[s + 1] = unpack_acp
+    # unpacking that overlaps no transfer (non-pipelined DMA, or resident tiles) is compute
+    extra = load_s - (unpack_dma if has_dma else 0.0) - (unpack_acp if has_acp else 0.0)
+    kind[s + 2] = P_COMPUTE
+    fixed[s + 2] = inv[i, I_BUSY_CYCLES] / f_acc + max(extra, 0.0)
+
+
+@jit(inline="always")
+def _store_segment(inv, i, s, out_dma, p, seg):
+    """Segment ``s``: invocation ``i``'s store of its output tile, by DMA (``out_dma``) or ACP."""
+    kind, fixed, nbytes, cap, min_s, flush = seg
+    f_acc = p[F_ACC]
+    acp_cycles = p[ACP_LATENCY_CYCLES]
+    store = inv[i, I_STORE_BYTES]
+    if out_dma:
+        s_first, s_rest, s_flush = _dma_pipeline(store, 0.0, p[INVALIDATE_NS], p[PIPELINED] != 0.0, p[PAGE_BYTES],
+                                                 p[LINE_BYTES], p[DMA_CAP])
+        kind[s] = P_DMA
+        cap[s] = p[DMA_CAP] * p[DMA_K]
+        nbytes[s] = store * p[DMA_K]
+        if store > 0:
+            fixed[s] = s_first + p[DMA_SETUP_CYCLES] / f_acc
+            min_s[s] = s_rest
+            flush[s] = s_flush
+    else:
+        # ACP writes allocate each line in the LLC (a miss reads it and may evict a dirty line)
+        kind[s] = P_ACP
+        fixed[s] = math.ceil(store / p[LINE_BYTES]) * acp_cycles / f_acc / p[ACP_OUTSTANDING]
+        nbytes[s] = inv[i, I_STORE_DRAM] * p[LINE_K]
+        cap[s] = p[ACP_CAP] * p[LINE_K]
+
+
+@jit(inline="always")
+def _invocation_traffic(inv, i, out_dma, p, traffic):
+    """Invocation ``i``'s DRAM traffic into ``traffic``: DMA loads and the LLC's fills for ACP read;
+    flush write-backs, DMA stores and the dirty lines ACP fills evict write."""
+    dma_b = inv[i, I_DMA_BYTES]
+    acp_rd = inv[i, I_ACP_DRAM] - inv[i, I_ACP_DRAM_WB] + inv[i, I_STORE_DRAM] - inv[i, I_STORE_DRAM_WB]
+    acp_wr = inv[i, I_ACP_DRAM_WB] + inv[i, I_STORE_DRAM_WB]
+    traffic[T_READ] += dma_b + acp_rd
+    traffic[T_WRITE] += inv[i, I_DIRTY] + acp_wr
+    traffic[T_READ_OCC] += dma_b * p[DMA_K] + acp_rd * p[LINE_K]
+    traffic[T_WRITE_OCC] += (inv[i, I_DIRTY] + acp_wr) * p[LINE_K]
+    if out_dma:
+        store = inv[i, I_STORE_BYTES]
+        traffic[T_WRITE] += store
+        traffic[T_WRITE_OCC] += store * p[DMA_K]
+
+
+@jit(_nrt=False)
+def _record_segments(tl, k, starts, seg, begin, end, offset_s, op, flush_part):
+    """Timeline entries, from ``k`` on, of each segment's flushes (``flush_part``) or of the rest of
+    it, accelerator by accelerator (``starts``: each one's segments); ``begin``, ``end``: the
+    segments' times [s] from ``offset_s`` [s]. Returns the next entry's index."""
+    for a in range(starts.shape[0] - 1):
+        for s in range(starts[a], starts[a + 1]):
+            part = min(end[s] - begin[s], seg[SEG_FLUSH][s])
+            if flush_part:
+                if part > 0:
+                    k = _record(tl, k, a, P_FLUSH, op, offset_s + begin[s], offset_s + begin[s] + part)
+            elif end[s] - begin[s] - part > 0:
+                k = _record(tl, k, a, seg[SEG_KIND][s], op, offset_s + begin[s] + part, offset_s + end[s])
+    return k
 
 
 @jit
@@ -277,11 +337,7 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
     if record:
         for o in range(n_ops):
             cap += 2 + copy_ptr[2 * o + 2] - copy_ptr[2 * o] + 8 * (acc_ptr[o, nacc] - acc_ptr[o, 0])
-    tl_res = np.empty(cap, np.int64)
-    tl_phase = np.empty(cap, np.int64)
-    tl_op = np.empty(cap, np.int64)
-    tl_start = np.empty(cap)
-    tl_end = np.empty(cap)
+    tl = _new_timeline(cap)
     k = 0
     now = 0.0
     accel_busy = 0.0
@@ -289,18 +345,16 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
     for o in range(n_ops):
         start = now
         if accel[o]:
-            t, busy, k = _copy(copies, copy_ptr[2 * o], copy_ptr[2 * o + 1], threads, p, now, P_PREP, o,
-                               tl_res, tl_phase, tl_op, tl_start, tl_end, k)
+            t, busy, k = _copy(copies, copy_ptr[2 * o], copy_ptr[2 * o + 1], threads, p, now, P_PREP, o, tl, k)
             detail[o, P_PREP] = t
             cpu_busy += busy
             now += t
-            t, busy, k = _invocations(inv, acc_ptr[o], nacc, out_dma[o], p, now, o, detail[o], traffic[o],
-                                      tl_res, tl_phase, tl_op, tl_start, tl_end, k)
+            t, busy, k = _invocations(inv, acc_ptr[o], nacc, out_dma[o], p, now, o, detail[o], traffic[o], tl, k)
             accel_busy += busy
             now += t
             fin_threads = 1 if serial_fin[o] else threads
             t, busy, k = _copy(copies, copy_ptr[2 * o + 1], copy_ptr[2 * o + 2], fin_threads, p, now, P_FINALIZE, o,
-                               tl_res, tl_phase, tl_op, tl_start, tl_end, k)
+                               tl, k)
             detail[o, P_FINALIZE] = t
             cpu_busy += busy
             now += t
@@ -315,24 +369,15 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
             t = end[0]
             detail[o, P_CPU_OPS] = t
             if record:
-                tl_res[k] = THREAD0
-                tl_phase[k] = P_CPU_OPS
-                tl_op[k] = o
-                tl_start[k] = now
-                tl_end[k] = now + t
-                k += 1
+                k = _record(tl, k, THREAD0, P_CPU_OPS, o, now, now + t)
             cpu_busy += t
             now += t
             _copy_traffic(copies, c, p, traffic[o])
         detail[o, P_OVERHEAD] = p[OVERHEAD_S]
         if record:
-            tl_res[k] = THREAD0
-            tl_phase[k] = P_OVERHEAD
-            tl_op[k] = o
-            tl_start[k] = now
-            tl_end[k] = now + p[OVERHEAD_S]
-            k += 1
+            k = _record(tl, k, THREAD0, P_OVERHEAD, o, now, now + p[OVERHEAD_S])
         cpu_busy += p[OVERHEAD_S]
         now += p[OVERHEAD_S]
         latency[o] = now - start
-    return now, detail, latency, traffic, accel_busy, cpu_busy, (tl_res[:k], tl_phase[:k], tl_op[:k], tl_start[:k], tl_end[:k])
+    return now, detail, latency, traffic, accel_busy, cpu_busy, (tl[TL_RES][:k], tl[TL_PHASE][:k], tl[TL_OP][:k],
+                                                                 tl[TL_START][:k], tl[TL_END][:k])

@@ -371,6 +371,34 @@ def _all_miss(state, dataflow, operand, rows, cols, sr, sc, t, fold_cycles, key,
 
 
 @jit
+def _new_window_state(window_words, pix):
+    """The state of :func:`_visit_fold` before the first fold: empty window of ``window_words``
+    [words], no demand yet, and whether every IFMAP window is whole (``pix``)."""
+    state = np.zeros(13, dtype=np.int64)
+    state[2] = window_words
+    state[6] = 1
+    for p in range(pix.shape[0]):
+        if pix[p, 3] == 0:
+            state[6] = 0
+            break
+    state[5] = -1
+    state[8] = -1
+    state[9] = -1
+    return state
+
+
+@jit
+def _repetitions(key, row_folds, col_folds):
+    """(groups, repetitions per group, folds per repetition) of an operand whose folds repeat as
+    ``key`` says (:func:`_fold_key`; see read_window_sim)."""
+    if key == 1:  # fc-only: groups = column folds, repetitions = row folds, block = one fold
+        return col_folds, row_folds, 1
+    if key == 2:  # fr-only: one group, repetitions = column folds, block = all row folds
+        return 1, col_folds, row_folds
+    return 1, 1, row_folds * col_folds
+
+
+@jit
 def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, window_words,
                     footprint, pix, kk, k_dim):
     """DRAM reads of one operand under SCALE-Sim's CALC-mode read buffer, exactly.
@@ -395,29 +423,9 @@ def read_window_sim(dataflow, operand, rows, cols, sr, sc, t, fold_cycles, windo
     """
     row_folds = (sr + rows - 1) // rows
     col_folds = (sc + cols - 1) // cols
-    state = np.zeros(13, dtype=np.int64)
-    state[2] = window_words
-    state[6] = 1
-    for p in range(pix.shape[0]):
-        if pix[p, 3] == 0:
-            state[6] = 0
-            break
-    state[5] = -1
-    state[8] = -1
-    state[9] = -1
+    state = _new_window_state(window_words, pix)
     key = _fold_key(dataflow, operand)
-    if key == 1:  # fc-only: groups = column folds, repetitions = row folds, block = one fold
-        n_groups = col_folds
-        reps = row_folds
-        block = 1
-    elif key == 2:  # fr-only: one group, repetitions = column folds, block = all row folds
-        n_groups = 1
-        reps = col_folds
-        block = row_folds
-    else:
-        n_groups = 1
-        reps = 1
-        block = row_folds * col_folds
+    n_groups, reps, block = _repetitions(key, row_folds, col_folds)
     rep_cycles = block * fold_cycles
     stamp = np.full(1, -1, dtype=np.int32)
     stamp_ready = False
@@ -541,9 +549,9 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
     lines = 0
     dstart = 0
     drain_end = 0
-    cap = 64
-    pl_idx = np.empty(cap, dtype=np.int64)
-    pl_size = np.empty(cap, dtype=np.int64)
+    # the partly filled lines flushed so far: line number and words (see _drain)
+    pl_idx = np.empty(64, dtype=np.int64)
+    pl_size = np.empty(64, dtype=np.int64)
     n_pl = 0
     pp = 0
     writes = 0
@@ -565,22 +573,14 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
                 cyc = fold_start + tau + stalls
                 # rows of equal width in a row (the plateau of the skewed block) where nothing
                 # happens but filling the buffer are taken in one step
-                if tau - lo >= cu - 1 and tau <= hi:
-                    seg = hi - tau + 1
-                elif tau - lo <= cu - 1 and tau >= hi:
-                    seg = lo + cu - 1 - tau + 1
-                else:
-                    seg = 1
+                seg = _plateau(tau, lo, hi, cu)
                 if seg > 1:
                     if cyc < drain_end:
                         m = min(seg, drain_end - cyc, (free - 1) // n)
                     else:
                         m = min(seg, (free - active) // n)
                     if m > 1:
-                        free -= m * n
-                        line_idx += m * n
-                        lines += line_idx // bw
-                        line_idx = line_idx % bw
+                        free, line_idx, lines = _put(m * n, free, line_idx, lines, bw)
                         if first_write < 0:
                             first_write = cyc
                         last_write = cyc + m - 1
@@ -595,10 +595,7 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
                             k = min(rem, free)
                         else:
                             k = 1
-                        free -= k
-                        line_idx += k
-                        lines += line_idx // bw
-                        line_idx = line_idx % bw
+                        free, line_idx, lines = _put(k, free, line_idx, lines, bw)
                         rem -= k
                         if free <= 0:
                             cur = drain_end  # stall until the drain in flight completes
@@ -608,36 +605,15 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
                         else:
                             k = free - active + 1
                         k = min(k, rem)
-                        free -= k
-                        line_idx += k
-                        lines += line_idx // bw
-                        line_idx = line_idx % bw
+                        free, line_idx, lines = _put(k, free, line_idx, lines, bw)
                         rem -= k
                         if free < active:
-                            if line_idx != 0:  # flush the partly filled line
-                                if n_pl == cap:
-                                    cap *= 2
-                                    a2 = np.empty(cap, dtype=np.int64)
-                                    b2 = np.empty(cap, dtype=np.int64)
-                                    a2[:n_pl] = pl_idx[:n_pl]
-                                    b2[:n_pl] = pl_size[:n_pl]
-                                    pl_idx = a2
-                                    pl_size = b2
-                                pl_idx[n_pl] = lines
-                                pl_size[n_pl] = line_idx
-                                n_pl += 1
-                                lines += 1
-                                line_idx = 0
-                            end_id = min(dstart + lines_per_drain, lines)
-                            num = end_id - dstart
-                            data = num * bw
-                            while pp < n_pl and pl_idx[pp] < end_id:
-                                if exact_lines == 1 or pl_idx[pp] == end_id - 1:
-                                    data -= bw - pl_size[pp]
-                                pp += 1
+                            pl_idx, pl_size, n_pl, pp, lines, dstart, data, num = _drain(
+                                pl_idx, pl_size, n_pl, pp, lines, line_idx, dstart, lines_per_drain, bw,
+                                exact_lines)
+                            line_idx = 0
                             writes += data
                             free += data
-                            dstart = end_id
                             if first_drain < 0:
                                 first_drain = cur
                             drain_end = cur + num - 1
@@ -650,9 +626,53 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
     last_out = n_rows - 1 + stalls
     # empty_all_buffers: flush and drain everything, chunk after chunk
     cycle = last_out
-    if line_idx != 0:
-        if n_pl == cap:
-            cap *= 2
+    while line_idx != 0 or dstart < lines:
+        pl_idx, pl_size, n_pl, pp, lines, dstart, data, num = _drain(
+            pl_idx, pl_size, n_pl, pp, lines, line_idx, dstart, lines_per_drain, bw, exact_lines)
+        line_idx = 0
+        writes += data
+        if first_drain < 0:
+            first_drain = cycle
+        end = cycle + num - 1
+        last_drain = max(last_drain, end)  # a drain still in flight may end later
+        n_drains += 1
+        cycle = end + 1
+    return np.array([writes, first_drain, last_drain, last_out, stalls, first_write, last_write, n_drains],
+                    dtype=np.int64)
+
+
+@jit(inline="always")
+def _plateau(tau, lo, hi, cu):
+    """Rows from ``tau`` on as wide as row ``tau`` (the plateau of the skewed block of rows ``lo``
+    to ``hi + cu - 1``, ``cu`` lanes), or 1 where the width changes."""
+    if tau - lo >= cu - 1 and tau <= hi:
+        return hi - tau + 1
+    if tau - lo <= cu - 1 and tau >= hi:
+        return lo + cu - 1 - tau + 1
+    return 1
+
+
+@jit(inline="always")
+def _put(k, free, line_idx, lines, bw):
+    """``k`` words into the write buffer (``free`` words left [words]), filling lines of ``bw`` words:
+    returns the new (free [words], words in the partly filled line, completed lines)."""
+    line_idx += k
+    return free - k, line_idx % bw, lines + line_idx // bw
+
+
+@jit(inline="always")
+def _drain(pl_idx, pl_size, n_pl, pp, lines, line_idx, dstart, lines_per_drain, bw, exact_lines):
+    """One drain of the write buffer: the partly filled line (``line_idx`` words) is flushed as a line
+    of its own (its number and size appended to ``pl_idx``, ``pl_size``, grown when full), then up to
+    ``lines_per_drain`` lines from ``dstart`` go out; each partly filled line among them (``pp``: the
+    first not yet drained) counts its empty slots off, every one if ``exact_lines``, else that of
+    the chunk's last line only (SCALE-Sim).
+
+    Returns (pl_idx, pl_size, n_pl, pp, lines, dstart after the chunk, words drained, lines drained).
+    """
+    if line_idx != 0:  # flush the partly filled line
+        if n_pl == pl_idx.shape[0]:
+            cap = 2 * n_pl
             a2 = np.empty(cap, dtype=np.int64)
             b2 = np.empty(cap, dtype=np.int64)
             a2[:n_pl] = pl_idx[:n_pl]
@@ -663,34 +683,14 @@ def write_buffer_sim(dataflow, rows, cols, sr, sc, t, fold_cycles, size_words, d
         pl_size[n_pl] = line_idx
         n_pl += 1
         lines += 1
-        line_idx = 0
-    while dstart < lines:
-        end_id = min(dstart + lines_per_drain, lines)
-        num = end_id - dstart
-        data = num * bw
-        while pp < n_pl and pl_idx[pp] < end_id:
-            if exact_lines == 1 or pl_idx[pp] == end_id - 1:
-                data -= bw - pl_size[pp]
-            pp += 1
-        writes += data
-        dstart = end_id
-        if first_drain < 0:
-            first_drain = cycle
-        end = cycle + num - 1
-        last_drain = max(last_drain, end)  # a drain still in flight may end later
-        n_drains += 1
-        cycle = end + 1
-    out = np.empty(8, dtype=np.int64)
-    out[0] = writes
-    out[1] = first_drain
-    out[2] = last_drain
-    out[3] = last_out
-    out[4] = stalls
-    out[5] = first_write
-    out[6] = last_write
-    out[7] = n_drains
-    return out
-
+    end_id = min(dstart + lines_per_drain, lines)
+    num = end_id - dstart
+    data = num * bw
+    while pp < n_pl and pl_idx[pp] < end_id:
+        if exact_lines == 1 or pl_idx[pp] == end_id - 1:
+            data -= bw - pl_size[pp]
+        pp += 1
+    return pl_idx, pl_size, n_pl, pp, lines, end_id, data, num
 
 # --------------------------------------------------------------------------------------------------
 # Demand traces (SCALE-Sim's SRAM traces): one row per cycle, one column per array lane
