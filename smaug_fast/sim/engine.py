@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError, MappingError, WorkloadError, describe
 from ..hardware import System
 from ..memo import SIM_CACHE
-from ..workload.graph import Graph
+from ..workload.graph import Graph, OpsKey
 from .lowering import KernelInputs, NetworkPlan, PlanKey, kernel_inputs, plan_network
 from .memory_pass import MemoryRecord, MemorySystem, run_memory_pass
 from .result import Result
@@ -117,6 +117,26 @@ _TILING_TABLES = ("lowering", "network_plan", "tiling_plans", "tile_shapes", "ti
                   "tile_boxes", "tile_storage_bytes")
 
 
+def tensor_bytes(ops: OpsKey) -> int:
+    """Bytes of every distinct tensor the ops read or write (weights included) [B] (memoized)."""
+    def total() -> int:
+        seen = {t.name: t.nbytes for op in ops.ops for t in (*op.inputs, *op.outputs)}
+        return sum(seen.values())
+
+    return SIM_CACHE.get("tensor_bytes", ops, total, _PLANS)
+
+
+def _check_fits(graph: Graph, ops: OpsKey, system: System) -> None:
+    """SMAUG allocates every tensor in main memory (and the memory pass gives each its own address
+    range): a network whose tensors exceed the DRAM cannot run (and would take the pass hours)."""
+    need, have = tensor_bytes(ops), system.dram.size_bytes
+    if need > have:
+        raise WorkloadError(
+            f"network {graph.name!r}: its tensors need {need / 2**30:.3g} GiB, more than the "
+            f"{have / 2**30:.3g} GiB of dram ({system.dram.name}); use a smaller batch or a larger DRAM"
+        )
+
+
 def simulate(graph: Graph, system: System | None = None, *, network: str | None = None,
              timeline: bool = True) -> Result:
     """The end-to-end inference of ``graph`` on ``system`` (default: the paper's Table 2 baseline).
@@ -135,6 +155,7 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
             f"system = {describe(system)}: must be a smaug_fast System (e.g. presets.load('smaug-table2'))"
         )
     key = InputsKey(memory_key(graph, system), system.num_accelerators)
+    _check_fits(graph, key.memory.plan.ops, system)
     inputs = prepared_inputs(key)
     return run_timing(inputs, key.memory.plan.ops.ops, system, network or graph.name, timeline)
 

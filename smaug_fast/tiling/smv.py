@@ -807,7 +807,10 @@ SUPPORTED = (
 
 
 def supports(op: Op) -> bool:
-    """Whether the SMV backend has a kernel for ``op`` (depthwise convolutions it has not)."""
+    """Whether the SMV backend has a kernel for ``op`` (depthwise convolutions it has not; nor
+    anything on rank-0 tensors, which SMAUG's tilers cannot cut)."""
+    if any(t.rank == 0 for t in (*op.inputs, *op.outputs)):
+        return False
     if isinstance(op, Convolution):
         return op.groups == 1
     return op.kind in SUPPORTED

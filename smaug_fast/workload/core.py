@@ -23,6 +23,10 @@ from ..errors import WorkloadError, describe
 #: Data types and their size [B]. SMAUG's SMV backend keeps fp16 in host memory; Reference uses fp32.
 DTYPES: dict[str, int] = {"float16": 2, "float32": 4, "int8": 1, "int32": 4, "bool": 1}
 
+#: The most elements a tensor may have: the simulator addresses memory with 64-bit byte addresses and
+#: no DRAM comes near 2**48 elements (a larger shape is a typo or a fuzzer's, not a workload).
+MAX_ELEMENTS = 2**48
+
 #: Layouts and their rank (None: any rank). SMAUG's DataLayout enum (core/types.proto) plus NCT.
 LAYOUTS: dict[str, int | None] = {
     "NCHW": 4,
@@ -126,6 +130,8 @@ class Tensor:
         except TypeError:
             raise _fail(owner, "shape", self.shape, "must be a sequence of positive integers") from None
         shape = tuple(_positive_int(owner, f"shape[{i}]", d) for i, d in enumerate(shape))
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise _fail(owner, "shape", shape, f"has {math.prod(shape):.3g} elements; at most 2**48")
         object.__setattr__(self, "shape", shape)
         if self.layout not in LAYOUTS:
             raise _fail(owner, "layout", self.layout, f"unknown layout; valid: {', '.join(LAYOUTS)}")
