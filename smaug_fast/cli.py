@@ -174,6 +174,8 @@ def _cmd_scalesim(args: argparse.Namespace) -> int:
     if args.traces:
         offsets = (cfg.ifmap_offset, cfg.filter_offset, cfg.ofmap_offset)
         for lid, layer in enumerate(layers):
+            # a large layer's traces take a while (one entry per PE and cycle): say which one is running
+            print(f"traces: layer {lid + 1}/{len(layers)} {layer.name} ...", file=sys.stderr, flush=True)
             write_traces(outdir, lid, demand_traces(cfg.systolic, layer, offsets), args.trace_format)
         print(f"{outdir}: demand traces of {len(layers)} layers ({args.trace_format})")
     return 0

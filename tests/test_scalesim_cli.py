@@ -157,3 +157,44 @@ def test_cli_prints_errors_without_traceback(tmp_path, capsys):
     cfg.write_text(CFG.format(df="os", mode="CALC"))
     assert main(["scalesim", "-c", str(cfg), "-t", str(tmp_path / "missing.csv"), "-o", str(tmp_path)]) == 2
     assert "missing.csv: cannot read the topology file" in capsys.readouterr().err
+
+
+# Found by fuzzing (issue 17): each was accepted, crashed or hung before.
+@pytest.mark.parametrize(
+    "topology,message",
+    [
+        ("h\nc1, 1_0, 8, 3, 3, 2, 4, 1,\n", r"'IFMAP Height' = '1_0': must be an integer from 1 to 1048576"),
+        ("h\nc1, \u0661\u0662, 8, 3, 3, 2, 4, 1,\n", r"'IFMAP Height' = '\u0661\u0662'"),
+        ("h\nc1, 9223372036854775808, 8, 3, 3, 2, 4, 1,\n", r"must be an integer from 1 to 1048576"),
+        ("h\nc1, 1000000000000000000, 8, 3, 3, 2, 4, 1,\n", r"must be an integer from 1 to 1048576"),
+        ("h\nc1, 8, 8, 3, 3, 2, 4, 9,\n", r"stride 9 is larger than the input 8x8"),
+        ("h\nDP1, 8, 8, 3, 3, 10000000, 1, 1,\n", r"'Channels' = '10000000'"),
+        ("h\nDP1, 8, 8, 3, 3, 100000, 1, 1,\n", r"a depthwise layer of 100000 channels runs as 100000 layers"),
+        ("h\nc\x001, 8, 8, 3, 3, 2, 4, 1,\n", r"NUL byte"),
+    ],
+)
+def test_hostile_topologies_are_named_errors(tmp_path, topology, message):
+    path = tmp_path / "t.csv"
+    path.write_text(topology)
+    with pytest.raises(ConfigError, match=message):
+        read_topology(path)
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (("run_name = t", "run_name = ../.."), r"run_name = '../..': must be a plain folder name"),
+        (("run_name = t", "run_name = a/b"), r"run_name = 'a/b': must be a plain folder name"),
+        (("ArrayHeight:    32", "ArrayHeight:    32\nArrayHeight: 8"), r"key 'ArrayHeight' repeats"),
+        (("ArrayHeight:    32", "ArrayHeight:    1000000"), r"rows = 1000000: must be <= 4096"),
+        (("IfmapSramSzkB:   64", "IfmapSramSzkB:   1000000000000"), r"ifmap_sram_size_bytes = 1024000000000000"),
+    ],
+)
+def test_hostile_configs_are_named_errors(tmp_path, edit, message):
+    path = tmp_path / "c.cfg"
+    path.write_text(CFG.format(df="os", mode="CALC").replace(*edit))
+    with pytest.raises(ConfigError, match=message):
+        read_config(path)
+    path.write_bytes(b"\xff" + path.read_bytes())
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text"):
+        read_config(path)

@@ -118,6 +118,9 @@ class _Ini:
             if lkey not in _KNOWN[section]:
                 raise ConfigError(f"{path}:{lineno}: unknown key {key!r} in [{section}]; "
                                   f"known keys: {', '.join(sorted(_KNOWN[section]))}")
+            if (section, lkey) in self.values:
+                raise ConfigError(f"{path}:{lineno}: key {key!r} repeats in [{section}] "
+                                  f"(first on line {self.values[(section, lkey)][1]})")
             self.values[(section, lkey)] = (value, lineno)
         for section, keys in _REQUIRED.items():
             for key in keys:
@@ -129,10 +132,7 @@ class _Ini:
 
     def as_int(self, section, key, default=None, minimum=0):
         value, lineno = self.get(section, key, default)
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            number = None
+        number = _strict_int(value)
         if number is None or number < minimum:
             where = f"{self.path}:{lineno}" if lineno else str(self.path)
             raise ConfigError(f"{where}: [{section}] {key} = {value!r}: must be an integer >= {minimum}")
@@ -179,11 +179,7 @@ class _Ini:
 def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfig:
     """Parse a SCALE-Sim INI config; every error names the file, the line and the key."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-    ini = _Ini(path, text)
+    ini = _Ini(path, _read_text(path, "config"))
     ini.unsupported()
     bandwidth = ini.bandwidth()
     dataflow, df_line = ini.get("architecture_presets", "dataflow")
@@ -202,8 +198,12 @@ def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfi
                             scalesim_compat=scalesim_compat, **kwargs)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    run_name, name_line = ini.get("general", "run_name")
+    if not _SAFE_NAME.fullmatch(run_name or "") or run_name in (".", ".."):
+        raise ConfigError(f"{path}:{name_line}: [general] run_name = {run_name!r}: must be a plain folder name "
+                          "(letters, digits, '-', '_', '.'; no path separators), as reports are written under it")
     return ScaleSimConfig(
-        run_name=ini.get("general", "run_name")[0],
+        run_name=run_name,
         systolic=systolic,
         ifmap_offset=ini.as_int("architecture_presets", "ifmapoffset", 0),
         filter_offset=ini.as_int("architecture_presets", "filteroffset", 10_000_000),
@@ -214,6 +214,38 @@ def read_config(path: str | Path, scalesim_compat: bool = True) -> ScaleSimConfi
 # ------------------------------------------------------------------------------------------------
 # topology
 # ------------------------------------------------------------------------------------------------
+#: The largest dimension a topology may give (SCALE-Sim has none; the model addresses at most 2**31 words
+#: per operand, and no layer of its shipped topologies comes near 2**20).
+MAX_DIMENSION = 1 << 20
+#: A depthwise ("DP") layer runs as one layer per channel (SCALE-Sim's topology_utils.py): bounded so that a
+#: typo cannot queue millions of layers.
+MAX_DEPTHWISE_CHANNELS = 1 << 14
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_SAFE_LAYER = re.compile(r"[^\x00-\x1f\x7f]*")
+
+
+def _strict_int(text) -> int | None:
+    """A plain decimal integer (``int()`` would take '1_0', Unicode digits and spaces), or None."""
+    if isinstance(text, str) and re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+        return int(text)
+    return None
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The file's text; ConfigError naming it when it cannot be read or is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the {what} file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: the {what} file holds a NUL byte (at character {text.index(chr(0))})")
+    return text
+
+
 _CONV_COLUMNS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
                  "Num Filter", "Strides")
 _GEMM_COLUMNS = ("M", "N", "K")
@@ -229,10 +261,7 @@ def read_topology(path: str | Path, gemm: bool = False) -> list[TopologyLayer]:
     an empty column are ignored (SCALE-Sim crashes on its own ``Resnet50.csv`` because of them).
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the topology file ({exc.strerror})") from None
+    lines = _read_text(path, "topology").splitlines()
     columns = _GEMM_COLUMNS if gemm else _CONV_COLUMNS
     layers: list[TopologyLayer] = []
     for lineno, raw in enumerate(lines, start=1):
@@ -259,14 +288,13 @@ def read_topology(path: str | Path, gemm: bool = False) -> list[TopologyLayer]:
             )
         name = cells[0]
         numbers = []
+        if not _SAFE_LAYER.fullmatch(name):
+            raise ConfigError(f"{path}:{lineno}: layer name {name!r}: control characters are not allowed")
         for column, cell in zip(columns, cells[1:]):
-            try:
-                value = int(cell)
-            except ValueError:
-                value = 0
-            if value < 1:
+            value = _strict_int(cell)
+            if value is None or not 1 <= value <= MAX_DIMENSION:
                 raise ConfigError(f"{path}:{lineno}: layer {name!r}, column {column!r} = {cell!r}: "
-                                  "must be an integer >= 1")
+                                  f"must be an integer from 1 to {MAX_DIMENSION}")
             numbers.append(value)
         if gemm:
             m, n, k = numbers
@@ -276,6 +304,11 @@ def read_topology(path: str | Path, gemm: bool = False) -> list[TopologyLayer]:
         if fh > h or fw > w:
             raise ConfigError(f"{path}:{lineno}: layer {name!r}: filter {fh}x{fw} is larger than the "
                               f"input {h}x{w}")
+        if s > max(h, w):
+            raise ConfigError(f"{path}:{lineno}: layer {name!r}: stride {s} is larger than the input {h}x{w}")
+        if "DP" in name and c > MAX_DEPTHWISE_CHANNELS:
+            raise ConfigError(f"{path}:{lineno}: layer {name!r}: a depthwise layer of {c} channels runs as {c} "
+                              f"layers; at most {MAX_DEPTHWISE_CHANNELS}")
         if "DP" in name:
             layers.extend(TopologyLayer(f"{name}Channel_{i}", h, w, fh, fw, 1, nf, s) for i in range(c))
         else:
