@@ -300,3 +300,26 @@ def test_dma_stream_bad_arguments(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         dma_stream(0, 128, **kwargs)
     assert len(dma_stream(0, 0)) == 0
+
+
+def test_an_npz_declaring_a_huge_array_is_refused_before_allocating(tmp_path):
+    """Issue 17: a header declaring 2**40 elements made NumPy allocate them (MemoryError)."""
+    import zipfile
+
+    from smaug_fast.traces import load_npz, save_npz
+    from smaug_fast.traces.trace import Trace as _Trace
+
+    good = tmp_path / "good.npz"
+    save_npz(good, _Trace.from_arrays(np.arange(4, dtype=np.int64) * 64, nbytes=64))
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "addr.npy":
+                header = "{'descr': '<i8', 'fortran_order': False, 'shape': (1099511627776,), }"
+                header = header + " " * (118 - len(header)) + "\n"
+                data = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + data[128:]
+            dst.writestr(info, data)
+    with pytest.raises(ConfigError, match=r"addr.npy' declares shape \(1099511627776,\)"):
+        load_npz(bad)
+    assert len(load_npz(good)) == 4

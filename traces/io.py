@@ -29,6 +29,22 @@ def save_npz(path: str | os.PathLike, trace: Trace, *, compress: bool = False) -
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse an array whose header declares more bytes than its member of the archive holds (a corrupt
+    or hostile file would otherwise make NumPy allocate the declared size, hundreds of GiB)."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(fh)
+                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if declared > info.file_size:
+                    raise ValueError(f"array {info.filename!r} declares shape {shape} ({declared} B) but holds "
+                                     f"{info.file_size} B")
+
+
 def load_npz(path: str | os.PathLike) -> Trace:
     """Read a trace written by :func:`save_npz`; a missing, corrupt or foreign file is a
     ConfigError that names the file and what is wrong with it."""
@@ -36,6 +52,7 @@ def load_npz(path: str | os.PathLike) -> Trace:
     if not path.is_file():
         raise ConfigError(f"trace file {path}: no such file")
     try:
+        _check_declared_sizes(path)
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
