@@ -311,7 +311,7 @@ def _draw(args: argparse.Namespace) -> int:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"{args.store}: not a sweep store ({first})") from None
         plot.sweep_map(ds, args.variable, args.x, args.y, args.output, hue=args.hue,
-                       sel=_parse_sets(args.sel, "--sel"), reduce=args.reduce)
+                       sel=_parse_sets(args.sel, "--sel"), reduce=args.reduce, scale=args.scale)
     else:
         from . import zoo
         from .sim import simulate
@@ -351,6 +351,8 @@ def register_plot(subparsers) -> None:
                    help="fix another axis at one value (repeat for each), e.g. --sel network=vgg16")
     s.add_argument("--reduce", default=None, choices=("min", "max", "mean", "median"),
                    help="reduce the axes neither plotted nor fixed (default: they are an error)")
+    s.add_argument("--scale", default="linear", choices=("linear", "log", "relative"),
+                   help="lines only: a log y axis, or each line relative to its first value")
     for sub in (b, t, s):
         sub.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output file (.png or .pdf)")
         sub.set_defaults(func=_cmd_plot)

@@ -202,7 +202,9 @@ def _breakdown_rows(results, phases, detail, sel):
     source = (lambda r, p: r.detail_s.get(p, 0.0)) if detail else (lambda r, p: r.breakdown_s[p])
     parts = {p: np.array([source(r, p) for _, r in items], dtype=float) for p in phases}
     total = np.array([r.latency_s for _, r in items], dtype=float)
-    return [str(n) for n, _ in items], parts, total, ""
+    systems = {id(r.system): r.system for _, r in items}
+    title = _system_title(next(iter(systems.values()))) if len(systems) == 1 else "systems differ per network"
+    return [str(n) for n, _ in items], parts, total, title
 
 
 def _breakdown_from_dataset(ds, phases, detail, sel):
@@ -257,16 +259,19 @@ def timeline(result: Result, path, *, unit: str = "auto"):
     start = tl.start_s * k
     width = (tl.end_s - tl.start_s) * k
     drawn = []
-    # one PolyCollection per (resource, phase): ResNet50 has ~30,000 intervals, one bar each would take 30 s
+    # one PolyCollection per (resource, phase): ResNet50 has ~30,000 intervals, one bar each would take 30 s.
+    # Each phase of a row gets its own lane of the row, so that no phase is drawn over another: a thin
+    # compute bar stays visible beside long flushes at any zoom, in any renderer (PDF viewers included).
     for row, res in enumerate(resources):
         on = tl.resource == res
-        for phase in DETAIL_PHASES:
+        present = [p for p in DETAIL_PHASES if (on & (tl.phase == p)).any()]
+        lane = 0.8 / max(1, len(present))
+        for i, phase in enumerate(present):
             m = on & (tl.phase == phase)
-            if m.any():
-                ax.broken_barh(np.column_stack([start[m], width[m]]), (row - 0.4, 0.8),
-                               facecolors=_PHASE_COLORS[phase], linewidth=0)
-                if phase not in drawn:
-                    drawn.append(phase)
+            ax.broken_barh(np.column_stack([start[m], width[m]]), (row - 0.4 + i * lane, lane),
+                           facecolors=_PHASE_COLORS[phase], linewidth=0)
+            if phase not in drawn:
+                drawn.append(phase)
     ax.set_yticks(range(len(resources)), resources)
     ax.set_ylim(len(resources) - 0.5, -0.5)
     ax.set_xlim(0, max(result.latency_s, float(tl.end_s.max())) * k)
@@ -275,6 +280,15 @@ def timeline(result: Result, path, *, unit: str = "auto"):
     handles = [Patch(color=_PHASE_COLORS[p], label=p.replace("_", " ")) for p in DETAIL_PHASES if p in drawn]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _save(fig, path)
+
+
+def _system_title(system) -> str:
+    """What a figure was simulated on: accelerators, interface, threads and DRAM."""
+    if system is None or not hasattr(system, "num_accelerators"):
+        return ""
+    acc = type(system.accelerator).__name__
+    return (f"{system.num_accelerators} x {acc} over {system.interface}, {system.cpu_threads} CPU "
+            f"thread{'s' * (system.cpu_threads > 1)}, L2 {system.l2.size_bytes // 1024} KiB, DRAM {system.dram.name}")
 
 
 def _system_label(system) -> str:
@@ -287,8 +301,23 @@ def _system_label(system) -> str:
 # ------------------------------------------------------------------------------------------------
 # sweep_map: a variable over one or two sweep axes
 # ------------------------------------------------------------------------------------------------
+#: How sweep_map scales a line plot's y axis.
+_SCALES = ("linear", "log", "relative")
+
+
+def _annotation_format(grid: np.ndarray):
+    """One format for every value of a heatmap: as many decimals as the largest value needs for three
+    significant digits (mixed precision such as 0.00123 beside 1.2e-05 reads badly)."""
+    finite = np.abs(grid[np.isfinite(grid)])
+    top = float(finite.max()) if finite.size else 0.0
+    decimals = max(0, 2 - int(np.floor(np.log10(top)))) if top > 0 else 0
+    if decimals > 6 or top >= 1e6:
+        return lambda v: f"{v:.2e}"
+    return lambda v: f"{v:.{decimals}f}"
+
+
 def sweep_map(dataset, variable: str, x: str, y: str | None, path, *, hue: str | None = None,
-              sel: Mapping | None = None, reduce: str | None = None, **more_sel):
+              sel: Mapping | None = None, reduce: str | None = None, scale: str = "linear", **more_sel):
     """A sweep variable over two axes (a heatmap) or, with ``y=None``, over one (lines: one per value of
     ``hue`` when given).
 
@@ -304,8 +333,16 @@ def sweep_map(dataset, variable: str, x: str, y: str | None, path, *, hue: str |
         reduce: what to do with the dimensions neither plotted nor selected: "min", "max", "mean" or
             "median" over them (e.g. the best latency over every other design choice). Without it they
             are an error that names them.
+        scale: lines only: "linear", "log" (a log y axis: networks of very different latency all
+            readable) or "relative" (each line divided by its first value).
+
+    Times (variables in seconds) are drawn in the unit their largest value reads best in (s, ms, µs).
     """
     path = _check_path(path)
+    if scale not in _SCALES:
+        raise ConfigError(f"scale = {describe(scale)}: must be one of {list(_SCALES)}")
+    if scale != "linear" and y is not None:
+        raise ConfigError(f"scale = {describe(scale)}: only for line plots (y=None)")
     sel = _merge_sel(sel, more_sel)
     dataset = _root(dataset)
     if not _is_dataset(dataset):
@@ -330,18 +367,17 @@ def sweep_map(dataset, variable: str, x: str, y: str | None, path, *, hue: str |
     reduced = [d for d in da.dims if d not in keep and d not in sel]
     da = _select(da, variable, keep, sel, reduce)
     unit = dataset[variable].attrs.get("units", "")
+    if unit == "s":  # times in the unit their largest value reads best in
+        finite = np.abs(da.values[np.isfinite(da.values)])
+        unit, k = _time_unit("auto", float(finite.max()) if finite.size else 0.0)
+        da, unit = da * k, _TIME_LABELS[unit]
     label = f"{variable} [{unit}]" if unit and unit != "1" else variable
     fig = _figure((6.4, 4.4))
     ax = fig.subplots()
     xs = [str(v) for v in da[x].values]
     if y is None:
-        if hue is None:
-            ax.plot(xs, da.values, marker="o")
-        else:
-            for value in da[hue].values:
-                ax.plot(xs, da.sel({hue: value}).transpose(x).values, marker="o", label=f"{hue}={value}")
-            ax.legend(frameon=False)
-        ax.set_ylabel(label)
+        _lines(ax, da, x, xs, hue, scale)
+        ax.set_ylabel(f"{variable} relative to {x}={xs[0]}" if scale == "relative" else label)
     else:
         grid = da.transpose(y, x).values
         image = ax.imshow(grid, aspect="auto", origin="lower", cmap="viridis")
@@ -352,12 +388,26 @@ def sweep_map(dataset, variable: str, x: str, y: str | None, path, *, hue: str |
         if grid.size <= 100:  # small grids: the values themselves, readable on either end of the colormap
             finite = grid[np.isfinite(grid)]
             mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+            fmt = _annotation_format(grid)
             for (i, j), v in np.ndenumerate(grid):
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
-                        color="black" if v > mid else "white")
+                ax.text(j, i, fmt(v), ha="center", va="center", fontsize=7, color="black" if v > mid else "white")
     ax.set_xlabel(x)
     ax.set_title(_describe_selection(sel, reduced, reduce) or variable, fontsize=9)
     return _save(fig, path)
+
+
+def _lines(ax, da, x: str, xs: list[str], hue: str | None, scale: str) -> None:
+    """One line (or one per ``hue`` value) of ``da`` along ``x``, on the y ``scale``."""
+    series = [(None, da)] if hue is None else [(f"{hue}={v}", da.sel({hue: v})) for v in da[hue].values]
+    for label, s in series:
+        values = np.asarray(s.transpose(x).values, dtype=float)
+        if scale == "relative":
+            values = values / values[0] if values[0] else values * np.nan
+        ax.plot(xs, values, marker="o", label=label)
+    if hue is not None:
+        ax.legend(frameon=False)
+    if scale == "log":
+        ax.set_yscale("log")
 
 
 __all__ = ["breakdown", "sweep_map", "timeline"]

@@ -124,14 +124,18 @@ def test_sweep_map_draws_the_selected_values(dataset, tmp_path):
     lat = dataset["latency_s"]
     expected = [[float(lat.sel({"network": "lenet5", "l2.size_bytes": "1MiB", "num_accelerators": a,
                                 "cpu_threads": t})) for a in (1, 2)] for t in (1, 2, 4)]
-    assert image.shape == (3, 2) and image.tolist() == expected
+    # times in the unit the largest reads best in (lenet5: ms), the colorbar saying so
+    assert image.shape == (3, 2) and np.allclose(image, np.array(expected) * 1e3, rtol=1e-12)
+    assert fig.axes[1].get_ylabel() == "latency_s [ms]"
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len({len(t.split(".")[1]) for t in texts}) == 1, texts  # one precision for every cell
     # reduce="min": the best over the L2 sizes, cell by cell
     fig = plot.sweep_map(dataset, "latency_s", "num_accelerators", "cpu_threads", tmp_path / "r.png",
                          network="lenet5", reduce="min")
     best = np.minimum(*(np.array([[float(lat.sel({"network": "lenet5", "l2.size_bytes": l2, "num_accelerators": a,
                                                   "cpu_threads": t})) for a in (1, 2)] for t in (1, 2, 4)])
                         for l2 in ("1MiB", "2MiB")))
-    assert np.asarray(fig.axes[0].images[0].get_array()).tolist() == best.tolist()
+    assert np.allclose(np.asarray(fig.axes[0].images[0].get_array()), best * 1e3, rtol=1e-12)
     assert "min over l2.size_bytes" in fig.axes[0].get_title()
     # lines: one per hue value, the values along x
     fig = plot.sweep_map(dataset, "energy_j", "cpu_threads", None, tmp_path / "l.png", hue="num_accelerators",
@@ -198,3 +202,41 @@ def test_missing_matplotlib_names_the_extra(results, tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)  # what `import` sees when a package is absent
     with pytest.raises(ImportError, match=r"pip install 'smaug-fast\[plot\]'"):
         plot.timeline(results["minerva"], tmp_path / "t.png")
+
+
+def test_lines_on_a_log_or_relative_scale(dataset, tmp_path):
+    # networks of very different latency: a log axis, or each line relative to its first point
+    e = dataset["latency_s"].sel({"l2.size_bytes": "2MiB", "num_accelerators": 1})
+    fig = plot.sweep_map(dataset, "latency_s", "cpu_threads", None, tmp_path / "log.png", hue="network",
+                         sel={"l2.size_bytes": "2MiB", "num_accelerators": 1}, scale="log")
+    assert fig.axes[0].get_yscale() == "log"
+    fig = plot.sweep_map(dataset, "latency_s", "cpu_threads", None, tmp_path / "rel.png", hue="network",
+                         sel={"l2.size_bytes": "2MiB", "num_accelerators": 1}, scale="relative")
+    for line, net in zip(fig.axes[0].lines, dataset["network"].values):
+        series = e.sel(network=net).values
+        assert np.allclose(line.get_ydata(), series / series[0])
+    with pytest.raises(ConfigError, match=r"scale = 'cubic': must be one of"):
+        plot.sweep_map(dataset, "latency_s", "cpu_threads", None, tmp_path / "x.png", scale="cubic")
+    with pytest.raises(ConfigError, match=r"scale = 'log': only for line plots"):
+        plot.sweep_map(dataset, "latency_s", "cpu_threads", "num_accelerators", tmp_path / "x.png", scale="log")
+
+
+def test_breakdown_title_names_the_system(tmp_path):
+    system = presets.load("smaug-table2", num_accelerators=2, interface="acp")
+    fig = plot.breakdown({"lenet5": simulate(zoo.load("lenet5"), system)}, tmp_path / "b.png")
+    assert fig.axes[0].get_title() == ("2 x SMV over acp, 1 CPU thread, L2 2048 KiB, DRAM LPDDR4-3200-4ch-x16")
+
+
+def test_timeline_draws_each_phase_in_its_own_lane(tmp_path):
+    r = simulate(zoo.load("lenet5"), presets.load("smaug-table2"))
+    fig = plot.timeline(r, tmp_path / "t.pdf")
+    # per row, the phases' collections occupy disjoint vertical bands: none is drawn over another
+    bands = {}
+    for coll in fig.axes[0].collections:
+        ys = np.concatenate([p.vertices[:, 1] for p in coll.get_paths()])
+        row = int(round((ys.min() + ys.max()) / 2))
+        bands.setdefault(row, []).append((ys.min(), ys.max()))
+    for row, spans in bands.items():
+        spans.sort()
+        assert all(a[1] <= b[0] + 1e-9 for a, b in zip(spans, spans[1:])), (row, spans)
+    assert any(len(spans) > 1 for spans in bands.values())
