@@ -165,3 +165,18 @@ def test_every_field_changed_alone_gives_the_fresh_result_from_a_warm_cache():
         assert warm == fresh, path
         simulate(graph, base)  # warm the cache again with the base system
     assert unchanged == [], f"fields the walk could not change: {unchanged}"
+
+
+def test_an_ops_key_sent_to_another_process_hashes_there():
+    """str hashes are salted per process: a pickled OpsKey must not carry its old hash."""
+    import os
+    import pickle
+    import subprocess
+
+    key = zoo.load("lenet5").ops_key()
+    blob = pickle.dumps(key).hex()
+    code = (f"import pickle; k = pickle.loads(bytes.fromhex('{blob}')); "
+            "print(hash(k) == hash(k.ops))")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr

@@ -332,6 +332,10 @@ class OpsKey:
     def __len__(self) -> int:
         return len(self.ops)
 
+    def __reduce__(self):
+        # rebuilt, not copied: str hashes are salted per process, so the hash is the new process's own
+        return (OpsKey, (self.ops,))
+
     def __repr__(self) -> str:
         return f"OpsKey({len(self.ops)} ops)"
 
