@@ -6,21 +6,43 @@ Import the workload API (``Graph``, ``nn``, ``math``, ``tensor``), the network `
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
 
-from . import accelerators, hardware, numerics, presets, sim, tiling, units, workload, zoo
-from .accelerators import SMV, Accelerator
 from .errors import ConfigError, MappingError, SmaugFastError, SweepError, WorkloadError
-from .hardware import System
-from .numerics import run_functional
-from .sim import Result, simulate
-from .sweeps import open_sweep, sweep
-from .workload import Graph, Op, Tensor, math, nn, tensor
 
-try:
-    __version__ = version("smaug-fast")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+#: Subpackages and the public names of this package, imported on first use (PEP 562): ``import
+#: smaug_fast`` costs milliseconds, so ``smaug-fast --help`` starts at once; numba, xarray and the
+#: kernels load when a command needs them.
+_SUBMODULES = ("accelerators", "hardware", "numerics", "presets", "sim", "tiling", "units", "workload", "zoo",
+               "sweeps", "plot", "memo", "choices", "spec", "memory", "cli")
+_NAMES = {
+    "SMV": ".accelerators", "Accelerator": ".accelerators", "System": ".hardware", "run_functional": ".numerics",
+    "Result": ".sim", "simulate": ".sim", "open_sweep": ".sweeps", "sweep": ".sweeps", "Graph": ".workload",
+    "Op": ".workload", "Tensor": ".workload", "math": ".workload", "nn": ".workload", "tensor": ".workload",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name], __name__), name)
+    elif name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("smaug-fast")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            value = "0+unknown"
+    else:
+        raise AttributeError(f"module 'smaug_fast' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(_SUBMODULES))
+
 
 __all__ = [
     "SMV",
