@@ -180,3 +180,17 @@ def test_an_ops_key_sent_to_another_process_hashes_there():
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_a_dram_or_timing_change_reuses_the_memory_pass():
+    """Issue 16: a DRAM-preset axis (or threads, clocks, DMA timing) costs no new cache pass."""
+    graph, base = zoo.load("lenet5"), presets.load("smaug-table2")
+    clear_caches()
+    simulate(graph, base)
+    passes = SIM_CACHE.stats()["memory_record"].misses
+    for change in ({"dram": "HBM2"}, {"dram": "DDR4-3200"}, {"cpu_threads": 4}, {"cpu.freq_hz": 3e9},
+                   {"dma.setup_cycles": 50}, {"num_accelerators": 4}):
+        simulate(graph, base.replace(**change))
+    assert SIM_CACHE.stats()["memory_record"].misses == passes
+    simulate(graph, base.replace(**{"l2.size_bytes": "4MiB"}))  # a cache change does need one
+    assert SIM_CACHE.stats()["memory_record"].misses == passes + 1
