@@ -8,9 +8,15 @@
 
 from __future__ import annotations
 
+import os
+
 from numba import njit
 
 _DEFAULTS = {"cache": True, "nogil": True, "fastmath": False}
+
+
+#: Every kernel made by :func:`jit`, so that :func:`uncached` can tell whether a first run will compile.
+KERNELS: list = []
 
 
 def jit(fn=None, **options):
@@ -20,5 +26,21 @@ def jit(fn=None, **options):
     """
     merged = {**_DEFAULTS, **options}
     if fn is None:
-        return lambda f: njit(**merged)(f)
-    return njit(**merged)(fn)
+        return lambda f: jit(f, **options)
+    kernel = njit(**merged)(fn)
+    KERNELS.append(kernel)
+    return kernel
+
+
+def uncached() -> list[str]:
+    """Names of the loaded kernels that have no entry in Numba's on-disk cache yet: the ones a first run
+    compiles (tens of seconds in all on a fresh install). Empty under ``NUMBA_DISABLE_JIT=1``."""
+    missing = []
+    for kernel in KERNELS:
+        if getattr(kernel, "targetoptions", {}).get("inline") == "always":
+            continue  # compiled into its callers, never cached on its own
+        cache = getattr(kernel, "_cache", None)
+        index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+        if index is not None and not os.path.exists(index):
+            missing.append(kernel.__name__)
+    return missing

@@ -564,6 +564,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: The commands that run the kernels (a first run compiles them).
+_SIMULATING = ("run", "sweep", "plot", "scalesim", "scenario")
+
+
+def _announce_compilation() -> None:
+    """Say on stderr, before it starts, that a first run compiles the kernels (else a fresh install sits
+    silent for tens of seconds)."""
+    from .kernels import _jit
+    from .sim import engine  # noqa: F401  (loads the simulator's kernels, so that they are known)
+
+    if _jit.uncached():
+        print("smaug-fast: compiling kernels, first run only (Numba caches them for every later run) ...",
+              file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand. Every failure of bad input (a SmaugFastError, a file that cannot be read or
     written) is one line on stderr and exit status 2; a closed pipe (``| head``) ends quietly."""
@@ -573,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if args.command in _SIMULATING:
+            _announce_compilation()
         return args.func(args)
     except SmaugFastError as exc:
         print(f"smaug-fast {args.command}: error: {exc}", file=sys.stderr)

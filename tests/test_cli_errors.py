@@ -91,3 +91,23 @@ def test_run_says_what_it_simulated(capsys):
     assert main(["run", "minerva", "--set", "num_accelerators=2"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("system: preset smaug-table2 (changes: num_accelerators=2)") and "2 x SMV over dma" in first
+
+
+def test_a_first_run_says_it_compiles(tmp_path):
+    """Issue 16: with an empty kernel cache the CLI says, before it starts, that it compiles."""
+    import os
+
+    code = "from smaug_fast.cli import _announce_compilation; _announce_compilation()"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    empty = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "compiling kernels, first run only" in empty.stderr
+
+
+
+def test_a_warm_run_says_nothing(monkeypatch, capsys):
+    from smaug_fast import cli
+    from smaug_fast.kernels import _jit
+
+    monkeypatch.setattr(_jit, "uncached", lambda: [])
+    cli._announce_compilation()
+    assert capsys.readouterr().err == ""
