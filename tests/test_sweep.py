@@ -83,14 +83,14 @@ def test_bad_networks():
 
 _SCRIPT = """
 import sys, time
-import smaug_fast.sweeps as sw
-from smaug_fast import presets
+import smaug_fast.sweeps.worker as sw
+from smaug_fast import presets, sweep
 original = sw._evaluate
 def slow(*args):
     time.sleep(0.05)
     return original(*args)
 sw._evaluate = slow
-sw.sweep(["minerva", "lenet5"], presets.load("smaug-table2"),
+sweep(["minerva", "lenet5"], presets.load("smaug-table2"),
          {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4], "cpu_threads": [1, 2]},
          executor="serial", store=sys.argv[1], progress=False)
 """
@@ -300,7 +300,7 @@ def test_resume_after_a_failure_gives_the_uninterrupted_result(suffix, per_op, t
     call again simulates only the rest and returns, and stores, what an uninterrupted run gives."""
     if suffix == ".zarr":
         pytest.importorskip("zarr")
-    import smaug_fast.sweeps as sw
+    import smaug_fast.sweeps.worker as sw  # where the points are simulated
 
     axes = {"num_accelerators": [1, 2], "cpu_threads": [1, 4]}
     store = tmp_path / f"s{suffix}"
@@ -344,7 +344,7 @@ def test_a_worker_process_that_dies_is_a_sweep_error(tmp_path, monkeypatch):
     import multiprocessing
     import os
 
-    import smaug_fast.sweeps as sw
+    import smaug_fast.sweeps.worker as sw  # where the points are simulated
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("the patched _evaluate reaches the workers only when they are forked")
