@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 
 from ..errors import ConfigError, describe
 from ..hardware import System
+from ..workload import Graph
 from . import executors, networks as _networks, spec
 from .dataset import build
 from .spec import points
@@ -40,7 +41,7 @@ __all__ = ["OP_VARIABLES", "open_sweep", "points", "sweep"]
 
 
 def sweep(
-    networks: str | Sequence[str],
+    networks: str | Graph | os.PathLike | Sequence[str | Graph | os.PathLike],
     system: System,
     axes: Mapping[str, Sequence],
     *,
@@ -54,7 +55,12 @@ def sweep(
     """Simulate every point of ``networks`` x ``axes`` and return an xarray Dataset.
 
     Args:
-        networks: zoo network names (one name or a list).
+        networks: one network or a list of them, each a zoo network name, a :class:`~smaug_fast.Graph`
+            (its ``network`` coordinate is ``graph.name``) or the path of an ONNX file (a ``str`` or
+            ``os.PathLike`` ending in ``.onnx``, read with ``smaug_fast.workload.from_onnx`` and its
+            defaults; its coordinate is the file's stem). Two networks with one name are a
+            ConfigError. A store's journal records a Graph by its name and the digest of its ops,
+            an ONNX file by its path and the digest of its bytes.
         system: the base System every point changes.
         axes: dotted System path -> list of values.
         zip_axes: groups of axes that advance together (one dimension per group).
@@ -83,6 +89,8 @@ def sweep(
     if not isinstance(system, System):
         raise ConfigError(f"system = {describe(system)}: must be a System (e.g. presets.load('smaug-table2'))")
     executors.check_executor(executor)
+    if executor != "serial":
+        _networks.check_picklable(nets)
     ax = spec.axis_values(axes)
     spec.check_axes(system, ax)
     pts, dims, groups = points([n.name for n in nets], ax, zip_axes)

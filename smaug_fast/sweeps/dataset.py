@@ -59,8 +59,10 @@ def build(rows: list[dict], networks, axes: dict[str, list], zip_axes, dims: lis
         "base_system": json.dumps(base, sort_keys=True, default=str),
         "axes": json.dumps(axes_json(axes)),
         "zip_axes": json.dumps([list(g) for g in zip_axes or ()]),
-        "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if any(not isinstance(n.key, str) for n in networks):  # a Graph or an ONNX file: what it was
+        attrs["network_sources"] = json.dumps({n.name: n.key for n in networks}, sort_keys=True)
+    attrs["created"] = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     if not per_op:
         return ds
