@@ -83,14 +83,14 @@ def test_bad_networks():
 
 _SCRIPT = """
 import sys, time
-import smaug_fast.sweeps as sw
-from smaug_fast import presets
+import smaug_fast.sweeps.worker as sw
+from smaug_fast import presets, sweep
 original = sw._evaluate
 def slow(*args):
     time.sleep(0.05)
     return original(*args)
 sw._evaluate = slow
-sw.sweep(["minerva", "lenet5"], presets.load("smaug-table2"),
+sweep(["minerva", "lenet5"], presets.load("smaug-table2"),
          {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4], "cpu_threads": [1, 2]},
          executor="serial", store=sys.argv[1], progress=False)
 """
@@ -204,7 +204,11 @@ def test_dask_local_cluster_equals_serial(serial, tmp_path, monkeypatch):
             sweep(["minerva", "lenet5"], BASE, FAILING, executor=client, progress=False, store=tmp_path / "f.nc")
         err = _check_failure(info, tmp_path / "f.nc")
         assert "traceback in the worker" in "".join(err.__cause__.__notes__)
+        # a user Graph and an ONNX file reach the dask workers too
+        others = [_user_graph(), _onnx_file(tmp_path / "small_cnn.onnx")]
+        on_dask = sweep(others, BASE, AXES, executor=client, progress=False)
     assert "8/8" in term.getvalue()
+    xr.testing.assert_identical(_undated(on_dask), _undated(sweep(others, BASE, AXES, executor="serial", progress=False)))
     # identical: every variable equal value for value, with its attributes; the provenance too
     # (but the creation time)
     xr.testing.assert_identical(ds.assign_attrs(created=None), serial.assign_attrs(created=None))
@@ -300,7 +304,7 @@ def test_resume_after_a_failure_gives_the_uninterrupted_result(suffix, per_op, t
     call again simulates only the rest and returns, and stores, what an uninterrupted run gives."""
     if suffix == ".zarr":
         pytest.importorskip("zarr")
-    import smaug_fast.sweeps as sw
+    import smaug_fast.sweeps.worker as sw  # where the points are simulated
 
     axes = {"num_accelerators": [1, 2], "cpu_threads": [1, 4]}
     store = tmp_path / f"s{suffix}"
@@ -344,7 +348,7 @@ def test_a_worker_process_that_dies_is_a_sweep_error(tmp_path, monkeypatch):
     import multiprocessing
     import os
 
-    import smaug_fast.sweeps as sw
+    import smaug_fast.sweeps.worker as sw  # where the points are simulated
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("the patched _evaluate reaches the workers only when they are forked")
@@ -362,3 +366,162 @@ def test_a_worker_process_that_dies_is_a_sweep_error(tmp_path, monkeypatch):
               store=tmp_path / "f.nc")
     for line in (tmp_path / "f.nc.journal").read_text().splitlines()[1:]:
         assert json.loads(line)["i"] < 4  # only minerva's points (the first four) can have finished
+
+
+# -- networks that are not in the zoo: a user Graph, an ONNX file --------------------------------------
+
+
+def _user_graph(name="tiny", channels=32):
+    """A small CNN built with the Graph/nn API (README's example)."""
+    from smaug_fast import Graph, nn, tensor
+
+    with Graph(name, dtype="float16", layout="NHWC") as g:
+        x = g.input((1, 28, 28, 1), name="image")
+        x = nn.convolution(x, channels, 3, padding="valid", activation="relu")
+        x = nn.max_pool(x, 2, 2)
+        nn.mat_mul(tensor.flatten(x), 10)
+    return g
+
+
+def _onnx_file(path, channels=8):
+    """A small CNN as an ONNX file (conv, relu, max pool, flatten, Gemm), written with the onnx package."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = {"w1": rng.standard_normal((channels, 3, 3, 3)).astype(np.float32),
+             "w2": rng.standard_normal((10, channels * 8 * 8)).astype(np.float32)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu1"),
+        helper.make_node("MaxPool", ["r"], ["p"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["f"], name="flat", axis=1),
+        helper.make_node("Gemm", ["f", "w2"], ["out"], name="fc", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "small_cnn_graph", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 10])],
+        [numpy_helper.from_array(v, n) for n, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def _equals_simulate(ds, network, graph):
+    """Every variable at every point of ``network`` equals ``simulate(graph, ...)`` of that point."""
+    pts, _, _ = points([network], {k: list(ds[k].values) for k in AXES})
+    for _, changes in pts:
+        direct = simulate(graph, BASE.replace(**changes), timeline=False).scalars()
+        for name in VARIABLES:
+            assert float(ds[name].sel(network=network, **changes)) == direct[name], (network, changes, name)
+
+
+def test_a_user_graph_sweeps_as_simulate_does(serial):
+    graph = _user_graph()
+    ds = sweep(["minerva", graph], BASE, AXES, executor="serial", progress=False)
+    assert list(ds["network"].values) == ["minerva", "tiny"]
+    _equals_simulate(ds, "tiny", graph)
+    for name in VARIABLES:  # the zoo network beside it is unchanged
+        assert (ds[name].sel(network="minerva").values == serial[name].sel(network="minerva").values).all()
+    assert json.loads(ds.attrs["network_sources"])["tiny"]["graph"] == "tiny"
+    # a process pool: the same Dataset; one Graph alone: its values
+    pool = sweep(["minerva", graph], BASE, AXES, executor="processes", workers=2, progress=False)
+    xr.testing.assert_identical(_undated(pool), _undated(ds))
+    alone = sweep(graph, BASE, AXES, executor="serial", progress=False)
+    assert (alone["latency_s"].values == ds["latency_s"].sel(network=["tiny"]).values).all()
+
+
+def test_an_onnx_file_sweeps_as_simulate_of_from_onnx_does(tmp_path):
+    from smaug_fast.workload import from_onnx
+
+    path = _onnx_file(tmp_path / "models" / "small_cnn.onnx")
+    ds = sweep([str(path), "minerva"], BASE, AXES, executor="serial", progress=False)
+    assert list(ds["network"].values) == ["small_cnn", "minerva"]  # the file's stem
+    _equals_simulate(ds, "small_cnn", from_onnx(path))
+    source = json.loads(ds.attrs["network_sources"])["small_cnn"]
+    assert source["onnx"] == str(path.resolve()) and len(source["sha256"]) == 64
+    pool = sweep([path, "minerva"], BASE, AXES, executor="processes", workers=2, progress=False)  # a Path
+    xr.testing.assert_identical(_undated(pool), _undated(ds))
+
+
+def test_a_store_recognises_a_graph_or_onnx_sweep_on_rerun(tmp_path):
+    """The journal identifies a Graph by its name and ops, an ONNX file by its path and bytes: the same
+    call resumes (a new but equal Graph object too); a changed graph or file is another definition."""
+    path = _onnx_file(tmp_path / "small_cnn.onnx")
+    store = tmp_path / "s.nc"
+    first = sweep([_user_graph(), path], BASE, AXES, executor="serial", progress=False, store=store)
+    again = sweep([_user_graph(), path], BASE, AXES, executor="serial", progress=False, store=store)
+    xr.testing.assert_identical(again, first)
+    xr.testing.assert_identical(open_sweep(store), first)
+    with pytest.raises(ConfigError, match="written by a different sweep definition"):
+        sweep([_user_graph(channels=16), path], BASE, AXES, executor="serial", progress=False, store=store)
+    _onnx_file(path, channels=4)
+    with pytest.raises(ConfigError, match="written by a different sweep definition"):
+        sweep([_user_graph(), path], BASE, AXES, executor="serial", progress=False, store=store)
+
+
+class _GraphLike:
+    """Has a Graph's name and ops, but is not a smaug_fast Graph."""
+
+    name = "fake"
+
+    def topological_order(self):
+        return []
+
+    def __iter__(self):
+        return iter(())
+
+    def __repr__(self) -> str:
+        return "_GraphLike('fake')"
+
+
+@pytest.mark.parametrize(
+    "networks, error, match",
+    [
+        (_GraphLike(), WorkloadError, r"networks = _GraphLike\('fake'\): must be a zoo network name, a smaug_fast "
+                                      r"Graph or the path of an .onnx file"),
+        (["minerva", _GraphLike()], WorkloadError, r"networks\[1\] = _GraphLike\('fake'\): must be"),
+        ([Path("lenet5")], WorkloadError, r"networks\[0\] = PosixPath\('lenet5'\): must be"),
+        (["missing.onnx"], WorkloadError, r"networks\[0\] = 'missing.onnx': no such ONNX file"),
+        (["lenet5", _user_graph("lenet5")], ConfigError,
+         r"networks: zoo network 'lenet5' and Graph 'lenet5' are both named 'lenet5'"),
+        ([_user_graph("a"), _user_graph("a", channels=8)], ConfigError, r"Graph 'a' and Graph 'a' are both named 'a'"),
+    ],
+)
+def test_networks_that_are_not_networks_or_share_a_name(networks, error, match):
+    with pytest.raises(error, match=match):
+        sweep(networks, BASE, AXES, executor="serial", progress=False)
+
+
+def test_two_onnx_files_with_one_stem_are_a_config_error(tmp_path):
+    a, b = _onnx_file(tmp_path / "a" / "net.onnx"), _onnx_file(tmp_path / "b" / "net.onnx")
+    with pytest.raises(ConfigError, match=rf"ONNX file '{a}' and ONNX file '{b}' are both named 'net'"):
+        sweep([str(a), str(b)], BASE, AXES, executor="serial", progress=False)
+
+
+def test_a_graph_that_cannot_reach_worker_processes_is_a_workload_error():
+    graph = _user_graph()
+    graph.callback = lambda: None  # a lambda does not pickle
+    with pytest.raises(WorkloadError, match=r"networks: Graph 'tiny' cannot be sent to worker processes .*"
+                                            r"executor='serial'"):
+        sweep(graph, BASE, AXES, executor="processes", workers=2, progress=False)
+    assert sweep(graph, BASE, AXES, executor="serial", progress=False).sizes["network"] == 1
+
+
+def test_a_graph_reaches_a_worker_without_its_weights_and_once():
+    """What a worker process receives of a Graph: its ops, not its constant values, and one graph
+    object per (name, ops) however many chunks bring it (its memoized work is keyed by its ops)."""
+    import pickle
+
+    from smaug_fast.sweeps.networks import GraphSource, graph_of, ops_digest
+
+    graph = _user_graph()
+    graph.constant_values["w"] = np.zeros(1000)
+    source = GraphSource(("tiny", ops_digest(graph)), graph)
+    first, second = (pickle.loads(pickle.dumps(source)) for _ in range(2))
+    assert graph_of(first) is graph_of(second) is not graph
+    assert graph_of(first).constant_values == {} and graph.constant_values
+    assert graph_of(first).topological_order() == graph.topological_order()

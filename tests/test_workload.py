@@ -215,6 +215,21 @@ def test_nested_graph_contexts_and_no_active_graph():
         nn.relu(x)
 
 
+def test_a_graph_pickles_after_its_with_block():
+    """A built graph crosses process boundaries (a sweep's worker processes): the ``with`` block's
+    context token stays behind, and the copy has the same ops and still builds."""
+    import pickle
+
+    with Graph("p") as g:
+        x = g.input((1, 8, 8, 4))
+        nn.relu(nn.convolution(x, 8, 3))
+    copy = pickle.loads(pickle.dumps(g))
+    assert copy.name == "p" and copy.topological_order() == g.topological_order()
+    with copy:
+        nn.relu(copy.outputs[0])
+    assert len(copy) == len(g) + 1
+
+
 def test_lstm_expansion_shares_weights():
     with Graph("l", layout="NTC") as g:
         x = g.input((2, 5, 16), layout="NTC")

@@ -78,6 +78,13 @@ class Graph:
     def __exit__(self, *exc) -> None:
         _ACTIVE.reset(self._token)
 
+    def __getstate__(self) -> dict:
+        # the token of a ``with`` block (a contextvars.Token) cannot be pickled and means nothing in
+        # another process: a pickled graph (e.g. sent to a sweep's worker process) is not active
+        state = self.__dict__.copy()
+        state.pop("_token", None)
+        return state
+
     # -- naming ------------------------------------------------------------------------------------
 
     def unique_name(self, base: str) -> str:

@@ -1,0 +1,65 @@
+"""What a worker runs: the points of a chunk, each one ``simulate`` call (in this process or another)."""
+
+from __future__ import annotations
+
+from ..sim.result import PHASES
+from .networks import graph_of
+from .spec import system_of
+
+#: Per-op variables of ``sweep(..., per_op=True)``: (units, description).
+OP_VARIABLES: dict[str, tuple[str, str]] = {
+    "latency_s": ("s", "critical-path time of the op"),
+    **{f"{p}_s": ("s", f"the op's critical-path time in phase {p}") for p in PHASES},
+    "energy_j": ("J", "the accelerator model's energy of the op's invocations"),
+    "dram_read_bytes": ("B", "bytes the op reads from DRAM"),
+    "dram_write_bytes": ("B", "bytes the op writes to DRAM"),
+    "invocations": ("1", "accelerator invocations of the op"),
+}
+
+
+def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, source=None) -> dict:
+    """One point: the scalars of simulate(network, system), and with ``per_op`` the per-op values
+    under "ops". ``source`` is what the network's graph is built from (default: the zoo network
+    ``network``; see :func:`~smaug_fast.sweeps.networks.graph_of`)."""
+    from ..sim import simulate
+
+    graph = graph_of(network if source is None else source)
+    r = simulate(graph, system_of(base, changes), network=network, timeline=False)
+    row: dict = r.scalars()
+    if per_op:
+        row["ops"] = {
+            "latency_s": [o.latency_s for o in r.ops],
+            **{f"{p}_s": [o.breakdown_s[p] for o in r.ops] for p in PHASES},
+            "energy_j": [o.energy_j for o in r.ops],
+            "dram_read_bytes": [float(o.dram_read_bytes) for o in r.ops],
+            "dram_write_bytes": [float(o.dram_write_bytes) for o in r.ops],
+            "invocations": [float(o.invocations) for o in r.ops],
+        }
+    return row
+
+
+def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException | None]:
+    """The rows of a chunk of points. ``args`` = (base System as a dict, [(network, changes)...],
+    per_op, {network: source}). A failing point ends the chunk: the rows of the points before it
+    come back with its exception, so that the finished points are journaled and none is lost.
+
+    ``remote``: the exception crosses a process boundary, so it gets the worker's traceback as a note
+    (and is replaced by a RuntimeError saying what it was if it cannot be pickled)."""
+    import pickle
+    import traceback
+
+    base, chunk, per_op, sources = args
+    rows: list[dict] = []
+    for net, changes in chunk:
+        try:
+            rows.append(_evaluate(net, base, changes, per_op, sources.get(net)))
+        except Exception as exc:  # noqa: BLE001 -- any failure goes back to the caller with the rows
+            if remote:
+                note = "traceback in the worker:\n" + traceback.format_exc()
+                try:
+                    pickle.dumps(exc)
+                except Exception:  # noqa: BLE001 -- an exception that cannot cross processes
+                    exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+                exc.add_note(note)
+            return rows, exc
+    return rows, None
