@@ -14,6 +14,7 @@ simulator.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterator
@@ -79,12 +80,12 @@ class TensorTiling:
     alignment: int = 8
     flat: bool = False
 
-    @property
+    @functools.cached_property
     def grid(self) -> tuple[int, ...]:
-        """Number of tiles along each dimension."""
+        """Number of tiles along each dimension (computed once: the schedulers ask for it per tile)."""
         return tuple(len(s) for s in self.sizes)
 
-    @property
+    @functools.cached_property
     def num_tiles(self) -> int:
         return math.prod(self.grid)
 
