@@ -1,6 +1,6 @@
 """The one place where Numba options are chosen for every kernel.
 
-``jit`` is ``numba.njit`` with ``cache=True`` (so tests and sweeps do not recompile: DESIGN.md) and
+``jit`` is ``numba.njit`` with ``cache=True`` (so tests and sweeps do not recompile) and
 ``nogil=True`` (so threads can run kernels side by side). Bounds checking follows Numba's own
 ``NUMBA_BOUNDSCHECK`` environment variable, so the kernel tests can be rerun with it set to 1.
 ``NUMBA_DISABLE_JIT=1`` turns every kernel into plain Python for coverage and debugging.

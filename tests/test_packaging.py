@@ -1,4 +1,4 @@
-"""The distribution installs every package of the repository under the names DESIGN.md gives."""
+"""The distribution installs every package of the repository under the names README.md (Layout) gives."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_kernels_and_traces_import_under_the_package():
 
 
 def test_kernels_import_nothing_from_the_rest_of_the_project():
-    """DESIGN.md: kernels/ sees only arrays and scalars; no xarray, no smaug_fast modules but kernels."""
+    """kernels/ sees only arrays and scalars; no xarray, no smaug_fast modules but kernels (README.md, Layout)."""
     import re
 
     pattern = re.compile(r"^\s*(from|import)\s+(xarray|smaug_fast(?!\.kernels)|\.\.)", re.M)

@@ -1,6 +1,6 @@
 """Opt-in trace files: ``.npz`` (lossless) and text exports for pycachesim and DRAMsim3 users.
 
-Nothing here runs unless called: the simulator never writes traces by itself (DESIGN.md).
+Nothing here runs unless called: the simulator never writes traces by itself (writing them is opt-in).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a simulation returns: latency, its breakdown, energy, per-op rows, DRAM traffic and a timeline.
 
 ``Result`` is a plain frozen dataclass (NumPy and Python scalars only); ``Result.to_dataset()`` is the
-one place where it becomes an xarray Dataset (DESIGN.md: xarray only at the edge).
+one place where it becomes an xarray Dataset (xarray only at the edge: the simulator never builds one).
 """
 
 from __future__ import annotations
