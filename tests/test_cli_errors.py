@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -29,6 +30,10 @@ def files(tmp_path):
     (tmp_path / "topo.csv").write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
                                        "Num Filter, Strides,\nconv1, 8, 8, 3, 3, 2, 4, 1,\n")
     (tmp_path / "a_folder").mkdir()
+    (tmp_path / "huge_topo.csv").write_text("h\nc1, 9223372036854775808, 8, 3, 3, 2, 4, 1,\n")
+    from test_scalesim_cli import CFG
+
+    (tmp_path / "ok.cfg").write_text(CFG.format(df="os", mode="CALC"))
     return tmp_path
 
 
@@ -54,13 +59,21 @@ CASES = {
     "plot -o in a missing folder": ["plot", "breakdown", "lenet5", "-o", "{d}/nodir/p.png"],
     "scalesim missing config": ["scalesim", "-c", "{d}/missing.cfg", "-t", "{d}/topo.csv", "-o", "{d}/out"],
     "scalesim non-UTF-8 config": ["scalesim", "-c", "{d}/not_utf8.cfg", "-t", "{d}/topo.csv", "-o", "{d}/out"],
+    "scalesim out-of-range dimension": ["scalesim", "-c", "{d}/ok.cfg", "-t", "{d}/huge_topo.csv", "-o", "{d}/out"],
+    "scalesim -o naming a file": ["scalesim", "-c", "{d}/ok.cfg", "-t", "{d}/topo.csv", "-o", "{d}/ok.toml"],
+    "validate unknown name": ["validate", "nonexistent"],
+    "zoo batch 0": ["zoo", "--batch", "0"],
+    "run batch 0": ["run", "lenet5", "--batch", "0"],
+    "run tensors larger than the DRAM": ["run", "lenet5", "--batch", "100000"],
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_one_line_and_status_2(name, files, capsys):
     argv = [a.format(d=files) for a in CASES[name]]
+    start = time.perf_counter()
     assert main(argv) == 2, name
+    assert time.perf_counter() - start < 10, name
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err
     assert len(err.splitlines()) == 1 and err.startswith("smaug-fast "), err

@@ -133,3 +133,35 @@ def test_random_graphs_end_in_a_result_or_a_named_error(graph, accelerators, int
             return
         event(f"simulated ({len(graph)} ops)")
         check_result(r)
+
+
+@st.composite
+def system_dicts(draw):
+    """System().to_dict() with a few leaves set to adversarial values, a typo'd key or a wrong type."""
+    d = System().to_dict()
+    for path, value in draw(st.lists(st.sampled_from(LEAVES), min_size=1, max_size=4)):
+        *parents, leaf = path.split(".")
+        node = d
+        for p in parents:
+            node = node[p]
+        node[leaf] = draw(st.sampled_from(ADVERSARIAL + [value]))
+    if draw(st.booleans()):
+        d[draw(st.sampled_from(["l2", "cpu", "dma"]))] = draw(st.sampled_from([3, "x", [], {"sise_bytes": 1}]))
+    return d
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(system_dicts())
+def test_random_system_dicts_end_in_a_system_or_a_named_error(data):
+    with deadline(10):
+        try:
+            system = System.from_dict(data)
+        except SmaugFastError as exc:
+            event(f"refused: {type(exc).__name__}")
+            return
+        event("built")
+        assert System.from_dict(system.to_dict()) == system
+        try:
+            check_result(simulate(zoo.load("minerva"), system, timeline=False))
+        except SmaugFastError:
+            return
