@@ -31,7 +31,7 @@ THREAD0 = 64
 # Indices of the float parameters (``params``) of run_network.
 (F_CPU, F_ACC, COPY_CALL_CYCLES, COPY_BYTES_PER_CYCLE, L2_STALL_S, CORE_CAP, LINE_K, DMA_K, DMA_CAP,
  ACP_CAP, DRAM_BW, DMA_SETUP_CYCLES, FLUSH_NS, INVALIDATE_NS, PAGE_BYTES, LINE_BYTES, ACP_LATENCY_CYCLES,
- ACP_OUTSTANDING, OVERHEAD_S, PIPELINED, OVERLAP, N_PARAMS) = range(22)
+ ACP_OUTSTANDING, OVERHEAD_S, PIPELINED, OVERLAP, WRITE_K, N_PARAMS) = range(23)
 
 # Columns of ``traffic``: DRAM bytes read and written, and the same in DRAM occupancy (whole bursts).
 T_READ, T_WRITE, T_READ_OCC, T_WRITE_OCC = range(4)
@@ -109,11 +109,13 @@ def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl, k):
     nbytes = np.zeros(used)
     for c in range(used):
         dram = 0.0
+        written = 0.0
         for t in range(lo + c * per, min(hi, lo + (c + 1) * per)):
             work = (copies[t, C_RUNS] * p[COPY_CALL_CYCLES] + copies[t, C_BYTES] / p[COPY_BYTES_PER_CYCLE]) / p[F_CPU]
             fixed[c] += work + copies[t, C_L2_HITS] * p[L2_STALL_S]
             dram += copies[t, C_DRAM]
-        nbytes[c] = dram * p[LINE_K]
+            written += copies[t, C_DRAM_WB]
+        nbytes[c] = (dram + written * (p[WRITE_K] - 1.0)) * p[LINE_K]
     starts = np.arange(used + 1)
     cap = np.full(used, p[CORE_CAP] * p[LINE_K])
     _, end = run_timelines(starts, fixed, nbytes, cap, np.zeros(used), p[DRAM_BW])
@@ -230,12 +232,12 @@ def _load_segments(inv, i, s, p, seg):
     cap[s] = p[DMA_CAP] * p[DMA_K]
     if has_dma:
         fixed[s] = first + p[DMA_SETUP_CYCLES] / f_acc
-        nbytes[s] = dma_b * p[DMA_K] + inv[i, I_DIRTY] * p[LINE_K]
+        nbytes[s] = dma_b * p[DMA_K] + inv[i, I_DIRTY] * p[LINE_K] * p[WRITE_K]
         min_s[s] = rest
         flush[s] = flush_s
     kind[s + 1] = P_ACP
     fixed[s + 1] = inv[i, I_ACP_HITS] * acp_cycles / f_acc / p[ACP_OUTSTANDING]
-    nbytes[s + 1] = inv[i, I_ACP_DRAM] * p[LINE_K]
+    nbytes[s + 1] = (inv[i, I_ACP_DRAM] + inv[i, I_ACP_DRAM_WB] * (p[WRITE_K] - 1.0)) * p[LINE_K]
     cap[s + 1] = p[ACP_CAP] * p[LINE_K]
     if has_acp:
         min_s[s + 1] = unpack_acp
@@ -257,7 +259,7 @@ def _store_segment(inv, i, s, out_dma, p, seg):
                                                  p[LINE_BYTES], p[DMA_CAP])
         kind[s] = P_DMA
         cap[s] = p[DMA_CAP] * p[DMA_K]
-        nbytes[s] = store * p[DMA_K]
+        nbytes[s] = store * p[DMA_K] * p[WRITE_K]
         if store > 0:
             fixed[s] = s_first + p[DMA_SETUP_CYCLES] / f_acc
             min_s[s] = s_rest
@@ -266,7 +268,7 @@ def _store_segment(inv, i, s, out_dma, p, seg):
         # ACP writes allocate each line in the LLC (a miss reads it and may evict a dirty line)
         kind[s] = P_ACP
         fixed[s] = math.ceil(store / p[LINE_BYTES]) * acp_cycles / f_acc / p[ACP_OUTSTANDING]
-        nbytes[s] = inv[i, I_STORE_DRAM] * p[LINE_K]
+        nbytes[s] = (inv[i, I_STORE_DRAM] + inv[i, I_STORE_DRAM_WB] * (p[WRITE_K] - 1.0)) * p[LINE_K]
         cap[s] = p[ACP_CAP] * p[LINE_K]
 
 
@@ -363,7 +365,7 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
         else:
             c = copy_ptr[2 * o]
             fixed = np.array([copies[c, C_L2_HITS] * p[L2_STALL_S] + cpu_work_s[o]])
-            nbytes = np.array([copies[c, C_DRAM] * p[LINE_K]])
+            nbytes = np.array([(copies[c, C_DRAM] + copies[c, C_DRAM_WB] * (p[WRITE_K] - 1.0)) * p[LINE_K]])
             cap1 = np.array([p[CORE_CAP] * p[LINE_K]])
             _, end = run_timelines(np.arange(2), fixed, nbytes, cap1, np.zeros(1), p[DRAM_BW])
             t = end[0]

@@ -107,6 +107,7 @@ def timing_params(system: System, dram: DramProfile) -> np.ndarray:
     p[_kn.PIPELINED] = float(dma.pipelined)
     # unpacking overlaps the transfer under pipelined DMA and under ACP
     p[_kn.OVERLAP] = float(dma.pipelined or system.interface is not Interface.DMA)
+    p[_kn.WRITE_K] = 1.0
     return p
 
 
