@@ -107,6 +107,7 @@ def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl, k):
     used = (n + per - 1) // per
     fixed = np.zeros(used)
     nbytes = np.zeros(used)
+    cap = np.zeros(used)
     for c in range(used):
         dram = 0.0
         written = 0.0
@@ -116,8 +117,9 @@ def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl, k):
             dram += copies[t, C_DRAM]
             written += copies[t, C_DRAM_WB]
         nbytes[c] = (dram + written * (p[WRITE_K] - 1.0)) * p[LINE_K]
+        # the core's own limit is on requests, not on DRAM occupancy: scaled by the same factor
+        cap[c] = p[CORE_CAP] * p[LINE_K] * (_write_factor(dram, written, p) if dram > 0 else 1.0)
     starts = np.arange(used + 1)
-    cap = np.full(used, p[CORE_CAP] * p[LINE_K])
     _, end = run_timelines(starts, fixed, nbytes, cap, np.zeros(used), p[DRAM_BW])
     longest = 0.0
     busy = 0.0
@@ -127,6 +129,13 @@ def _copy(copies, lo, hi, threads, p, offset_s, phase, op, tl, k):
         if tl[TL_RES].shape[0]:
             k = _record(tl, k, THREAD0 + c, phase, op, offset_s, offset_s + end[c])
     return longest, busy, k
+
+
+@jit(inline="always")
+def _write_factor(total, written, p):
+    """DRAM occupancy of ``total`` bytes of which ``written`` are writes, per plain byte [1]: the factor
+    by which a requester's rate limit (its outstanding requests) scales into occupancy."""
+    return (total + written * (p[WRITE_K] - 1.0)) / total
 
 
 @jit
@@ -232,13 +241,17 @@ def _load_segments(inv, i, s, p, seg):
     cap[s] = p[DMA_CAP] * p[DMA_K]
     if has_dma:
         fixed[s] = first + p[DMA_SETUP_CYCLES] / f_acc
+        plain = dma_b * p[DMA_K] + inv[i, I_DIRTY] * p[LINE_K]
         nbytes[s] = dma_b * p[DMA_K] + inv[i, I_DIRTY] * p[LINE_K] * p[WRITE_K]
+        cap[s] *= nbytes[s] / plain
         min_s[s] = rest
         flush[s] = flush_s
     kind[s + 1] = P_ACP
     fixed[s + 1] = inv[i, I_ACP_HITS] * acp_cycles / f_acc / p[ACP_OUTSTANDING]
     nbytes[s + 1] = (inv[i, I_ACP_DRAM] + inv[i, I_ACP_DRAM_WB] * (p[WRITE_K] - 1.0)) * p[LINE_K]
     cap[s + 1] = p[ACP_CAP] * p[LINE_K]
+    if inv[i, I_ACP_DRAM] > 0:
+        cap[s + 1] *= _write_factor(inv[i, I_ACP_DRAM], inv[i, I_ACP_DRAM_WB], p)
     if has_acp:
         min_s[s + 1] = unpack_acp
     # unpacking that overlaps no transfer (non-pipelined DMA, or resident tiles) is compute
@@ -258,7 +271,7 @@ def _store_segment(inv, i, s, out_dma, p, seg):
         s_first, s_rest, s_flush = _dma_pipeline(store, 0.0, p[INVALIDATE_NS], p[PIPELINED] != 0.0, p[PAGE_BYTES],
                                                  p[LINE_BYTES], p[DMA_CAP])
         kind[s] = P_DMA
-        cap[s] = p[DMA_CAP] * p[DMA_K]
+        cap[s] = p[DMA_CAP] * p[DMA_K] * p[WRITE_K]
         nbytes[s] = store * p[DMA_K] * p[WRITE_K]
         if store > 0:
             fixed[s] = s_first + p[DMA_SETUP_CYCLES] / f_acc
@@ -270,6 +283,8 @@ def _store_segment(inv, i, s, out_dma, p, seg):
         fixed[s] = math.ceil(store / p[LINE_BYTES]) * acp_cycles / f_acc / p[ACP_OUTSTANDING]
         nbytes[s] = (inv[i, I_STORE_DRAM] + inv[i, I_STORE_DRAM_WB] * (p[WRITE_K] - 1.0)) * p[LINE_K]
         cap[s] = p[ACP_CAP] * p[LINE_K]
+        if inv[i, I_STORE_DRAM] > 0:
+            cap[s] *= _write_factor(inv[i, I_STORE_DRAM], inv[i, I_STORE_DRAM_WB], p)
 
 
 @jit(inline="always")
@@ -366,7 +381,8 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
             c = copy_ptr[2 * o]
             fixed = np.array([copies[c, C_L2_HITS] * p[L2_STALL_S] + cpu_work_s[o]])
             nbytes = np.array([(copies[c, C_DRAM] + copies[c, C_DRAM_WB] * (p[WRITE_K] - 1.0)) * p[LINE_K]])
-            cap1 = np.array([p[CORE_CAP] * p[LINE_K]])
+            factor = _write_factor(copies[c, C_DRAM], copies[c, C_DRAM_WB], p) if copies[c, C_DRAM] > 0 else 1.0
+            cap1 = np.array([p[CORE_CAP] * p[LINE_K] * factor])
             _, end = run_timelines(np.arange(2), fixed, nbytes, cap1, np.zeros(1), p[DRAM_BW])
             t = end[0]
             detail[o, P_CPU_OPS] = t

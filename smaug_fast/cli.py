@@ -166,6 +166,8 @@ def _cmd_scalesim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     outdir = Path(args.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ConfigError(f"-o {outdir}: is a file; give a folder for the reports")
     if args.run_name_dir:
         outdir = outdir / cfg.run_name
     reports = [run_layer(cfg.systolic, layer) for layer in layers]
@@ -568,9 +570,12 @@ def _positive_int(text: str) -> int:
 _SIMULATING = ("run", "sweep", "plot", "scalesim", "scenario")
 
 
-def _announce_compilation() -> None:
+def _announce_compilation(always: bool = False) -> None:
     """Say on stderr, before it starts, that a first run compiles the kernels (else a fresh install sits
-    silent for tens of seconds)."""
+    silent for tens of seconds): on a terminal, as the progress bars do (logs and pipes keep one line
+    per error), or ``always``."""
+    if not (always or sys.stderr.isatty()):
+        return
     from .kernels import _jit
     from .sim import engine  # noqa: F401  (loads the simulator's kernels, so that they are known)
 

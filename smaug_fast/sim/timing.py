@@ -37,6 +37,12 @@ class DramProfile:
         background_w: background (standby and refresh) power [W].
         latency_s: latency of a lone read that finds its bank closed [s].
         burst_bytes: bytes of one burst; a smaller request still occupies a whole burst [B].
+        write_k: DRAM occupancy of a written byte relative to a read byte [1], from a copy stream
+            (a burst read from one region, a burst written to another, alternately; the tiling copies,
+            flush write-backs and DMA stores write as much as they read): writes drained in batches,
+            the bus turnarounds (tWTR after a write burst, CWL), write recovery (tWR) before a row can
+            close and the conflicts of two open rows cost the mixed stream the bandwidth a read
+            stream keeps. ``2 x read / copy bandwidth - 1``: 1.0 when mixing costs nothing.
     """
 
     bandwidth_bytes_per_s: float
@@ -45,18 +51,24 @@ class DramProfile:
     background_w: float
     latency_s: float
     burst_bytes: int = 32
+    write_k: float = 1.0
 
 
 @memoized("dram_profile", limit=64)
 def dram_profile(config) -> DramProfile:
-    """Run the DRAM model on 256 KiB sequential read and write streams of ``config`` (memoized; longer
-    streams change the figures by a few percent at most)."""
+    """Run the DRAM model on 256 KiB sequential read, write and copy streams of ``config`` (memoized;
+    longer streams change the figures by a few percent at most)."""
     dram = DRAM(config)
     n = 1 << 18
     burst = config.burst_bytes
     addrs = np.arange(0, n, burst, dtype=np.int64)
     rd = dram.simulate(addrs, False)
     wr = dram.simulate(addrs, True)
+    # the copy stream: each burst read from the first third of the DRAM is written to the second
+    copy = np.empty(2 * len(addrs), dtype=np.int64)
+    copy[0::2], copy[1::2] = addrs, addrs + config.size_bytes // 3 // burst * burst
+    cp = dram.simulate(copy, np.tile(np.array([False, True]), len(addrs)))
+    write_k = max(1.0, 2.0 * rd.bandwidth_bytes_per_s / cp.bandwidth_bytes_per_s - 1.0)
     bg_w = rd.energy_breakdown_j.get("background", 0.0) / rd.time_s if rd.time_s else 0.0
     dyn = lambda st: sum(v for k, v in st.energy_breakdown_j.items() if k != "background")  # noqa: E731
     return DramProfile(
@@ -66,6 +78,7 @@ def dram_profile(config) -> DramProfile:
         background_w=bg_w,
         latency_s=config.unloaded_latency_ns()["closed"] * 1e-9,
         burst_bytes=int(burst),
+        write_k=write_k,
     )
 
 
@@ -107,7 +120,8 @@ def timing_params(system: System, dram: DramProfile) -> np.ndarray:
     p[_kn.PIPELINED] = float(dma.pipelined)
     # unpacking overlaps the transfer under pipelined DMA and under ACP
     p[_kn.OVERLAP] = float(dma.pipelined or system.interface is not Interface.DMA)
-    p[_kn.WRITE_K] = 1.0
+    # a written byte occupies the DRAM longer than a read one (turnarounds, write recovery, drains)
+    p[_kn.WRITE_K] = dram.write_k
     return p
 
 
