@@ -1,0 +1,12 @@
+"""Several workloads sharing one SoC, frame after frame: DNNs and CPU image pipelines (SMAUG's camera case study).
+
+``Scenario`` and ``Task`` describe the workloads (:mod:`.spec`), ``simulate_scenario`` runs them
+(:mod:`.engine`) and returns a :class:`ScenarioResult` (:mod:`.result`); ``load`` reads a scenario and its
+system from a TOML file (:mod:`.toml`).
+"""
+
+from .engine import simulate_scenario
+from .result import Frames, ScenarioResult, TaskResult
+from .spec import Scenario, Task
+
+__all__ = ["Frames", "Scenario", "ScenarioResult", "Task", "TaskResult", "simulate_scenario"]
