@@ -6,7 +6,8 @@ Per strip, from the plan (elements per stage) and the memory pass (LLC hits of L
 - memory: the LLC hits each wait for and the DRAM bytes at the bandwidth one core's outstanding misses
   sustain, the same model as the network's CPU copies (``sim.timing``: ``l2.latency_cycles /
   outstanding_misses`` per LLC hit; ``outstanding_misses * line / (LLC + DRAM latency)`` bytes per second);
-- a strip takes the longer of the two. Assumption: the out-of-order core overlaps its misses with the
+- a strip takes the longer of the two; its DRAM requests are cache lines, each occupying a whole DRAM
+  burst (``sim.timing``'s rule), which is what it asks of the shared bandwidth. Assumption: the out-of-order core overlaps its misses with the
   vector arithmetic (Halide's schedule prefetches the input two rows ahead, ``prefetch(input, y, y, 2)``);
   without any overlap a strip would take their sum, at most twice as long.
 
@@ -58,14 +59,16 @@ class StageResult:
 
 @dataclass(frozen=True, eq=False)
 class PipelineProfile:
-    """What the scheduler needs of a pipeline on a system: the work of one frame (:class:`Work`); per
-    segment its energy that does not depend on time (caches and DRAM), the DRAM part of it, the power
-    drawn while it runs (its core), its DRAM bytes read and its compute time; the static powers [W]."""
+    """What the scheduler needs of a pipeline on a system: the work of one frame (:class:`Work`, whose
+    bytes are DRAM occupancy: whole bursts); per segment its energy that does not depend on time (caches
+    and DRAM), the DRAM part of it, the power drawn while it runs (its core), the DRAM bytes it moves, the
+    bytes it reads and its compute time; the static powers [W]."""
 
     work: Work
     seg_energy_j: np.ndarray
     seg_run_w: np.ndarray
     seg_dram_energy_j: np.ndarray
+    seg_useful_bytes: np.ndarray
     seg_read_bytes: np.ndarray
     seg_compute_s: np.ndarray
     threads: int
@@ -155,11 +158,11 @@ def pipeline_profile(pipeline: Pipeline, system: System, threads: int | None = N
     dram_j = occ * (rd * dram.read_j_per_byte + wr * dram.write_j_per_byte)
     en = system.energy
     energy = uops * en.l1d_access_energy_j + acc * en.l2_access_energy_j + dram_j
-    blocks = [(1, 0, dur[i:i + 1], (rd + wr)[i:i + 1]) for i in range(len(dur))]
+    blocks = [(1, 0, dur[i:i + 1], occ * (rd + wr)[i:i + 1]) for i in range(len(dur))]
     work = Work.of([(1, blocks[:1]), (n, blocks[1:])])
     static_w, dram_w = _static_w(system)
     run_w = np.full(len(dur), cpu.active_power_w)
-    return PipelineProfile(work, energy, run_w, dram_j, rd, compute, n, static_w, dram_w)
+    return PipelineProfile(work, energy, run_w, dram_j, rd + wr, rd, compute, n, static_w, dram_w)
 
 
 def _one(work: Work, cores: int, bw: float) -> tuple[float, np.ndarray, np.ndarray]:

@@ -148,7 +148,8 @@ def _job_energy(sched, profiles, meta, static_w, dram_w):
     energy = (np.bincount(seg_job, weights=fixed, minlength=n) + np.bincount(job, weights=run_w[seg] * dt, minlength=n)
               + static_w * np.bincount(job, weights=share, minlength=n))
     dram = np.bincount(seg_job, weights=dram_fixed, minlength=n) + dram_w * np.bincount(job, weights=share, minlength=n)
-    bandwidth = sched.seg_bytes[seg] / dur * rate
+    useful = np.concatenate([profiles[i].seg_useful_bytes for i in tasks])
+    bandwidth = useful[seg] / dur * rate
     return energy, dram, job, power, dram_power, bandwidth
 
 

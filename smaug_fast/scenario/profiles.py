@@ -28,6 +28,7 @@ from ..hardware import System
 from ..pipelines.simulate import PipelineResult, pipeline_profile, simulate_pipeline
 from ..sim import Result, simulate
 from ..sim.jobs import Work
+from ..sim.timing import dram_profile
 from .spec import Task
 
 #: Timeline phases that move no DRAM data.
@@ -38,14 +39,16 @@ _STATIC = ("l1_leakage", "llc_leakage", "dram_background")
 
 @dataclass(frozen=True, eq=False)
 class TaskProfile:
-    """One task on the system: its work per frame and energies per segment (fixed [J], DRAM part of it
-    [J], power while running [W]), its result alone and the figures of that result."""
+    """One task on the system: its work per frame (its bytes are DRAM occupancy, whole bursts) and per
+    segment its fixed energy [J], the DRAM part of it [J], its power while running [W] and the DRAM bytes
+    it moves [B]; its result alone and the figures of that result."""
 
     task: Task
     work: Work
     seg_energy_j: np.ndarray
     seg_dram_energy_j: np.ndarray
     seg_run_w: np.ndarray
+    seg_useful_bytes: np.ndarray
     alone: Result | PipelineResult
     alone_latency_s: float
     alone_energy_j: float
@@ -73,16 +76,18 @@ def task_profile(task: Task, system: System) -> TaskProfile:
         own = system.replace(num_accelerators=len(accels), cpu_threads=threads)
     result = simulate(task.workload, own, network=task.name)
     mask = sum(1 << a for a in accels)
-    work, fixed, dram_j = _dnn_work(result, threads, mask)
+    work, fixed, dram_j, useful = _dnn_work(result, threads, mask, own)
     d = result.energy_detail_j
-    return TaskProfile(task, work, fixed, dram_j, np.zeros(len(fixed)), result, result.latency_s, result.energy_j,
+    return TaskProfile(task, work, fixed, dram_j, np.zeros(len(fixed)), useful, result, result.latency_s,
+                       result.energy_j,
                        float(d["dram_dynamic"] + d["dram_background"]), dict(result.breakdown_s), threads, accels)
 
 
 def _pipeline(task: Task, system: System) -> TaskProfile:
     prof = pipeline_profile(task.workload, system, task.threads)
     alone = simulate_pipeline(task.workload, system, threads=prof.threads)
-    return TaskProfile(task, prof.work, prof.seg_energy_j, prof.seg_dram_energy_j, prof.seg_run_w, alone,
+    return TaskProfile(task, prof.work, prof.seg_energy_j, prof.seg_dram_energy_j, prof.seg_run_w,
+                       prof.seg_useful_bytes, alone,
                        alone.latency_s, alone.energy_j, alone.dram_energy_j, dict(alone.breakdown_s), prof.threads, ())
 
 
@@ -117,8 +122,16 @@ def _dnn_slices(result: Result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return owner[keep], dur[keep], np.maximum(np.diff(f), 0.0)[keep]
 
 
-def _dnn_work(result: Result, threads: int, mask: int) -> tuple[Work, np.ndarray, np.ndarray]:
-    """The Work of a DNN result (one block per op), and each segment's fixed and DRAM energy [J]."""
+def _occupancy(result: Result, system: System) -> float:
+    """DRAM occupancy per byte the network moved: its DRAM energy over that of the bytes alone (requests
+    smaller than a burst take a whole one, ``sim.timing``)."""
+    dram = dram_profile(system.dram)
+    plain = result.dram_read_bytes * dram.read_j_per_byte + result.dram_write_bytes * dram.write_j_per_byte
+    return max(1.0, float(result.energy_detail_j["dram_dynamic"]) / plain) if plain > 0 else 1.0
+
+
+def _dnn_work(result: Result, threads: int, mask: int, system: System):
+    """The Work of a DNN result (one block per op), and each segment's fixed and DRAM energy [J] and bytes [B]."""
     owner, dur, nbytes = _dnn_slices(result)
     n_ops = len(result.ops)
     d = result.energy_detail_j
@@ -132,13 +145,14 @@ def _dnn_work(result: Result, threads: int, mask: int) -> tuple[Work, np.ndarray
     dram_j = d["dram_dynamic"] * (nbytes / total_bytes if total_bytes > 0 else dur / dur.sum())
     fixed = accel * op_share[owner] * per_time + rest * dur / dur.sum() + dram_j
     blocks = []
+    occ = _occupancy(result, system)
     counts = np.bincount(owner, minlength=n_ops)
     start = 0
     for k in range(n_ops):
         n = int(counts[k])
-        blocks.append((1, [(threads, mask, dur[start:start + n], nbytes[start:start + n])]))
+        blocks.append((1, [(threads, mask, dur[start:start + n], occ * nbytes[start:start + n])]))
         start += n
-    return Work.of(blocks), fixed, dram_j
+    return Work.of(blocks), fixed, dram_j, nbytes
 
 
 __all__ = ["TaskProfile", "task_profile"]

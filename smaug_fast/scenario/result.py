@@ -242,9 +242,13 @@ class ScenarioResult:
     def summary(self) -> str:
         """Readable tables: per task, then per frame (at most 20 rows)."""
         sc = self.scenario
-        lines = [f"{sc.name}: {len(self.frames)} frame(s) every {sc.period_s * 1e3:.3f} ms, deadline "
-                 f"{sc.frame_deadline_s * 1e3:.3f} ms{', pipelined' if sc.pipelined else ''}; achievable "
-                 f"{self.achievable_fps:.1f} FPS; energy per frame {self.energy_per_frame_j * 1e3:.3f} mJ"]
+        if len(self.frames):
+            head = (f"{len(self.frames)} frame(s) every {sc.period_s * 1e3:.3f} ms, deadline "
+                    f"{sc.frame_deadline_s * 1e3:.3f} ms{', pipelined' if sc.pipelined else ''}; achievable "
+                    f"{self.achievable_fps:.1f} FPS; energy per frame {self.energy_per_frame_j * 1e3:.3f} mJ")
+        else:
+            head = f"{len(self.tasks)} task(s) at their own periods over {sc.horizon_s * 1e3:.3f} ms"
+        lines = [f"{sc.name}: {head}"]
         lines.append(f"  {'task':<14} {'kind':<9} {'jobs':>5} {'alone ms':>9} {'mean ms':>9} {'p95 ms':>9} "
                      f"{'max ms':>9} {'wait ms':>8} {'cont. ms':>8} {'misses':>6} {'mJ/job':>8}")
         for name, t in self.tasks.items():
@@ -252,6 +256,8 @@ class ScenarioResult:
             lines.append(f"  {name:<14} {t.kind:<9} {t.jobs:5d} {t.alone_latency_s * 1e3:9.3f} {st['mean'] * 1e3:9.3f} "
                          f"{st['p95'] * 1e3:9.3f} {st['max'] * 1e3:9.3f} {t.wait_s.mean() * 1e3:8.3f} "
                          f"{t.contention_s.mean() * 1e3:8.3f} {t.deadline_misses:6d} {t.energy_j.mean() * 1e3:8.3f}")
+        lines.append(f"  (latency from when a job may start to its end; deadline misses count the jobs whose release to "
+                     f"end exceeded their deadline)")
         f = self.frames
         if len(f):
             names = list(f.tasks)

@@ -125,6 +125,8 @@ class Scenario:
     name: str = "scenario"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"scenario name = {describe(self.name)}: must be a non-empty string")
         owner = f"scenario {self.name!r}"
         tasks = tuple(self.tasks) if isinstance(self.tasks, (tuple, list)) else None
         if not tasks or not all(isinstance(t, Task) for t in tasks):
