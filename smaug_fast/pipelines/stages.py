@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..choices import OpKind, Storage, parse
-from ..errors import WorkloadError, describe
+from ..errors import ConfigError, WorkloadError, describe
 
 #: The name a read uses for the pipeline's input frame.
 INPUT = "input"
@@ -41,6 +41,14 @@ def _int(owner: str, name: str, value: object, lo: int, hi: int = 1 << 30) -> in
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise WorkloadError(f"{owner}: {name} = {describe(value)}: must be an integer in [{lo}, {hi}]")
     return value
+
+
+def _choice(kind, value: object, field: str):
+    """``value`` as a member of enum ``kind``; a WorkloadError naming ``field`` otherwise."""
+    try:
+        return kind(parse(kind, value, field))
+    except ConfigError as exc:
+        raise WorkloadError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,7 @@ class Stage:
         items = self.work.items() if isinstance(self.work, Mapping) else self.work
         work: dict[OpKind, float] = {}
         for kind, count in items:
-            k = OpKind(parse(OpKind, kind, f"{owner}: work key"))
+            k = _choice(OpKind, kind, f"{owner}: work key")
             if isinstance(count, bool) or not isinstance(count, (int, float)) or not math.isfinite(count) or count < 0:
                 raise WorkloadError(f"{owner}: work[{k.value!r}] = {describe(count)}: must be a finite number >= 0")
             work[k] = work.get(k, 0.0) + float(count)
@@ -143,7 +151,7 @@ class Stage:
         if reads is None or not all(isinstance(r, Read) for r in reads):
             raise WorkloadError(f"{owner}: reads = {describe(self.reads)}: must be a tuple of Read")
         object.__setattr__(self, "reads", reads)
-        object.__setattr__(self, "storage", Storage(parse(Storage, self.storage, f"{owner}: storage")))
+        object.__setattr__(self, "storage", _choice(Storage, self.storage, f"{owner}: storage"))
         for name, lo in (("channels", 1), ("element_bytes", 1), ("lane_bytes", 1), ("vector_lanes", 1)):
             _int(owner, name, getattr(self, name), lo, 1 << 16)
         if self.fold_rows is not None:
