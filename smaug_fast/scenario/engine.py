@@ -223,8 +223,8 @@ def _frames(scenario: Scenario, tasks: dict[str, TaskResult]) -> Frames:
         z = np.zeros(0)
         return Frames(z, z, z, np.zeros(0, bool), z, z, z, {})
     release = members[0].release_s
-    finish = np.max([m.release_s + m.response_s for m in members], axis=0)
-    latency = finish - release
+    latency = np.max([m.response_s for m in members], axis=0)  # they share their release
+    finish = release + latency
     deadline = scenario.frame_deadline_s
     return Frames(
         release_s=release, finish_s=finish, latency_s=latency, deadline_met=latency <= deadline * (1 + 1e-12),
