@@ -317,3 +317,28 @@ def test_cores_are_never_oversubscribed(n_jobs, cores_each):
     s = run_jobs(jobs, 4, math.inf)
     at_once = 4 // cores_each
     assert sorted(s.job_finish) == pytest.approx([1e-4 * (i // at_once + 1) for i in range(n_jobs)])
+
+
+# ------------------------------------------------------------------------------------------------
+# scenario axes swept
+# ------------------------------------------------------------------------------------------------
+def test_sweep_over_array_shape_and_frame_rate():
+    from smaug_fast.scenario import sweep_scenario
+
+    case = Scenario((Task("camera", SMALL_CAMERA), Task("cnn10", CNN10, after=("camera",))), frames=2)
+    ds = sweep_scenario(case, SYSTOLIC, {"accelerator.array.cols": [8, 4], "scenario.fps": [30, 1000]})
+    assert ds["frame_latency_s"].dims == ("accelerator.array.cols", "scenario.fps")
+    assert ds["task_mean_latency_s"].dims == ("accelerator.array.cols", "scenario.fps", "task")
+    lat = ds["task_mean_latency_s"].sel(task="cnn10", **{"scenario.fps": 30})
+    assert float(lat.sel(**{"accelerator.array.cols": 4})) > float(lat.sel(**{"accelerator.array.cols": 8}))
+    point = simulate_scenario(dataclasses.replace(case, period_s=1 / 30), SYSTOLIC)
+    assert float(ds["frame_latency_s"].sel(**{"accelerator.array.cols": 8, "scenario.fps": 30})) == pytest.approx(
+        point.frames.latency_s.mean())
+    misses = ds["deadline_misses"].sel(**{"accelerator.array.cols": 8})
+    assert misses.sel(**{"scenario.fps": 30}) == 0 and misses.sel(**{"scenario.fps": 1000}) == 2
+    with pytest.raises(ConfigError, match=r"axes: scenario.fsp: unknown scenario field"):
+        sweep_scenario(case, SYSTOLIC, {"scenario.fsp": [30]})
+    with pytest.raises(ConfigError, match=r"l2.sise_bytes"):
+        sweep_scenario(case, SYSTOLIC, {"l2.sise_bytes": [1]})
+    with pytest.raises(ConfigError, match=r"frames = 0"):
+        sweep_scenario(case, SYSTOLIC, {"scenario.frames": [1, 0]})
