@@ -217,3 +217,29 @@ def test_threads_beyond_the_cores_are_an_error():
         simulate_pipeline("camera")
     with pytest.raises(WorkloadError, match=r"pipeline 'camera_pipe': width = 0"):
         camera_pipe(0, 720)
+
+
+def test_every_system_field_changed_alone_gives_the_fresh_result_from_a_warm_cache():
+    """The memo keys of the pipeline's stages miss no field they depend on (as tests/test_memo.py for simulate)."""
+    import dataclasses
+
+    from smaug_fast.sim import clear_caches
+    from test_memo import _changed  # the same walk over every leaf field of a System
+
+    pipe = camera_pipe(64, 32, strip_rows=16)
+    base = presets.load("smaug-table2")
+
+    def record(r):
+        return (r.latency_s, r.breakdown_s, r.energy_detail_j, r.dram_read_bytes, r.dram_write_bytes,
+                [dataclasses.astuple(s) for s in r.stages], r.strip_end_s.tolist(), r.cache_stats)
+
+    clear_caches()
+    simulate_pipeline(pipe, base, threads=2)
+    for path, value, _ in base.describe():
+        system = _changed(base, path, value)
+        if system is None or path == "accelerator.kind":
+            continue
+        warm = record(simulate_pipeline(pipe, system, threads=2))
+        clear_caches()
+        assert record(simulate_pipeline(pipe, system, threads=2)) == warm, path
+        simulate_pipeline(pipe, base, threads=2)

@@ -122,7 +122,7 @@ def _threads(pipeline: Pipeline, system: System, threads: int | None) -> int:
     return n
 
 
-def _static_w(system: System) -> tuple[float, float]:
+def static_power_w(system: System) -> tuple[float, float]:
     """(every static power [W], the DRAM's background power [W]): what is drawn whatever runs."""
     dram_w = dram_profile(system.dram).background_w
     e = system.energy
@@ -160,7 +160,7 @@ def pipeline_profile(pipeline: Pipeline, system: System, threads: int | None = N
     energy = uops * en.l1d_access_energy_j + acc * en.l2_access_energy_j + dram_j
     blocks = [(1, 0, dur[i:i + 1], occ * (rd + wr)[i:i + 1]) for i in range(len(dur))]
     work = Work.of([(1, blocks[:1]), (n, blocks[1:])])
-    static_w, dram_w = _static_w(system)
+    static_w, dram_w = static_power_w(system)
     run_w = np.full(len(dur), cpu.active_power_w)
     return PipelineProfile(work, energy, run_w, dram_j, rd + wr, rd, compute, n, static_w, dram_w)
 
@@ -229,4 +229,4 @@ def _result(pipeline, system, prof, latency, breakdown, bstart, bend) -> Pipelin
 
 
 __all__ = ["PIPELINE_PHASES", "PipelineProfile", "PipelineResult", "StageResult", "pipeline_profile",
-           "simulate_pipeline"]
+           "simulate_pipeline", "static_power_w"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError, describe
 from ..hardware import System
-from ..pipelines.simulate import _static_w
+from ..pipelines.simulate import static_power_w
 from ..sim.jobs import JobSet, Schedule, run_jobs
 from ..sim.timing import dram_profile
 from .profiles import TaskProfile, task_profile
@@ -180,7 +180,7 @@ def _rate(finish: np.ndarray) -> float:
 
 
 def _assemble(scenario, system, profiles, sched, meta, sat, sat_meta) -> ScenarioResult:
-    static_w, dram_w = _static_w(system)
+    static_w, dram_w = static_power_w(system)
     energy, dram, job, power, dram_power, bandwidth = _job_energy(sched, profiles, meta, static_w, dram_w)
     makespan = float(np.nanmax(sched.job_finish)) if len(meta) else 0.0
     end = max(makespan, scenario.horizon_s)
