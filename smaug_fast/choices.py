@@ -117,6 +117,13 @@ class Storage(Choice):
     OUTPUT = "output"  # the pipeline's result, a frame in memory written strip by strip
 
 
+class TaskKind(Choice):
+    """What a scenario's task runs (:mod:`smaug_fast.scenario`)."""
+
+    DNN = "dnn"  # a Graph, through simulate
+    PIPELINE = "pipeline"  # a CPU image pipeline
+
+
 def transfer_modes(interface: Interface) -> dict[Role, TransferMode]:
     """Per role, how its tiles move under ``interface`` (SMAUG's ``AllDma``, ``AllAcp`` and
     ``AllAcpWithDmaForWeights``: activations through the ACP, weights by DMA)."""
@@ -139,5 +146,5 @@ def parse(kind: type[Choice], value: object, field: str) -> Choice:
     raise ConfigError(f"{field} = {describe(value)}: must be one of {', '.join(map(repr, kind.values()))}")
 
 
-__all__ = ["Choice", "Dataflow", "Interface", "OpKind", "Role", "Scheduler", "Storage", "TilingStrategy", "TransferMode",
-           "parse", "transfer_modes"]
+__all__ = ["Choice", "Dataflow", "Interface", "OpKind", "Role", "Scheduler", "Storage", "TaskKind", "TilingStrategy",
+           "TransferMode", "parse", "transfer_modes"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..choices import TaskKind
 from ..errors import ConfigError, describe
 from ..hardware import System
 from ..pipelines.simulate import PipelineResult, pipeline_profile, simulate_pipeline
@@ -63,7 +64,7 @@ def task_profile(task: Task, system: System) -> TaskProfile:
     owner = f"task {task.name!r}"
     if task.threads is not None and task.threads > system.cpu.cores:
         raise ConfigError(f"{owner}: threads = {task.threads}: more than the system's cpu.cores = {system.cpu.cores}")
-    if task.kind == "pipeline":
+    if task.kind is TaskKind.PIPELINE:
         return _pipeline(task, system)
     accels = task.accelerators if task.accelerators is not None else tuple(range(system.num_accelerators))
     for a in accels:

@@ -223,7 +223,7 @@ class ScenarioResult:
         tasks = {}
         for name, t in self.tasks.items():
             tasks[name] = {
-                "kind": t.kind, "jobs": t.jobs, "alone_latency_s": t.alone_latency_s, "latency_s": t.latency_stats(),
+                "kind": str(t.kind), "jobs": t.jobs, "alone_latency_s": t.alone_latency_s, "latency_s": t.latency_stats(),
                 "breakdown_s": t.breakdown_s, "deadline_s": t.deadline_s, "deadline_misses": t.deadline_misses,
                 "energy_j_per_job": float(t.energy_j.mean()), "dram_energy_j_per_job": float(t.dram_energy_j.mean()),
                 "achievable_fps": t.achievable_fps, "period_s": t.period_s,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..choices import TaskKind
 from ..errors import ConfigError, WorkloadError, describe
 from ..pipelines.stages import Pipeline
 from ..workload.graph import Graph
@@ -90,7 +91,7 @@ class Task:
                     or len(set(acc)) != len(acc)):
                 raise ConfigError(f"{owner}: accelerators = {describe(self.accelerators)}: must be distinct "
                                   "accelerator indices (integers >= 0)")
-            if self.kind == "pipeline":
+            if self.kind is TaskKind.PIPELINE:
                 raise ConfigError(f"{owner}: accelerators = {describe(self.accelerators)}: a CPU pipeline uses no "
                                   "accelerator")
             object.__setattr__(self, "accelerators", tuple(acc))
@@ -99,9 +100,9 @@ class Task:
             raise ConfigError(f"{owner}: threads = {describe(self.threads)}: must be an integer >= 1")
 
     @property
-    def kind(self) -> str:
-        """``"dnn"`` or ``"pipeline"``."""
-        return "dnn" if isinstance(self.workload, Graph) else "pipeline"
+    def kind(self) -> TaskKind:
+        """What it runs: ``dnn`` (a Graph) or ``pipeline``."""
+        return TaskKind.DNN if isinstance(self.workload, Graph) else TaskKind.PIPELINE
 
 
 @dataclass(frozen=True, eq=False)
