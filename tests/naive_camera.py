@@ -134,9 +134,11 @@ def _green(c, planes, name, xs, ys):
     c.domain(xs, ys)
     gr, gb = planes["g_gr"], planes["g_gb"]
     if name == "g_r":
-        v0, v1, h0, h1 = c.load(gb, 0, -1, xs, ys), c.load(gb, 0, 0, xs, ys), c.load(gr, 1, 0, xs, ys), c.load(gr, 0, 0, xs, ys)
+        v0, v1 = c.load(gb, 0, -1, xs, ys), c.load(gb, 0, 0, xs, ys)
+        h0, h1 = c.load(gr, 1, 0, xs, ys), c.load(gr, 0, 0, xs, ys)
     else:
-        v0, v1, h0, h1 = c.load(gr, 0, 1, xs, ys), c.load(gr, 0, 0, xs, ys), c.load(gb, -1, 0, xs, ys), c.load(gb, 0, 0, xs, ys)
+        v0, v1 = c.load(gr, 0, 1, xs, ys), c.load(gr, 0, 0, xs, ys)
+        h0, h1 = c.load(gb, -1, 0, xs, ys), c.load(gb, 0, 0, xs, ys)
     gv, gvd, gh, ghd = avg(c, v0, v1), absd(c, v0, v1), avg(c, h0, h1), absd(c, h0, h1)
     out = select(c, c.op("compare", ghd < gvd), gh, gv)
     c.store(out)

@@ -6,10 +6,11 @@ Per strip, from the plan (elements per stage) and the memory pass (LLC hits of L
 - memory: the LLC hits each wait for and the DRAM bytes at the bandwidth one core's outstanding misses
   sustain, the same model as the network's CPU copies (``sim.timing``: ``l2.latency_cycles /
   outstanding_misses`` per LLC hit; ``outstanding_misses * line / (LLC + DRAM latency)`` bytes per second);
-- a strip takes the longer of the two; its DRAM requests are cache lines, each occupying a whole DRAM
-  burst (``sim.timing``'s rule), which is what it asks of the shared bandwidth. Assumption: the out-of-order core overlaps its misses with the
+- a strip takes the longer of the two. Assumption: the out-of-order core overlaps its misses with the
   vector arithmetic (Halide's schedule prefetches the input two rows ahead, ``prefetch(input, y, y, 2)``);
-  without any overlap a strip would take their sum, at most twice as long.
+  without any overlap a strip would take their sum, at most twice as long. Its DRAM requests are cache
+  lines, each occupying a whole DRAM burst (``sim.timing``'s rule): that is what it asks of the shared
+  bandwidth.
 
 The strips run on ``threads`` cores, as many at a time, after the root stages (one core); their DRAM
 traffic shares the DRAM's bandwidth (:func:`smaug_fast.sim.jobs.run_jobs`, the scenario's scheduler, so

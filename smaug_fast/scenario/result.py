@@ -181,7 +181,8 @@ class ScenarioResult:
         dims = ("task", "time")
         return xr.Dataset(
             {
-                "dram_bandwidth_bytes_per_s": (dims, data["bw"], {"units": "B/s", "description": "DRAM bandwidth, bin average"}),
+                "dram_bandwidth_bytes_per_s": (dims, data["bw"], {"units": "B/s",
+                                                                  "description": "DRAM bandwidth, bin average"}),
                 "power_w": (dims, data["p"], {"units": "W", "description": "power, bin average (static power shared "
                                                                          "among the jobs running)"}),
                 "energy_j": (dims, data["e"], {"units": "J", "description": "energy since the start"}),
