@@ -1,7 +1,8 @@
 """smaug_fast: end-to-end latency and energy of DNN inference on an SoC with accelerators.
 
 Import the workload API (``Graph``, ``nn``, ``math``, ``tensor``), the network ``zoo``, hardware
-``presets`` and ``simulate`` from here.
+``presets`` and ``simulate`` from here; CPU image pipelines (``Pipeline``, ``simulate_pipeline``) and
+several workloads sharing one SoC (``Scenario``, ``Task``, ``simulate_scenario``) too.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from .errors import ConfigError, MappingError, SmaugFastError, SweepError, Workl
 #: smaug_fast`` costs milliseconds, so ``smaug-fast --help`` starts at once; numba, xarray and the
 #: kernels load when a command needs them.
 _SUBMODULES = ("accelerators", "hardware", "numerics", "presets", "sim", "tiling", "units", "workload", "zoo",
-               "sweeps", "plot", "memo", "choices", "spec", "memory", "cli")
+               "sweeps", "plot", "memo", "choices", "spec", "memory", "cli", "pipelines", "scenario")
 _NAMES = {
     "SMV": ".accelerators", "Accelerator": ".accelerators", "System": ".hardware", "run_functional": ".numerics",
     "Result": ".sim", "simulate": ".sim", "open_sweep": ".sweeps", "sweep": ".sweeps", "Graph": ".workload",
     "Op": ".workload", "Tensor": ".workload", "math": ".workload", "nn": ".workload", "tensor": ".workload",
+    "Pipeline": ".pipelines", "simulate_pipeline": ".pipelines", "Scenario": ".scenario",
+    "ScenarioResult": ".scenario", "Task": ".scenario", "simulate_scenario": ".scenario",
 }
 
 
@@ -52,9 +55,13 @@ __all__ = [
     "MappingError",
     "Result",
     "Op",
+    "Pipeline",
+    "Scenario",
+    "ScenarioResult",
     "SmaugFastError",
     "SweepError",
     "System",
+    "Task",
     "Tensor",
     "WorkloadError",
     "__version__",
@@ -63,10 +70,14 @@ __all__ = [
     "math",
     "nn",
     "numerics",
+    "pipelines",
     "presets",
     "run_functional",
+    "scenario",
     "sim",
     "simulate",
+    "simulate_pipeline",
+    "simulate_scenario",
     "open_sweep",
     "sweep",
     "tensor",

@@ -86,6 +86,43 @@ class Dataflow(Choice):
     IS = "is"  # input stationary
 
 
+class OpKind(Choice):
+    """The kinds of per-element work of an image-pipeline stage (:mod:`smaug_fast.pipelines`): the
+    primitives of a Halide algorithm, each with a micro-op cost in
+    :data:`smaug_fast.pipelines.cost.UOPS`."""
+
+    ADD = "add"  # add or subtract
+    AVG = "avg"  # rounding average of two values (Halide's avg, x86 PAVGW)
+    ABSD = "absd"  # absolute difference
+    MINMAX = "minmax"  # min or max (a clamp is two)
+    MUL = "mul"
+    SHIFT = "shift"  # shift, or division by a power of two
+    COMPARE = "compare"
+    SELECT = "select"  # choose between two values by a mask
+    CAST = "cast"  # widen or narrow (with or without saturation)
+    SHUFFLE = "shuffle"  # interleave or deinterleave lanes
+    LUT = "lut"  # a table lookup with a data-dependent index (a gather)
+    CALL = "call"  # a math-library call such as powf
+    LOAD = "load"  # a load of one element from a buffer
+    STORE = "store"  # a store of one element to a buffer
+
+
+class Storage(Choice):
+    """Where an image-pipeline stage keeps what it computes (Halide's ``compute_at`` / ``store_at``)."""
+
+    LINE_BUFFER = "line_buffer"  # computed row by row inside each strip, in a per-thread buffer of a few rows
+    INLINE = "inline"  # recomputed wherever it is used; never stored
+    ROOT = "root"  # computed once for the whole frame before the strips (compute_root), e.g. a LUT
+    OUTPUT = "output"  # the pipeline's result, a frame in memory written strip by strip
+
+
+class TaskKind(Choice):
+    """What a scenario's task runs (:mod:`smaug_fast.scenario`)."""
+
+    DNN = "dnn"  # a Graph, through simulate
+    PIPELINE = "pipeline"  # a CPU image pipeline
+
+
 def transfer_modes(interface: Interface) -> dict[Role, TransferMode]:
     """Per role, how its tiles move under ``interface`` (SMAUG's ``AllDma``, ``AllAcp`` and
     ``AllAcpWithDmaForWeights``: activations through the ACP, weights by DMA)."""
@@ -108,5 +145,5 @@ def parse(kind: type[Choice], value: object, field: str) -> Choice:
     raise ConfigError(f"{field} = {describe(value)}: must be one of {', '.join(map(repr, kind.values()))}")
 
 
-__all__ = ["Choice", "Dataflow", "Interface", "Role", "Scheduler", "TilingStrategy", "TransferMode", "parse",
-           "transfer_modes"]
+__all__ = ["Choice", "Dataflow", "Interface", "OpKind", "Role", "Scheduler", "Storage", "TaskKind", "TilingStrategy",
+           "TransferMode", "parse", "transfer_modes"]

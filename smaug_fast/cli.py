@@ -525,8 +525,57 @@ def register_validate(subparsers) -> None:
     p.set_defaults(func=_cmd_validate)
 
 
+# ------------------------------------------------------------------------------------------------
+# scenario: several workloads sharing one SoC (smaug_fast.scenario)
+# ------------------------------------------------------------------------------------------------
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    import json
+
+    from .scenario import simulate_scenario
+    from .scenario.files import read_scenario
+
+    if args.plot:
+        _output_path(args.plot, "--plot")
+        if not args.plot.lower().endswith((".png", ".pdf")):
+            raise ConfigError(f"--plot {args.plot}: must end in .png or .pdf")
+    scenario, system = read_scenario(args.spec)
+    if args.frames is not None:
+        import dataclasses as dc
+
+        scenario = dc.replace(scenario, frames=args.frames)
+    result = simulate_scenario(scenario, system)
+    if args.plot:
+        try:
+            from . import plot
+
+            plot.scenario(result, args.plot)
+        except ImportError as exc:
+            raise ConfigError(f"--plot: {exc}") from None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.summary())
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0
+
+
+def register_scenario(subparsers) -> None:
+    p = subparsers.add_parser(
+        "scenario", help="simulate tasks (DNNs, camera pipelines) sharing one SoC frame after frame, from TOML",
+        description="Simulate a scenario file (see examples/camera_pipe.toml): per-task and per-frame latency, "
+                    "deadlines, energy; --plot draws DRAM bandwidth, power and DRAM energy over time.",
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="name, preset, [set], period_s or fps, frames, [[tasks]]")
+    p.add_argument("--plot", metavar="OUT.png", default=None, help="write the time-series figure (PNG or PDF)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--frames", type=_positive_int, default=None, help="override the file's number of frames")
+    p.set_defaults(func=_cmd_scenario)
+
+
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_run, register_sweep, register_plot, register_validate, register_zoo, register_scalesim]
+REGISTRY = [register_run, register_sweep, register_scenario, register_plot, register_validate, register_zoo,
+            register_scalesim]
 
 
 def build_parser() -> argparse.ArgumentParser:

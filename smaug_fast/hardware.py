@@ -89,6 +89,20 @@ class CPU(Spec):
         1.5, "power of one core while it runs the software stack [W] (assumption for a 2.5 GHz O3 core)",
         ge=0.0, le=1e3
     )
+    simd_bytes_per_uop: int = param(
+        8,
+        "bytes one SIMD micro-op processes [B]: gem5's x86 decodes every 128-bit SSE instruction into two "
+        "64-bit micro-ops (src/arch/x86/isa/insts/simd128, e.g. PADDW_XMM_XMM = two maddi); gem5 has no AVX",
+        ge=1, le=1024, pow2=True,
+    )
+    simd_uops_per_cycle: float = param(
+        4.0, "SIMD micro-ops that can issue per cycle (gem5 src/cpu/o3/FuncUnitConfig.py: SIMD_Unit count = 4, "
+        "pipelined)", ge=1e-3, le=1024.0,
+    )
+    mem_uops_per_cycle: float = param(
+        4.0, "load and store micro-ops per cycle (gem5 src/cpu/o3/FuncUnitConfig.py: RdWrPort count = 4)",
+        ge=1e-3, le=1024.0,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Figures (matplotlib, the ``[plot]`` extra): SMAUG's Fig. 1-style latency breakdown, the timeline of
-one run, and any sweep variable over one or two axes.
+one run, any sweep variable over one or two axes, and a scenario's DRAM bandwidth, power and DRAM energy
+over time (SMAUG's Fig. 18).
 
 Every function draws on a new matplotlib Figure with an Agg canvas (no pyplot, no display, no global
 state), saves it to ``path`` (PNG or PDF, by the suffix) and returns the Figure, so that a notebook can
@@ -410,4 +411,53 @@ def _lines(ax, da, x: str, xs: list[str], hue: str | None, scale: str) -> None:
         ax.set_yscale("log")
 
 
-__all__ = ["breakdown", "sweep_map", "timeline"]
+# ------------------------------------------------------------------------------------------------
+# scenario: DRAM bandwidth, power and cumulative DRAM energy per task over time (SMAUG Fig. 18)
+# ------------------------------------------------------------------------------------------------
+_TASK_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+
+
+def scenario(result, path, *, points: int = 600, unit: str = "auto"):
+    """SMAUG's Fig. 18 for a scenario: per task, stacked over time, the DRAM bandwidth, the power and the
+    cumulative DRAM energy (``"idle"``: the static power while no task runs).
+
+    Args:
+        result: a ScenarioResult (``simulate_scenario``) or its ``timeseries()`` Dataset.
+        path: output file (.png or .pdf).
+        points: time bins (when ``result`` is a ScenarioResult).
+        unit: time axis in "auto", "s", "ms" or "us".
+    """
+    path = _check_path(path)
+    ds = result.timeseries(points) if hasattr(result, "timeseries") else result
+    if not _is_dataset(ds) or "dram_energy_j" not in getattr(ds, "data_vars", {}):
+        raise ConfigError(f"result = {describe(result)}: must be a ScenarioResult or its timeseries() Dataset")
+    time = np.asarray(ds["time"].values, dtype=float)
+    unit, k = _time_unit(unit, float(time[-1]) if len(time) else 0.0)
+    tasks = [str(t) for t in ds["task"].values]
+    colors = {t: ("#cccccc" if t == "idle" else _TASK_COLORS[i % len(_TASK_COLORS)]) for i, t in enumerate(tasks)}
+    from matplotlib.patches import Patch  # _figure has checked that matplotlib is there
+
+    fig = _figure((9, 7.5))
+    axes = fig.subplots(3, 1, sharex=True)
+    drawn: list[str] = []
+    panels = (("dram_bandwidth_bytes_per_s", 1e-9, "DRAM bandwidth [GB/s]", "step"),
+              ("power_w", 1.0, "power [W]", "step"), ("dram_energy_j", 1e3, "cumulative DRAM energy [mJ]", "line"))
+    for ax, (var, scale, label, _) in zip(axes, panels):
+        values = np.asarray(ds[var].values, dtype=float) * scale
+        shown = [i for i, t in enumerate(tasks) if np.any(values[i] != 0)]
+        drawn += [tasks[i] for i in shown if tasks[i] not in drawn]
+        if shown:
+            ax.stackplot(time * k, values[shown], labels=[tasks[i] for i in shown],
+                         colors=[colors[tasks[i]] for i in shown], step="pre" if var != "dram_energy_j" else None)
+        ax.set_ylabel(label)
+        ax.set_xlim(0, float(time[-1]) * k if len(time) else 1)
+    handles = [Patch(color=colors[t], label=t) for t in tasks if t in drawn]
+    axes[0].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes[-1].set_xlabel(f"time [{_TIME_LABELS[unit]}]")
+    total = float(ds["dram_energy_j"].isel(time=-1).sum()) * 1e3 if len(time) else 0.0
+    axes[0].set_title(f"{ds.attrs.get('scenario', 'scenario')}: DRAM energy {total:.3g} mJ over "
+                      f"{float(time[-1]) * k if len(time) else 0:.4g} {_TIME_LABELS[unit]}")
+    return _save(fig, path)
+
+
+__all__ = ["breakdown", "scenario", "sweep_map", "timeline"]
