@@ -92,7 +92,7 @@ def sweep(
     if executor != "serial":
         _networks.check_picklable(nets)
     ax = spec.axis_values(axes)
-    spec.check_axes(system, ax)
+    spec.check_axes(system, ax, zip_axes)
     pts, dims, groups = points([n.name for n in nets], ax, zip_axes)
     base = system.to_dict()
     journal = None
