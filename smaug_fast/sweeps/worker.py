@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
+
 from ..sim.result import PHASES
 from .networks import graph_of
 from .spec import system_of
@@ -63,3 +68,50 @@ def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException
                 exc.add_note(note)
             return rows, exc
     return rows, None
+
+
+def watch_parent(parent: int) -> None:
+    """The initializer of a sweep's worker processes: end this process when the sweep's process
+    ``parent`` dies (a SIGKILLed sweep left its pool's workers running, one for 27 CPU-minutes).
+
+    On Linux the kernel sends SIGTERM when the parent ends (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread checks every half second that the parent process is still this one's parent
+    (with the ``forkserver`` start method the parent is the fork server, which ends with the sweep)."""
+    _set_pdeathsig()
+    ppid = os.getppid()
+    if ppid != parent and not _alive(parent):  # the sweep died before this process watched it
+        os._exit(1)
+    threading.Thread(target=_watch, args=(ppid,), daemon=True, name="smaug-fast-watch-parent").start()
+
+
+def _set_pdeathsig() -> bool:
+    """Ask Linux to send this process SIGTERM when its parent ends; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch(ppid: int, interval: float = 0.5) -> None:
+    """Exit this process as soon as its parent is no longer ``ppid`` (it died: the process was adopted)."""
+    while os.getppid() == ppid:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would signal the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
