@@ -138,8 +138,11 @@ def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path):
     done_before = journal.read_text().count("\n") - 1
     assert 5 <= done_before < 24, "the sweep should have been killed midway"
     assert not store.exists()
+    lock = tmp_path / "sweep.nc.lock"
+    assert lock.read_text() == f"{proc.pid}\n"  # the killed sweep's lock, taken over below
     axes = {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4], "cpu_threads": [1, 2]}
     resumed = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", store=store, progress=False)
+    assert not lock.exists()
     clean = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", progress=False)
     for name in VARIABLES:
         assert (resumed[name].values == clean[name].values).all(), name

@@ -43,6 +43,26 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, sou
     return row
 
 
+def valid_row(row: dict, ops: int | None = None) -> bool:
+    """Whether ``row`` (read back from a journal) has every value a point's row has: a number for each
+    of :data:`~smaug_fast.sim.VARIABLES` and, with ``ops`` (a per-op sweep), a list of ``ops`` numbers
+    for each of :data:`OP_VARIABLES`."""
+    from ..sim import VARIABLES
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if not all(number(row.get(name)) for name in VARIABLES):
+        return False
+    if ops is None:
+        return True
+    per_op = row.get("ops")
+    return isinstance(per_op, dict) and all(
+        isinstance(per_op.get(name), list) and len(per_op[name]) == ops and all(map(number, per_op[name]))
+        for name in OP_VARIABLES
+    )
+
+
 def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException | None]:
     """The rows of a chunk of points. ``args`` = (base System as a dict, [(network, changes)...],
     per_op, {network: source}). A failing point ends the chunk: the rows of the points before it
@@ -79,7 +99,7 @@ def watch_parent(parent: int) -> None:
     (with the ``forkserver`` start method the parent is the fork server, which ends with the sweep)."""
     _set_pdeathsig()
     ppid = os.getppid()
-    if ppid != parent and not _alive(parent):  # the sweep died before this process watched it
+    if ppid != parent and not process_alive(parent):  # the sweep died before this process watched it
         os._exit(1)
     threading.Thread(target=_watch, args=(ppid,), daemon=True, name="smaug-fast-watch-parent").start()
 
@@ -105,7 +125,8 @@ def _watch(ppid: int, interval: float = 0.5) -> None:
     os._exit(1)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (True where that cannot be asked)."""
     if os.name != "posix":  # os.kill(pid, 0) would signal the process on Windows
         return True
     try:
