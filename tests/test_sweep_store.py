@@ -447,3 +447,14 @@ def test_a_store_that_cannot_be_written_at_the_end_keeps_every_point(tmp_path, m
 
     monkeypatch.setattr(sw, "_evaluate", lambda *args: pytest.fail("simulated again"))
     _same(_resweep(store), clean)
+
+
+def test_the_cli_refuses_a_foreign_store_in_one_line(tmp_path, capsys):
+    from smaug_fast.cli import main
+
+    (tmp_path / "spec.toml").write_text('networks = "minerva"\n[axes]\ncpu_threads = [1]\n')
+    (tmp_path / "notes.nc").write_text("my notes")
+    assert main(["sweep", str(tmp_path / "spec.toml"), "-o", str(tmp_path / "notes.nc"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("smaug-fast sweep: error: store ") and "is not a sweep store" in err, err
+    assert (tmp_path / "notes.nc").read_text() == "my notes"
