@@ -25,11 +25,17 @@ class MappingError(SmaugFastError, ValueError):
 
 
 class SweepError(SmaugFastError, RuntimeError):
-    """A point of a sweep failed while it ran (in this process, a worker process or a dask worker).
+    """A point of a sweep failed while it ran (in this process, a worker process or a dask worker), or
+    its store could not be written (a full disk, another sweep writing it).
 
-    The message names the point and says where the points finished before it are kept; the original
-    exception is the ``__cause__`` (with the worker's traceback as a note).
+    The message names the point or the store and says where the points finished before are kept; the
+    original exception is the ``__cause__`` (with the worker's traceback as a note).
     """
+
+
+class SweepWarning(UserWarning):
+    """A sweep went on past something it repaired: a torn or malformed line of a store's journal, skipped
+    (its point is simulated again)."""
 
 
 def describe(value: object) -> str:

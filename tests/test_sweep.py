@@ -54,6 +54,18 @@ def test_zipped_axes_share_a_dimension():
     assert list(ds["cpu_threads"].values) == [1, 2, 4]
 
 
+def test_zipped_axes_are_checked_together():
+    """l1d lines may not outgrow the L2's: each value alone against the base (32-byte lines) was refused,
+    although every zipped point is legal (issue 17)."""
+    axes = {"l2.line_bytes": [32, 64], "l1d.line_bytes": [32, 64]}
+    ds = sweep("minerva", BASE, axes, zip_axes=[list(axes)], executor="serial", progress=False)
+    assert dict(ds.sizes) == {"network": 1, "l2.line_bytes": 2}
+    one = simulate(zoo.load("minerva"), BASE.replace(**{"l2.line_bytes": 64, "l1d.line_bytes": 64}), timeline=False)
+    assert ds["latency_s"].values[0, 1] == one.latency_s
+    with pytest.raises(ConfigError, match=r"axes\['l1d.line_bytes'\] value 64: .*larger than l2.line_bytes = 32"):
+        sweep("minerva", BASE, axes, executor="serial", progress=False)  # not zipped: (32, 64) is a point
+
+
 @pytest.mark.parametrize(
     "axes, kwargs, error, match",
     [
@@ -67,6 +79,13 @@ def test_zipped_axes_share_a_dimension():
         ({"cpu_threads": [1, 2]}, {"zip_axes": [["cpu_threads", "interface"]]}, ConfigError, r"zip_axes: 'interface' is not an axis"),
         ({"cpu_threads": [1]}, {"store": "out.h5"}, ConfigError,
          r"store = 'out.h5': must be a netCDF path ending in .nc or a zarr store ending in .zarr"),
+        # NaN and inf are named before any work (a NaN axis value hung a sweep: issue 17)
+        ({"dram.tck_ns": [0.625, float("nan")]}, {}, ConfigError, r"axes\['dram.tck_ns'\] value nan: must be finite"),
+        ({"l2.size_bytes": [np.float64("inf")]}, {}, ConfigError, r"axes\['l2.size_bytes'\] value .*inf.*: must be finite"),
+        # a zipped group is checked as its points apply it: every value of the group at once
+        ({"l2.line_bytes": [64], "l1d.line_bytes": [128]}, {"zip_axes": [["l2.line_bytes", "l1d.line_bytes"]]},
+         ConfigError, r"zip_axes group \['l2.line_bytes', 'l1d.line_bytes'\] values \[64, 128\]: "
+                      r"l1d.line_bytes = 128: larger than l2.line_bytes = 64"),
     ],
 )
 def test_bad_definitions_fail_before_work(axes, kwargs, error, match):
@@ -119,8 +138,11 @@ def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path):
     done_before = journal.read_text().count("\n") - 1
     assert 5 <= done_before < 24, "the sweep should have been killed midway"
     assert not store.exists()
+    lock = tmp_path / "sweep.nc.lock"
+    assert lock.read_text() == f"{proc.pid}\n"  # the killed sweep's lock, taken over below
     axes = {"interface": ["dma", "acp"], "num_accelerators": [1, 2, 4], "cpu_threads": [1, 2]}
     resumed = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", store=store, progress=False)
+    assert not lock.exists()
     clean = sweep(["minerva", "lenet5"], BASE, axes, executor="serial", progress=False)
     for name in VARIABLES:
         assert (resumed[name].values == clean[name].values).all(), name

@@ -16,7 +16,8 @@ The modules, in the order a sweep uses them:
 - ``networks``: the ``networks`` argument (zoo names, ``Graph`` objects, ``.onnx`` paths) checked,
   each network's coordinate name, identity and graph;
 - ``spec``: the axes checked, the points, the sweep definition a journal records, each point's System;
-- ``store``: the journal of finished points (resume), the netCDF/zarr file, :func:`open_sweep`;
+- ``journal``: the journal of finished points (resume) and the lock held while a sweep writes a store;
+- ``store``: the netCDF/zarr file written atomically, a store already there, :func:`open_sweep`;
 - ``executors``: the points in chunks on one ``concurrent.futures.Executor`` ("serial", a process
   pool or a dask Client's), with the journal, the progress bar and failures handled once;
 - ``worker``: what a worker runs for a chunk (one ``simulate`` per point);
@@ -25,6 +26,7 @@ The modules, in the order a sweep uses them:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 
@@ -32,10 +34,11 @@ from ..errors import ConfigError, describe
 from ..hardware import System
 from ..workload import Graph
 from . import executors, networks as _networks, spec
-from .dataset import build
+from .dataset import build, identity
+from .journal import Journal
 from .spec import points
-from .store import Journal, open_sweep
-from .worker import OP_VARIABLES
+from .store import open_sweep
+from .worker import OP_VARIABLES, valid_row
 
 __all__ = ["OP_VARIABLES", "open_sweep", "points", "sweep"]
 
@@ -69,8 +72,14 @@ def sweep(
         store: a ``.nc`` (netCDF) or ``.zarr`` (needs zarr) path. Each finished point is appended (and
             fsynced) to ``<store>.journal`` as it completes; calling again with the same definition
             skips the finished points (resume after a crash, SIGKILL or a failed point) and the
-            finished Dataset is written to ``store``. A store written by a different sweep
-            definition is a ConfigError.
+            finished Dataset is written to ``store`` (under a temporary name, then renamed over it).
+            A journal or a store of a different sweep definition is a ConfigError, and so is a
+            store found without a journal that is not this sweep's (it is never overwritten).
+            ``<store>.lock`` is held while the sweep runs: a second sweep writing the same store
+            gets a SweepError naming the first's process. A folder that cannot be written is a
+            ConfigError before any point is simulated; a full disk a SweepError naming the store
+            (the journaled points are kept). A torn or malformed journal line is skipped with a
+            :class:`~smaug_fast.errors.SweepWarning` naming it (its point is simulated again).
         progress: a tqdm bar on stderr (only when stderr is a terminal).
         per_op: also return every op's values (:data:`OP_VARIABLES`): an ``xarray.DataTree`` whose root
             is the Dataset and which has a node per network with dimension ``op`` (the op names in
@@ -92,19 +101,24 @@ def sweep(
     if executor != "serial":
         _networks.check_picklable(nets)
     ax = spec.axis_values(axes)
-    spec.check_axes(system, ax)
+    spec.check_axes(system, ax, zip_axes)
     pts, dims, groups = points([n.name for n in nets], ax, zip_axes)
     base = system.to_dict()
-    journal = None
-    if store is not None:
-        definition = spec.definition([n.key for n in nets], base, ax, zip_axes, per_op)
-        journal = Journal(store, definition, len(pts))
-    try:
+    journal = None if store is None else _journal(store, nets, base, ax, zip_axes, per_op, pts)
+    with journal if journal is not None else contextlib.nullcontext():  # holds the store's lock
         rows = executors.run(pts, base, nets, executor, workers, progress, journal, per_op)
-    finally:
+        result = build(rows, nets, ax, zip_axes, dims, groups, base, journal.created if journal else None, per_op)
         if journal is not None:
-            journal.close()
-    result = build(rows, nets, ax, zip_axes, dims, groups, base, journal.created if journal else None, per_op)
-    if journal is not None:
-        journal.finish(result)
+            journal.finish(result)
     return result
+
+
+def _journal(store, nets, base: dict, ax: dict, zip_axes, per_op: bool, pts) -> Journal:
+    """The store's journal (resumed, or new), holding the store's lock: see :class:`Journal`."""
+    definition = spec.definition([n.key for n in nets], base, ax, zip_axes, per_op)
+    ops = {n.name: len(n.graph.topological_order()) for n in nets} if per_op else {}
+
+    def row_ok(i: int, row: dict) -> bool:
+        return valid_row(row, ops.get(pts[i][0]))
+
+    return Journal(store, definition, len(pts), identity(nets, ax, zip_axes, base, per_op), row_ok)

@@ -33,6 +33,35 @@ def _coord(values: list):
     return np.asarray([v if isinstance(v, str) else json.dumps(v, default=str) for v in values], dtype=object)
 
 
+def _definition_attrs(networks, axes: dict[str, list], zip_axes, base: dict) -> dict[str, str]:
+    """The attrs that say which sweep a Dataset is: base System, axes, zip_axes and, for a Graph or an
+    ONNX file, what it was."""
+    attrs = {
+        "base_system": json.dumps(base, sort_keys=True, default=str),
+        "axes": json.dumps(axes_json(axes)),
+        "zip_axes": json.dumps([list(g) for g in zip_axes or ()]),
+    }
+    if any(not isinstance(n.key, str) for n in networks):  # a Graph or an ONNX file: what it was
+        attrs["network_sources"] = json.dumps({n.name: n.key for n in networks}, sort_keys=True)
+    return attrs
+
+
+_DEFINITION_ATTRS = ("base_system", "axes", "zip_axes", "network_sources")
+
+
+def identity(networks, axes: dict[str, list], zip_axes, base: dict, per_op: bool) -> dict:
+    """Which sweep this is, as its finished store tells it (:func:`identity_of`): a store found with no
+    journal beside it is overwritten only if it is this sweep's."""
+    return {"network": [n.name for n in networks], **_definition_attrs(networks, axes, zip_axes, base),
+            "per_op": bool(per_op)}
+
+
+def identity_of(root, per_op: bool) -> dict:
+    """:func:`identity` of the sweep whose Dataset (a per-op sweep's root) is ``root``."""
+    return {"network": [str(n) for n in root["network"].values],
+            **{k: root.attrs[k] for k in _DEFINITION_ATTRS if k in root.attrs}, "per_op": per_op}
+
+
 def build(rows: list[dict], networks, axes: dict[str, list], zip_axes, dims: list[str], groups: list[list[str]],
           base: dict, created: str | None, per_op: bool):
     """The Dataset of a sweep's rows (in point order), or with ``per_op`` the DataTree whose root it is.
@@ -53,15 +82,8 @@ def build(rows: list[dict], networks, axes: dict[str, list], zip_axes, dims: lis
         coords[g[0]] = _coord(axes[g[0]])
         for other in g[1:]:
             coords[other] = (g[0], _coord(axes[other]))
-    attrs = {
-        "smaug_fast_version": __version__,
-        "git_revision": _git_revision(),
-        "base_system": json.dumps(base, sort_keys=True, default=str),
-        "axes": json.dumps(axes_json(axes)),
-        "zip_axes": json.dumps([list(g) for g in zip_axes or ()]),
-    }
-    if any(not isinstance(n.key, str) for n in networks):  # a Graph or an ONNX file: what it was
-        attrs["network_sources"] = json.dumps({n.name: n.key for n in networks}, sort_keys=True)
+    attrs = {"smaug_fast_version": __version__, "git_revision": _git_revision(),
+             **_definition_attrs(networks, axes, zip_axes, base)}
     attrs["created"] = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     if not per_op:

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError, SweepError, describe
 from ..hardware import System
 from .spec import describe_point, system_of
-from .worker import evaluate_chunk
+from .worker import evaluate_chunk, watch_parent
 
 EXECUTORS = ("serial", "processes")
 
@@ -56,7 +56,8 @@ def open_executor(executor, workers: int) -> Iterator[tuple[Executor, str]]:
     elif executor == "processes":
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # the workers end when this process dies, even by SIGKILL (watch_parent)
+        with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
             yield pool, "processes"
     else:  # a dask.distributed Client: a concurrent.futures executor of its tasks
         pool = executor.get_executor(pure=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 from ..errors import ConfigError, describe
@@ -25,20 +27,28 @@ def axis_values(axes: Mapping[str, Sequence]) -> dict[str, list]:
             raise ConfigError(f"axes[{path!r}]: empty axis (give at least one value)")
         if len(set(map(repr, values))) != len(values):
             raise ConfigError(f"axes[{path!r}] = {describe(values)}: values repeat")
+        for v in values:
+            if isinstance(v, numbers.Real) and not math.isfinite(v):
+                raise ConfigError(f"axes[{path!r}] value {describe(v)}: must be finite (not NaN or inf)")
         out[path] = list(values)
     if "network" in out:
         raise ConfigError("axes: 'network' is given by the networks argument, not as an axis")
     return out
 
 
-def check_axes(system: System, axes: dict[str, list]) -> None:
-    """Every value of every axis must make a valid System on its own (ConfigError naming it)."""
-    for path, values in axes.items():
-        for v in values:
+def check_axes(system: System, axes: dict[str, list], zip_axes: Sequence[Sequence[str]] = ()) -> None:
+    """Every value of every axis must make a valid System on its own, and every combination of a
+    ``zip_axes`` group (its values applied at once: ``l2.line_bytes`` and ``l1d.line_bytes`` zipped
+    may both grow past the base's line size) a valid System (ConfigError naming it)."""
+    for group in _groups(axes, zip_axes):
+        for values in zip(*(axes[a] for a in group)):
+            changes = dict(zip(group, values))
             try:
-                system.replace(**{path: v})
+                system.replace(**changes)
             except ConfigError as exc:
-                raise ConfigError(f"axes[{path!r}] value {describe(v)}: {exc}") from None
+                if len(group) == 1:
+                    raise ConfigError(f"axes[{group[0]!r}] value {describe(values[0])}: {exc}") from None
+                raise ConfigError(f"zip_axes group {group} values {describe(list(values))}: {exc}") from None
 
 
 def _groups(axes: dict[str, list], zip_axes: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
+
 from ..sim.result import PHASES
 from .networks import graph_of
 from .spec import system_of
@@ -38,6 +43,26 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, sou
     return row
 
 
+def valid_row(row: dict, ops: int | None = None) -> bool:
+    """Whether ``row`` (read back from a journal) has every value a point's row has: a number for each
+    of :data:`~smaug_fast.sim.VARIABLES` and, with ``ops`` (a per-op sweep), a list of ``ops`` numbers
+    for each of :data:`OP_VARIABLES`."""
+    from ..sim import VARIABLES
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if not all(number(row.get(name)) for name in VARIABLES):
+        return False
+    if ops is None:
+        return True
+    per_op = row.get("ops")
+    return isinstance(per_op, dict) and all(
+        isinstance(per_op.get(name), list) and len(per_op[name]) == ops and all(map(number, per_op[name]))
+        for name in OP_VARIABLES
+    )
+
+
 def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException | None]:
     """The rows of a chunk of points. ``args`` = (base System as a dict, [(network, changes)...],
     per_op, {network: source}). A failing point ends the chunk: the rows of the points before it
@@ -63,3 +88,51 @@ def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException
                 exc.add_note(note)
             return rows, exc
     return rows, None
+
+
+def watch_parent(parent: int) -> None:
+    """The initializer of a sweep's worker processes: end this process when the sweep's process
+    ``parent`` dies (a SIGKILLed sweep left its pool's workers running, one for 27 CPU-minutes).
+
+    On Linux the kernel sends SIGTERM when the parent ends (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread checks every half second that the parent process is still this one's parent
+    (with the ``forkserver`` start method the parent is the fork server, which ends with the sweep)."""
+    _set_pdeathsig()
+    ppid = os.getppid()
+    if ppid != parent and not process_alive(parent):  # the sweep died before this process watched it
+        os._exit(1)
+    threading.Thread(target=_watch, args=(ppid,), daemon=True, name="smaug-fast-watch-parent").start()
+
+
+def _set_pdeathsig() -> bool:
+    """Ask Linux to send this process SIGTERM when its parent ends; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch(ppid: int, interval: float = 0.5) -> None:
+    """Exit this process as soon as its parent is no longer ``ppid`` (it died: the process was adopted)."""
+    while os.getppid() == ppid:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (True where that cannot be asked)."""
+    if os.name != "posix":  # os.kill(pid, 0) would signal the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
