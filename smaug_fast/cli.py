@@ -212,19 +212,9 @@ _SPEC_KEYS = {"networks", "preset", "set", "axes", "zip_axes"}
 
 def read_sweep_spec(path: str) -> dict:
     """A sweep definition from TOML: networks, preset, optional [set] base changes, [axes], zip_axes."""
-    import tomllib
+    from .spec import read_toml
 
-    from .errors import ConfigError
-
-    try:
-        with open(path, "rb") as fh:
-            spec = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    spec = read_toml(path)
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_SPEC_KEYS)}")

@@ -388,4 +388,20 @@ def _optional_fields(cls: type) -> frozenset[str]:
     return cls.__dict__["_smaug_optional"]
 
 
-__all__ = ["POLYMORPHIC", "Spec", "build", "field_doc", "from_dict", "param", "replace", "to_dict", "walk"]
+def read_toml(path) -> dict:
+    """A TOML file as a dict; a missing, unreadable, non-UTF-8 or malformed file is a ConfigError naming it
+    (the sweep and scenario specifications are read through here)."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+__all__ = ["POLYMORPHIC", "read_toml", "Spec", "build", "field_doc", "from_dict", "param", "replace", "to_dict", "walk"]

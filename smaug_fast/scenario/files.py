@@ -14,25 +14,12 @@ from __future__ import annotations
 import inspect
 
 from ..errors import ConfigError, WorkloadError, describe
+from ..spec import read_toml
 from .spec import Scenario, Task
 
 _TOP = {"name", "preset", "set", "period_s", "fps", "deadline_s", "frames", "pipelined", "tasks"}
 _TASK = {"name", "network", "pipeline", "batch", "after", "period_s", "fps", "deadline_s", "priority",
          "accelerators", "threads"}
-
-
-def _read(path: str) -> dict:
-    import tomllib
-
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _period(owner: str, table: dict) -> float | None:
@@ -92,7 +79,7 @@ def read_scenario(path: str):
     """(Scenario, System) from the TOML file at ``path`` (module docstring)."""
     from .. import presets
 
-    spec = _read(path)
+    spec = read_toml(path)
     unknown = sorted(set(spec) - _TOP)
     if unknown:
         raise ConfigError(f"{path}: {unknown[0]}: unknown key (known: {', '.join(sorted(_TOP))}); keys after a "
