@@ -153,3 +153,41 @@ def test_flatten_of_other_ranks_and_misc_accessors():
     assert "Graph('g'" in repr(g) and set(g.tensors) >= {"input", "input_1"}
     conv = Convolution(name="c", inputs=(NHWC, W4))
     assert conv.out_channels == 4 and conv.params()["groups"] == 1
+
+
+def test_graph_building_never_allocates_per_element():
+    """Issue 17: a 7x4096x4096x16 depthwise convolution (3.7 GB of activations) builds from shapes alone."""
+    import tracemalloc
+
+    from smaug_fast import Graph, nn
+
+    tracemalloc.start()
+    with Graph("big") as g:
+        x = g.input((7, 4096, 4096, 16))
+        nn.depthwise_convolution(x, 3)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 1 << 20 and g.macs == 7 * 4096 * 4096 * 16 * 9
+
+
+def test_a_tensor_beyond_any_memory_is_refused_at_construction():
+    from smaug_fast import Graph
+
+    with pytest.raises(WorkloadError, match=r"shape = \(1, 1099511627776, 1099511627776, 8\): has 9.67e\+24 elements"):
+        with Graph("huge") as g:
+            g.input((1, 2**40, 2**40, 8))
+
+
+def test_an_onnx_model_with_a_huge_input_is_refused_before_allocating(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from smaug_fast.workload import from_onnx
+
+    dims = [1, 8, 1 << 30, 1 << 30]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]))
+    onnx.save(model, tmp_path / "huge.onnx")
+    with pytest.raises(WorkloadError, match=r"at most 2\*\*48"):
+        from_onnx(tmp_path / "huge.onnx")
