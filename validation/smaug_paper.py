@@ -95,7 +95,7 @@ def system(changes: dict, table2_dram: bool = False):
 def run(networks: list[str], table2_dram: bool = False) -> dict:
     """Simulate every network in the three configurations; returns the comparison rows."""
     pub = reference()
-    out: dict[str, list] = {"fig1": [], "fig10a": [], "fig10b": [], "fig17": [], "headlines": []}
+    out: dict[str, list] = {"fig1": [], "fig14": [], "fig10a": [], "fig10b": [], "fig17": [], "headlines": []}
     for paper in networks:
         g = zoo.load(NETWORKS[paper])
         base = simulate(g, system(BASELINE, table2_dram))
@@ -105,6 +105,7 @@ def run(networks: list[str], table2_dram: bool = False) -> dict:
         for p in PHASES:
             ours = 100 * base.breakdown_s[p] / base.latency_s
             out["fig1"].append((paper, p, ours, f1[p], ours - f1[p], abs(ours - f1[p]) <= FIG1_POINTS))
+        out["fig14"] += fig14_rows(paper, base, pub["fig14_baseline_breakdown_norm"][paper])
         t10 = pub["fig10a_norm_time_DMA_vs_ACP"][paper]["ACP"]
         parts = {"accel_compute": acp.breakdown_s["accel_compute"], "data_transfer": acp.breakdown_s["data_transfer"],
                  "cpu": acp.breakdown_s["cpu"]}
@@ -135,14 +136,44 @@ def run(networks: list[str], table2_dram: bool = False) -> dict:
     return out
 
 
+#: Fig. 14's five parts of the baseline latency, as sums of our finer phases (DETAIL_PHASES).
+FIG14_PARTS = {
+    "accel_compute": ("accel_compute",),
+    "data_transfer": ("dma_transfer", "acp_transfer", "flush"),
+    "data_prep": ("cpu_prep",),
+    "data_final": ("cpu_finalize",),
+    "cpu": ("cpu_ops", "cpu_overhead"),
+}
+
+
+def fig14_rows(paper: str, base, published: dict) -> list[tuple]:
+    """Fig. 14: (network, part, ours [%], paper [%], error [points], within 5 points) per part."""
+    rows = []
+    for part, phases in FIG14_PARTS.items():
+        ours = 100 * sum(base.detail_s[p] for p in phases) / base.latency_s
+        theirs = 100 * published[part]
+        rows.append((paper, part, ours, theirs, ours - theirs, abs(ours - theirs) <= FIG1_POINTS))
+    return rows
+
+
+def _print_points(rows: list[tuple], title: str, parts) -> None:
+    """A table of (network, part, ours, paper, error, ok) rows: a line per network, a column per part."""
+    print(title)
+    print(f"  {'network':9s} " + "  ".join(f"{p + ' ours/paper/err':>28s}" for p in parts))
+    lines: dict[str, list] = {}
+    for paper, p, ours, theirs, err, ok in rows:
+        lines.setdefault(paper, []).append(f"{ours:7.1f} {theirs:7.1f} {err:+6.1f}{' ' if ok else '*'}    ")
+    for paper, cells in lines.items():
+        print(f"  {paper:9s} " + "  ".join(f"{c:>28s}" for c in cells))
+
+
 def print_report(out: dict) -> None:
-    print("Fig. 1: baseline latency split (1 SMV, DMA, 1 thread) [% of latency]; goal |error| <= 5 points")
-    print(f"  {'network':9s} " + "  ".join(f"{p + ' ours/paper/err':>32s}" for p in PHASES))
-    rows: dict[str, list] = {}
-    for paper, p, ours, theirs, err, ok in out["fig1"]:
-        rows.setdefault(paper, []).append(f"{ours:8.1f} {theirs:8.1f} {err:+7.1f}{' ' if ok else '*'}      ")
-    for paper, cells in rows.items():
-        print(f"  {paper:9s} " + "  ".join(f"{c:>32s}" for c in cells))
+    _print_points(out["fig1"], "Fig. 1: baseline latency split (1 SMV, DMA, 1 thread) [% of latency]; goal |error| "
+                  "<= 5 points", PHASES)
+    if out.get("fig14"):
+        print()
+        _print_points(out["fig14"], "Fig. 14: the same split with the CPU in three (data preparation, finalization, "
+                      "other) [% of latency]; goal |error| <= 5 points", FIG14_PARTS)
     for key, title, goal in (
         ("fig10a", "Fig. 10a: ACP latency / DMA latency", FIG10_REL),
         ("fig10b", "Fig. 10b: ACP energy / DMA energy (no CPU)", FIG10_REL),
@@ -169,6 +200,11 @@ def summary(out: dict) -> str:
     worst = max(abs(r[4]) for r in f1)
     rms = (sum(r[4] ** 2 for r in f1) / len(f1)) ** 0.5
     parts = [f"Fig. 1 {sum(r[5] for r in f1)}/{len(f1)} within 5 points (RMS {rms:.1f}, worst {worst:.1f})"]
+    f14 = out.get("fig14") or []
+    if f14:
+        networks_ok = sum(all(r[5] for r in f14 if r[0] == n) for n in dict.fromkeys(r[0] for r in f14))
+        parts.append(f"Fig. 14 {sum(r[5] for r in f14)}/{len(f14)} within 5 points, "
+                     f"{networks_ok}/{len(set(r[0] for r in f14))} networks with every part")
     for key, name in (("fig10a", "Fig. 10a"), ("fig10b", "Fig. 10b"), ("fig17", "Fig. 17")):
         rows = out[key]
         worst = max(abs(r[3]) for r in rows)
