@@ -195,6 +195,34 @@ def print_report(out: dict) -> None:
         print(f"  {paper:9s} {acc8:+14.0%} {thr8:+10.0%} {speedup}")
 
 
+def markdown(out: dict) -> str:
+    """The README's validation tables (Fig. 1, Fig. 14, Fig. 10a/10b/17) from ``out``."""
+    lines = ["Fig. 1, share of the baseline latency (1 SMV, DMA, 1 thread), ours / paper [%], goal within 5 points:",
+             "", "| network | accelerator compute | data transfer | CPU |", "|---|---|---|---|"]
+    lines += _markdown_points(out["fig1"], PHASES)
+    lines += ["", "Fig. 14, the same split with the CPU in three, ours / paper [%] (data preparation: the tiling copies;",
+              "finalization: untiling; other: CPU ops and the per-op framework cost), goal within 5 points; "
+              f"{sum(r[5] for r in out['fig14'])}/{len(out['fig14'])}:", "",
+              "| network | data preparation | finalization | other CPU |", "|---|---|---|---|"]
+    lines += _markdown_points(out["fig14"], ("data_prep", "data_final", "cpu"))
+    lines += ["", "Normalized to the baseline, ours / paper (error), goal within 15 %:", "",
+              "| network | Fig. 10a ACP latency | Fig. 10b ACP energy (no CPU) | Fig. 17 ACP + 8 accelerators + 8 threads |",
+              "|---|---|---|---|"]
+    for i, row in enumerate(out["fig10a"]):
+        cells = [f"{r[1]:.3f} / {r[2]:.3f} ({r[3]:+.0%})".replace("%", " %") for r in
+                 (row, out["fig10b"][i], out["fig17"][i])]
+        lines.append(f"| {row[0]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _markdown_points(rows: list[tuple], parts) -> list[str]:
+    """Table rows of (network, part, ours, paper, error, ok): the error shown where it misses the goal."""
+    cells: dict[str, dict] = {}
+    for paper, p, ours, theirs, err, ok in rows:
+        cells.setdefault(paper, {})[p] = f"{ours:.1f} / {theirs:.1f}" + ("" if ok else f" ({err:+.1f})")
+    return [f"| {paper} | " + " | ".join(c[p] for p in parts) + " |" for paper, c in cells.items()]
+
+
 def summary(out: dict) -> str:
     f1 = out["fig1"]
     worst = max(abs(r[4]) for r in f1)
@@ -216,11 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--markdown", action="store_true", help="print the README's validation tables")
     ap.add_argument("--table2-dram", action="store_true", help="keep Table 2's 4-channel DRAM (see above)")
     args = ap.parse_args(argv)
     out = run(args.networks, args.table2_dram)
     if args.json:
         print(json.dumps(out, indent=1))
+        return 0
+    if args.markdown:
+        print(markdown(out))
         return 0
     dram = "Table 2's LPDDR4, 4 channels" if args.table2_dram else "gem5's LPDDR4_3200_2x16 (SMAUG's run.sh)"
     print(f"preset smaug-table2, DRAM: {dram}\n")

@@ -89,7 +89,10 @@ def timing_params(system: System, dram: DramProfile) -> np.ndarray:
     f_cpu = float(cpu.freq_hz)
     f_acc = float(acc.freq_hz)
     line = system.l2.line_bytes
-    mem_lat = system.l2.latency_cycles / f_cpu + dram.latency_s
+    # an L1 miss is sent on after the L1's own lookup (gem5 Ruby MESI_Two_Level: the L1 controller's
+    # l1_request_latency, 2 cycles, precedes the request to the L2), so both latencies are paid
+    miss_cycles = system.l1d.latency_cycles + system.l2.latency_cycles
+    mem_lat = miss_cycles / f_cpu + dram.latency_s
     flush_ns = 0.0 if dma.ignore_cache_flush else dma.flush_ns_per_line
     invalidate_ns = 0.0 if dma.ignore_cache_flush or not dma.invalidate_on_store else dma.invalidate_ns_per_line
     p = np.zeros(_kn.N_PARAMS)
@@ -98,7 +101,7 @@ def timing_params(system: System, dram: DramProfile) -> np.ndarray:
     p[_kn.COPY_CALL_CYCLES] = cpu.copy_call_cycles
     p[_kn.COPY_BYTES_PER_CYCLE] = cpu.copy_bytes_per_cycle
     # the unhidden time of one LLC hit after an L1 miss [s]
-    p[_kn.L2_STALL_S] = system.l2.latency_cycles / f_cpu / cpu.outstanding_misses
+    p[_kn.L2_STALL_S] = miss_cycles / f_cpu / cpu.outstanding_misses
     # one core's DRAM bandwidth under its outstanding misses [B/s]
     p[_kn.CORE_CAP] = cpu.outstanding_misses * line / mem_lat
     # DRAM occupancy per useful byte: a request smaller than a burst still takes a whole burst
