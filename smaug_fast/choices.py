@@ -145,5 +145,21 @@ def parse(kind: type[Choice], value: object, field: str) -> Choice:
     raise ConfigError(f"{field} = {describe(value)}: must be one of {', '.join(map(repr, kind.values()))}")
 
 
-__all__ = ["Choice", "Dataflow", "Interface", "OpKind", "Role", "Scheduler", "Storage", "TaskKind", "TilingStrategy",
+__all__ = ["Choice", "Dataflow", "Interface", "ModelFamily", "Phase", "OpKind", "Role", "Scheduler", "Storage", "TaskKind", "TilingStrategy",
            "TransferMode", "parse", "transfer_modes"]
+
+
+class Phase(Choice):
+    """Which part of transformer inference a graph models (zoo.transformer)."""
+
+    PREFILL = "prefill"  # the whole prompt at once: seq_len queries against seq_len keys
+    DECODE = "decode"  # seq_len new tokens (usually 1) against the KV cache of kv_len tokens plus themselves
+
+
+class ModelFamily(Choice):
+    """Transformer architectures zoo.transformer builds, by HuggingFace ``model_type``."""
+
+    GPT2 = "gpt2"  # pre-LN decoder, learned positions, fused QKV with biases, gelu_new, tied LM head
+    BERT = "bert"  # post-LN encoder, word + position + token-type embeddings, pooler
+    LLAMA = "llama"  # pre-RMS-norm decoder, rotary, grouped-query attention, SwiGLU, no biases
+    VIT = "vit"  # pre-LN encoder over 16x16 patches, class token, classifier on it

@@ -40,7 +40,15 @@ import numpy as np
 from ..errors import WorkloadError, describe
 from ..workload import (
     Activation,
+    BatchMatMul,
     BatchNorm,
+    CausalMask,
+    Embedding,
+    LayerNorm,
+    Pointwise,
+    RMSNorm,
+    Rotary,
+    Transpose,
     Concat,
     Convolution,
     Eltwise,
@@ -56,6 +64,7 @@ from ..workload import (
     Tensor,
 )
 from . import arrays
+from . import transformer as _tr
 
 INITS = ("he", "smaug")
 
@@ -85,6 +94,10 @@ def _roles(graph: Graph) -> dict[str, tuple[str, Op]]:
                 role = "conv"
             elif isinstance(op, InnerProduct) and i == 1:
                 role = "fc"
+            elif isinstance(op, (LayerNorm, RMSNorm)) and i >= 1:
+                role = "bn:gamma" if i == 1 else "bn:beta"
+            elif isinstance(op, Embedding) and i == 1:
+                role = "input"
             elif isinstance(op, BatchNorm) and i >= 1:
                 role = "bn:" + _BN_FIELDS[i - 1]
                 if role == "bn:gamma" and residual(op):
@@ -210,8 +223,33 @@ def _execute(op: Op, args: list[np.ndarray]) -> list[np.ndarray]:
         return [arrays.repeat(x, list(op.multiples))]
     if isinstance(op, Padding):
         return [arrays.padding(x, list(op.pads))]
+    transformer = _execute_transformer(op, args)
+    if transformer is not None:
+        return transformer
     what = f"{type(op).__name__} ({op.op_type})" if hasattr(op, "op_type") else type(op).__name__
     raise WorkloadError(f"run_functional: op {op.name!r}: type {what} has no numeric kernel")
+
+
+def _execute_transformer(op: Op, args: list[np.ndarray]) -> list[np.ndarray] | None:
+    """Outputs of a transformer op (issue 19), or None for any other op."""
+    x = args[0]
+    if isinstance(op, LayerNorm):
+        return [_tr.layer_norm(x, args[1], args[2], op.eps)]
+    if isinstance(op, RMSNorm):
+        return [_tr.rms_norm(x, args[1], op.eps)]
+    if isinstance(op, Pointwise):
+        return [_tr.pointwise(x, op.function)]
+    if isinstance(op, BatchMatMul):
+        return [_tr.batch_matmul(x, args[1], op.transpose_b, op.scale)]
+    if isinstance(op, Transpose):
+        return [_tr.transpose(x, op.perm)]
+    if isinstance(op, Embedding):
+        return [_tr.embedding(x, args[1])]
+    if isinstance(op, Rotary):
+        return [_tr.rotary(x, op.offset, op.theta)]
+    if isinstance(op, CausalMask):
+        return [_tr.causal_mask(x)]
+    return None
 
 
 def _check_seed_init(seed: object, init: object) -> int:
@@ -220,6 +258,12 @@ def _check_seed_init(seed: object, init: object) -> int:
     if init not in INITS:
         raise WorkloadError(f"run_functional: init = {describe(init)}: must be one of {', '.join(INITS)}")
     return int(seed)
+
+
+def _vocab(graph: Graph, t: Tensor) -> int:
+    """The smallest vocabulary of the embedding tables that ``t`` indexes (0: it indexes none)."""
+    sizes = [op.inputs[1].shape[0] for op in graph.consumers(t) if isinstance(op, Embedding) and op.inputs[0].name == t.name]
+    return min(sizes, default=0)
 
 
 def default_values(
@@ -237,6 +281,9 @@ def default_values(
     for t in graph.inputs:
         if t.name not in skip:
             values[t.name] = _default_value(t, "input", seed, init)
+            vocab = _vocab(graph, t)
+            if vocab:  # token ids: uniform over the vocabulary of the table they index
+                values[t.name] = _generator(seed, t.name).integers(0, vocab, size=t.shape).astype(t.dtype)
     for t in graph.constants:
         if t.name not in skip:
             values[t.name] = _default_value(t, roles.get(t.name, ("state", None))[0], seed, init)

@@ -22,7 +22,20 @@ from ..kernels import network as _kn
 from ..kernels.network import run_network
 from ..memo import memoized
 from ..memory import DRAM
-from ..workload.core import Convolution, Op, Reorder, Reshape
+from ..workload.core import (
+    BatchMatMul,
+    CausalMask,
+    Convolution,
+    Embedding,
+    LayerNorm,
+    Op,
+    Pointwise,
+    Reorder,
+    Reshape,
+    RMSNorm,
+    Rotary,
+    Transpose,
+)
 from .lowering import KernelInputs
 from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, OpResult, Result, Timeline
 
@@ -128,16 +141,56 @@ def timing_params(system: System, dram: DramProfile) -> np.ndarray:
     return p
 
 
+#: Floating-point operations per output element of the transformer ops SMV has no kernel for, run on
+#: the CPU as scalar fp32 code (counted from kernels/transformer.py, with glibc's single-precision
+#: libm costed by its evaluation: expf (sysdeps/ieee754/flt-32/e_expf.c: range reduction and a degree-3
+#: polynomial in double, ~12 operations), erff and tanhf (s_erff.c, s_tanhf.c: rational approximations,
+#: ~20 operations)). Layer norm: mean and variance (3 per element) and the normalization (4); RMS norm:
+#: square-accumulate (2) and two multiplies; gelu: erf plus 4; gelu_tanh: tanh plus 7; silu: exp, an
+#: add and a divide (~4 cycles counted as 4 operations); rotary: 2 multiplies and an add per output
+#: plus its cos/sin per position and frequency amortized over the batch (counted as 3).
+CPU_FLOPS_PER_ELEM: dict[type, dict[str, float] | float] = {
+    LayerNorm: 7.0,
+    RMSNorm: 4.0,
+    Pointwise: {"gelu": 24.0, "gelu_tanh": 27.0, "silu": 17.0},
+    Rotary: 6.0,
+}
+
+
+def _transformer_cpu_cycles(system: System, op: Op) -> float | None:
+    """CPU cycles of a transformer op's compute (None for other ops). Batched matmul: its MACs at
+    cpu.macs_per_cycle, as a depthwise convolution on the CPU; element-wise ops: CPU_FLOPS_PER_ELEM per
+    output element at 2 x cpu.macs_per_cycle operations per cycle (a MAC is two operations); embedding
+    and causal mask: copies (a memcpy call per gathered row; a copy pass over the scores)."""
+    cpu = system.cpu
+    if isinstance(op, BatchMatMul):
+        return op.macs / cpu.macs_per_cycle
+    if isinstance(op, Embedding):
+        rows = op.inputs[0].size
+        return rows * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle
+    if isinstance(op, CausalMask):
+        return cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle
+    flops = CPU_FLOPS_PER_ELEM.get(type(op))
+    if flops is None:
+        return None
+    if isinstance(flops, dict):
+        flops = flops[op.function]
+    return op.outputs[0].size * flops / (2.0 * cpu.macs_per_cycle)
+
+
 def cpu_op_work_s(system: System, op: Op) -> float:
     """Compute time of an op that runs on the CPU [s] (memory time is added from the memory pass)."""
     cpu = system.cpu
     f_cpu = float(cpu.freq_hz)
     if isinstance(op, Convolution):  # depthwise (SMV has no kernel for it), or any conv off-accelerator
         return op.macs / cpu.macs_per_cycle / f_cpu
+    cycles = _transformer_cpu_cycles(system, op)
+    if cycles is not None:
+        return cycles / f_cpu
     out_elems = sum(t.size for t in op.outputs)
     if isinstance(op, Reshape):
         return (cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / f_cpu
-    if isinstance(op, Reorder):
+    if isinstance(op, (Reorder, Transpose)):
         return out_elems * cpu.gather_cycles_per_elem / f_cpu
     # concat, split, padding, repeat, element-wise and anything else: a copy per output element run
     return (len(op.outputs) * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / f_cpu

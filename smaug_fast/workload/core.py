@@ -802,6 +802,205 @@ class CpuOp(Op):
         return list(self.output_specs)
 
 
+# --------------------------------------------------------------------------------------------------
+# Transformer operators (issue 19): normalizations, batched matmul, embedding, rotary, causal mask
+# --------------------------------------------------------------------------------------------------
+
+
+def _eps(op: Op, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 < float(value) < 1.0):
+        raise op.fail("eps", value, "must be a number in (0, 1)")
+    return float(value)
+
+
+def _last_axis_params(op: Op, fields: tuple[str, ...]) -> None:
+    """Check that each parameter input (after x) has one element per entry of x's last axis."""
+    x = op.inputs[0]
+    if x.rank < 1:
+        raise op.fail("input shape", x.shape, "needs rank >= 1")
+    c = x.shape[-1]
+    for field, p in zip(fields, op.inputs[1:]):
+        if p.size != c:
+            raise op.fail(f"{field} shape", p.shape, f"needs {c} elements (the last axis of {x.shape})")
+
+
+@dataclass(frozen=True)
+class LayerNorm(Op):
+    """Layer norm over the last axis: inputs (x, gamma, beta), gamma and beta with one element per
+    entry of the last axis; y = (x - mean) / sqrt(var + eps) * gamma + beta (``eps`` dimensionless)."""
+
+    eps: float = 1e-5
+
+    kind: ClassVar[str] = "layer_norm"
+    smaug_type: ClassVar[str] = "LayerNorm"
+    default_name: ClassVar[str] = "layer_norm"
+    arity: ClassVar[tuple[int, int | None]] = (3, 3)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        _eps(self, self.eps)
+        _last_axis_params(self, ("gamma", "beta"))
+        x = self.inputs[0]
+        return [OutputSpec(x.shape, x.layout, x.dtype)]
+
+
+@dataclass(frozen=True)
+class RMSNorm(Op):
+    """RMS norm over the last axis (Llama): inputs (x, gamma); y = x / sqrt(mean(x^2) + eps) * gamma."""
+
+    eps: float = 1e-6
+
+    kind: ClassVar[str] = "rms_norm"
+    smaug_type: ClassVar[str] = "RMSNorm"
+    default_name: ClassVar[str] = "rms_norm"
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        _eps(self, self.eps)
+        _last_axis_params(self, ("gamma",))
+        x = self.inputs[0]
+        return [OutputSpec(x.shape, x.layout, x.dtype)]
+
+
+#: Pointwise activations of transformers (not fusable into SMAUG's conv, FC or batch norm).
+POINTWISE = ("gelu", "gelu_tanh", "silu")
+
+
+@dataclass(frozen=True)
+class Pointwise(Op):
+    """A transformer activation, element by element: gelu (erf form), gelu_tanh (GPT-2) or silu."""
+
+    function: str = "gelu"
+
+    smaug_type: ClassVar[str] = "Pointwise"
+    default_name: ClassVar[str] = "activation"
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return self.function
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        if self.function not in POINTWISE:
+            raise self.fail("function", self.function, f"unknown; valid: {', '.join(POINTWISE)}")
+        x = self.inputs[0]
+        return [OutputSpec(x.shape, x.layout, x.dtype)]
+
+
+@dataclass(frozen=True)
+class BatchMatMul(Op):
+    """Batched matrix multiply of two activations: a (..., M, K) @ b (..., K, N), or b (..., N, K)
+    with ``transpose_b`` (attention scores Q K^T); the batch dimensions must be equal. The product is
+    multiplied by ``scale`` (dimensionless; 1/sqrt(head size) for attention scores)."""
+
+    transpose_b: bool = False
+    scale: float = 1.0
+
+    kind: ClassVar[str] = "batch_matmul"
+    smaug_type: ClassVar[str] = "BatchMatMul"
+    default_name: ClassVar[str] = "batch_matmul"
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        a, b = self.inputs
+        if not isinstance(self.transpose_b, bool):
+            raise self.fail("transpose_b", self.transpose_b, "must be True or False")
+        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale):
+            raise self.fail("scale", self.scale, "must be a finite number")
+        if a.rank < 2 or b.rank != a.rank:
+            raise self.fail("input shapes", (a.shape, b.shape), "need equal ranks >= 2")
+        if a.shape[:-2] != b.shape[:-2]:
+            raise self.fail("input shapes", (a.shape, b.shape), "batch dimensions differ")
+        k_b, n = (b.shape[-1], b.shape[-2]) if self.transpose_b else (b.shape[-2], b.shape[-1])
+        if a.shape[-1] != k_b:
+            raise self.fail("input shapes", (a.shape, b.shape), f"inner dimensions {a.shape[-1]} and {k_b} differ")
+        return [OutputSpec((*a.shape[:-1], n), "X", a.dtype)]
+
+    @property
+    def macs(self) -> int:
+        return math.prod(self.outputs[0].shape) * self.inputs[0].shape[-1]
+
+
+@dataclass(frozen=True)
+class Transpose(Op):
+    """Permute the axes: output axis d is input axis ``perm[d]`` (e.g. (B, T, heads, D) -> (B, heads, T, D))."""
+
+    perm: tuple[int, ...] = ()
+
+    kind: ClassVar[str] = "transpose"
+    smaug_type: ClassVar[str] = "Transpose"
+    default_name: ClassVar[str] = "transpose"
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        (x,) = self.inputs
+        if not isinstance(self.perm, tuple) or sorted(self.perm) != list(range(x.rank)):
+            raise self.fail("perm", self.perm, f"must be a permutation of 0..{x.rank - 1}")
+        return [OutputSpec(tuple(x.shape[p] for p in self.perm), "X", x.dtype)]
+
+
+@dataclass(frozen=True)
+class Embedding(Op):
+    """Embedding lookup: inputs (indices, table); int32 indices of any shape, a V x H table; the
+    output has the indices' shape plus H, in the table's dtype."""
+
+    kind: ClassVar[str] = "embedding"
+    smaug_type: ClassVar[str] = "Embedding"
+    default_name: ClassVar[str] = "embedding"
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        idx, table = self.inputs
+        if idx.dtype != "int32":
+            raise self.fail("indices dtype", idx.dtype, "must be int32")
+        if table.rank != 2:
+            raise self.fail("table shape", table.shape, "must be 2-D (vocab x hidden)")
+        return [OutputSpec((*idx.shape, table.shape[1]), "X", table.dtype)]
+
+
+@dataclass(frozen=True)
+class Rotary(Op):
+    """Rotary position embedding (Llama's rotate-half form) of x (..., T, D), D even: position
+    ``offset`` + t for row t, frequencies ``theta`` ** (-2i / D) [rad per position]."""
+
+    offset: int = 0
+    theta: float = 10000.0
+
+    kind: ClassVar[str] = "rotary"
+    smaug_type: ClassVar[str] = "Rotary"
+    default_name: ClassVar[str] = "rotary"
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        (x,) = self.inputs
+        _nonnegative_int(f"op {self.name!r} (rotary)", "offset", self.offset)
+        if isinstance(self.theta, bool) or not isinstance(self.theta, (int, float)) or not self.theta > 1.0:
+            raise self.fail("theta", self.theta, "must be a number > 1")
+        if x.rank < 2 or x.shape[-1] % 2:
+            raise self.fail("input shape", x.shape, "needs rank >= 2 and an even last dimension")
+        return [OutputSpec(x.shape, x.layout, x.dtype)]
+
+
+@dataclass(frozen=True)
+class CausalMask(Op):
+    """Causal masking of attention scores (..., Tq, Tk), Tq <= Tk: adds -inf where key k > q + Tk - Tq
+    (the queries are the last Tq positions of the context)."""
+
+    kind: ClassVar[str] = "causal_mask"
+    smaug_type: ClassVar[str] = "CausalMask"
+    default_name: ClassVar[str] = "causal_mask"
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        (x,) = self.inputs
+        if x.rank < 2 or x.shape[-2] > x.shape[-1]:
+            raise self.fail("input shape", x.shape, "needs rank >= 2 and queries <= keys (..., Tq, Tk)")
+        return [OutputSpec(x.shape, x.layout, x.dtype)]
+
+
 #: Every operator class, by kind (pooling, activations and eltwise share a class each).
 OP_CLASSES: tuple[type[Op], ...] = (
     Convolution,
@@ -817,6 +1016,14 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Reorder,
     Repeat,
     Padding,
+    LayerNorm,
+    RMSNorm,
+    Pointwise,
+    BatchMatMul,
+    Transpose,
+    Embedding,
+    Rotary,
+    CausalMask,
     CpuOp,
 )
 

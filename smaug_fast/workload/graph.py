@@ -66,6 +66,9 @@ class Graph:
         #: Values of constant tensors where known (ONNX initializers), keyed by tensor name, each an
         #: array of the tensor's shape in its layout; functional execution reads weights from here.
         self.constant_values: dict[str, object] = {}
+        #: Names of constant tensors that are persistent state rather than parameters (a transformer's
+        #: KV cache): resident in memory across runs, read like weights, not counted by num_params.
+        self.state_tensors: set[str] = set()
 
     # -- context manager ---------------------------------------------------------------------------
 
@@ -291,6 +294,13 @@ class Graph:
             for t in op.weights:
                 seen.setdefault(t.name, t)
         return tuple(seen.values())
+
+    @property
+    def num_params(self) -> int:
+        """Parameter count: the elements of every constant tensor (each once), less the persistent
+        state tensors (``state_tensors``, e.g. a KV cache)."""
+        state = getattr(self, "state_tensors", set())
+        return sum(t.size for t in self.constants if t.name not in state)
 
     @property
     def weight_elems(self) -> int:

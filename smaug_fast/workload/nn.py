@@ -409,3 +409,105 @@ class BahdanauAttention:
         )
         context = [mat_mul(rows[i], values[i], name=g.unique_name(self.name + "mm")) for i in range(n)]
         return context[0] if n == 1 else _tensor.concat(context, 0, name=g.unique_name(self.name + "concat"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Transformer layers (issue 19)
+# --------------------------------------------------------------------------------------------------
+
+
+def _norm_params(g, x: Tensor, op_name: str, fields: tuple[str, ...], params) -> list[Tensor]:
+    if params is None:
+        return [g.constant((x.shape[-1],), name=f"{op_name}/{f}", layout="X", dtype=x.dtype) for f in fields]
+    params = list(params)
+    if len(params) != len(fields):
+        raise WorkloadError(f"op {op_name!r}: params = {len(params)} tensors: needs {fields}")
+    return params
+
+
+def layer_norm(x: Tensor, *, eps: float = 1e-5, params: Sequence[Tensor] | None = None,
+               name: str | None = None) -> Tensor:
+    """Layer norm over the last axis; (gamma, beta) constants of the last axis' size are created
+    unless ``params`` gives both. ``eps`` is added to the variance (dimensionless)."""
+    from .core import LayerNorm
+
+    g = current_graph()
+    op_name = name or g.unique_name("layer_norm")
+    ps = _norm_params(g, x, op_name, ("gamma", "beta"), params)
+    return g.add(LayerNorm, [x, *ps], name=op_name, eps=eps).output
+
+
+def rms_norm(x: Tensor, *, eps: float = 1e-6, params: Sequence[Tensor] | None = None,
+             name: str | None = None) -> Tensor:
+    """RMS norm over the last axis; a gamma constant is created unless ``params`` gives it."""
+    from .core import RMSNorm
+
+    g = current_graph()
+    op_name = name or g.unique_name("rms_norm")
+    ps = _norm_params(g, x, op_name, ("gamma",), params)
+    return g.add(RMSNorm, [x, *ps], name=op_name, eps=eps).output
+
+
+def _pointwise(x: Tensor, function: str, name: str | None) -> Tensor:
+    from .core import Pointwise
+
+    g = current_graph()
+    return g.add(Pointwise, [x], name=name or g.unique_name(function), function=function).output
+
+
+def gelu(x: Tensor, *, approximate: bool = False, name: str | None = None) -> Tensor:
+    """GELU: the exact erf form, or with ``approximate`` the tanh form (GPT-2's "gelu_new")."""
+    return _pointwise(x, "gelu_tanh" if approximate else "gelu", name)
+
+
+def silu(x: Tensor, *, name: str | None = None) -> Tensor:
+    """SiLU (swish): x * sigmoid(x)."""
+    return _pointwise(x, "silu", name)
+
+
+def swiglu(gate: Tensor, up: Tensor, *, name: str | None = None) -> Tensor:
+    """SwiGLU as its composition: silu(gate) * up (a Pointwise op and an element-wise multiply)."""
+    base = name or current_graph().unique_name("swiglu")
+    return _math.mul(silu(gate, name=f"{base}/silu"), up, name=base)
+
+
+def batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, scale: float = 1.0,
+                 name: str | None = None) -> Tensor:
+    """scale * a @ b over equal batch dimensions (a: ..., M, K; b: ..., K, N or ..., N, K with
+    ``transpose_b``); ``scale`` dimensionless."""
+    from .core import BatchMatMul
+
+    return current_graph().add(BatchMatMul, [a, b], name=name, transpose_b=transpose_b, scale=scale).output
+
+
+def transpose(x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Tensor:
+    """Permute the axes of ``x``: output axis d is input axis perm[d]."""
+    from .core import Transpose
+
+    return current_graph().add(Transpose, [x], name=name, perm=tuple(perm)).output
+
+
+def embedding(indices: Tensor, table: Tensor | tuple[int, int], *, name: str | None = None) -> Tensor:
+    """Embedding lookup of int32 ``indices`` in ``table`` (a vocab x hidden tensor, or its shape: then a
+    constant is created in the graph's dtype)."""
+    from .core import Embedding
+
+    g = current_graph()
+    op_name = name or g.unique_name("embedding")
+    if not isinstance(table, Tensor):
+        table = g.constant(tuple(table), name=f"{op_name}/table", layout="X")
+    return g.add(Embedding, [indices, table], name=op_name).output
+
+
+def rotary(x: Tensor, *, offset: int = 0, theta: float = 10000.0, name: str | None = None) -> Tensor:
+    """Rotary position embedding of x (..., T, D): positions offset .. offset + T - 1, base ``theta``."""
+    from .core import Rotary
+
+    return current_graph().add(Rotary, [x], name=name, offset=offset, theta=theta).output
+
+
+def causal_mask(scores: Tensor, *, name: str | None = None) -> Tensor:
+    """Add -inf above the (shifted) diagonal of attention scores (..., Tq, Tk)."""
+    from .core import CausalMask
+
+    return current_graph().add(CausalMask, [scores], name=name).output

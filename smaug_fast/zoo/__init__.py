@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..errors import WorkloadError, describe
 from ..workload import DTYPES, Graph
 from . import extra_networks, smaug_networks
+from .transformer import transformer, transformer_configs
 
 
 @dataclass(frozen=True)
@@ -79,4 +80,4 @@ def load(name: str, batch: int = 1, dtype: str = "float16") -> Graph:
     return entry.build(batch, dtype)
 
 
-__all__ = ["PAPER_NETWORKS", "NetworkInfo", "info", "load", "names"]
+__all__ = ["PAPER_NETWORKS", "NetworkInfo", "info", "load", "names", "transformer", "transformer_configs"]

@@ -1,0 +1,282 @@
+"""Transformer operators (issue 19): shape inference and errors, the Numba kernels against slow NumPy
+references (hypothesis shapes), run_functional of a small attention block, and their CPU mapping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smaug_fast import Graph, nn, presets, run_functional, simulate
+from smaug_fast import math as smath
+from smaug_fast.errors import WorkloadError
+from smaug_fast.numerics import transformer as tr
+from smaug_fast.sim.timing import cpu_op_work_s
+from smaug_fast.tiling import smv as smv_tiling
+from smaug_fast.workload import tensor
+
+# -- slow NumPy references (float64) -----------------------------------------------------------------
+
+
+def ref_layer_norm(x, g, b, eps):
+    x = x.astype(np.float64)
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def ref_rms_norm(x, g, eps):
+    x = x.astype(np.float64)
+    return x / np.sqrt((x**2).mean(-1, keepdims=True) + eps) * g
+
+
+def ref_pointwise(x, fn):
+    x = x.astype(np.float64)
+    if fn == "gelu":
+        return np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.ravel()]).reshape(x.shape)
+    if fn == "gelu_tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return x / (1 + np.exp(-x))
+
+
+def ref_rotary(x, offset, theta):
+    """HuggingFace Llama's rotate_half form, written out with loops."""
+    x = x.astype(np.float64)
+    t_n, d = x.shape[-2:]
+    out = np.empty_like(x)
+    for t in range(t_n):
+        for i in range(d // 2):
+            a = (offset + t) * theta ** (-2 * i / d)
+            x1, x2 = x[..., t, i], x[..., t, i + d // 2]
+            out[..., t, i] = x1 * math.cos(a) - x2 * math.sin(a)
+            out[..., t, i + d // 2] = x2 * math.cos(a) + x1 * math.sin(a)
+    return out
+
+
+def ref_causal(x):
+    tq, tk = x.shape[-2:]
+    out = x.astype(np.float64).copy()
+    for q in range(tq):
+        for k in range(tk):
+            if k > q + tk - tq:
+                out[..., q, k] = -np.inf
+    return out
+
+
+def _close(got, want, tol=2e-5):
+    scale = max(1.0, float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0)))
+    np.testing.assert_allclose(got.astype(np.float64), want, atol=tol * scale, rtol=tol)
+
+
+shapes = st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple)
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=shapes, c=st.integers(1, 33), seed=st.integers(0, 2**16))
+def test_norms_match_reference(shape, c, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(*shape, c)).astype(np.float32) * 3 + 1
+    g, b = rng.normal(size=c).astype(np.float32), rng.normal(size=c).astype(np.float32)
+    _close(tr.layer_norm(x, g, b, 1e-5), ref_layer_norm(x, g, b, 1e-5))
+    _close(tr.rms_norm(x, g, 1e-6), ref_rms_norm(x, g, 1e-6))
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=shapes, fn=st.sampled_from(["gelu", "gelu_tanh", "silu"]), seed=st.integers(0, 2**16))
+def test_pointwise_matches_reference(shape, fn, seed):
+    x = (np.random.default_rng(seed).normal(size=shape) * 6).astype(np.float32)
+    _close(tr.pointwise(x, fn), ref_pointwise(x, fn))
+
+
+def test_pointwise_extremes():
+    x = np.array([-100.0, -20.0, 0.0, 20.0, 100.0], dtype=np.float32)
+    for fn in ("gelu", "gelu_tanh", "silu"):
+        y = tr.pointwise(x, fn)
+        assert np.all(np.isfinite(y)), fn
+        np.testing.assert_allclose(y[[0, 2, 4]], [0.0, 0.0, 100.0], atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple), m=st.integers(1, 9),
+       k=st.integers(1, 9), n=st.integers(1, 9), transpose_b=st.booleans(), seed=st.integers(0, 2**16))
+def test_batch_matmul_matches_reference(batch, m, k, n, transpose_b, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(*batch, m, k)).astype(np.float32)
+    b = rng.normal(size=(*batch, n, k) if transpose_b else (*batch, k, n)).astype(np.float32)
+    bb = np.swapaxes(b, -1, -2) if transpose_b else b
+    want = np.einsum("...mk,...kn->...mn", a.astype(np.float64), bb.astype(np.float64))
+    _close(tr.batch_matmul(a, b, transpose_b), want)
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=shapes, v=st.integers(1, 20), h=st.integers(1, 8), seed=st.integers(0, 2**16))
+def test_embedding_matches_reference(shape, v, h, seed):
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, v, size=shape).astype(np.int32)
+    table = rng.normal(size=(v, h)).astype(np.float32)
+    np.testing.assert_array_equal(tr.embedding(idx, table), table[idx])
+
+
+@settings(max_examples=25, deadline=None)
+@given(lead=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple), t=st.integers(1, 6),
+       half=st.integers(1, 8), offset=st.integers(0, 3000), seed=st.integers(0, 2**16))
+def test_rotary_matches_reference(lead, t, half, offset, seed):
+    x = np.random.default_rng(seed).normal(size=(*lead, t, 2 * half)).astype(np.float32)
+    _close(tr.rotary(x, offset, 10000.0), ref_rotary(x, offset, 10000.0), tol=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(lead=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple), tq=st.integers(1, 6),
+       extra=st.integers(0, 5), seed=st.integers(0, 2**16))
+def test_causal_mask_matches_reference(lead, tq, extra, seed):
+    x = np.random.default_rng(seed).normal(size=(*lead, tq, tq + extra)).astype(np.float32)
+    got = tr.causal_mask(x)
+    np.testing.assert_array_equal(got, ref_causal(x).astype(np.float32))
+
+
+def test_float16_rounds_once():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 8)).astype(np.float16)
+    g, b = np.ones(8, np.float16), np.zeros(8, np.float16)
+    y = tr.layer_norm(x, g, b)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, tr.layer_norm(x.astype(np.float32), g.astype(np.float32),
+                                                   b.astype(np.float32)).astype(np.float16))
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: tr.layer_norm(np.ones((2, 3), np.float32), np.ones(4, np.float32), np.ones(3, np.float32)),
+         ["layer_norm", "gamma.shape", "(4,)"]),
+        (lambda: tr.pointwise(np.ones(3, np.float32), "swish"), ["pointwise", "function", "swish"]),
+        (lambda: tr.batch_matmul(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32)), ["batch_matmul", "shapes"]),
+        (lambda: tr.embedding(np.array([0, 7]), np.ones((5, 2), np.float32)), ["embedding", "indices", "7"]),
+        (lambda: tr.rotary(np.ones((2, 3), np.float32)), ["rotary", "x.shape", "(2, 3)"]),
+        (lambda: tr.causal_mask(np.ones((3, 2), np.float32)), ["causal_mask", "x.shape", "(3, 2)"]),
+        (lambda: tr.rms_norm(np.ones((2, 3), np.float32), np.ones(3, np.float32), eps=0.0), ["rms_norm", "eps", "0.0"]),
+    ],
+)
+def test_array_errors_name_function_field_value(call, words):
+    with pytest.raises(WorkloadError) as err:
+        call()
+    for w in words:
+        assert w in str(err.value)
+
+
+# -- graph API -------------------------------------------------------------------------------------
+
+
+def _graph_error(build, words):
+    with pytest.raises(WorkloadError) as err, Graph("bad", dtype="float32"):
+        build()
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
+def test_shape_inference_and_errors():
+    with Graph("ok", dtype="float32") as g:
+        q = g.input((2, 4, 6, 8), layout="X")
+        k = g.input((2, 4, 7, 8), layout="X")
+        s = nn.batch_matmul(q, k, transpose_b=True)
+        assert s.shape == (2, 4, 6, 7)
+        assert g.op("batch_matmul").macs == 2 * 4 * 6 * 7 * 8
+        assert nn.causal_mask(s).shape == (2, 4, 6, 7)
+        assert nn.rotary(q, offset=5).shape == q.shape
+        ids = g.input((3, 5), dtype="int32", layout="X")
+        assert nn.embedding(ids, (11, 4)).shape == (3, 5, 4)
+        assert nn.layer_norm(q).shape == q.shape and nn.rms_norm(q).shape == q.shape
+        assert nn.swiglu(q, q).shape == q.shape
+
+
+def _inp(shape, dtype="float32"):
+    from smaug_fast.workload import current_graph
+
+    return current_graph().input(shape, layout="X", dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: nn.batch_matmul(_inp((2, 3, 4)), _inp((2, 5, 4))), ["'batch_matmul'", "input shapes", "4 and 5"]),
+        (lambda: nn.batch_matmul(_inp((2, 3, 4)), _inp((3, 4, 5))), ["input shapes", "batch dimensions"]),
+        (lambda: nn.causal_mask(_inp((5, 3))), ["'causal_mask'", "input shape", "(5, 3)"]),
+        (lambda: nn.rotary(_inp((2, 3))), ["'rotary'", "input shape", "(2, 3)"]),
+        (lambda: nn.rotary(_inp((2, 4)), offset=-1), ["'rotary'", "offset", "-1"]),
+        (lambda: nn.embedding(_inp((2, 3)), (5, 4)), ["'embedding'", "indices dtype", "float32"]),
+        (lambda: nn.layer_norm(_inp((2, 3)), eps=2.0), ["'layer_norm'", "eps", "2.0"]),
+        (lambda: nn.layer_norm(_inp((2, 3)), params=[_inp((4,)), _inp((3,))]), ["gamma shape", "(4,)"]),
+        (lambda: nn.rms_norm(_inp((2, 3)), params=[_inp((2,))]), ["'rms_norm'", "gamma shape", "(2,)"]),
+    ],
+)
+def test_graph_errors_name_op_field_value(build, words):
+    _graph_error(build, words)
+
+
+def _block(dtype="float32"):
+    """Embedding, layer norm, rotary Q, causal attention, GELU/SwiGLU, RMS norm and a residual add."""
+    with Graph("attn", dtype=dtype) as g:
+        ids = g.input((2, 6), name="ids", dtype="int32", layout="X")
+        x = nn.embedding(ids, (30, 16))
+        h = nn.layer_norm(x)
+        q = nn.rotary(tensor.reshape(h, (2, 6, 2, 8), layout="X"), offset=3)
+        s = nn.causal_mask(nn.batch_matmul(q, q, transpose_b=True))
+        c = nn.batch_matmul(nn.activation(s, "softmax"), q)
+        y = nn.swiglu(nn.gelu(c, approximate=True), nn.rms_norm(c))
+        smath.add(y, q, name="out")
+    return g
+
+
+def test_run_functional_block_matches_references():
+    g = _block()
+    _, v = run_functional(g, seed=3, return_intermediates=True)
+    ids, table = v["ids"], v["embedding/table"]
+    assert ids.min() >= 0 and ids.max() < 30
+    x = table[ids].astype(np.float64)
+    h = ref_layer_norm(x, v["layer_norm/gamma"], v["layer_norm/beta"], 1e-5)
+    q = ref_rotary(h.reshape(2, 6, 2, 8), 3, 10000.0)
+    s = ref_causal(q @ np.swapaxes(q, -1, -2))
+    p = np.exp(s - s.max(-1, keepdims=True))
+    c = (p / p.sum(-1, keepdims=True)) @ q
+    y = ref_pointwise(ref_pointwise(c, "gelu_tanh"), "silu") * ref_rms_norm(c, v["rms_norm/gamma"], 1e-6)
+    _close(v["out"], y + q, tol=1e-4)
+
+
+def test_transformer_ops_run_on_the_cpu():
+    g = _block()
+    system = presets.load("smaug-table2")
+    r = simulate(g, system)
+    rows = {row.name: row for row in r.ops}
+    for name in ("embedding", "layer_norm", "rotary", "causal_mask", "batch_matmul", "batch_matmul_1",
+                 "gelu_tanh", "swiglu/silu", "rms_norm"):
+        assert rows[name].device == "cpu", name
+        assert not smv_tiling.supports(g.op(name))
+    assert r.latency_s > 0
+    # batched matmul costs its MACs at the CPU's MAC rate, as a depthwise conv on the CPU
+    bmm = g.op("batch_matmul")
+    assert cpu_op_work_s(system, bmm) == pytest.approx(bmm.macs / system.cpu.macs_per_cycle / system.cpu.freq_hz)
+    assert cpu_op_work_s(system, g.op("gelu_tanh")) > cpu_op_work_s(system, g.op("rms_norm")) > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple), data=st.data())
+def test_transpose_matches_numpy(shape, data):
+    perm = tuple(data.draw(st.permutations(range(len(shape)))))
+    x = np.arange(math.prod(shape), dtype=np.float32).reshape(shape)
+    np.testing.assert_array_equal(tr.transpose(x, perm), np.transpose(x, perm))
+    ids = np.arange(math.prod(shape), dtype=np.int32).reshape(shape)
+    np.testing.assert_array_equal(tr.transpose(ids, perm), np.transpose(ids, perm))
+
+
+def test_batch_matmul_scale_and_graph_transpose():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 3, 4)).astype(np.float32), rng.normal(size=(2, 5, 4)).astype(np.float32)
+    _close(tr.batch_matmul(a, b, True, 0.125), 0.125 * (a.astype(np.float64) @ np.swapaxes(b, 1, 2)))
+    with Graph("t", dtype="float32"):
+        x = _inp((2, 3, 4, 5))
+        assert nn.transpose(x, (0, 2, 1, 3)).shape == (2, 4, 3, 5)
+    _graph_error(lambda: nn.transpose(_inp((2, 3)), (0, 0)), ["'transpose'", "perm", "(0, 0)"])
+    _graph_error(lambda: nn.batch_matmul(_inp((2, 3)), _inp((3, 2)), scale=float("nan")), ["scale", "nan"])
