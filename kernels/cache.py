@@ -210,7 +210,10 @@ def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
 # ``memo`` scratch entries (int64[MEMO_N]): the level-0 memo, and the optional record of the
 # requests that reach memory (``rec`` int64[capacity, 3]: address, bytes, source index * 2 + write)
 (MEMO_LAST, MEMO_PREV, MEMO_CLOCK, MEMO_MRU, MEMO_NL, MEMO_NS, MEMO_RECN, MEMO_RECCAP, MEMO_SRC,
- MEMO_NEED) = range(10)
+ MEMO_NEED, MEMO_LINEWISE) = range(11)
+# ``memo[MEMO_LINEWISE] = 1`` turns off the run paths (copies.py) and the flush's direct write-backs:
+# those lines then go one at a time through ``run_accesses`` and ``_process``, the reference the tests
+# compare the fast paths with
 MEMO_N = 16
 
 
@@ -797,5 +800,9 @@ def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, dis
     if was_dirty and not discard:
         shift = cfg[j, C_SHIFT]
         cnt[j, N_WRITEBACKS] += 1
-        _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
-                 np.int64(1) << shift, K_WRITEBACK)
+        if glob[G_COMPAT] == 0 and memo[MEMO_LINEWISE] == 0:
+            # counts as ``_process`` does outside pycachesim's quirks, without its request stack
+            _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift, shift)
+        else:
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
+                     np.int64(1) << shift, K_WRITEBACK)

@@ -372,3 +372,61 @@ def test_counter_differences_isolate_one_phase():
     dm = mem_after - mem_before
     assert d1.loads == 0 and d1.invalidations == 512 // 32 and d1.writebacks == 512 // 32
     assert dm.writes == 512 // 64 and dm.reads == 0 and dm.write_bytes == 512
+
+
+# -- the run paths against the line-by-line path ------------------------------------------------------
+
+any_level = st.builds(
+    lambda sets, ways, line_log2, policy, wb, wa: CacheConfig(
+        size_bytes=sets * ways * (1 << line_log2), ways=ways, line_bytes=1 << line_log2, policy=policy,
+        write_back=wb, write_allocate=wa),
+    sets=st.sampled_from([1, 2, 3, 4, 8, 16]),
+    ways=st.sampled_from([1, 2, 4, 8]),
+    line_log2=st.integers(2, 6),
+    policy=st.sampled_from(["lru", "fifo", "random"]),
+    wb=st.booleans(),
+    wa=st.booleans(),
+)
+
+
+def _state_of(h):
+    """Everything the hierarchy holds: contents, LRU/FIFO stamps, dirty bits, counters, clock, seeds."""
+    return [a.tolist() for a in (h._tags, h._stamp, h._dirty, h._cnt, h._glob)]
+
+
+def _pair(levels, inclusive, compat):
+    if compat:
+        levels = [dataclasses.replace(c, ways=1 << (c.ways.bit_length() - 1)) for c in levels]
+    fast = CacheHierarchy(levels, inclusive=inclusive, pycachesim_compat=compat)
+    slow = CacheHierarchy(levels, inclusive=inclusive, pycachesim_compat=compat)
+    slow.linewise = True
+    return fast, slow
+
+
+@given(
+    levels=st.lists(any_level, min_size=1, max_size=3),
+    seed=st.integers(0, 10_000),
+    inclusive=st.booleans(),
+    compat=st.booleans(),
+    ops=st.lists(st.tuples(st.integers(0, 4096), st.integers(1, 2048), st.booleans()), min_size=1, max_size=6),
+)
+def test_flush_fast_writebacks_match_line_by_line(levels, seed, inclusive, compat, ops):
+    """Flushes and invalidations between random traces: the direct write-backs of ``_flush_entry``
+    leave exactly the state the request stack of ``_process`` leaves."""
+    fast, slow = _pair(levels, inclusive, compat)
+    assert slow.linewise and not fast.linewise
+    rng = np.random.default_rng(seed)
+    for addr, nbytes, discard in ops:
+        a = rng.integers(0, 4096, 200).astype(np.int64)
+        w = rng.random(200) < 0.6
+        for h in (fast, slow):
+            h.access(a, w, 8)
+            (h.invalidate if discard else h.flush)(addr, nbytes)
+        assert _state_of(fast) == _state_of(slow)
+
+
+def test_linewise_survives_reset():
+    h = CacheHierarchy([CacheConfig(1024, 2, 32)])
+    h.linewise = True
+    h.reset()
+    assert h.linewise
