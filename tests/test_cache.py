@@ -430,3 +430,69 @@ def test_linewise_survives_reset():
     h.linewise = True
     h.reset()
     assert h.linewise
+
+
+def _lru_order(h):
+    """Per level and set, the lines held from least to most recently used (filled, for FIFO), and the
+    dirty ones: what decides every later hit and victim (the stamps' values themselves may differ)."""
+    out = []
+    for j, c in enumerate(h._cfg.tolist()):
+        sets, ways, base = c[0], c[1], c[6]
+        for s in range(sets):
+            sl = slice(base + s * ways, base + (s + 1) * ways)
+            tags, stamp, dirty = h._tags[sl], h._stamp[sl], h._dirty[sl]
+            order = np.argsort(stamp, kind="stable")
+            out.append((j, s, [(int(tags[k]), int(dirty[k])) for k in order if tags[k] >= 0]))
+    return out
+
+
+def _random_tiles(rng, shape):
+    origins, sizes = [], []
+    for _ in range(int(rng.integers(1, 5))):
+        o = [int(rng.integers(0, n)) for n in shape]
+        origins.append(o)
+        sizes.append([int(rng.integers(1, n - oi + 1)) for n, oi in zip(shape, o, strict=True)])
+    return np.array(origins, dtype=np.int64), np.array(sizes, dtype=np.int64)
+
+
+@given(
+    l1=any_level,
+    l2=any_level,
+    common=st.booleans(),
+    seed=st.integers(0, 10_000),
+    inclusive=st.booleans(),
+    compat=st.booleans(),
+    esize=st.sampled_from([1, 2, 4]),
+)
+def test_copy_runs_match_line_by_line(l1, l2, common, seed, inclusive, compat, esize):
+    """Tiling and untiling copies between random accesses: the run path (``copy_runs``, used where
+    ``copy_runs_ok``) leaves the counters, contents, dirty bits and LRU/FIFO order of the line-by-line
+    path through ``run_accesses``, per tile."""
+    from smaug_fast.kernels.copies import copy_tiles
+
+    from smaug_fast.kernels.cache import copy_runs_ok
+
+    if common:  # half the examples in the configuration of the run path, the others mostly not
+        l1, l2 = (dataclasses.replace(c, policy="fifo" if c.policy == "fifo" else "lru", write_back=True,
+                                      write_allocate=True) for c in (l1, l2))
+        l2 = dataclasses.replace(l2, size_bytes=l2.sets * l2.ways * l1.line_bytes, line_bytes=l1.line_bytes)
+        inclusive = compat = False
+    fast, slow = _pair([l1, l2], inclusive, compat)
+    assert not common or copy_runs_ok(fast._cfg, fast._glob, fast._memo)
+    assert not copy_runs_ok(slow._cfg, slow._glob, slow._memo)
+    rng = np.random.default_rng(seed)
+    shape = np.array([1, *rng.integers(1, 7, 2), int(rng.integers(1, 40))], dtype=np.int64)
+    for step in range(3):
+        origins, sizes = _random_tiles(rng, shape.tolist())
+        bases = 3000 + 4096 * np.arange(len(origins), dtype=np.int64) + int(rng.integers(0, 64))
+        a = rng.integers(0, 8192, 100).astype(np.int64)
+        w = rng.random(100) < 0.5
+        outs = []
+        for h in (fast, slow):
+            h.access(a, w, 4)
+            outs.append(copy_tiles(shape, esize, 100 + step, origins, sizes, bases, step != 1, *h._state()))
+        for x, y in zip(*outs, strict=True):
+            assert x.tolist() == y.tolist()
+        assert _ours(fast.stats()) == _ours(slow.stats())
+        assert dataclasses.asdict(fast.memory_traffic()) == dataclasses.asdict(slow.memory_traffic())
+        assert _lru_order(fast) == _lru_order(slow)
