@@ -6,7 +6,10 @@ every tile in order, :func:`copy_tiles` generates the cache-line accesses of its
 the lines of its source and writes the lines of its destination, alternating) and runs them through
 the hierarchy of :mod:`.cache` (whose state arrays it takes, and updates, in place), recording the
 change of every counter per tile. One call per tensor instead of one per tile, and no trace arrays
-for the whole tensor: the accesses of one tile at a time live in a scratch buffer.
+for the whole tensor: the accesses of one tile at a time live in a scratch buffer. Where
+:func:`.cache.copy_runs_ok` (two write-back levels of one line size, the memory pass's usual case),
+not even those: each run goes to :func:`.cache.copy_runs` as its first lines and line counts, and is
+run there as the same alternating accesses (same counters, contents and LRU order; the tests compare).
 """
 
 from __future__ import annotations
