@@ -7,7 +7,8 @@ CPU second of this process, which is the fairer figure on a machine shared with 
 allocated while the trace runs (tracemalloc peak above the trace itself: the model copies nothing),
 and, when validation/.venv-pycachesim exists (validation/pycachesim_compare.py makes it), pycachesim's
 rate on the first M accesses of the same trace with its counters compared to ours. Target (issue 6):
->= 100 M accesses/s.
+>= 100 M accesses/s. Then the memory pass's tiling copies (``copy_tiles``, lines read and written per
+CPU second), by the run path and, where it exists, line by line (``CacheHierarchy.linewise``).
 """
 
 from __future__ import annotations
@@ -100,6 +101,40 @@ def run_pycachesim(addrs, writes, m):
     return m / secs, mine == theirs
 
 
+#: smaug-table2's L1D and LLC, which the memory pass's tiling copies run through.
+COPY_LEVELS = [CacheConfig(64 * 1024, 4, 32, name="L1D"), CacheConfig(2 * 1024 * 1024, 16, 32, name="L2")]
+
+
+def copy_rate(shape, size, linewise: bool) -> float:
+    """Lines/s (per CPU second, best of three) of ``copy_tiles`` gathering one tile of ``size`` from a
+    host tensor of ``shape`` (fp16) through cold COPY_LEVELS; ``linewise``: the line-by-line path."""
+    from smaug_fast.kernels.copies import copy_tiles
+
+    h = CacheHierarchy(COPY_LEVELS)
+    args = (np.array(shape, np.int64), 2, 1 << 30, np.zeros((1, 4), np.int64), np.array([size], np.int64),
+            np.array([1 << 34], np.int64), True)
+    best = float("inf")
+    for _ in range(4):  # the first compiles or loads the kernels
+        h.reset()
+        h.linewise = linewise  # (no effect before the run path existed)
+        c = time.process_time()
+        copy_tiles(*args, *h._state())
+        best = min(best, time.process_time() - c)
+    s = h.stats()[0]
+    return (s.loads + s.stores) / best
+
+
+def copies() -> None:
+    print("tiling copies (copy_tiles), L1D 64 KiB 4-way 32 B + L2 2 MiB 16-way 32 B, cold, fp16:")
+    for name, shape, size in (("one 8 MiB run", (1, 1, 1, 1 << 22), (1, 1, 1, 1 << 22)),
+                              ("32 B runs (16 of 64 channels)", (1, 256, 256, 64), (1, 256, 256, 16))):
+        rates = [copy_rate(shape, size, False)]
+        if hasattr(CacheHierarchy, "linewise"):
+            rates.append(copy_rate(shape, size, True))
+        tail = f", line by line {rates[1] / 1e6:5.1f}" if len(rates) > 1 else ""
+        print(f"  {name:34s} {rates[0] / 1e6:5.1f} M lines/s per CPU second{tail}", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accesses", type=int, default=20_000_000)
@@ -125,6 +160,7 @@ def main(argv=None) -> int:
                   f"(counters {'identical' if same else 'DIFFERENT'} to smaug_fast's compat mode)", flush=True)
         else:
             print(f"{'':36s} pycachesim: not installed (run validation/pycachesim_compare.py once)")
+    copies()
     return 0
 
 

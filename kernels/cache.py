@@ -210,7 +210,10 @@ def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
 # ``memo`` scratch entries (int64[MEMO_N]): the level-0 memo, and the optional record of the
 # requests that reach memory (``rec`` int64[capacity, 3]: address, bytes, source index * 2 + write)
 (MEMO_LAST, MEMO_PREV, MEMO_CLOCK, MEMO_MRU, MEMO_NL, MEMO_NS, MEMO_RECN, MEMO_RECCAP, MEMO_SRC,
- MEMO_NEED) = range(10)
+ MEMO_NEED, MEMO_LINEWISE) = range(11)
+# ``memo[MEMO_LINEWISE] = 1`` turns off the run paths (copies.py) and the flush's direct write-backs:
+# those lines then go one at a time through ``run_accesses`` and ``_process``, the reference the tests
+# compare the fast paths with
 MEMO_N = 16
 
 
@@ -797,5 +800,168 @@ def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, dis
     if was_dirty and not discard:
         shift = cfg[j, C_SHIFT]
         cnt[j, N_WRITEBACKS] += 1
-        _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
-                 np.int64(1) << shift, K_WRITEBACK)
+        if glob[G_COMPAT] == 0 and memo[MEMO_LINEWISE] == 0:
+            # counts as ``_process`` does outside pycachesim's quirks, without its request stack
+            _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift, shift)
+        else:
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
+                     np.int64(1) << shift, K_WRITEBACK)
+
+
+@jit(_nrt=False, error_model="numpy")
+def copy_runs_ok(cfg, glob, memo):
+    """Whether ``copy_runs`` serves this hierarchy: two levels of one line size, both LRU or FIFO,
+    write-back and write-allocate, non-inclusive, no pycachesim quirks, no record of memory requests,
+    not ``memo[MEMO_LINEWISE]``. Elsewhere the copies run line by line through ``run_accesses``."""
+    if cfg.shape[0] != 2 or glob[G_COMPAT] != 0 or glob[G_INCLUSIVE] != 0:
+        return False
+    if memo[MEMO_RECCAP] > 0 or memo[MEMO_LINEWISE] != 0 or cfg[0, C_SHIFT] != cfg[1, C_SHIFT]:
+        return False
+    for j in range(2):
+        if cfg[j, C_POLICY] == P_RANDOM or cfg[j, C_WB] == 0 or cfg[j, C_WA] == 0:
+            return False
+    return True
+
+
+@jit(_nrt=False, error_model="numpy")
+def copy_runs(src, dst, n_src, n_dst, nruns, cfg, glob, tags, stamp, dirty, cnt):
+    """The memcpy runs of one tile copy, for a hierarchy that ``copy_runs_ok`` accepts: run ``r``
+    reads lines ``src[r]``, ``src[r] + 1``, ... (``n_src[r]`` of them) and writes lines ``dst[r]``, ...
+    (``n_dst[r]``), alternating, one whole line per access, as ``run_accesses`` would run them.
+
+    The same lookups, fills and write-backs in the same order as ``_single_line`` and
+    ``_writeback_line``, specialised to two levels of one line size: so the same counters, contents,
+    dirty bits and LRU/FIFO order. The counters add up in registers and reach ``cnt`` once; the
+    clock advances once per use (``_memo_run`` advances it once per run of hits on its two entries:
+    the stamps may differ in value, never in order)."""
+    ways0, base0, mask0, sets0, wbits0 = cfg[0, C_WAYS], cfg[0, C_BASE], cfg[0, C_MASK], cfg[0, C_SETS], cfg[0, C_WBITS]
+    ways1, base1, mask1, sets1, wbits1 = cfg[1, C_WAYS], cfg[1, C_BASE], cfg[1, C_MASK], cfg[1, C_SETS], cfg[1, C_WBITS]
+    lru0 = cfg[0, C_POLICY] == P_LRU
+    lru1 = cfg[1, C_POLICY] == P_LRU
+    clock = glob[G_CLOCK]
+    l0_loads = l0_stores = l0_lh = l0_sh = 0
+    l0_dirty = l0_clean = 0
+    l1_lh = l1_lm = l1_sh = l1_sm = 0
+    l1_dirty = l1_clean = 0
+    for r in range(nruns):
+        ns = n_src[r]
+        nd = n_dst[r]
+        for c in range(max(ns, nd)):
+            for w in range(2):
+                if w == 0:
+                    if c >= ns:
+                        continue
+                    ln = src[r] + c
+                    l0_loads += 1
+                else:
+                    if c >= nd:
+                        continue
+                    ln = dst[r] + c
+                    l0_stores += 1
+                b0 = (ln & mask0 if mask0 >= 0 else ln % sets0) * ways0 + base0
+                e, v0 = _scan_set(tags, stamp, b0, ways0, wbits0, ln)
+                if e >= 0:
+                    ue = np.uint64(e)
+                    if w == 0:
+                        l0_lh += 1
+                    else:
+                        l0_sh += 1
+                        dirty[ue] = 1
+                    if lru0:
+                        clock += 1
+                        stamp[ue] = clock
+                    continue
+                # level 0 missed: look the line up in level 1
+                b1 = (ln & mask1 if mask1 >= 0 else ln % sets1) * ways1 + base1
+                e1, v1 = _scan_set(tags, stamp, b1, ways1, wbits1, ln)
+                if e1 >= 0:
+                    l1_lh += 1
+                    if lru1:
+                        clock += 1
+                        stamp[np.uint64(e1)] = clock
+                else:
+                    l1_lm += 1
+                    uv = np.uint64(v1)
+                    old = tags[uv]
+                    old_dirty = dirty[uv]
+                    tags[uv] = ln
+                    clock += 1
+                    stamp[uv] = clock
+                    dirty[uv] = 0
+                    if old >= 0:
+                        if old_dirty != 0:
+                            l1_dirty += 1  # written back to memory
+                        else:
+                            l1_clean += 1
+                # fill level 0; a dirty victim is a store into level 1 (hit, or allocation without fetch)
+                uv = np.uint64(v0)
+                old = tags[uv]
+                old_dirty = dirty[uv]
+                tags[uv] = ln
+                clock += 1
+                stamp[uv] = clock
+                dirty[uv] = w
+                if old < 0:
+                    continue
+                if old_dirty == 0:
+                    l0_clean += 1
+                    continue
+                l0_dirty += 1
+                b1 = (old & mask1 if mask1 >= 0 else old % sets1) * ways1 + base1
+                e1, v1 = _scan_set(tags, stamp, b1, ways1, wbits1, old)
+                if e1 >= 0:
+                    l1_sh += 1
+                    ue = np.uint64(e1)
+                    if lru1:
+                        clock += 1
+                        stamp[ue] = clock
+                    dirty[ue] = 1
+                    continue
+                l1_sm += 1
+                uv = np.uint64(v1)
+                old1 = tags[uv]
+                old1_dirty = dirty[uv]
+                tags[uv] = old
+                clock += 1
+                stamp[uv] = clock
+                dirty[uv] = 1
+                if old1 >= 0:
+                    if old1_dirty != 0:
+                        l1_dirty += 1
+                    else:
+                        l1_clean += 1
+    glob[G_CLOCK] = clock
+    _add_copy_counts(cfg, cnt, l0_loads, l0_stores, l0_lh, l0_sh, l0_dirty, l0_clean,
+                     l1_lh, l1_lm, l1_sh, l1_sm, l1_dirty, l1_clean)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _add_copy_counts(cfg, cnt, l0_loads, l0_stores, l0_lh, l0_sh, l0_dirty, l0_clean,
+                     l1_lh, l1_lm, l1_sh, l1_sm, l1_dirty, l1_clean):
+    """``copy_runs``'s counts into ``cnt``: every level-0 miss fetches from level 1, every level-1
+    load miss from memory; dirty victims are written back one level down."""
+    line = np.int64(1) << cfg[0, C_SHIFT]
+    cnt[0, N_LOADS] += l0_loads
+    cnt[0, N_STORES] += l0_stores
+    cnt[0, N_LOAD_HITS] += l0_lh
+    cnt[0, N_LOAD_MISSES] += l0_loads - l0_lh
+    cnt[0, N_STORE_HITS] += l0_sh
+    cnt[0, N_STORE_MISSES] += l0_stores - l0_sh
+    cnt[0, N_FETCHES] += l0_loads - l0_lh + l0_stores - l0_sh
+    cnt[0, N_DIRTY_EVICT] += l0_dirty
+    cnt[0, N_WRITEBACKS] += l0_dirty
+    cnt[0, N_CLEAN_EVICT] += l0_clean
+    cnt[1, N_LOADS] += l1_lh + l1_lm
+    cnt[1, N_STORES] += l1_sh + l1_sm
+    cnt[1, N_LOAD_HITS] += l1_lh
+    cnt[1, N_LOAD_MISSES] += l1_lm
+    cnt[1, N_STORE_HITS] += l1_sh
+    cnt[1, N_STORE_MISSES] += l1_sm
+    cnt[1, N_FETCHES] += l1_lm
+    cnt[1, N_DIRTY_EVICT] += l1_dirty
+    cnt[1, N_WRITEBACKS] += l1_dirty
+    cnt[1, N_CLEAN_EVICT] += l1_clean
+    cnt[2, M_READS] += l1_lm
+    cnt[2, M_READ_BYTES] += l1_lm * line
+    cnt[2, M_WRITES] += l1_dirty
+    cnt[2, M_WRITE_BYTES] += l1_dirty * line

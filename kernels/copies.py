@@ -6,7 +6,10 @@ every tile in order, :func:`copy_tiles` generates the cache-line accesses of its
 the lines of its source and writes the lines of its destination, alternating) and runs them through
 the hierarchy of :mod:`.cache` (whose state arrays it takes, and updates, in place), recording the
 change of every counter per tile. One call per tensor instead of one per tile, and no trace arrays
-for the whole tensor: the accesses of one tile at a time live in a scratch buffer.
+for the whole tensor: the accesses of one tile at a time live in a scratch buffer. Where
+:func:`.cache.copy_runs_ok` (two write-back levels of one line size, the memory pass's usual case),
+not even those: each run goes to :func:`.cache.copy_runs` as its first lines and line counts, and is
+run there as the same alternating accesses (same counters, contents and LRU order; the tests compare).
 """
 
 from __future__ import annotations
@@ -56,14 +59,19 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
         s *= shape[j]
     # the largest number of accesses of one tile: each run touches at most bytes / line + 1 lines
     # on each side
+    # (the run path, ``cache.copy_runs``, takes each run's first source and destination line and
+    # their counts instead)
+    fast = _cache.copy_runs_ok(cfg, glob, memo)
     most = 0
+    rmost = 1
     for t in range(t_count):
         d, run = _run_shape(shape, origins[t], sizes[t])
         nruns = 1
         for j in range(d):
             nruns *= sizes[t, j]
         lines = run * esize // line + 2
-        most = max(most, 2 * nruns * lines)
+        most = max(most, 2 * nruns * lines) if not fast else 0
+        rmost = max(rmost, nruns)
     addr = np.empty(max(most, 1), np.int64)
     rw = np.empty(max(most, 1), np.uint8)
     one = np.ones(1, np.int32)
@@ -72,6 +80,12 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
     delta = np.zeros((t_count, cnt.shape[0], cnt.shape[1]), np.int64)
     before = np.empty_like(cnt)
     idx = np.empty(nd, np.int64)
+    if not fast:
+        rmost = 1
+    r_src = np.empty(rmost, np.int64)
+    r_dst = np.empty(rmost, np.int64)
+    r_ns = np.empty(rmost, np.int64)
+    r_nd = np.empty(rmost, np.int64)
     for t in range(t_count):
         d, run = _run_shape(shape, origins[t], sizes[t])
         run_bytes = run * esize
@@ -97,7 +111,13 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
             d1 = (dst + run_bytes - 1) >> shift
             n_src = s1 - s0 + 1
             n_dst = d1 - d0 + 1
-            for c in range(max(n_src, n_dst)):
+            if fast:
+                r_src[r] = s0
+                r_dst[r] = d0
+                r_ns[r] = n_src
+                r_nd[r] = n_dst
+                k += n_src + n_dst
+            for c in range(max(n_src, n_dst) if not fast else 0):
                 if c < n_src:
                     addr[k] = (s0 + c) << shift
                     rw[k] = 0
@@ -116,7 +136,9 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
                 idx[j] = origins[t, j]
                 j -= 1
         before[:, :] = cnt
-        if k:
+        if fast:
+            _cache.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, cfg, glob, tags, stamp, dirty, cnt)
+        elif k:
             _cache.run_accesses(addr[:k], rw[:k], one, line, 0, cfg, glob, tags, stamp, dirty, cnt, stack,
                                 memo, rec, 0)
         delta[t] = cnt - before

@@ -372,3 +372,127 @@ def test_counter_differences_isolate_one_phase():
     dm = mem_after - mem_before
     assert d1.loads == 0 and d1.invalidations == 512 // 32 and d1.writebacks == 512 // 32
     assert dm.writes == 512 // 64 and dm.reads == 0 and dm.write_bytes == 512
+
+
+# -- the run paths against the line-by-line path ------------------------------------------------------
+
+any_level = st.builds(
+    lambda sets, ways, line_log2, policy, wb, wa: CacheConfig(
+        size_bytes=sets * ways * (1 << line_log2), ways=ways, line_bytes=1 << line_log2, policy=policy,
+        write_back=wb, write_allocate=wa),
+    sets=st.sampled_from([1, 2, 3, 4, 8, 16]),
+    ways=st.sampled_from([1, 2, 4, 8]),
+    line_log2=st.integers(2, 6),
+    policy=st.sampled_from(["lru", "fifo", "random"]),
+    wb=st.booleans(),
+    wa=st.booleans(),
+)
+
+
+def _state_of(h):
+    """Everything the hierarchy holds: contents, LRU/FIFO stamps, dirty bits, counters, clock, seeds."""
+    return [a.tolist() for a in (h._tags, h._stamp, h._dirty, h._cnt, h._glob)]
+
+
+def _pair(levels, inclusive, compat):
+    if compat:
+        levels = [dataclasses.replace(c, ways=1 << (c.ways.bit_length() - 1)) for c in levels]
+    fast = CacheHierarchy(levels, inclusive=inclusive, pycachesim_compat=compat)
+    slow = CacheHierarchy(levels, inclusive=inclusive, pycachesim_compat=compat)
+    slow.linewise = True
+    return fast, slow
+
+
+@given(
+    levels=st.lists(any_level, min_size=1, max_size=3),
+    seed=st.integers(0, 10_000),
+    inclusive=st.booleans(),
+    compat=st.booleans(),
+    ops=st.lists(st.tuples(st.integers(0, 4096), st.integers(1, 2048), st.booleans()), min_size=1, max_size=6),
+)
+def test_flush_fast_writebacks_match_line_by_line(levels, seed, inclusive, compat, ops):
+    """Flushes and invalidations between random traces: the direct write-backs of ``_flush_entry``
+    leave exactly the state the request stack of ``_process`` leaves."""
+    fast, slow = _pair(levels, inclusive, compat)
+    assert slow.linewise and not fast.linewise
+    rng = np.random.default_rng(seed)
+    for addr, nbytes, discard in ops:
+        a = rng.integers(0, 4096, 200).astype(np.int64)
+        w = rng.random(200) < 0.6
+        for h in (fast, slow):
+            h.access(a, w, 8)
+            (h.invalidate if discard else h.flush)(addr, nbytes)
+        assert _state_of(fast) == _state_of(slow)
+
+
+def test_linewise_survives_reset():
+    h = CacheHierarchy([CacheConfig(1024, 2, 32)])
+    h.linewise = True
+    h.reset()
+    assert h.linewise
+
+
+def _lru_order(h):
+    """Per level and set, the lines held from least to most recently used (filled, for FIFO), and the
+    dirty ones: what decides every later hit and victim (the stamps' values themselves may differ)."""
+    out = []
+    for j, c in enumerate(h._cfg.tolist()):
+        sets, ways, base = c[0], c[1], c[6]
+        for s in range(sets):
+            sl = slice(base + s * ways, base + (s + 1) * ways)
+            tags, stamp, dirty = h._tags[sl], h._stamp[sl], h._dirty[sl]
+            order = np.argsort(stamp, kind="stable")
+            out.append((j, s, [(int(tags[k]), int(dirty[k])) for k in order if tags[k] >= 0]))
+    return out
+
+
+def _random_tiles(rng, shape):
+    origins, sizes = [], []
+    for _ in range(int(rng.integers(1, 5))):
+        o = [int(rng.integers(0, n)) for n in shape]
+        origins.append(o)
+        sizes.append([int(rng.integers(1, n - oi + 1)) for n, oi in zip(shape, o, strict=True)])
+    return np.array(origins, dtype=np.int64), np.array(sizes, dtype=np.int64)
+
+
+@given(
+    l1=any_level,
+    l2=any_level,
+    common=st.booleans(),
+    seed=st.integers(0, 10_000),
+    inclusive=st.booleans(),
+    compat=st.booleans(),
+    esize=st.sampled_from([1, 2, 4]),
+)
+def test_copy_runs_match_line_by_line(l1, l2, common, seed, inclusive, compat, esize):
+    """Tiling and untiling copies between random accesses: the run path (``copy_runs``, used where
+    ``copy_runs_ok``) leaves the counters, contents, dirty bits and LRU/FIFO order of the line-by-line
+    path through ``run_accesses``, per tile."""
+    from smaug_fast.kernels.copies import copy_tiles
+
+    from smaug_fast.kernels.cache import copy_runs_ok
+
+    if common:  # half the examples in the configuration of the run path, the others mostly not
+        l1, l2 = (dataclasses.replace(c, policy="fifo" if c.policy == "fifo" else "lru", write_back=True,
+                                      write_allocate=True) for c in (l1, l2))
+        l2 = dataclasses.replace(l2, size_bytes=l2.sets * l2.ways * l1.line_bytes, line_bytes=l1.line_bytes)
+        inclusive = compat = False
+    fast, slow = _pair([l1, l2], inclusive, compat)
+    assert not common or copy_runs_ok(fast._cfg, fast._glob, fast._memo)
+    assert not copy_runs_ok(slow._cfg, slow._glob, slow._memo)
+    rng = np.random.default_rng(seed)
+    shape = np.array([1, *rng.integers(1, 7, 2), int(rng.integers(1, 40))], dtype=np.int64)
+    for step in range(3):
+        origins, sizes = _random_tiles(rng, shape.tolist())
+        bases = 3000 + 4096 * np.arange(len(origins), dtype=np.int64) + int(rng.integers(0, 64))
+        a = rng.integers(0, 8192, 100).astype(np.int64)
+        w = rng.random(100) < 0.5
+        outs = []
+        for h in (fast, slow):
+            h.access(a, w, 4)
+            outs.append(copy_tiles(shape, esize, 100 + step, origins, sizes, bases, step != 1, *h._state()))
+        for x, y in zip(*outs, strict=True):
+            assert x.tolist() == y.tolist()
+        assert _ours(fast.stats()) == _ours(slow.stats())
+        assert dataclasses.asdict(fast.memory_traffic()) == dataclasses.asdict(slow.memory_traffic())
+        assert _lru_order(fast) == _lru_order(slow)

@@ -269,6 +269,7 @@ class CacheHierarchy:
         self._cnt = np.zeros((len(self.levels) + 1, _k.CNT_N), dtype=np.int64)
         self._stack = _k.new_stack()
         self._memo = np.zeros(_k.MEMO_N, dtype=np.int64)
+        self._memo[_k.MEMO_LINEWISE] = int(getattr(self, "_linewise", False))
         self._rec = np.zeros((1, 3), dtype=np.int64)  # grown when memory requests are recorded
         self._glob[:] = 0
         self._glob[_k.G_COMPAT] = int(self.pycachesim_compat)
@@ -276,6 +277,17 @@ class CacheHierarchy:
         for i, lv in enumerate(self.levels):
             # a non-zero xorshift state per level derived from the seed
             self._glob[_k.GLOB_N + i] = (lv.seed * 2654435761 + 0x9E3779B97F4A7C15 + i) & (2**63 - 1) or 1
+
+    @property
+    def linewise(self) -> bool:
+        """True: run every line through the general line-by-line kernels, not the run paths (same
+        counters and state, slower; the tests compare the two)."""
+        return bool(self._memo[_k.MEMO_LINEWISE])
+
+    @linewise.setter
+    def linewise(self, flag: bool) -> None:
+        self._linewise = bool(flag)
+        self._memo[_k.MEMO_LINEWISE] = int(self._linewise)
 
     def reset_stats(self) -> None:
         """Zero the counters, keeping the contents (measure a warm steady state)."""
