@@ -178,6 +178,18 @@ def _back_invalidate(cfg, glob, tags, stamp, dirty, cnt, lv, line):
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
+def _place(tags, stamp, dirty, e, line, clock, is_dirty):
+    """Put ``line`` in way ``e`` (stamped ``clock``, dirty bit ``is_dirty``); return the (line, dirty bit)
+    it replaces (line -1: the way was empty)."""
+    old = tags[e]
+    old_dirty = dirty[e]
+    tags[e] = line
+    stamp[e] = clock
+    dirty[e] = is_dirty
+    return old, old_dirty
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
 def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
     """Place ``line`` in level ``lv`` (``is_dirty`` 0/1), evicting a victim.
 
@@ -187,13 +199,9 @@ def _fill(cfg, glob, tags, stamp, dirty, cnt, lv, line, is_dirty):
     ways = cfg[lv, C_WAYS]
     base = cfg[lv, C_BASE] + _set_of(cfg, lv, line) * ways
     e = _victim(cfg, glob, tags, stamp, lv, base)
-    old = tags[e]
-    old_dirty = dirty[e]
-    tags[e] = line
     clock = glob[G_CLOCK] + 1
     glob[G_CLOCK] = clock
-    stamp[e] = clock
-    dirty[e] = is_dirty
+    old, old_dirty = _place(tags, stamp, dirty, e, line, clock, is_dirty)
     if old < 0:
         return -1
     if glob[G_INCLUSIVE] != 0 and lv > 0:
@@ -881,26 +889,16 @@ def copy_runs(src, dst, n_src, n_dst, nruns, cfg, glob, tags, stamp, dirty, cnt)
                         stamp[np.uint64(e1)] = clock
                 else:
                     l1_lm += 1
-                    uv = np.uint64(v1)
-                    old = tags[uv]
-                    old_dirty = dirty[uv]
-                    tags[uv] = ln
                     clock += 1
-                    stamp[uv] = clock
-                    dirty[uv] = 0
+                    old, old_dirty = _place(tags, stamp, dirty, np.uint64(v1), ln, clock, 0)
                     if old >= 0:
                         if old_dirty != 0:
                             l1_dirty += 1  # written back to memory
                         else:
                             l1_clean += 1
                 # fill level 0; a dirty victim is a store into level 1 (hit, or allocation without fetch)
-                uv = np.uint64(v0)
-                old = tags[uv]
-                old_dirty = dirty[uv]
-                tags[uv] = ln
                 clock += 1
-                stamp[uv] = clock
-                dirty[uv] = w
+                old, old_dirty = _place(tags, stamp, dirty, np.uint64(v0), ln, clock, w)
                 if old < 0:
                     continue
                 if old_dirty == 0:
@@ -918,13 +916,8 @@ def copy_runs(src, dst, n_src, n_dst, nruns, cfg, glob, tags, stamp, dirty, cnt)
                     dirty[ue] = 1
                     continue
                 l1_sm += 1
-                uv = np.uint64(v1)
-                old1 = tags[uv]
-                old1_dirty = dirty[uv]
-                tags[uv] = old
                 clock += 1
-                stamp[uv] = clock
-                dirty[uv] = 1
+                old1, old1_dirty = _place(tags, stamp, dirty, np.uint64(v1), old, clock, 1)
                 if old1 >= 0:
                     if old1_dirty != 0:
                         l1_dirty += 1
