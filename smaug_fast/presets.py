@@ -28,10 +28,14 @@ from .memory import PRESETS as DRAM_PRESETS
 #: ``device_bus_width = 16``, ``burst_length = 16``, so 64-byte bursts) and two ranks: 12.8 GB/s
 #: peak. Requests of the 32-byte cache lines still take whole 64-byte bursts. The controller keeps
 #: DRAMCtrl's defaults: ``addr_mapping = 'RoRaBaCoCh'`` (a whole row's columns before the next bank),
-#: ``read_buffer_size = 32``, ``write_buffer_size = 64``.
+#: ``read_buffer_size = 32``, ``write_buffer_size = 64`` and its write-drain policy,
+#: ``write_high_thresh_perc = 85``, ``write_low_thresh_perc = 50`` (32 of 64 entries) and
+#: ``min_writes_per_switch = 16``: while reads wait, the bus turns back to them after 16 writes
+#: (``DRAMCtrl::processNextReqEvent``, src/mem/dram_ctrl.cc).
 LPDDR4_3200_GEM5_2X16 = dataclasses.replace(
     DRAM_PRESETS["LPDDR4-3200-2ch-x16"], name="LPDDR4-3200-gem5-2x16", channels=1, ranks=2, bus_width_bits=32,
-    address_mapping="rorabgbacoch", read_queue_size=32, write_queue_size=64,
+    address_mapping="rorabgbacoch", read_queue_size=32, write_queue_size=64, write_high_thresh_pct=85.0,
+    write_drain_min=32, min_writes_per_switch=16,
 )
 
 

@@ -84,7 +84,18 @@ class DRAMConfig(Spec):
     open_page: bool = param(True, "rows stay open after an access (open-page policy); False: close-page")
     read_queue_size: int = param(64, "entries of a channel's read queue", ge=1, le=4096)
     write_queue_size: int = param(128, "entries of a channel's write queue", ge=1, le=4096)
-    write_drain_min: int = param(8, "writes a drain issues at least once it starts [requests]", ge=0, le=4096)
+    write_drain_min: int = param(
+        8, "write drain start with no read waiting: writes drain once more than this many are queued "
+        "[requests] (DRAMsim3 src/controller.cc ScheduleTransaction: 8; gem5 DRAMCtrl: write_low_thresh_perc "
+        "50 % of write_buffer_size)", ge=0, le=4096)
+    write_high_thresh_pct: float = param(
+        100.0, "write drain start while reads wait: writes drain once the write queue holds more than this "
+        "share of its entries, or is full [%] (DRAMsim3: 100, drains a full write buffer; gem5 DRAMCtrl.py "
+        "write_high_thresh_perc: 85)", gt=0.0, le=100.0)
+    min_writes_per_switch: int = param(
+        0, "writes a drain issues before the bus turns back to waiting reads [requests]; 0: a drain issues "
+        "every write queued when it started (DRAMsim3); gem5 DRAMCtrl.py min_writes_per_switch: 16, which "
+        "also ends a drain once the writes left plus this fall below write_drain_min", ge=0, le=4096)
 
     # ---- derived quantities
     @property
@@ -95,6 +106,12 @@ class DRAMConfig(Spec):
     def burst_bytes(self) -> int:
         """Bytes moved by one column command on one channel [B]."""
         return self.bus_width_bits // 8 * self.burst_length
+
+    @property
+    def write_high_entries(self) -> int:
+        """Queued writes that start a drain while reads wait: more than write_high_thresh_pct % of
+        the queue (gem5: ``writeQueue.size() > writeHighThreshold``), at most a full queue [requests]."""
+        return min(self.write_queue_size, int(self.write_queue_size * self.write_high_thresh_pct / 100.0) + 1)
 
     @property
     def devices_per_rank(self) -> int:
@@ -130,6 +147,9 @@ class DRAMConfig(Spec):
             )
         if self.write_drain_min >= self.write_queue_size:
             raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < write_queue_size")
+        if self.min_writes_per_switch > self.write_queue_size:
+            raise ConfigError(f"{o}.min_writes_per_switch = {self.min_writes_per_switch}: must be <= "
+                              f"write_queue_size = {self.write_queue_size}")
 
     def field_bits(self) -> tuple[np.ndarray, np.ndarray]:
         """(shift, mask) of each address field in the order ch, ra, bg, ba, ro, co."""
@@ -179,6 +199,8 @@ class DRAMConfig(Spec):
         p[_k.P_DRAIN_MIN] = self.write_drain_min
         p[_k.P_OPEN_PAGE] = int(self.open_page)
         p[_k.P_RTRS] = self.t_rtrs_cycles
+        p[_k.P_WHIGH] = self.write_high_entries
+        p[_k.P_MIN_SWITCH] = self.min_writes_per_switch
         return p
 
     def unloaded_latency_ns(self) -> dict[str, float]:
