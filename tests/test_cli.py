@@ -142,6 +142,32 @@ def test_validate_runs_the_paper_comparison(reference_dir, capsys, monkeypatch):
     assert row.split()[1] == "ok" and row.endswith(script_summary[0])
 
 
+def test_validate_report_writes_markdown_and_figures(reference_dir, tmp_path, capsys, monkeypatch):
+    """--report DIR: a README with the summary, the paper comparison's Markdown and one PNG per figure,
+    each PNG a real image that the Markdown shows."""
+    monkeypatch.setenv("SMAUG_FAST_REFERENCE", str(reference_dir))
+    report = tmp_path / "report"
+    assert main(["validate", "--report", str(report), "smaug_paper"]) == 0
+    capsys.readouterr()
+    readme = (report / "README.md").read_text()
+    assert "| smaug_paper | ok |" in readme and "[smaug_paper.md](smaug_paper.md)" in readme
+    md = (report / "smaug_paper.md").read_text()
+    pngs = sorted(p.name for p in report.glob("*.png"))
+    assert pngs == ["fig1.png", "fig10a.png", "fig10b.png", "fig14.png", "fig17.png", "headlines.png"]
+    for name in pngs:
+        assert f"]({name})" in md
+        assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "summary: Fig. 1 " in md and "| Minerva |" in md
+
+
+def test_validate_report_into_a_file_is_an_error(fake_repo, tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert main(["validate", "--repo", str(fake_repo), "--report", str(target)]) == 2
+    assert f"--report {target}: exists and is not a directory" in capsys.readouterr().err
+    assert not _ran(fake_repo, "smaug_paper.py")
+
+
 @pytest.fixture
 def fake_repo(tmp_path, monkeypatch):
     """A checkout whose validation scripts are stand-ins: they print, leave a mark and exit as told."""
