@@ -66,7 +66,7 @@ class CPU(Spec):
         ge=1e-3, le=1024.0
     )
     copy_call_cycles: int = param(
-        400,
+        300,
         "fixed cost of one contiguous run of a tiling copy: SMAUG's copyTensorRegion advances two "
         "TensorRegionIndexIterators and calls memcpy per run [cycles] (fitted: validation/calibrate.py)",
         ge=0, le=10_000_000
@@ -122,6 +122,13 @@ class DMA(Spec):
         False, "skip flushing source lines from the CPU caches before a DMA load (gem5.cfg)"
     )
     invalidate_on_store: bool = param(True, "invalidate destination lines in the CPU caches on a DMA store (gem5.cfg)")
+    flush_writes_back: bool = param(
+        False,
+        "the flush before a DMA load writes dirty lines back to DRAM and cleans them, as a real cache "
+        "flush does; False (SMAUG's simulator): gem5-Aladdin charges the flush as a delay only "
+        "(flush_ns_per_line per line; HybridDatapath.h: 'instead of just accounting for latency'), "
+        "the caches keep their lines and nothing is written back",
+    )
     flush_ns_per_line: float = param(
         12.0,
         "delay of each source cache line flushed before a DMA load [ns] (gem5-aladdin "
