@@ -33,7 +33,7 @@ from ..choices import ModelFamily
 from ..errors import ConfigError, WorkloadError, describe
 from ..hardware import System
 from ..memo import SIM_CACHE
-from .result import DETAIL_PHASES, ENERGY_COMPONENTS, PHASES, OpResult, Result
+from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, OpResult, Result
 
 #: Decode steps simulated by default (the rest interpolated): ``tests/test_generation.py`` bounds the
 #: error this leaves against simulating every step.
@@ -59,6 +59,9 @@ _VARIABLES: dict[str, tuple[str, str]] = {
     "dram_read_bytes": ("B", "bytes read from DRAM over the generation"),
     "dram_write_bytes": ("B", "bytes written to DRAM over the generation"),
 }
+
+#: The generation's own variables a sweep over ``new_tokens`` stores beside :data:`~.result.VARIABLES`.
+GENERATION_VARIABLES = {k: _VARIABLES[k] for k in ("ttft_s", "tpot_s", "tokens_per_s", "energy_per_token_j")}
 
 _OP_FIELDS = ("latency_s", "energy_j", "macs", "invocations", "dram_read_bytes", "dram_write_bytes")
 
@@ -93,6 +96,8 @@ class GenerationResult:
     samples: tuple[int, ...]
     exact: bool
     system: object = field(default=None, repr=False)
+    energy_detail_j: dict[str, float] = field(default_factory=dict)
+    macs: int = 0
 
     @property
     def tokens_per_s(self) -> float:
@@ -123,6 +128,23 @@ class GenerationResult:
         out.update({f"energy_{c}_j": self.energy_breakdown_j[c] for c in ENERGY_COMPONENTS})
         out["dram_read_bytes"] = float(self.dram_read_bytes)
         out["dram_write_bytes"] = float(self.dram_write_bytes)
+        return out
+
+    def result_scalars(self) -> dict[str, float]:
+        """The generation's totals under the names of :meth:`.Result.scalars` (every variable of
+        :data:`~.result.VARIABLES`), and :data:`GENERATION_VARIABLES` (what a sweep stores per point)."""
+        out = {"latency_s": self.latency_s}
+        out.update({f"{p}_s": self.breakdown_s[p] for p in PHASES})
+        out.update({f"{p}_detail_s": self.detail_s[p] for p in DETAIL_PHASES})
+        out["energy_j"] = self.energy_j
+        out.update({f"energy_{c}_j": self.energy_breakdown_j[c] for c in ENERGY_COMPONENTS})
+        out.update({f"energy_detail_{c}_j": self.energy_detail_j.get(c, 0.0) for c in ENERGY_DETAIL})
+        out["dram_read_bytes"] = float(self.dram_read_bytes)
+        out["dram_write_bytes"] = float(self.dram_write_bytes)
+        out["dram_bytes"] = float(self.dram_read_bytes + self.dram_write_bytes)
+        out["dram_bandwidth_bytes_per_s"] = out["dram_bytes"] / self.latency_s if self.latency_s > 0 else 0.0
+        out["macs"] = float(self.macs)
+        out.update({k: getattr(self, k) for k in GENERATION_VARIABLES})
         return out
 
     def to_dataset(self):
@@ -306,8 +328,10 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
         dram_read_bytes=int(round(total(lambda r: r.dram_read_bytes))),
         dram_write_bytes=int(round(total(lambda r: r.dram_write_bytes))),
         prefill=prefill, decode_ops=decode_ops, samples=tuple(int(k) for k in points), exact=exact, system=system,
+        energy_detail_j={c: total(lambda r, c=c: r.energy_detail_j.get(c, 0.0)) for c in ENERGY_DETAIL},
+        macs=int(round(total(lambda r: r.macs))),
     )
 
 
-__all__ = ["DEFAULT_PRESET", "DEFAULT_SAMPLES", "GenerationResult", "interpolation_weights", "sample_points",
+__all__ = ["DEFAULT_PRESET", "DEFAULT_SAMPLES", "GENERATION_VARIABLES", "GenerationResult", "interpolation_weights", "sample_points",
            "simulate_generation"]
