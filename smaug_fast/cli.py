@@ -426,6 +426,8 @@ VALIDATIONS = {
     "smaug_paper": Validation(
         "smaug_paper.py", "SMAUG's published Fig. 1, 10 and 17 (about 10 s)", "summary:",
         reference="smaug_published.json"),
+    "llm_roofline": Validation(
+        "llm_roofline.py", "TinyLlama decode tokens/s vs llama.cpp on Raspberry Pi 4/5 (about 15 s)", "summary:"),
     "pycachesim": Validation(
         "pycachesim_compare.py", "cache counters vs pycachesim 0.3.1 (a few minutes)", "comparison(s) failed",
         peer=".venv-pycachesim/bin/python",

@@ -67,10 +67,13 @@ def test_decode_simulations_do_not_grow_with_new_tokens():
     simulate_generation(TINY, SYSTEM, prompt_len=4, new_tokens=200, samples=3)
     stats = SIM_CACHE.stats()["generation_step"]
     assert stats.misses == 1 + 3  # the prefill and three decode steps for 199 steps
-    # a second generation reuses every step it shares
-    simulate_generation(TINY, SYSTEM, prompt_len=4, new_tokens=200, samples=3)
+    # the same generation again is one lookup; another one reuses every step it shares
+    first = simulate_generation(TINY, SYSTEM, prompt_len=4, new_tokens=200, samples=3)
+    assert SIM_CACHE.stats()["generation"].hits == 1 and SIM_CACHE.stats()["generation_step"].misses == 4
+    short = simulate_generation(TINY, SYSTEM, prompt_len=4, new_tokens=2)  # the prefill and kv_len 4
     after = SIM_CACHE.stats()["generation_step"]
-    assert (after.misses, after.hits) == (4, stats.hits + 4)
+    assert (after.misses, after.hits) == (4, stats.hits + 2)
+    assert short.ttft_s == first.ttft_s and short.step_s[0] == first.step_s[0]
 
 
 def test_sample_points_and_weights():

@@ -19,7 +19,8 @@ is. ``exact=True`` simulates every step. The interpolation is exact for quantiti
 ``kv_len`` and off by the curvature of the rest (cache effects as the KV cache outgrows the LLC); the
 tests bound its error against ``exact=True`` (``tests/test_generation.py``). Results of decode steps
 and prefills are memoized in :data:`~smaug_fast.memo.SIM_CACHE` on (architecture, phase, lengths,
-batch, dtype, system), so a step simulated once is reused by any later generation on that system.
+batch, dtype, system), so a step simulated once is reused by any later generation on that system, and
+whole generations on all their arguments (table ``generation``).
 """
 
 from __future__ import annotations
@@ -240,20 +241,26 @@ def interpolation_weights(points: np.ndarray, kv: np.ndarray) -> np.ndarray:
     return w
 
 
+def _op_matrix(r: Result) -> np.ndarray:
+    """A Result's per-op rows as one array [ops, fields]: _OP_FIELDS, PHASES, DETAIL_PHASES."""
+    return np.array([[getattr(o, f) for f in _OP_FIELDS] + [o.breakdown_s[p] for p in PHASES]
+                     + [o.detail_s[p] for p in DETAIL_PHASES] for o in r.ops], dtype=float)
+
+
 def _weighted_ops(results: list[Result], weights: np.ndarray) -> tuple[OpResult, ...]:
     """Each op's row summed over the steps: ``sum_k weights[k] x row in results[k]``."""
     base = results[0].ops
     for r in results[1:]:
-        if [o.name for o in r.ops] != [o.name for o in base]:  # the builders name ops by layer, not length
+        if len(r.ops) != len(base) or any(a.name != b.name for a, b in zip(r.ops, base)):
             raise WorkloadError("simulate_generation: decode graphs of different lengths have different ops")
+    total = sum(w * _op_matrix(r) for w, r in zip(weights, results))
+    nf, np_ = len(_OP_FIELDS), len(PHASES)
     rows = []
-    for i, op in enumerate(base):
-        per = [r.ops[i] for r in results]
-        num = {f: float(np.dot(weights, [getattr(o, f) for o in per])) for f in _OP_FIELDS}
+    for op, v in zip(base, total.tolist()):
+        num = dict(zip(_OP_FIELDS, v[:nf]))
         rows.append(OpResult(
             name=op.name, kind=op.kind, device=op.device, latency_s=num["latency_s"],
-            breakdown_s={p: float(np.dot(weights, [o.breakdown_s[p] for o in per])) for p in PHASES},
-            detail_s={p: float(np.dot(weights, [o.detail_s[p] for o in per])) for p in DETAIL_PHASES},
+            breakdown_s=dict(zip(PHASES, v[nf:nf + np_])), detail_s=dict(zip(DETAIL_PHASES, v[nf + np_:])),
             energy_j=num["energy_j"], macs=int(round(num["macs"])), invocations=int(round(num["invocations"])),
             dram_read_bytes=int(round(num["dram_read_bytes"])), dram_write_bytes=int(round(num["dram_write_bytes"])),
             tiling=op.tiling,
@@ -302,6 +309,14 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
                             f"of {arch.max_pos} positions")
     arch_key = (arch, dtype)
     name = config if isinstance(config, str) else arch.family.value
+    key = (arch_key, name, prompt_len, new_tokens, batch, exact, None if exact else int(samples), system)
+    return SIM_CACHE.get("generation", key, lambda: _generate(
+        cfg, arch_key, name, prompt_len, new_tokens, batch, exact, int(samples), dtype, system), 64)
+
+
+def _generate(cfg: dict, arch_key: tuple, name: str, prompt_len: int, new_tokens: int, batch: int, exact: bool,
+              samples: int, dtype: str, system: System) -> GenerationResult:
+    """The generation of :func:`simulate_generation`, its arguments checked (memoized there)."""
     prefill = _step(arch_key, cfg, "prefill", prompt_len, None, batch, dtype, system)
     kv = np.arange(prompt_len, prompt_len + new_tokens - 1, dtype=np.int64)
     if len(kv):
