@@ -93,3 +93,11 @@ def test_bad_names_are_config_errors():
     with pytest.raises(ConfigError, match=r"preset = 'soc-2026-lpdr5': unknown; valid: .*soc-2026-lpddr5"):
         presets.load("soc-2026-lpdr5")
     assert System(dram="LPDDR5X-8533").dram is PRESETS["LPDDR5X-8533"]
+
+
+@pytest.mark.parametrize("field", ["idd4r_ma", "idd4w_ma", "idd5_ma"])
+def test_burst_currents_below_active_standby_are_config_errors(field):
+    """DRAMPower's method charges IDD4R/IDD4W/IDD5 above IDD3N: below it a read would give energy back
+    (found by tests/test_fuzz.py: idd4r_ma = 0 made the DRAM's dynamic energy negative)."""
+    with pytest.raises(ConfigError, match=rf"dram.{field} = 10: less than idd3n_ma = 47"):
+        System().replace(dram=PRESETS["LPDDR5-6400"]).replace(**{f"dram.{field}": 10})

@@ -130,6 +130,10 @@ class DRAMConfig(Spec):
             raise ConfigError(
                 f"{o}.address_mapping = {describe(m)}: must list each of {_FIELDS} once (MSB first)"
             )
+        for name in ("idd4r_ma", "idd4w_ma", "idd5_ma"):
+            if getattr(self, name) < self.idd3n_ma:  # the energy model charges the current above IDD3N
+                raise ConfigError(f"{o}.{name} = {getattr(self, name):g}: less than idd3n_ma = {self.idd3n_ma:g} "
+                                  "(a burst or refresh draws the active-standby current and more)")
         if self.write_drain_min >= self.write_queue_size:
             raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < write_queue_size")
 
