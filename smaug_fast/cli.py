@@ -155,6 +155,62 @@ def register_run(subparsers) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from .sim.generation import simulate_generation
+
+    system = _system(args)
+    r = simulate_generation(args.config, system, prompt_len=args.prompt_len, new_tokens=args.new_tokens,
+                            batch=args.batch, exact=args.exact, samples=args.samples)
+    described = _described_system(args, system)
+    if args.json:
+        nan_free = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+        out = {"config": r.network, "system": described, "prompt_len": r.prompt_len, "new_tokens": r.new_tokens,
+               **{k: nan_free(v) for k, v in r.scalars().items()}, "breakdown_s": r.breakdown_s,
+               "energy_breakdown_j": r.energy_breakdown_j, "samples": list(r.samples), "exact": r.exact}
+        if args.steps:
+            out["step_s"] = r.step_s.tolist()
+            out["step_kv_len"] = r.step_kv_len.tolist()
+        print(json.dumps(out, indent=2))
+        return 0
+    changes = ", ".join(f"{k}={v}" for k, v in described["changes"].items()) or "none"
+    print(f"system: preset {described['preset']} (changes: {changes}); {described['num_accelerators']} x "
+          f"{described['accelerator']} over {described['interface']}, DRAM {described['dram']}")
+    print(r.summary())
+    if args.steps:
+        print("  step  kv_len  time [ms]")
+        for i, (k, t) in enumerate(zip(r.step_kv_len.tolist(), r.step_s.tolist()), start=1):
+            print(f"  {i:4d}  {k:6d}  {t * 1e3:.4f}")
+    return 0
+
+
+def register_generate(subparsers) -> None:
+    from .sim.generation import DEFAULT_PRESET, DEFAULT_SAMPLES
+
+    p = subparsers.add_parser(
+        "generate", help="simulate an LLM generating tokens: prefill, then decode steps as the KV cache grows",
+        description="TTFT, time per output token, tokens/s and energy per token of a decoder (a shipped "
+                    "config such as tinyllama-1.1b or gpt2, or a config.json path) on an SoC preset.",
+    )
+    p.add_argument("config", help="a shipped transformer config (gpt2, tinyllama-1.1b) or a config.json path")
+    p.add_argument("--prompt-len", type=_positive_int, required=True, help="tokens of the prompt")
+    p.add_argument("--new-tokens", type=_positive_int, required=True, help="tokens to generate")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"hardware preset (default {DEFAULT_PRESET})")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="change a hardware field by dotted path, e.g. --set dram=LPDDR5X-8533",
+    )
+    p.add_argument("--batch", type=_positive_int, default=1, help="sequences generated together (default 1)")
+    p.add_argument("--exact", action="store_true", help="simulate every decode step (default: sample and interpolate)")
+    p.add_argument("--samples", type=_positive_int, default=DEFAULT_SAMPLES,
+                   help=f"decode steps simulated when not --exact (default {DEFAULT_SAMPLES})")
+    p.add_argument("--steps", action="store_true", help="also print every decode step's time")
+    p.add_argument("--json", action="store_true", help="print JSON (ttft_s, tpot_s, tokens_per_s, ...)")
+    p.set_defaults(func=_cmd_generate)
+
+
 # ------------------------------------------------------------------------------------------------
 # scalesim: SCALE-Sim 3.0.0's command line (readers and writers in accelerators/scalesim_io.py)
 # ------------------------------------------------------------------------------------------------
@@ -371,6 +427,8 @@ VALIDATIONS = {
     "smaug_paper": Validation(
         "smaug_paper.py", "SMAUG's published Fig. 1, 10, 14 and 17 (about 10 s)", "summary:",
         reference="smaug_published.json", report=True),
+    "llm_roofline": Validation(
+        "llm_roofline.py", "TinyLlama decode tokens/s vs llama.cpp on Raspberry Pi 4/5 (about 15 s)", "summary:"),
     "pycachesim": Validation(
         "pycachesim_compare.py", "cache counters vs pycachesim 0.3.1 (a few minutes)", "comparison(s) failed",
         peer=".venv-pycachesim/bin/python",
@@ -606,7 +664,7 @@ def register_scenario(subparsers) -> None:
 
 
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_run, register_sweep, register_scenario, register_plot, register_validate, register_zoo,
+REGISTRY = [register_run, register_generate, register_sweep, register_scenario, register_plot, register_validate, register_zoo,
             register_scalesim]
 
 
@@ -648,7 +706,7 @@ def _positive_int(text: str) -> int:
 
 
 #: The commands that run the kernels (a first run compiles them).
-_SIMULATING = ("run", "sweep", "plot", "scalesim", "scenario")
+_SIMULATING = ("run", "generate", "sweep", "plot", "scalesim", "scenario")
 
 
 def _announce_compilation(always: bool = False) -> None:

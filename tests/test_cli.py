@@ -178,6 +178,7 @@ def fake_repo(tmp_path, monkeypatch):
     for script, summary, rc in (("smaug_paper.py", "summary: 3/3 within 5 points", 0),
                                 ("pycachesim_compare.py", "2 exact comparison(s) failed", 1),
                                 ("dramsim3_compare.py", "0 comparison(s) outside tolerance", 0),
+                                ("llm_roofline.py", "summary: ours / measured 0.53", 0),
                                 ("scalesim/compare.py", "4 layer runs compared", 0)):
         path = repo / "validation" / script
         path.write_text(body.format(mark=str(path) + ".ran", summary=summary, rc=rc))
@@ -225,6 +226,7 @@ def test_validate_list_says_what_can_run(fake_repo, capsys, monkeypatch):
     lines = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines()[1:]
              if not line.startswith(" ")}
     assert lines == {"smaug_paper": ["ready", "validation/smaug_paper.py"],
+                     "llm_roofline": ["ready", "validation/llm_roofline.py"],
                      "pycachesim": ["peer", "missing"], "dramsim3": ["peer", "missing"],
                      "scalesim": ["peer", "missing"]}
     monkeypatch.setenv("SMAUG_FAST_REFERENCE", str(fake_repo / "nowhere"))
@@ -237,7 +239,7 @@ def test_validate_list_says_what_can_run(fake_repo, capsys, monkeypatch):
 def test_validate_errors(fake_repo, tmp_path, capsys, monkeypatch):
     assert main(["validate", "--repo", str(fake_repo), "gem5"]) == 2
     err = capsys.readouterr().err
-    assert "unknown validation 'gem5'; known: smaug_paper, pycachesim, dramsim3, scalesim, all" in err
+    assert "unknown validation 'gem5'; known: smaug_paper, llm_roofline, pycachesim, dramsim3, scalesim, all" in err
     # installed without the repository (a wheel in site-packages, run elsewhere): a clear error
     monkeypatch.setattr("smaug_fast.cli._repo_candidates", lambda: [tmp_path / "site-packages", tmp_path])
     assert main(["validate"]) == 2

@@ -104,7 +104,7 @@ def test_other_presets():
     assert (sweep.l1d.size_bytes, sweep.l1d.latency_cycles, sweep.l2.size_bytes, sweep.l2.latency_cycles) == (
         32768, 1, 4 << 20, 5)
     assert sweep.cpu.freq_hz == 2e9
-    assert presets.names() == ["smaug-table2", "smaug-repo", "smaug-sweep"]
+    assert presets.names() == ["smaug-table2", "smaug-repo", "smaug-sweep", "soc-2026-lpddr5", "soc-2026-hbm3"]
     for name in presets.names():
         info = presets.info(name)
         assert info.description and info.sources
@@ -114,7 +114,7 @@ def test_other_presets():
 def test_preset_changes_and_errors():
     s = presets.load("smaug-repo", num_accelerators=2, l2__size_bytes="4MiB", **{"accelerator.spad_bytes": "64KiB"})
     assert (s.num_accelerators, s.l2.size_bytes, s.accelerator.spad_bytes) == (2, 4 << 20, 65536)
-    message = r"preset = 'smaug-paper': unknown; valid: smaug-table2, smaug-repo, smaug-sweep"
+    message = r"preset = 'smaug-paper': unknown; valid: smaug-table2, smaug-repo, smaug-sweep, soc-2026-lpddr5"
     with pytest.raises(ConfigError, match=message):
         presets.load("smaug-paper")
     with pytest.raises(ConfigError, match=r"l2.sise_bytes: unknown field of CacheConfig"):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError, SweepError, describe
 from ..hardware import System
-from .spec import describe_point, system_of
+from .spec import describe_point, split_changes, system_of
 from .worker import evaluate_chunk, watch_parent
 
 EXECUTORS = ("serial", "processes")
@@ -86,7 +86,8 @@ def chunks(todo: list[int], pts, base: dict, macs: dict[str, int], workers: int)
     groups: dict[tuple, list[int]] = {}
     for i in todo:
         network, changes = pts[i]
-        groups.setdefault((network, _memory_group(system_of(base, changes))), []).append(i)
+        workload = tuple(sorted(split_changes(changes)[1].items()))  # a transformer's lengths, a batch
+        groups.setdefault((network, workload, _memory_group(system_of(base, changes))), []).append(i)
     size = max(1, math.ceil(len(todo) / (4 * workers)))
     out = []
     for members in groups.values():

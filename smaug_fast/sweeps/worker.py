@@ -8,8 +8,8 @@ import threading
 import time
 
 from ..sim.result import PHASES
-from .networks import graph_of
-from .spec import system_of
+from .networks import TransformerSource, graph_of
+from .spec import split_changes, system_of
 
 #: Per-op variables of ``sweep(..., per_op=True)``: (units, description).
 OP_VARIABLES: dict[str, tuple[str, str]] = {
@@ -28,8 +28,17 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, sou
     ``network``; see :func:`~smaug_fast.sweeps.networks.graph_of`)."""
     from ..sim import simulate
 
-    graph = graph_of(network if source is None else source)
-    r = simulate(graph, system_of(base, changes), network=network, timeline=False)
+    source = network if source is None else source
+    workload = split_changes(changes)[1]
+    system = system_of(base, changes)
+    if "new_tokens" in workload:  # a whole generation (TransformerSource: checked by check_workload_axes)
+        from ..sim.generation import simulate_generation
+
+        assert isinstance(source, TransformerSource)
+        gen = simulate_generation(source.config, system, prompt_len=workload.get("seq_len", 128),
+                                  new_tokens=workload["new_tokens"], batch=workload.get("batch", 1))
+        return gen.result_scalars()
+    r = simulate(graph_of(source, workload), system, network=network, timeline=False)
     row: dict = r.scalars()
     if per_op:
         row["ops"] = {
