@@ -181,6 +181,16 @@ def test_switching_after_a_full_queue_of_writes_is_dramsim3s_policy(seed, frac, 
     assert DRAM(base).simulate(addrs, w) == DRAM(same).simulate(addrs, w)
 
 
+def test_queues_default_to_what_dramsim3_reorders():
+    """0 queue entries: DRAMsim3's 32-entry transaction queue plus its 8-entry command queue per bank."""
+    assert (DDR4.read_entries, DDR4.write_entries) == (32 + 8 * 16, 32 + 8 * 16)
+    assert LP4.read_entries == 32 + 8 * 8
+    assert dataclasses.replace(LP4, ranks=2).read_entries == 32 + 8 * 16
+    explicit = dataclasses.replace(LP4, read_queue_size=32, write_queue_size=64)
+    assert (explicit.read_entries, explicit.write_entries, explicit.write_high_entries) == (32, 64, 64)
+    assert dataclasses.replace(explicit, write_high_thresh_pct=85.0).write_high_entries == 55  # gem5: > 54.4
+
+
 def test_long_requests_are_split_into_bursts():
     d = DRAM(DDR4)
     s = d.simulate(np.array([0, 1000]), False, np.array([256, 8]))
@@ -237,7 +247,9 @@ def test_presets_and_lookup():
         ({"cl_cycles": 0}, "cl_cycles = 0: must be >= 1"),
         ({"t_refi_cycles": 100}, "t_refi_cycles = 100: must exceed t_rfc_cycles"),
         ({"write_drain_min": 200}, "write_drain_min = 200"),
-        ({"min_writes_per_switch": 129}, "min_writes_per_switch = 129: must be <= write_queue_size = 128"),
+        ({"read_queue_size": -1}, "read_queue_size = -1: must be >= 0"),
+        ({"min_writes_per_switch": 161}, "min_writes_per_switch = 161: must be <= the write queue's 160 entries"),
+        ({"write_queue_size": 8}, "write_drain_min = 8: must be < the write queue's 8 entries"),
         ({"write_high_thresh_pct": 0.0}, "write_high_thresh_pct = 0.0"),
         ({"rows": 1.5}, "rows = 1.5: must be an integer"),
     ],

@@ -84,8 +84,13 @@ class DRAMConfig(Spec):
         "roracobabgch", "address fields from MSB to LSB as two-letter tokens (ro ra bg ba ch co; DRAMsim3 syntax)"
     )
     open_page: bool = param(True, "rows stay open after an access (open-page policy); False: close-page")
-    read_queue_size: int = param(64, "entries of a channel's read queue", ge=1, le=4096)
-    write_queue_size: int = param(128, "entries of a channel's write queue", ge=1, le=4096)
+    read_queue_size: int = param(
+        0, "entries of a channel's read queue; 0: DRAMsim3's controller, whose FR-FCFS sees its 32-entry "
+        "transaction queue and an 8-entry command queue per bank (every configs/*.ini: trans_queue_size 32, "
+        "cmd_queue_size 8, queue_structure PER_BANK): 32 + 8 x banks per channel", ge=0, le=4096)
+    write_queue_size: int = param(
+        0, "entries of a channel's write queue; 0: as read_queue_size, DRAMsim3's 32 + 8 x banks per channel",
+        ge=0, le=4096)
     write_drain_min: int = param(
         8, "write drain start with no read waiting: writes drain once more than this many are queued "
         "[requests] (DRAMsim3 src/controller.cc ScheduleTransaction: 8; gem5 DRAMCtrl: write_low_thresh_perc "
@@ -110,10 +115,26 @@ class DRAMConfig(Spec):
         return self.bus_width_bits // 8 * self.burst_length
 
     @property
+    def dramsim3_queue_entries(self) -> int:
+        """What DRAMsim3's controller can reorder per channel [requests]: its transaction queue (32)
+        and a command queue of 8 per bank (src/controller.cc, src/command_queue.cc; configs/*.ini)."""
+        return 32 + 8 * self.ranks * self.bank_groups * self.banks_per_group
+
+    @property
+    def read_entries(self) -> int:
+        """Entries of a channel's read queue [requests] (read_queue_size, or DRAMsim3's when 0)."""
+        return self.read_queue_size or self.dramsim3_queue_entries
+
+    @property
+    def write_entries(self) -> int:
+        """Entries of a channel's write queue [requests] (write_queue_size, or DRAMsim3's when 0)."""
+        return self.write_queue_size or self.dramsim3_queue_entries
+
+    @property
     def write_high_entries(self) -> int:
         """Queued writes that start a drain while reads wait: more than write_high_thresh_pct % of
         the queue (gem5: ``writeQueue.size() > writeHighThreshold``), at most a full queue [requests]."""
-        return min(self.write_queue_size, int(self.write_queue_size * self.write_high_thresh_pct / 100.0) + 1)
+        return min(self.write_entries, int(self.write_entries * self.write_high_thresh_pct / 100.0) + 1)
 
     @property
     def devices_per_rank(self) -> int:
@@ -151,11 +172,12 @@ class DRAMConfig(Spec):
             if getattr(self, name) < self.idd3n_ma:  # the energy model charges the current above IDD3N
                 raise ConfigError(f"{o}.{name} = {getattr(self, name):g}: less than idd3n_ma = {self.idd3n_ma:g} "
                                   "(a burst or refresh draws the active-standby current and more)")
-        if self.write_drain_min >= self.write_queue_size:
-            raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < write_queue_size")
-        if self.min_writes_per_switch > self.write_queue_size:
-            raise ConfigError(f"{o}.min_writes_per_switch = {self.min_writes_per_switch}: must be <= "
-                              f"write_queue_size = {self.write_queue_size}")
+        if self.write_drain_min >= self.write_entries:
+            raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < the write queue's "
+                              f"{self.write_entries} entries")
+        if self.min_writes_per_switch > self.write_entries:
+            raise ConfigError(f"{o}.min_writes_per_switch = {self.min_writes_per_switch}: must be <= the write "
+                              f"queue's {self.write_entries} entries")
 
     def field_bits(self) -> tuple[np.ndarray, np.ndarray]:
         """(shift, mask) of each address field in the order ch, ra, bg, ba, ro, co."""
@@ -200,8 +222,8 @@ class DRAMConfig(Spec):
         p[_k.P_RTP] = self.t_rtp_cycles
         p[_k.P_RFC] = self.t_rfc_cycles
         p[_k.P_REFI] = self.t_refi_cycles
-        p[_k.P_RQ] = self.read_queue_size
-        p[_k.P_WQ] = self.write_queue_size
+        p[_k.P_RQ] = self.read_entries
+        p[_k.P_WQ] = self.write_entries
         p[_k.P_DRAIN_MIN] = self.write_drain_min
         p[_k.P_OPEN_PAGE] = int(self.open_page)
         p[_k.P_RTRS] = self.t_rtrs_cycles
