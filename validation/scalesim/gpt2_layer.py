@@ -52,6 +52,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataflows", default="os,ws,is")
     ap.add_argument("--arrays", default="32x32")
+    ap.add_argument("--layers", default=None,
+                    help="comma list of our op names to run through SCALE-Sim (e.g. h0_attn_scores,h0_attn_context; "
+                         "the four linear layers take SCALE-Sim tens of CPU-minutes each)")
     ap.add_argument("--no-scalesim", action="store_true", help="only check the shapes")
     args = ap.parse_args(argv)
     ours = graph_gemms()
@@ -72,7 +75,8 @@ def main(argv=None) -> int:
     compare.RUNS.mkdir(parents=True, exist_ok=True)
     topo = compare.RUNS / "gpt2_layer_from_graph.csv"
     topo.write_text("Layer,M,N,K,\n" + "".join(f"{x.name.replace('/', '_')},{x.m},{x.n},{x.k},\n" for x in ours))
-    return compare.main(["--topologies", str(topo), "--dataflows", args.dataflows, "--arrays", args.arrays])
+    extra = ["--layers", args.layers] if args.layers else []
+    return compare.main(["--topologies", str(topo), "--dataflows", args.dataflows, "--arrays", args.arrays, *extra])
 
 
 if __name__ == "__main__":
