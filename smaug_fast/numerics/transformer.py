@@ -89,8 +89,10 @@ def transpose(x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
     if not isinstance(perm, (list, tuple)) or sorted(perm) != list(range(x.ndim)):
         raise _fail(fn, "perm", perm, f"must be a permutation of 0..{x.ndim - 1}")
     flat = np.ascontiguousarray(x).reshape(-1)
+    if flat.dtype == np.float16:  # Numba has no float16: a pure data move, so permute the bits
+        flat = flat.view(np.uint16)
     out = _tr.transpose_nd(flat, np.array(x.shape, dtype=np.int64), np.array(perm, dtype=np.int64))
-    return out.reshape(tuple(x.shape[p] for p in perm))
+    return out.view(x.dtype).reshape(tuple(x.shape[p] for p in perm))
 
 
 def embedding(indices: np.ndarray, table: np.ndarray) -> np.ndarray:
