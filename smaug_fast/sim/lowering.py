@@ -35,7 +35,8 @@ class OpLowering:
     Attributes:
         op: the operator.
         plan: the accelerator's tiling plan.
-        itemsize: bytes per element of the host tensors [B].
+        itemsize: bytes per element of the host tensors [B] (the weights' may differ:
+            :meth:`itemsize_of`).
         loaded_roles: roles whose tiles are loaded into scratchpads (input, input1, weights).
         prep_roles: roles the CPU copies into tile buffers before the op (the activations that
             :meth:`copied`; weights and other constants are tiled once before timing, as SMAUG does).
@@ -49,9 +50,16 @@ class OpLowering:
     prep_roles: tuple[Role, ...]
     constant_roles: frozenset[Role]
 
+    def itemsize_of(self, role: Role) -> int:
+        """Bytes per element of the host tensor of ``role`` [B]: ``itemsize``, or 1 for int8 weights
+        (weight-only quantization; the plan's ``weight_itemsize``)."""
+        if role == Role.WEIGHTS:
+            return int(self.plan.param("weight_itemsize", self.itemsize))
+        return self.itemsize
+
     def tensor_bytes(self, role: Role) -> int:
         """Size of the host tensor of ``role`` [B]."""
-        return math.prod(self.plan.tensor(role).shape) * self.itemsize
+        return math.prod(self.plan.tensor(role).shape) * self.itemsize_of(role)
 
     def tensor_name(self, role: Role) -> str:
         return self.plan.tensor(role).name

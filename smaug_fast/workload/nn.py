@@ -487,16 +487,18 @@ def transpose(x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Ten
     return current_graph().add(Transpose, [x], name=name, perm=tuple(perm)).output
 
 
-def embedding(indices: Tensor, table: Tensor | tuple[int, int], *, name: str | None = None) -> Tensor:
+def embedding(indices: Tensor, table: Tensor | tuple[int, int], *, out_dtype: str | None = None,
+              name: str | None = None) -> Tensor:
     """Embedding lookup of int32 ``indices`` in ``table`` (a vocab x hidden tensor, or its shape: then a
-    constant is created in the graph's dtype)."""
+    constant is created in the graph's dtype). An int8 table (weight-only quantization) needs
+    ``out_dtype``, the float dtype its dequantized rows take."""
     from .core import Embedding
 
     g = current_graph()
     op_name = name or g.unique_name("embedding")
     if not isinstance(table, Tensor):
         table = g.constant(tuple(table), name=f"{op_name}/table", layout="X")
-    return g.add(Embedding, [indices, table], name=op_name).output
+    return g.add(Embedding, [indices, table], name=op_name, out_dtype=out_dtype).output
 
 
 def rotary(x: Tensor, *, offset: int = 0, theta: float = 10000.0, name: str | None = None) -> Tensor:

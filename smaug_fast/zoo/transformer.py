@@ -188,6 +188,7 @@ class _Ctx:
     seq: int
     kv: int
     phase: Phase
+    wdtype: str  # dtype of the linear layers' weights (the graph's, or int8: weight-only quantization)
 
     @property
     def rows(self) -> int:
@@ -197,7 +198,9 @@ class _Ctx:
 def _linear(c: _Ctx, x: Tensor, out: int, name: str, bias: bool = True, weights: Tensor | None = None) -> Tensor:
     """x (rows x in) times a (out x in) weight constant, plus a bias row repeated to the rows (SMV needs
     equal shapes)."""
-    y = nn.mat_mul(x, weights if weights is not None else out, name=name)
+    if weights is None:
+        weights = c.g.constant((out, x.shape[1]), name=f"{name}/weights", layout="NC", dtype=c.wdtype)
+    y = nn.mat_mul(x, weights, name=name)
     if not bias:
         return y
     b = c.g.constant((1, out), name=f"{name}/bias", layout="NC")
@@ -254,12 +257,14 @@ def _attention(c: _Ctx, x: Tensor, p: str, *, fused: bool, bias: bool, causal: b
 
 
 def _embed(c: _Ctx, names: tuple[tuple[str, str, int], ...]) -> Tensor:
-    """Sum of embedding lookups (input name, table name, rows), as (batch x seq) x hidden."""
+    """Sum of embedding lookups (input name, table name, rows), as (batch x seq) x hidden. A table tied
+    to the LM head (the first, when the config ties them) has the linear layers' weight dtype."""
     total = None
-    for inp, table, rows in names:
+    for i, (inp, table, rows) in enumerate(names):
         ids = c.g.input((c.batch, c.seq), name=inp, dtype="int32", layout="X")
-        t = c.g.constant((rows, c.a.hidden), name=table, layout="X")
-        e = nn.embedding(ids, t, name=f"{table}/lookup")
+        tied = i == 0 and c.a.tie and c.a.family in (ModelFamily.GPT2, ModelFamily.LLAMA)
+        t = c.g.constant((rows, c.a.hidden), name=table, layout="X", dtype=c.wdtype if tied else None)
+        e = nn.embedding(ids, t, out_dtype=c.g.dtype if t.dtype != c.g.dtype else None, name=f"{table}/lookup")
         total = e if total is None else math.add(total, e, name=f"{table}/add")
     return tensor.reshape(total, (c.rows, c.a.hidden), "NC", name="embeddings/reshape")
 
@@ -293,7 +298,9 @@ def _gpt2(c: _Ctx) -> None:
 def _lm_head(c: _Ctx, x: Tensor, tied: Tensor | None) -> None:
     """Logits of the last token of each sequence (what generation needs), tied or own weights."""
     last = _token(c, x, "last", "last_token")
-    nn.mat_mul(last, tied if tied is not None else c.a.vocab, name="lm_head")
+    if tied is None:
+        tied = c.g.constant((c.a.vocab, c.a.hidden), name="lm_head/weights", layout="NC", dtype=c.wdtype)
+    nn.mat_mul(last, tied, name="lm_head")
 
 
 def _bert(c: _Ctx) -> None:
@@ -367,16 +374,28 @@ _BUILDERS = {ModelFamily.GPT2: _gpt2, ModelFamily.BERT: _bert, ModelFamily.LLAMA
 
 
 def transformer(config: object, phase: str = "prefill", *, seq_len: int | None = None, kv_len: int | None = None,
-                batch: int = 1, dtype: str = "float16", name: str | None = None) -> Graph:
+                batch: int = 1, dtype: str = "float16", weight_dtype: str | None = None,
+                name: str | None = None) -> Graph:
     """The graph of one forward pass of a transformer.
 
     ``config``: a HuggingFace-style config dict, the path of a config.json, or a shipped name
     (:func:`transformer_configs`). ``phase``: "prefill" (``seq_len`` prompt tokens [tokens], default
     min(128, the model's maximum); ViT: its patches plus the class token) or "decode" (``seq_len`` new
     tokens, default 1, after a KV cache of ``kv_len`` >= 1 tokens; decoders only). ``batch`` sequences.
-    Bad configs and lengths are WorkloadErrors naming the key and value.
+    ``dtype``: the activations' (and every parameter's) dtype. ``weight_dtype``: None (``dtype``) or
+    "int8", weight-only quantization: the weights of every linear layer (attention and MLP projections,
+    LM head, pooler, classifier) and an embedding table tied to the LM head are int8 in memory (1 B per
+    parameter; ``num_params`` unchanged), dequantized with one scale per output channel where they are
+    used (on the accelerator as its scratchpads take them in; see ``SMV``); norms, biases, untied and
+    position embeddings, ViT's patch convolution and the KV cache stay in ``dtype``.
+    Bad configs, lengths and dtypes are WorkloadErrors naming the key and value.
     """
     cfg = load_config(config)
+    if weight_dtype is None:
+        weight_dtype = dtype
+    if weight_dtype not in (dtype, "int8") or (weight_dtype == "int8" and dtype not in ("float16", "float32")):
+        raise WorkloadError(f"transformer: weight_dtype = {describe(weight_dtype)}: must be None, the dtype "
+                            f"{dtype!r}, or 'int8' (weight-only quantization under float16/float32 activations)")
     if phase not in Phase.values():
         raise WorkloadError(f"transformer: phase = {describe(phase)}: must be one of {', '.join(Phase.values())}")
     ph = Phase(phase)
@@ -388,5 +407,5 @@ def transformer(config: object, phase: str = "prefill", *, seq_len: int | None =
     label = name or (config if isinstance(config, str) and config in _SHIPPED else a.family.value)
     g = Graph(f"{label}-{ph.value}", dtype=dtype, layout="NC")
     with g:
-        _BUILDERS[a.family](_Ctx(g, a, b, seq, kv, ph))
+        _BUILDERS[a.family](_Ctx(g, a, b, seq, kv, ph, weight_dtype))
     return g
