@@ -38,8 +38,9 @@ Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
   load costs ``mul_latency_cycles`` more (the multiply's pipeline fill) and one multiply's energy per
   weight. An assumption, not SMAUG's (SMV has no int8 path): it is how weight-only quantized GEMM
   kernels work, dequantizing on the fly as weights are loaded (Frantar et al., "GPTQ", ICLR 2023, §5;
-  Lin et al., "AWQ", MLSys 2024, §4), here in the load unit like NVDLA's convertor in its DMA
-  (NVDLA hardware architecture, "Convolution DMA": int8/int16/fp16 conversion on load). The scales
+  Lin et al., "AWQ", MLSys 2024, §4), here in the load unit, as NVDLA's convolution DMA scales its
+  input feature data on load with a converter (CDMA registers D_CVT_OFFSET/SCALE/SHIFT; NVDLA applies
+  it to feature data, not to weights). The scales
   (one fp16 per output channel, under 0.2 % of the int8 bytes for 1,024 or more input channels) are
   not counted as traffic.
 
