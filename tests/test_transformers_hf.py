@@ -8,7 +8,8 @@ What is checked:
 
 - ``run_functional`` of GPT-2 small (the shipped config, 12 layers) and of a two-layer Llama-style
   config (GQA, rotary, RMS norm, SwiGLU, untied head), both a prefill and a decode step that reads the
-  KV cache the ``transformers`` model built, plus small BERT and ViT configs: the ``transformers``
+  KV cache the ``transformers`` model built (attention's batched products both as BatchMatMul ops and
+  unrolled into per-head inner products), plus small BERT and ViT configs: the ``transformers``
   model, its parameters redrawn from a seeded generator (norm gains and biases too, so that a swapped
   gamma and beta would show), gives its parameters to our graph through ``zoo.transformer_weights``.
   Every tensor of ours that has a counterpart in the ``transformers`` model is compared: each
@@ -237,8 +238,9 @@ def _decoder_pairs(family: str, layers: int, cap: _Capture, attentions, cache, l
     return pairs
 
 
+@pytest.mark.parametrize("mapping", ["cpu", "inner_products"])
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
-def test_decoder_prefill_and_decode_equal_transformers(hf, family):
+def test_decoder_prefill_and_decode_equal_transformers(hf, family, mapping):
     torch, _ = hf
     cfg = load_config("gpt2") if family == "gpt2" else dict(LLAMA_2L)
     cls = "GPT2LMHeadModel" if family == "gpt2" else "LlamaForCausalLM"
@@ -261,10 +263,10 @@ def test_decoder_prefill_and_decode_equal_transformers(hf, family):
         res = model(torch.from_numpy(tokens[:, :prompt].astype(np.int64)), use_cache=True, output_attentions=True,
                     output_hidden_states=True)
     cap.close()
-    g = zoo.transformer(cfg, "prefill", seq_len=prompt, batch=batch, dtype="float32")
+    g = zoo.transformer(cfg, "prefill", seq_len=prompt, batch=batch, dtype="float32", batch_matmul=mapping)
     _, values = run_functional(g, inputs(tokens[:, :prompt], 0), weights, return_intermediates=True)
     pairs = _decoder_pairs(family, layers, cap, res.attentions, _cache_of(res), res.logits, decode=False)
-    _assert_close(_compare(values, pairs), f"{family} prefill")
+    _assert_close(_compare(values, pairs), f"{family} prefill ({mapping})")
     past = [_kv(_cache_of(res), i) for i in range(layers)]
 
     # decode: `new` tokens after the prompt's KV cache (the causal mask's offset is exercised: new > 1)
@@ -273,14 +275,15 @@ def test_decoder_prefill_and_decode_equal_transformers(hf, family):
         res = model(torch.from_numpy(tokens[:, prompt:].astype(np.int64)), **_with_cache(model, _cache_of(res)),
                     use_cache=True, output_attentions=True)
     cap.close()
-    g = zoo.transformer(cfg, "decode", seq_len=new, kv_len=prompt, batch=batch, dtype="float32")
+    g = zoo.transformer(cfg, "decode", seq_len=new, kv_len=prompt, batch=batch, dtype="float32",
+                        batch_matmul=mapping)
     state = {}
     for i, (k, v) in enumerate(past):
         p = f"h{i}/attn" if family == "gpt2" else f"layers{i}/self_attn"
         state[f"{p}/key/past"], state[f"{p}/value/past"] = k, v
     _, values = run_functional(g, inputs(tokens[:, prompt:], prompt), {**weights, **state}, return_intermediates=True)
     pairs = _decoder_pairs(family, layers, cap, res.attentions, _cache_of(res), res.logits, decode=True)
-    _assert_close(_compare(values, pairs), f"{family} decode")
+    _assert_close(_compare(values, pairs), f"{family} decode ({mapping})")
 
 
 # -- encoders: BERT and ViT -------------------------------------------------------------------------

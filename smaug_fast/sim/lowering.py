@@ -39,7 +39,8 @@ class OpLowering:
             :meth:`itemsize_of`).
         loaded_roles: roles whose tiles are loaded into scratchpads (input, input1, weights).
         prep_roles: roles the CPU copies into tile buffers before the op (the activations that
-            :meth:`copied`; weights and other constants are tiled once before timing, as SMAUG does).
+            :meth:`copied`, weights computed at run time included; constant weights and other
+            constants are tiled once before timing, as SMAUG does).
         constant_roles: roles whose tensor is a constant (weights, parameters, constant states).
     """
 
@@ -103,14 +104,18 @@ def lower(op: Op, accelerator) -> OpLowering:
     roles = [t.role for t in plan.tensors]
     loaded = tuple(r for r in _LOADED if r in roles)
     constant = set()
-    if Role.WEIGHTS in roles:
+    if Role.WEIGHTS in roles and op.inputs[1].constant:
         constant.add(Role.WEIGHTS)
     if Role.INPUT1 in roles and len(op.inputs) > 1 and op.inputs[1].constant:
         constant.add(Role.INPUT1)
     if op.inputs[0].constant:
         constant.add(Role.INPUT)
+    # weights computed at run time (an inner product of two activations: SMAUG's unrolled attention,
+    # ops/attention.py, or a batched matmul unrolled per item) are tiled by the CPU before the op, as
+    # activations are; constant weights were tiled once, before timing
     prep = tuple(
-        r for r in (Role.INPUT, Role.INPUT1) if r in roles and r not in constant and _copied(plan.tensor(r))
+        r for r in (Role.INPUT, Role.INPUT1, Role.WEIGHTS) if r in roles and r not in constant
+        and _copied(plan.tensor(r))
     )
     return OpLowering(op, plan, itemsize, loaded, prep, frozenset(constant))
 

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 
-from ..choices import ModelFamily, Phase
+from ..choices import BatchMatMulMapping, ModelFamily, Phase
 from ..errors import WorkloadError, describe
 from ..workload import Graph, Tensor, math, nn, tensor
 
@@ -189,6 +189,13 @@ class _Ctx:
     kv: int
     phase: Phase
     wdtype: str  # dtype of the linear layers' weights (the graph's, or int8: weight-only quantization)
+    bmm: BatchMatMulMapping = BatchMatMulMapping.CPU  # attention's batched products: one op, or unrolled
+
+    def batch_matmul(self, a: Tensor, b: Tensor, **kwargs) -> Tensor:
+        """The batched product of attention, as one op (CPU) or one inner product per item."""
+        if self.bmm is BatchMatMulMapping.INNER_PRODUCTS:
+            return nn.unrolled_batch_matmul(a, b, **kwargs)
+        return nn.batch_matmul(a, b, **kwargs)
 
     @property
     def rows(self) -> int:
@@ -247,10 +254,10 @@ def _attention(c: _Ctx, x: Tensor, p: str, *, fused: bool, bias: bool, causal: b
         q = nn.rotary(q, offset=c.kv, theta=a.theta, name=f"{p}/q_rotary")
         k = nn.rotary(k, offset=c.kv, theta=a.theta, name=f"{p}/k_rotary")
     k, v = _kv(c, k, f"{p}/key"), _kv(c, v, f"{p}/value")
-    s = nn.batch_matmul(q, k, transpose_b=True, scale=1.0 / _pymath.sqrt(a.head_dim), name=f"{p}/scores")
+    s = c.batch_matmul(q, k, transpose_b=True, scale=1.0 / _pymath.sqrt(a.head_dim), name=f"{p}/scores")
     if causal and c.seq > 1:
         s = nn.causal_mask(s, name=f"{p}/causal_mask")
-    ctx = nn.batch_matmul(nn.activation(s, "softmax", name=f"{p}/softmax"), v, name=f"{p}/context")
+    ctx = c.batch_matmul(nn.activation(s, "softmax", name=f"{p}/softmax"), v, name=f"{p}/context")
     ctx = nn.transpose(ctx, (0, 2, 1, 3), name=f"{p}/merge")
     ctx = tensor.reshape(ctx, (c.rows, a.hidden), "NC", name=f"{p}/merge_reshape")
     return _linear(c, ctx, a.hidden, f"{p}/o_proj", bias)
@@ -375,7 +382,7 @@ _BUILDERS = {ModelFamily.GPT2: _gpt2, ModelFamily.BERT: _bert, ModelFamily.LLAMA
 
 def transformer(config: object, phase: str = "prefill", *, seq_len: int | None = None, kv_len: int | None = None,
                 batch: int = 1, dtype: str = "float16", weight_dtype: str | None = None,
-                name: str | None = None) -> Graph:
+                batch_matmul: str = "cpu", name: str | None = None) -> Graph:
     """The graph of one forward pass of a transformer.
 
     ``config``: a HuggingFace-style config dict, the path of a config.json, or a shipped name
@@ -388,11 +395,18 @@ def transformer(config: object, phase: str = "prefill", *, seq_len: int | None =
     parameter; ``num_params`` unchanged), dequantized with one scale per output channel where they are
     used (on the accelerator as its scratchpads take them in; see ``SMV``); norms, biases, untied and
     position embeddings, ViT's patch convolution and the KV cache stay in ``dtype``.
+    ``batch_matmul``: where attention's batched products (scores Q K^T and context P V) run: "cpu"
+    (one BatchMatMul op each, SMV having no batched kernel) or "inner_products" (unrolled, one inner
+    product per batch x head item, which the accelerator runs: :func:`~smaug_fast.workload.nn.unrolled_batch_matmul`;
+    the graph then holds one more one-element constant per layer, the score scale).
     Bad configs, lengths and dtypes are WorkloadErrors naming the key and value.
     """
     cfg = load_config(config)
     if weight_dtype is None:
         weight_dtype = dtype
+    if batch_matmul not in BatchMatMulMapping.values():
+        raise WorkloadError(f"transformer: batch_matmul = {describe(batch_matmul)}: must be one of "
+                            f"{', '.join(BatchMatMulMapping.values())}")
     if weight_dtype not in (dtype, "int8") or (weight_dtype == "int8" and dtype not in ("float16", "float32")):
         raise WorkloadError(f"transformer: weight_dtype = {describe(weight_dtype)}: must be None, the dtype "
                             f"{dtype!r}, or 'int8' (weight-only quantization under float16/float32 activations)")
@@ -407,5 +421,5 @@ def transformer(config: object, phase: str = "prefill", *, seq_len: int | None =
     label = name or (config if isinstance(config, str) and config in _SHIPPED else a.family.value)
     g = Graph(f"{label}-{ph.value}", dtype=dtype, layout="NC")
     with g:
-        _BUILDERS[a.family](_Ctx(g, a, b, seq, kv, ph, weight_dtype))
+        _BUILDERS[a.family](_Ctx(g, a, b, seq, kv, ph, weight_dtype, BatchMatMulMapping(batch_matmul)))
     return g
