@@ -275,6 +275,10 @@ def test_transpose_matches_numpy(shape, data):
     np.testing.assert_array_equal(tr.transpose(x, perm), np.transpose(x, perm))
     ids = np.arange(math.prod(shape), dtype=np.int32).reshape(shape)
     np.testing.assert_array_equal(tr.transpose(ids, perm), np.transpose(ids, perm))
+    half = (x / 7).astype(np.float16)  # Numba has no float16: permuted as bits, exactly
+    got = tr.transpose(half, perm)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, np.transpose(half, perm))
 
 
 def test_batch_matmul_scale_and_graph_transpose():

@@ -36,6 +36,17 @@ Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
   **element-wise**: one vector per iteration.
 - **Loads and stores**: unpacking fp16 into the fp32 scratchpads and packing back runs at B words per
   cycle; a fused activation runs over the output tile before the store.
+- **int8 weights** (weight-only quantization, ``TileWork.dequantize``): the weights arrive as 1 byte per
+  element (half the transfer of fp16) and the unpack multiplies each by its output channel's scale on
+  its way into the scratchpad, one pipelined multiply per word at the same B words per cycle: a weight
+  load costs ``mul_latency_cycles`` more (the multiply's pipeline fill) and one multiply's energy per
+  weight. An assumption, not SMAUG's (SMV has no int8 path): it is how weight-only quantized GEMM
+  kernels work, dequantizing on the fly as weights are loaded (Frantar et al., "GPTQ", ICLR 2023, §5;
+  Lin et al., "AWQ", MLSys 2024, §4), here in the load unit, as NVDLA's convolution DMA scales its
+  input feature data on load with a converter (CDMA registers D_CVT_OFFSET/SCALE/SHIFT; NVDLA applies
+  it to feature data, not to weights). The scales
+  (one fp16 per output channel, under 0.2 % of the int8 bytes for 1,024 or more input channels) are
+  not counted as traffic.
 
 Energy: every executed MAC costs a multiply and an add (the reduction trees add as many values as
 they multiply), three register accesses of one word, and each scratchpad word read or written costs
@@ -196,11 +207,17 @@ class SMV(Spec, Accelerator):
         reads += store
         writes += load
         spad = reads * self.spad_read_energy_j + writes * self.spad_write_energy_j
+        load_cycles = self._transfer_cycles(load)
+        dequant_j = 0.0
+        if work.dequantize and work.read_weights and work.weight_shape:
+            # int8 weights scaled as they are unpacked (module docstring): the multiply's fill, its energy
+            load_cycles += self.mul_latency_cycles
+            dequant_j = work.storage(work.weight_shape) * self.mul_energy_j
         return TileCost(
             compute_cycles=compute,
-            load_cycles=self._transfer_cycles(load),
+            load_cycles=load_cycles,
             store_cycles=store_cycles,
-            energy_j=macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j) + spad,
+            energy_j=macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j) + spad + dequant_j,
             spad_energy_j=spad,
             macs=macs,
             spad_reads=reads,

@@ -203,16 +203,17 @@ def _positive(name: str, value: object) -> int:
 
 
 def _step(arch_key: tuple, config, phase: str, seq_len: int, kv_len: int | None, batch: int, dtype: str,
-          system: System) -> Result:
-    """One phase's Result, memoized on the architecture, the lengths and the system."""
+          system: System, weight_dtype: str | None = None) -> Result:
+    """One phase's Result, memoized on the architecture, the lengths, the dtypes and the system."""
     from ..zoo.transformer import transformer
     from .engine import simulate
 
     def compute() -> Result:
-        g = transformer(config, phase, seq_len=seq_len, kv_len=kv_len, batch=batch, dtype=dtype)
+        g = transformer(config, phase, seq_len=seq_len, kv_len=kv_len, batch=batch, dtype=dtype,
+                        weight_dtype=weight_dtype)
         return simulate(g, system, timeline=False)
 
-    key = (arch_key, phase, seq_len, kv_len, batch, dtype, system)
+    key = (arch_key, phase, seq_len, kv_len, batch, dtype, weight_dtype, system)
     return SIM_CACHE.get("generation_step", key, compute, _STEPS)
 
 
@@ -269,13 +270,15 @@ def _weighted_ops(results: list[Result], weights: np.ndarray) -> tuple[OpResult,
 
 
 def simulate_generation(config, system: System | None = None, *, prompt_len: int, new_tokens: int, batch: int = 1,
-                        exact: bool = False, samples: int = DEFAULT_SAMPLES, dtype: str = "float16") -> GenerationResult:
+                        exact: bool = False, samples: int = DEFAULT_SAMPLES, dtype: str = "float16",
+                        weight_dtype: str | None = None) -> GenerationResult:
     """Generate ``new_tokens`` tokens after a ``prompt_len``-token prompt for ``batch`` sequences.
 
     ``config``: a decoder's config (a shipped name such as ``"tinyllama-1.1b"`` or ``"gpt2"``, a dict,
     or a config.json path; see :func:`smaug_fast.zoo.transformer`). ``system``: default the
     ``soc-2026-lpddr5`` preset. ``exact``: simulate every decode step (default: ``samples`` of them,
-    the rest interpolated; module docstring).
+    the rest interpolated; module docstring). ``dtype``, ``weight_dtype``: as
+    :func:`smaug_fast.zoo.transformer` takes them (``weight_dtype="int8"``: weight-only quantization).
 
     Raises WorkloadError for lengths < 1, a context (``prompt_len + new_tokens - 1``) beyond the model's
     maximum, an encoder config (BERT, ViT) or a bad config; ConfigError for a bad system or samples.
@@ -307,21 +310,25 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
         raise WorkloadError(f"simulate_generation: new_tokens = {new_tokens}: the context reaches {context} "
                             f"tokens (prompt_len {prompt_len} + new_tokens - 1), more than the model's maximum "
                             f"of {arch.max_pos} positions")
-    arch_key = (arch, dtype)
+    if weight_dtype is not None and weight_dtype not in (dtype, "int8"):
+        raise WorkloadError(f"simulate_generation: weight_dtype = {describe(weight_dtype)}: must be None, the "
+                            f"dtype {dtype!r}, or 'int8'")
+    weight_dtype = None if weight_dtype == dtype else weight_dtype
+    arch_key = (arch, dtype, weight_dtype)
     name = config if isinstance(config, str) else arch.family.value
     key = (arch_key, name, prompt_len, new_tokens, batch, exact, None if exact else int(samples), system)
     return SIM_CACHE.get("generation", key, lambda: _generate(
-        cfg, arch_key, name, prompt_len, new_tokens, batch, exact, int(samples), dtype, system), 64)
+        cfg, arch_key, name, prompt_len, new_tokens, batch, exact, int(samples), dtype, system, weight_dtype), 64)
 
 
 def _generate(cfg: dict, arch_key: tuple, name: str, prompt_len: int, new_tokens: int, batch: int, exact: bool,
-              samples: int, dtype: str, system: System) -> GenerationResult:
+              samples: int, dtype: str, system: System, weight_dtype: str | None = None) -> GenerationResult:
     """The generation of :func:`simulate_generation`, its arguments checked (memoized there)."""
-    prefill = _step(arch_key, cfg, "prefill", prompt_len, None, batch, dtype, system)
+    prefill = _step(arch_key, cfg, "prefill", prompt_len, None, batch, dtype, system, weight_dtype)
     kv = np.arange(prompt_len, prompt_len + new_tokens - 1, dtype=np.int64)
     if len(kv):
         points = kv if exact else sample_points(int(kv[0]), int(kv[-1]), int(samples))
-        results = [_step(arch_key, cfg, "decode", 1, int(k), batch, dtype, system) for k in points]
+        results = [_step(arch_key, cfg, "decode", 1, int(k), batch, dtype, system, weight_dtype) for k in points]
         w = np.eye(len(kv)) if exact else interpolation_weights(points, kv)
         total_w = w.sum(axis=0)
         step_s = w @ np.array([r.latency_s for r in results])

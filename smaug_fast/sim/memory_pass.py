@@ -242,7 +242,7 @@ class MemoryPass:
 
     def _tiles_region(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
         """(key, base of each tile buffer, size of each [B]): one block of page-aligned buffers."""
-        sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize)
+        sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize_of(role))
         padded = (sizes + _ALIGN - 1) // _ALIGN * _ALIGN + _ALIGN
         key = ("tiles", op.name, role)
         base = self.alloc.get(key, int(padded.sum()))
@@ -271,7 +271,7 @@ class MemoryPass:
         b_key, bases, _ = self._tiles_region(op, low, role)
         self.touched.update((t_key, b_key))
         runs, nbytes, delta = copy_tiles(
-            shape, low.itemsize, host, origins, sizes, bases, not untile, *self.h._state()
+            shape, low.itemsize_of(role), host, origins, sizes, bases, not untile, *self.h._state()
         )
         return CopyStats.from_delta(runs, nbytes, delta)
 
