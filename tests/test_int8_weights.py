@@ -209,6 +209,46 @@ def test_smv_dequantize_cost():
     assert acc.invocation_cost(resident) == acc.invocation_cost(TileWork(**{**work.__dict__, "read_weights": False}))
 
 
+@pytest.mark.parametrize("kind", ["inner_product", "conv"])
+def test_systolic_dequantize_cost(kind):
+    """The systolic array's tiles arrive through SMV's load path: int8 weights add the multiply's fill to
+    the load and one SMV multiply per weight element to the energy, as on SMV; its cycles and MACs stay."""
+    acc = presets.load("soc-2026-hbm3").accelerator
+    assert acc.kind == "systolic"
+    if kind == "inner_product":
+        work = TileWork(kind="inner_product", input_shape=(4, 64), weight_shape=(32, 64), output_shape=(4, 32),
+                        channels=64, kernels=32, out_rows=4, out_cols=1)
+    else:
+        work = TileWork(kind="conv", input_shape=(1, 6, 6, 16), weight_shape=(8, 3, 3, 16),
+                        output_shape=(1, 4, 4, 8), channels=16, kernels=8, out_rows=4, out_cols=4, window=(3, 3))
+    plain = acc.invocation_cost(work)
+    deq = acc.invocation_cost(TileWork(**{**work.__dict__, "dequantize": True}))
+    v = acc.vector
+    weights = 32 * 64 if kind == "inner_product" else 8 * 3 * 3 * 16  # no alignment padding at these shapes
+    assert v.dequantize_cost(TileWork(**{**work.__dict__, "dequantize": True})) == (
+        v.mul_latency_cycles, pytest.approx(weights * v.mul_energy_j))
+    assert deq.load_cycles == plain.load_cycles + v.mul_latency_cycles
+    assert deq.energy_j == pytest.approx(plain.energy_j + weights * v.mul_energy_j)
+    assert (deq.compute_cycles, deq.store_cycles, deq.macs, deq.spad_energy_j) == (
+        plain.compute_cycles, plain.store_cycles, plain.macs, plain.spad_energy_j)
+    resident = TileWork(**{**work.__dict__, "dequantize": True, "read_weights": False})
+    assert acc.invocation_cost(resident) == acc.invocation_cost(TileWork(**{**work.__dict__, "read_weights": False}))
+
+
+def test_systolic_int8_decode_step():
+    """On the systolic preset an int8 decode step reads half the linear layers' weight bytes, computes
+    the same cycles, and pays the dequantizing multiplies in energy (one per weight element loaded)."""
+    system = presets.load("soc-2026-hbm3")
+    r16 = simulate(zoo.transformer("gpt2", "decode", kv_len=32), system)
+    r8 = simulate(zoo.transformer("gpt2", "decode", kv_len=32, weight_dtype="int8"), system)
+    ip16 = sum(o.dram_read_bytes for o in r16.ops if o.kind == "inner_product")
+    ip8 = sum(o.dram_read_bytes for o in r8.ops if o.kind == "inner_product")
+    assert ip8 == pytest.approx(ip16 / 2, rel=0.01)
+    assert r8.breakdown_s["accel_compute"] == pytest.approx(r16.breakdown_s["accel_compute"], rel=1e-9)
+    assert r8.energy_breakdown_j["accel_dynamic"] > r16.energy_breakdown_j["accel_dynamic"]
+    assert r8.energy_breakdown_j["spad"] == pytest.approx(r16.energy_breakdown_j["spad"], rel=1e-9)
+
+
 @pytest.mark.parametrize("preset", ["soc-2026-lpddr5", "smaug-table2"])
 def test_decode_step_memory_bound_gets_faster(preset):
     system = presets.load(preset)

@@ -185,6 +185,16 @@ class SMV(Spec, Accelerator):
         latency = 2 * self.spad_latency_cycles + self._fn_latency(fn)
         return ceil_div(elems, per_iter) * max(latency, bank_limited)
 
+    def dequantize_cost(self, work: TileWork) -> tuple[int, float]:
+        """What int8 weights add to a tile's load (``work.dequantize``, weights loaded): (load cycles
+        [cycles], energy [J]): the unpack's pipelined multiply by each output channel's scale fills
+        once (``mul_latency_cycles``) and costs one multiply (``mul_energy_j``) per weight element
+        written to the scratchpad (alignment padding included). An assumption (module docstring,
+        "int8 weights"); (0, 0.0) for float weights or resident ones."""
+        if not (work.dequantize and work.read_weights and work.weight_shape):
+            return 0, 0.0
+        return self.mul_latency_cycles, work.storage(work.weight_shape) * self.mul_energy_j
+
     def invocation_cost(self, work: TileWork) -> TileCost:
         kind = work.kind
         if kind == "conv":
@@ -208,11 +218,8 @@ class SMV(Spec, Accelerator):
         writes += load
         spad = reads * self.spad_read_energy_j + writes * self.spad_write_energy_j
         load_cycles = self._transfer_cycles(load)
-        dequant_j = 0.0
-        if work.dequantize and work.read_weights and work.weight_shape:
-            # int8 weights scaled as they are unpacked (module docstring): the multiply's fill, its energy
-            load_cycles += self.mul_latency_cycles
-            dequant_j = work.storage(work.weight_shape) * self.mul_energy_j
+        dequant_cycles, dequant_j = self.dequantize_cost(work)
+        load_cycles += dequant_cycles
         return TileCost(
             compute_cycles=compute,
             load_cycles=load_cycles,

@@ -11,6 +11,13 @@ the tile's padded input rows and columns, its channels and output maps, the op's
 
 Energy: every MAC costs the SMV model's multiply and add; every scratchpad word read or written
 costs the SMV model's scratchpad access (the systolic array has no energy model of its own).
+
+int8 weights (weight-only quantization, ``TileWork.dequantize``): the tiles reach the array's SRAMs
+through the SMV load path (its load cycles are the tile's), which dequantizes them as SMV does
+(:meth:`~smaug_fast.accelerators.smv.SMV.dequantize_cost`, an assumption cited in ``smv.py``): the
+multiply's pipeline fill is in the load cycles, and one SMV multiply's energy per weight element is
+added to a convolution's or inner product's energy. The array then multiplies float weights, so its
+cycles (SCALE-Sim's, which counts words, not bits) do not change.
 """
 
 from __future__ import annotations
@@ -99,11 +106,12 @@ class SystolicArray(Spec, Accelerator):
         writes = report.ofmap_sram_writes
         v = self.vector
         spad = reads * v.spad_read_energy_j + writes * v.spad_write_energy_j
+        dequant_j = v.dequantize_cost(work)[1]  # int8 weights: the load's multiplies (its cycles: in vec's)
         return TileCost(
             compute_cycles=report.total_cycles,
             load_cycles=vec.load_cycles,
             store_cycles=vec.store_cycles,
-            energy_j=report.macs * (v.mul_energy_j + v.add_energy_j) + spad,
+            energy_j=report.macs * (v.mul_energy_j + v.add_energy_j) + spad + dequant_j,
             spad_energy_j=spad,
             macs=report.macs,
             spad_reads=reads,
