@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import sys
 
+from .choices import BatchMatMulMapping
 from .errors import ConfigError, SmaugFastError
 
 
@@ -155,6 +156,18 @@ def register_run(subparsers) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+#: ``generate --weight-dtype`` values: the activations' dtype (float16) or weight-only int8.
+GENERATE_WEIGHT_DTYPES = ("float16", "int8")
+
+
+def _choice(flag: str, value: str, valid) -> str:
+    """``value`` if it is one of ``valid``, else a ConfigError naming the flag and the value (not argparse's
+    ``choices``: a bad value is then one line, as every other bad input of the command line)."""
+    if value not in valid:
+        raise ConfigError(f"{flag} {value!r}: must be one of {', '.join(valid)}")
+    return value
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     import json
     import math
@@ -162,12 +175,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from .sim.generation import simulate_generation
 
     system = _system(args)
+    weight_dtype = _choice("--weight-dtype", args.weight_dtype, GENERATE_WEIGHT_DTYPES)
+    batch_matmul = _choice("--batch-matmul", args.batch_matmul, BatchMatMulMapping.values())
     r = simulate_generation(args.config, system, prompt_len=args.prompt_len, new_tokens=args.new_tokens,
-                            batch=args.batch, exact=args.exact, samples=args.samples)
+                            batch=args.batch, exact=args.exact, samples=args.samples, weight_dtype=weight_dtype,
+                            batch_matmul=batch_matmul)
     described = _described_system(args, system)
     if args.json:
         nan_free = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
         out = {"config": r.network, "system": described, "prompt_len": r.prompt_len, "new_tokens": r.new_tokens,
+               "weight_dtype": r.weight_dtype, "batch_matmul": r.batch_matmul,
                **{k: nan_free(v) for k, v in r.scalars().items()}, "breakdown_s": r.breakdown_s,
                "energy_breakdown_j": r.energy_breakdown_j, "samples": list(r.samples), "exact": r.exact}
         if args.steps:
@@ -206,6 +223,12 @@ def register_generate(subparsers) -> None:
     p.add_argument("--exact", action="store_true", help="simulate every decode step (default: sample and interpolate)")
     p.add_argument("--samples", type=_positive_int, default=DEFAULT_SAMPLES,
                    help=f"decode steps simulated when not --exact (default {DEFAULT_SAMPLES})")
+    p.add_argument("--weight-dtype", default="float16", metavar="DTYPE",
+                   help="the linear layers' weights in memory: float16 (default, the activations' dtype) or int8 "
+                        "(weight-only quantization, dequantized on the accelerator as it loads them)")
+    p.add_argument("--batch-matmul", default="cpu", metavar="WHERE",
+                   help="where attention's batched products run: cpu (default, one BatchMatMul op each) or "
+                        "inner_products (one inner product per batch x head item, on the accelerator)")
     p.add_argument("--steps", action="store_true", help="also print every decode step's time")
     p.add_argument("--json", action="store_true", help="print JSON (ttft_s, tpot_s, tokens_per_s, ...)")
     p.set_defaults(func=_cmd_generate)

@@ -65,6 +65,8 @@ CASES = {
     "zoo batch 0": ["zoo", "--batch", "0"],
     "run batch 0": ["run", "lenet5", "--batch", "0"],
     "run tensors larger than the DRAM": ["run", "lenet5", "--batch", "100000"],
+    "generate bad --weight-dtype": ["generate", "gpt2", "--prompt-len", "4", "--new-tokens", "2", "--weight-dtype", "int4"],
+    "generate bad --batch-matmul": ["generate", "gpt2", "--prompt-len", "4", "--new-tokens", "2", "--batch-matmul", "smv"],
 }
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..choices import ModelFamily
+from ..choices import BatchMatMulMapping, ModelFamily
 from ..errors import ConfigError, WorkloadError, describe
 from ..hardware import System
 from ..memo import SIM_CACHE
@@ -74,7 +74,9 @@ class GenerationResult:
     Times [s], energies [J], bytes [B]. ``step_s[i]`` is decode step ``i + 1``, which reads a KV cache of
     ``step_kv_len[i]`` tokens. ``decode_ops`` holds one row per op of the decode graph with its values
     summed over every decode step; ``prefill`` is the prefill's own :class:`~.result.Result`.
-    ``samples`` are the ``kv_len`` values simulated (every step when ``exact``).
+    ``samples`` are the ``kv_len`` values simulated (every step when ``exact``). ``weight_dtype`` (the
+    linear layers' weights in memory: the activations' dtype or "int8") and ``batch_matmul`` (where
+    attention's batched products ran) are the workload options it was simulated with.
     """
 
     network: str
@@ -99,6 +101,8 @@ class GenerationResult:
     system: object = field(default=None, repr=False)
     energy_detail_j: dict[str, float] = field(default_factory=dict)
     macs: int = 0
+    weight_dtype: str = "float16"
+    batch_matmul: str = "cpu"
 
     @property
     def tokens_per_s(self) -> float:
@@ -171,7 +175,8 @@ class GenerationResult:
                 data[f"{which}_{p}_s"] = xr.DataArray(np.asarray([r.breakdown_s[p] for r in rows]), dims=(dim,),
                                                       attrs={"units": "s"})
         attrs = {"network": self.network, "prompt_len": self.prompt_len, "new_tokens": self.new_tokens,
-                 "batch": self.batch, "exact": int(self.exact), "samples": json.dumps(list(self.samples))}
+                 "batch": self.batch, "exact": int(self.exact), "samples": json.dumps(list(self.samples)),
+                 "weight_dtype": self.weight_dtype, "batch_matmul": self.batch_matmul}
         if self.system is not None and hasattr(self.system, "to_dict"):
             attrs["system"] = json.dumps(self.system.to_dict(), sort_keys=True, default=str)
         return xr.Dataset(data, coords=coords, attrs=attrs)
@@ -180,7 +185,8 @@ class GenerationResult:
         """A readable table."""
         ms = 1e3
         lines = [
-            f"{self.network}: prompt {self.prompt_len}, {self.new_tokens} new tokens, batch {self.batch}"
+            f"{self.network}: prompt {self.prompt_len}, {self.new_tokens} new tokens, batch {self.batch}, "
+            f"weights {self.weight_dtype}, batch_matmul {self.batch_matmul}"
             f"{' (every step simulated)' if self.exact else f' ({len(self.samples)} decode steps simulated)'}",
             f"  TTFT {self.ttft_s * ms:.3f} ms, TPOT {self.tpot_s * ms:.3f} ms, {self.tokens_per_s:.2f} tokens/s, "
             f"{self.energy_per_token_j * 1e3:.3f} mJ/token",
@@ -203,17 +209,18 @@ def _positive(name: str, value: object) -> int:
 
 
 def _step(arch_key: tuple, config, phase: str, seq_len: int, kv_len: int | None, batch: int, dtype: str,
-          system: System, weight_dtype: str | None = None) -> Result:
-    """One phase's Result, memoized on the architecture, the lengths, the dtypes and the system."""
+          system: System, weight_dtype: str | None = None, batch_matmul: str = "cpu") -> Result:
+    """One phase's Result, memoized on the architecture, the lengths, the dtypes, the batched-matmul
+    mapping and the system."""
     from ..zoo.transformer import transformer
     from .engine import simulate
 
     def compute() -> Result:
         g = transformer(config, phase, seq_len=seq_len, kv_len=kv_len, batch=batch, dtype=dtype,
-                        weight_dtype=weight_dtype)
+                        weight_dtype=weight_dtype, batch_matmul=batch_matmul)
         return simulate(g, system, timeline=False)
 
-    key = (arch_key, phase, seq_len, kv_len, batch, dtype, weight_dtype, system)
+    key = (arch_key, phase, seq_len, kv_len, batch, dtype, weight_dtype, batch_matmul, system)
     return SIM_CACHE.get("generation_step", key, compute, _STEPS)
 
 
@@ -271,7 +278,7 @@ def _weighted_ops(results: list[Result], weights: np.ndarray) -> tuple[OpResult,
 
 def simulate_generation(config, system: System | None = None, *, prompt_len: int, new_tokens: int, batch: int = 1,
                         exact: bool = False, samples: int = DEFAULT_SAMPLES, dtype: str = "float16",
-                        weight_dtype: str | None = None) -> GenerationResult:
+                        weight_dtype: str | None = None, batch_matmul: str = "cpu") -> GenerationResult:
     """Generate ``new_tokens`` tokens after a ``prompt_len``-token prompt for ``batch`` sequences.
 
     ``config``: a decoder's config (a shipped name such as ``"tinyllama-1.1b"`` or ``"gpt2"``, a dict,
@@ -279,8 +286,10 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
     ``soc-2026-lpddr5`` preset. ``exact``: simulate every decode step (default: ``samples`` of them,
     the rest interpolated; module docstring). ``dtype``, ``weight_dtype``: as
     :func:`smaug_fast.zoo.transformer` takes them (``weight_dtype="int8"``: weight-only quantization).
+    ``batch_matmul``: where attention's batched products run, as :func:`smaug_fast.zoo.transformer`
+    takes it: "cpu" (default) or "inner_products" (unrolled onto the accelerator).
 
-    Raises WorkloadError for lengths < 1, a context (``prompt_len + new_tokens - 1``) beyond the model's
+    Raises WorkloadError for lengths < 1, a bad ``weight_dtype`` or ``batch_matmul``, a context (``prompt_len + new_tokens - 1``) beyond the model's
     maximum, an encoder config (BERT, ViT) or a bad config; ConfigError for a bad system or samples.
     """
     from .. import presets
@@ -314,21 +323,27 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
         raise WorkloadError(f"simulate_generation: weight_dtype = {describe(weight_dtype)}: must be None, the "
                             f"dtype {dtype!r}, or 'int8'")
     weight_dtype = None if weight_dtype == dtype else weight_dtype
-    arch_key = (arch, dtype, weight_dtype)
+    if not isinstance(batch_matmul, str) or batch_matmul not in BatchMatMulMapping.values():
+        raise WorkloadError(f"simulate_generation: batch_matmul = {describe(batch_matmul)}: must be one of "
+                            f"{', '.join(BatchMatMulMapping.values())}")
+    arch_key = (arch, dtype, weight_dtype, batch_matmul)
     name = config if isinstance(config, str) else arch.family.value
     key = (arch_key, name, prompt_len, new_tokens, batch, exact, None if exact else int(samples), system)
     return SIM_CACHE.get("generation", key, lambda: _generate(
-        cfg, arch_key, name, prompt_len, new_tokens, batch, exact, int(samples), dtype, system, weight_dtype), 64)
+        cfg, arch_key, name, prompt_len, new_tokens, batch, exact, int(samples), dtype, system, weight_dtype,
+        batch_matmul), 64)
 
 
 def _generate(cfg: dict, arch_key: tuple, name: str, prompt_len: int, new_tokens: int, batch: int, exact: bool,
-              samples: int, dtype: str, system: System, weight_dtype: str | None = None) -> GenerationResult:
+              samples: int, dtype: str, system: System, weight_dtype: str | None = None,
+              batch_matmul: str = "cpu") -> GenerationResult:
     """The generation of :func:`simulate_generation`, its arguments checked (memoized there)."""
-    prefill = _step(arch_key, cfg, "prefill", prompt_len, None, batch, dtype, system, weight_dtype)
+    prefill = _step(arch_key, cfg, "prefill", prompt_len, None, batch, dtype, system, weight_dtype, batch_matmul)
     kv = np.arange(prompt_len, prompt_len + new_tokens - 1, dtype=np.int64)
     if len(kv):
         points = kv if exact else sample_points(int(kv[0]), int(kv[-1]), int(samples))
-        results = [_step(arch_key, cfg, "decode", 1, int(k), batch, dtype, system, weight_dtype) for k in points]
+        results = [_step(arch_key, cfg, "decode", 1, int(k), batch, dtype, system, weight_dtype, batch_matmul)
+                   for k in points]
         w = np.eye(len(kv)) if exact else interpolation_weights(points, kv)
         total_w = w.sum(axis=0)
         step_s = w @ np.array([r.latency_s for r in results])
@@ -352,6 +367,7 @@ def _generate(cfg: dict, arch_key: tuple, name: str, prompt_len: int, new_tokens
         prefill=prefill, decode_ops=decode_ops, samples=tuple(int(k) for k in points), exact=exact, system=system,
         energy_detail_j={c: total(lambda r, c=c: r.energy_detail_j.get(c, 0.0)) for c in ENERGY_DETAIL},
         macs=int(round(total(lambda r: r.macs))),
+        weight_dtype=weight_dtype or dtype, batch_matmul=batch_matmul,
     )
 
 

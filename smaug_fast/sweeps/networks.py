@@ -65,7 +65,8 @@ def _arrived(key: tuple[str, str], graph: Graph) -> GraphSource:
 @dataclass(frozen=True)
 class TransformerSource:
     """A shipped transformer config (:func:`smaug_fast.zoo.transformer_configs`) as a sweep network: its
-    graph depends on the point's workload axes (``seq_len``, ``kv_len``, ``batch``)."""
+    graph depends on the point's workload axes (``seq_len``, ``kv_len``, ``batch``, ``weight_dtype``,
+    ``batch_matmul``)."""
 
     config: str
 
@@ -161,15 +162,39 @@ def graph_of(source, workload: dict | None = None) -> Graph:
         phase = "decode" if "kv_len" in workload else "prefill"
         return SIM_CACHE.get("sweep_graphs", key, lambda: zoo.transformer(
             source.config, phase, seq_len=workload.get("seq_len"), kv_len=workload.get("kv_len"),
-            batch=workload.get("batch", 1)), 64)
+            batch=workload.get("batch", 1), weight_dtype=workload.get("weight_dtype"),
+            batch_matmul=workload.get("batch_matmul", "cpu")), 64)
     return SIM_CACHE.get("sweep_graphs", key, lambda: zoo.load(source, batch=workload.get("batch", 1)), 64)
 
 
-def check_workload_axes(networks: list[Network], axes: dict, per_op: bool) -> None:
-    """ConfigError naming a workload axis a network cannot take (transformer lengths on a CNN, a batch
-    on a Graph or ONNX file), or per-op values of a sweep whose graphs change along an axis."""
-    from .spec import WORKLOAD_AXES
+def generation_of(source: TransformerSource, system, workload: dict):
+    """The :class:`~smaug_fast.sim.generation.GenerationResult` of a sweep point with a ``new_tokens``
+    axis: :func:`smaug_fast.simulate_generation` of the config with ``prompt_len = seq_len`` (default
+    128 [tokens]) and the point's ``batch``, ``weight_dtype`` and ``batch_matmul``."""
+    from ..sim.generation import simulate_generation
 
+    return simulate_generation(source.config, system, prompt_len=workload.get("seq_len", 128),
+                               new_tokens=workload["new_tokens"], batch=workload.get("batch", 1),
+                               weight_dtype=workload.get("weight_dtype"),
+                               batch_matmul=workload.get("batch_matmul", "cpu"))
+
+
+def check_workload_axes(networks: list[Network], axes: dict, per_op: bool) -> None:
+    """ConfigError naming a workload axis a network cannot take (transformer lengths or options on a
+    CNN, a batch on a Graph or ONNX file), an option axis beside ``new_tokens`` (below), or per-op
+    values of a sweep whose graphs change along an axis.
+
+    ``weight_dtype`` and ``batch_matmul`` beside ``new_tokens`` are refused for now: the worker runs a
+    generation point with ``simulate_generation(config, system, prompt_len, new_tokens, batch)``, which
+    would drop them (a point labelled int8 would hold float16's numbers); :func:`generation_of` passes
+    them, and once the worker calls it this check goes."""
+    from .spec import OPTION_AXES, WORKLOAD_AXES
+
+    if "new_tokens" in axes:
+        for a in (a for a in OPTION_AXES if a in axes):
+            raise ConfigError(f"axes[{a!r}]: not yet beside 'new_tokens' (a whole generation): sweep {a} with "
+                              f"seq_len or kv_len (one prefill or decode step), or call "
+                              f"simulate_generation(..., {a}=...)")
     for a in (a for a in WORKLOAD_AXES if a in axes):
         for n in networks:
             if isinstance(n.source, GraphSource) or (a != "batch" and not isinstance(n.source, TransformerSource)):

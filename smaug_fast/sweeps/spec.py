@@ -8,17 +8,28 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 
+from ..choices import BatchMatMulMapping
 from ..errors import ConfigError, describe
 from ..hardware import System
 from ..memo import SIM_CACHE
 
 
-#: Axes that change the workload, not the System: a transformer's lengths (issue 19) and the batch.
-#: ``seq_len`` and ``kv_len`` build a prefill (``kv_len`` absent) or a decode step of
+#: Axes that change the workload, not the System: a transformer's lengths and options (issue 19) and
+#: the batch. ``seq_len`` and ``kv_len`` build a prefill (``kv_len`` absent) or a decode step of
 #: :func:`smaug_fast.zoo.transformer`; ``new_tokens`` runs :func:`smaug_fast.simulate_generation` with
 #: ``prompt_len = seq_len`` (the point's values are the whole generation's); ``batch`` also rebatches a
-#: zoo network.
-WORKLOAD_AXES = ("seq_len", "kv_len", "batch", "new_tokens")
+#: zoo network; ``weight_dtype`` and ``batch_matmul`` are :func:`~smaug_fast.zoo.transformer`'s options
+#: of those names (:data:`OPTION_AXES`).
+WORKLOAD_AXES = ("seq_len", "kv_len", "batch", "new_tokens", "weight_dtype", "batch_matmul")
+
+#: The workload axes whose values are names, each with its valid values: the weights' dtype in memory
+#: (a sweep's graphs have float16 activations; "int8": weight-only quantization) and where attention's
+#: batched products run (:class:`~smaug_fast.choices.BatchMatMulMapping`). The other workload axes are
+#: lengths, integers >= 1.
+OPTION_AXES: dict[str, tuple[str, ...]] = {
+    "weight_dtype": ("float16", "int8"),
+    "batch_matmul": BatchMatMulMapping.values(),
+}
 
 
 def split_changes(changes: dict) -> tuple[dict, dict]:
@@ -57,7 +68,10 @@ def check_axes(system: System, axes: dict[str, list], zip_axes: Sequence[Sequenc
     may both grow past the base's line size) a valid System (ConfigError naming it)."""
     for a in WORKLOAD_AXES:
         for v in axes.get(a, ()):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            if a in OPTION_AXES:
+                if not isinstance(v, str) or v not in OPTION_AXES[a]:
+                    raise ConfigError(f"axes[{a!r}] value {describe(v)}: must be one of {', '.join(OPTION_AXES[a])}")
+            elif isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ConfigError(f"axes[{a!r}] value {describe(v)}: must be an integer >= 1")
     if "kv_len" in axes and "new_tokens" in axes:
         raise ConfigError("axes: 'kv_len' (one decode step) and 'new_tokens' (a whole generation) exclude each "
