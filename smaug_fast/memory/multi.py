@@ -1,0 +1,186 @@
+"""One L1 and many L2 configurations in one trace walk (``MultiL2``), for sweeps over the L2's size and
+associativity.
+
+The jitted core is :mod:`smaug_fast.kernels.multicache` (stack processing after Mattson et al. 1970,
+Hill and Smith 1989, Thompson and Smith 1989: see its docstring). Every configuration's counters are
+those a :class:`~smaug_fast.memory.CacheHierarchy` of the L1 and that L2 alone would count on the same
+accesses (non-inclusive, no pycachesim quirks); :func:`multi_ok` says which hierarchies qualify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+
+import numpy as np
+
+from ..errors import ConfigError, describe
+from ..kernels import cache as _k
+from ..kernels import multicache as _m
+from .cache import CacheStats, MemoryTraffic
+from .config import CacheConfig
+
+
+def multi_ok(l1: CacheConfig, l2: CacheConfig) -> str | None:
+    """None when an (``l1``, ``l2``) hierarchy can be one configuration of a :class:`MultiL2`, else why not
+    (the reason names the field and its value)."""
+    for lv in (l1, l2):
+        if not lv.write_back:
+            return f"{lv.name}.write_back = False: only write-back levels"
+        if not lv.write_allocate:
+            return f"{lv.name}.write_allocate = False: only write-allocate levels"
+    if l1.policy not in ("lru", "fifo"):
+        return f"{l1.name}.policy = {l1.policy!r}: the L1 must be 'lru' or 'fifo'"
+    if l2.policy != "lru":
+        return f"{l2.name}.policy = {l2.policy!r}: the L2 must be 'lru' (stack processing)"
+    if l2.line_bytes != l1.line_bytes:
+        return f"{l2.name}.line_bytes = {l2.line_bytes}: must equal {l1.name}.line_bytes = {l1.line_bytes}"
+    if l2.sets & (l2.sets - 1):
+        return f"{l2.name}.size_bytes = {l2.size_bytes}: {l2.sets} sets, not a power of two"
+    return None
+
+
+class MultiL2:
+    """One L1 (``l1``) in front of each of several L2s (``l2s``), simulated in one walk; contents persist
+    across calls. Every call takes whole-line accesses (byte addresses; each access is counted as one
+    lookup of the line that holds its address).
+
+    Args:
+        l1: the L1 (write-back, write-allocate, LRU or FIFO).
+        l2s: the L2 configurations (1 to 64), each with ``multi_ok(l1, l2)``.
+
+    Raises ConfigError naming the configuration and field that does not qualify.
+    """
+
+    def __init__(self, l1: CacheConfig, l2s: Sequence[CacheConfig]) -> None:
+        if not isinstance(l1, CacheConfig):
+            raise ConfigError(f"l1 = {describe(l1)}: must be a CacheConfig")
+        if isinstance(l2s, (str, bytes)) or not isinstance(l2s, Sequence) or not 1 <= len(l2s) <= _m.MAX_CONFIGS:
+            raise ConfigError(f"l2s = {describe(l2s)}: must be a sequence of 1 to {_m.MAX_CONFIGS} CacheConfigs")
+        for i, c in enumerate(l2s):
+            if not isinstance(c, CacheConfig):
+                raise ConfigError(f"l2s[{i}] = {describe(c)}: must be a CacheConfig")
+            why = multi_ok(l1, c)
+            if why is not None:
+                raise ConfigError(f"l2s[{i}]: {why}")
+        self.l1 = l1
+        self.l2s = tuple(l2s)
+        # configurations by set count: the kernel's config c is l2s[order[c]]
+        by_sets: dict[int, list[int]] = {}
+        for i, c in enumerate(self.l2s):
+            by_sets.setdefault(c.sets, []).append(i)
+        order, first, grp = [], [0], []
+        base = 0
+        for sets, members in by_sets.items():
+            depth = max(self.l2s[i].ways for i in members)
+            grp.append((sets - 1, depth, base))
+            base += sets * depth
+            order.extend(members)
+            first.append(len(order))
+        self._order = np.array(order, dtype=np.int64)
+        self._grp = np.array(grp, dtype=np.int64).reshape(-1, 3)
+        self._first = np.array(first, dtype=np.int64)
+        self._ways = np.array([self.l2s[i].ways for i in order], dtype=np.int64)
+        self._entries = base
+        sets1 = l1.sets
+        self._l1 = np.array([sets1, l1.ways, l1.line_bytes.bit_length() - 1,
+                             sets1 - 1 if sets1 & (sets1 - 1) == 0 else -1, (l1.ways - 1).bit_length(),
+                             int(l1.policy == "lru"), 0], dtype=np.int64)
+        self.shift = l1.line_bytes.bit_length() - 1
+        self.reset()
+
+    def reset(self) -> None:
+        """Invalidate every line and zero every counter."""
+        n1 = self.l1.sets * self.l1.ways
+        self._l1[_m.L1_CLOCK] = 0
+        self._tags1 = np.full(n1, -1, dtype=np.int64)
+        self._stamp1 = np.full(n1, -1, dtype=np.int64)
+        self._dirty1 = np.zeros(n1, dtype=np.uint8)
+        self._cnt1 = np.zeros(_k.CNT_N, dtype=np.int64)
+        self._stag = np.full(self._entries, -1, dtype=np.int64)
+        self._sdirty = np.zeros(self._entries, dtype=np.uint64)
+        self._cnt2 = np.zeros((len(self.l2s), 2, _k.CNT_N), dtype=np.int64)
+
+    def _state(self):
+        return (self._l1, self._tags1, self._stamp1, self._dirty1, self._cnt1, self._grp, self._first, self._ways,
+                self._stag, self._sdirty, self._cnt2)
+
+    def _lines(self, addrs, is_write) -> tuple[np.ndarray, np.ndarray]:
+        a = np.asarray(addrs)
+        if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
+            raise ConfigError(f"addrs: must be a one-dimensional integer array, got {describe(addrs)}")
+        a = a.astype(np.int64, copy=False)
+        if a.size and int(a.min()) < 0:
+            raise ConfigError(f"addrs: negative address {int(a.min())} at index {int(a.argmin())}")
+        w = np.asarray(is_write)
+        if w.ndim == 0:
+            w = np.full(a.shape[0], int(bool(w)), dtype=np.uint8)
+        elif w.shape != a.shape:
+            raise ConfigError(f"is_write: length {w.shape[0] if w.ndim else 0} != len(addrs) = {a.shape[0]}")
+        return a >> self.shift, w.astype(np.uint8, copy=False)
+
+    def access(self, addrs, is_write=False) -> None:
+        """Core reads or writes (``is_write``: one bool, or one per access) of the lines of ``addrs``."""
+        lines, w = self._lines(addrs, is_write)
+        if lines.shape[0]:
+            _m.access_lines(lines, w, *self._state())
+
+    def acp(self, addrs, is_write=False) -> None:
+        """Coherent (ACP) reads or writes of the lines of ``addrs`` at the L2 (the L1 writes back its dirty
+        copies first, and drops them on a write)."""
+        lines, w = self._lines(addrs, is_write)
+        if lines.shape[0]:
+            _m.acp_lines(lines, w, *self._state())
+
+    def _range(self, addr: int, nbytes: int, discard: bool) -> None:
+        for name, v in (("addr", addr), ("nbytes", nbytes)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ConfigError(f"{name} = {describe(v)}: must be an integer >= 0")
+        if nbytes:
+            _m.flush_lines(int(addr) >> self.shift, (int(addr) + int(nbytes) - 1) >> self.shift, discard,
+                           *self._state())
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        """Write back the dirty lines of ``[addr, addr + nbytes)`` at both levels and invalidate them."""
+        self._range(addr, nbytes, False)
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        """Drop the lines of ``[addr, addr + nbytes)`` at both levels without writing them back."""
+        self._range(addr, nbytes, True)
+
+    def counters(self) -> np.ndarray:
+        """int64 [configs, 3, CNT_N] in the order of ``l2s``: per configuration the L1's counters, the
+        L2's and memory's (the rows of ``CacheHierarchy._cnt`` of that hierarchy)."""
+        return self.arrange(self._cnt1, self._cnt2)
+
+    def arrange(self, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
+        """Counters (or changes of counters) of the L1 ``c1`` [..., CNT_N] and of the kernel's L2s ``c2``
+        [..., configs, 2, CNT_N] as [..., configs, 3, CNT_N] in the order of ``l2s``."""
+        n = len(self.l2s)
+        out = np.empty((*c2.shape[:-3], n, 3, _k.CNT_N), dtype=np.int64)
+        out[..., 0, :] = c1[..., None, :]
+        out[..., self._order, 1:, :] = c2
+        return out
+
+    def stats(self, i: int) -> list[CacheStats]:
+        """The counters of configuration ``i`` (L1, L2) as :class:`CacheStats`."""
+        names = [f.name for f in fields(CacheStats)][1:]
+        cnt = self.counters()[i]
+        return [CacheStats(lv.name, **{k: int(v) for k, v in zip(names, cnt[j], strict=True)})
+                for j, lv in enumerate((self.l1, self.l2s[i]))]
+
+    def memory_traffic(self, i: int) -> MemoryTraffic:
+        """Requests of configuration ``i`` that went past its L2 to memory."""
+        return MemoryTraffic(*(int(x) for x in self.counters()[i, 2, :4]))
+
+    def copy_tiles(self, shape, esize, host_base, origins, sizes, buf_bases, gather):
+        """``kernels.copies.copy_tiles`` through every configuration: (runs, bytes, per-tile counter
+        changes int64 [tiles, configs, 3, CNT_N])."""
+        from ..kernels.copies import copy_tiles_multi
+
+        runs, nbytes, d1, d2 = copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
+                                                *self._state())
+        return runs, nbytes, self.arrange(d1, d2)
+
+
+__all__ = ["MultiL2", "multi_ok"]
