@@ -168,12 +168,12 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
 
 @jit
 def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
-                     l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2):
+                     l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2):
     """:func:`copy_tiles` through one L1 and many L2 configurations at once (:mod:`.multicache`).
 
-    Returns (runs int64[T], nbytes int64[T], delta1 int64[T, CNT_N], delta2 int64[T, configs, 2, CNT_N]):
-    the runs and bytes of each tile, and the change of the L1's counters and of every configuration's
-    L2 and memory counters while copying it."""
+    Returns (runs int64[T], nbytes int64[T], delta1 int64[T, CNT_N], delta2 int64[T, configs + 1, Q_N]):
+    the runs and bytes of each tile, and the change of the L1's counters and of the L2s' (``cnt2``)
+    while copying it."""
     t_count = origins.shape[0]
     nd = shape.shape[0]
     shift = l1[_multi.L1_SHIFT]
@@ -186,7 +186,7 @@ def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
     runs_out = np.zeros(t_count, np.int64)
     bytes_out = np.zeros(t_count, np.int64)
     delta1 = np.zeros((t_count, cnt1.shape[0]), np.int64)
-    delta2 = np.zeros((t_count, cnt2.shape[0], cnt2.shape[1], cnt2.shape[2]), np.int64)
+    delta2 = np.zeros((t_count, cnt2.shape[0], cnt2.shape[1]), np.int64)
     before1 = np.empty_like(cnt1)
     before2 = np.empty_like(cnt2)
     idx = np.empty(nd, np.int64)
@@ -194,9 +194,9 @@ def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
         nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
                                       strides, idx, r_src, r_dst, r_ns, r_nd)
         before1[:] = cnt1
-        before2[:, :, :] = cnt2
+        before2[:, :] = cnt2
         _multi.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag,
-                         sdirty, cnt2)
+                         sdirty, shead, cnt2)
         delta1[t] = cnt1 - before1
         delta2[t] = cnt2 - before2
         runs_out[t] = nruns

@@ -39,14 +39,19 @@ State (arrays, updated in place):
            LRU (1) or FIFO (0), use clock.
 ``tags1``, ``stamp1`` int64, ``dirty1`` uint8 [sets * ways]: the L1 as in :mod:`.cache` (-1: invalid).
 ``cnt1``   int64 [CNT_N]: the L1's counters (columns of :mod:`.cache`).
-``grp``    int64 [groups, 3]: per set count: set mask (sets - 1; sets must be a power of two), stack
-           depth (the largest associativity of the group), first entry of its stacks.
+``grp``    int64 [groups, 4]: per set count: set mask (sets - 1; sets must be a power of two), stack
+           depth (the largest associativity of the group), first entry of its stacks, first of its heads.
 ``first``  int64 [groups + 1]: configurations ``first[g] .. first[g + 1] - 1`` belong to group g.
 ``ways``   int64 [configs]: associativity of each configuration (at most 64 configurations).
-``stag``   int64 [entries]: the stacks, entry = first + set * depth + depth index; -1: a hole.
+``stag``   int64 [entries]: the stacks, one ring of ``depth`` entries per set (entry = first + set * depth
+           + k): the line at each depth, -1 for a hole.
 ``sdirty`` uint64 [entries]: per entry the configurations (bits) in which its line is dirty.
-``cnt2``   int64 [configs, 2, CNT_N]: per configuration the L2's counters (row 0, columns of
-           :mod:`.cache`) and memory's (row 1, ``M_READS`` ... ``M_WRITE_BYTES``).
+``shead``  int64 [sets of every group]: the ring index of each stack's top (depth d is ring index
+           head + d, modulo depth), so that a line new to the stack goes on top in constant time.
+``cnt2``   int64 [configs + 1, Q_N]: per configuration its hits per request kind, evictions, flush
+           write-backs and invalidations; the last row, the requests of each kind (every configuration
+           sees them all). :meth:`smaug_fast.memory.multi.MultiL2.arrange` derives the L2's and memory's
+           counters (columns of :mod:`.cache`) from these.
 """
 
 from __future__ import annotations
@@ -62,101 +67,111 @@ L1_N = 7
 # what reaches the L2: a load (an L1 fetch, an ACP read), a write-back of a whole dirty line (no fetch
 # on a miss), an ACP store (a write that fetches the line on a miss)
 R_LOAD, R_WB, R_STORE = 0, 1, 2
+# ``cnt2`` columns: per configuration hits by request kind (Q_LOAD_HITS + kind), dirty and clean evictions,
+# dirty lines written back by flushes, invalidations; the last row counts the requests of each kind
+Q_LOAD_HITS, Q_WB_HITS, Q_STORE_HITS, Q_DIRTY_EV, Q_CLEAN_EV, Q_FLUSH_WB, Q_INVAL = range(7)
+Q_N = 7
+#: The deepest stack (largest associativity) a walk takes.
+MAX_WAYS = 4096
 #: Configurations one walk serves (one bit each in ``sdirty``).
 MAX_CONFIGS = 64
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _l2_ref(x, kind, line_bytes, grp, first, ways, stag, sdirty, cnt2):
+def _scan_stack(stag, sb, dmax, head, x):
+    """(depth of line ``x``, depth of the first hole) in the stack of ``dmax`` entries at ``sb`` whose top
+    is entry ``head`` (``dmax``: none). One pass without branches over the entries (the compiler
+    vectorizes it); an entry's depth is its distance from the top, around the ring."""
+    ub = np.uint64(sb)
+    p = dmax
+    h = dmax
+    for k in range(dmax):
+        t = stag[ub + np.uint64(k)]
+        d = k - head + (dmax if k < head else 0)
+        p = min(p, d if t == x else dmax)
+        h = min(h, d if t < 0 else dmax)
+    return p, h
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _at(sb, dmax, head, d):
+    """Entry of depth ``d`` of a stack (ring of ``dmax`` entries at ``sb``, top at ``head``)."""
+    k = head + d
+    return sb + (k - dmax if k >= dmax else k)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _l2_ref(x, kind, grp, first, ways, stag, sdirty, shead, cnt2):
     """One reference of line ``x`` (``kind``: R_LOAD, R_WB, R_STORE) to every L2 configuration."""
+    nc = cnt2.shape[0] - 1
+    cnt2[nc, kind] += 1  # every configuration counts the request
     for g in range(grp.shape[0]):
         dmax = grp[g, 1]
-        b = grp[g, 2] + (x & grp[g, 0]) * dmax
-        # depth of x (dmax: not in the stack) and of the first hole above it (dmax: none)
-        p = dmax
-        h = dmax
-        for k in range(dmax):
-            t = stag[b + k]
-            if t == x:
-                p = k
-                break
-            if t < 0 and h == dmax:
-                h = k
-        m = sdirty[b + p] if p < dmax else np.uint64(0)
+        s = grp[g, 3] + (x & grp[g, 0])
+        sb = grp[g, 2] + (x & grp[g, 0]) * dmax
+        head = shead[s]
+        p, h = _scan_stack(stag, sb, dmax, head, x)
+        m = sdirty[_at(sb, dmax, head, p)] if p < dmax else np.uint64(0)
         hit = np.uint64(0)
         every = np.uint64(0)
         for c in range(first[g], first[g + 1]):
             w = ways[c]
             bit = np.uint64(1) << np.uint64(c)
             every |= bit
-            if kind == R_LOAD:
-                cnt2[c, 0, _c.N_LOADS] += 1
-            else:
-                cnt2[c, 0, _c.N_STORES] += 1
             if p < w:
                 hit |= bit
-                if kind == R_LOAD:
-                    cnt2[c, 0, _c.N_LOAD_HITS] += 1
-                else:
-                    cnt2[c, 0, _c.N_STORE_HITS] += 1
-                continue
-            if kind == R_LOAD:
-                cnt2[c, 0, _c.N_LOAD_MISSES] += 1
-            else:
-                cnt2[c, 0, _c.N_STORE_MISSES] += 1
-            if kind != R_WB:
-                cnt2[c, 0, _c.N_FETCHES] += 1
-                cnt2[c, 1, _c.M_READS] += 1
-                cnt2[c, 1, _c.M_READ_BYTES] += line_bytes
-            if h >= w:
+                cnt2[c, Q_LOAD_HITS + kind] += 1
+            elif h >= w:
                 # no empty way among this cache's w: its line at depth w - 1 (valid, as w - 1 < p) goes
-                if sdirty[b + w - 1] & bit:
-                    cnt2[c, 0, _c.N_DIRTY_EVICT] += 1
-                    cnt2[c, 0, _c.N_WRITEBACKS] += 1
-                    cnt2[c, 1, _c.M_WRITES] += 1
-                    cnt2[c, 1, _c.M_WRITE_BYTES] += line_bytes
+                if sdirty[_at(sb, dmax, head, w - 1)] & bit:
+                    cnt2[c, Q_DIRTY_EV] += 1
                 else:
-                    cnt2[c, 0, _c.N_CLEAN_EVICT] += 1
+                    cnt2[c, Q_CLEAN_EV] += 1
         newm = (m & hit) if kind == R_LOAD else every
-        if h < p:
-            # the hole at h is filled by the shift; x's old place (if any) is the hole now
-            end = h
-            if p < dmax:
-                stag[b + p] = -1
-                sdirty[b + p] = 0
+        if h >= p and p == dmax:
+            # a line in no cache and no hole: it goes on top, the deepest line falls out (the ring turns)
+            head = head - 1 if head > 0 else dmax - 1
+            shead[s] = head
         else:
-            end = p if p < dmax else dmax - 1  # a line not in the stack pushes the deepest one out
-        for k in range(end, 0, -1):
-            stag[b + k] = stag[b + k - 1]
-            sdirty[b + k] = sdirty[b + k - 1]
-        stag[b] = x
-        sdirty[b] = newm
+            if h < p:
+                # the hole at depth h is filled; x's old depth (if any) is the hole now (its caches keep
+                # the empty way)
+                end = h
+                if p < dmax:
+                    e = _at(sb, dmax, head, p)
+                    stag[e] = -1
+                    sdirty[e] = 0
+            else:
+                end = p
+            for d in range(end, 0, -1):
+                e = _at(sb, dmax, head, d)
+                f = _at(sb, dmax, head, d - 1)
+                stag[e] = stag[f]
+                sdirty[e] = sdirty[f]
+        stag[sb + head] = x
+        sdirty[sb + head] = newm
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _l2_flush(x, discard, line_bytes, grp, first, ways, stag, sdirty, cnt2):
+def _l2_flush(x, discard, grp, first, ways, stag, sdirty, shead, cnt2):
     """Flush (write back if dirty, then invalidate) or, with ``discard``, invalidate line ``x`` in every
-    L2 configuration that holds it; its stack entry becomes a hole."""
+    L2 configuration that holds it; its depth in the stack becomes a hole."""
     for g in range(grp.shape[0]):
         dmax = grp[g, 1]
-        b = grp[g, 2] + (x & grp[g, 0]) * dmax
-        p = dmax
-        for k in range(dmax):
-            if stag[b + k] == x:
-                p = k
-                break
+        sb = grp[g, 2] + (x & grp[g, 0]) * dmax
+        head = shead[grp[g, 3] + (x & grp[g, 0])]
+        p, _ = _scan_stack(stag, sb, dmax, head, x)
         if p == dmax:
             continue
-        m = sdirty[b + p]
+        e = _at(sb, dmax, head, p)
+        m = sdirty[e]
         for c in range(first[g], first[g + 1]):
             if p < ways[c]:
-                cnt2[c, 0, _c.N_INVAL] += 1
+                cnt2[c, Q_INVAL] += 1
                 if not discard and (m & (np.uint64(1) << np.uint64(c))):
-                    cnt2[c, 0, _c.N_WRITEBACKS] += 1
-                    cnt2[c, 1, _c.M_WRITES] += 1
-                    cnt2[c, 1, _c.M_WRITE_BYTES] += line_bytes
-        stag[b + p] = -1
-        sdirty[b + p] = 0
+                    cnt2[c, Q_FLUSH_WB] += 1
+        stag[e] = -1
+        sdirty[e] = 0
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
@@ -166,7 +181,7 @@ def _l1_set(l1, ln):
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _access(ln, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2):
+def _access(ln, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2):
     """A core read (``w`` 0) or write (1) of one whole L1 line ``ln``: the L1's lookup; on a miss the
     L2's fetch of the line, then the L1's fill, whose dirty victim is written back to the L2 (the
     order of ``cache._single_line``)."""
@@ -192,8 +207,7 @@ def _access(ln, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdir
     else:
         cnt1[_c.N_STORE_MISSES] += 1
     cnt1[_c.N_FETCHES] += 1
-    line_bytes = np.int64(1) << l1[L1_SHIFT]
-    _l2_ref(ln, R_LOAD, line_bytes, grp, first, ways, stag, sdirty, cnt2)
+    _l2_ref(ln, R_LOAD, grp, first, ways, stag, sdirty, shead, cnt2)
     clock = l1[L1_CLOCK] + 1
     l1[L1_CLOCK] = clock
     old, old_dirty = _c._place(tags1, stamp1, dirty1, v, ln, clock, w)
@@ -202,21 +216,21 @@ def _access(ln, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdir
     if old_dirty:
         cnt1[_c.N_DIRTY_EVICT] += 1
         cnt1[_c.N_WRITEBACKS] += 1
-        _l2_ref(old, R_WB, line_bytes, grp, first, ways, stag, sdirty, cnt2)
+        _l2_ref(old, R_WB, grp, first, ways, stag, sdirty, shead, cnt2)
     else:
         cnt1[_c.N_CLEAN_EVICT] += 1
 
 
 @jit(_nrt=False, error_model="numpy")
-def access_lines(lines, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2):
+def access_lines(lines, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2):
     """Core reads (``w[i]`` 0) or writes (1) of the L1 lines ``lines`` (line numbers, int64), in order."""
     for i in range(lines.shape[0]):
-        _access(lines[i], np.int64(w[i]), l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2)
+        _access(lines[i], np.int64(w[i]), l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2)
 
 
 @jit(_nrt=False, error_model="numpy")
 def copy_runs(src, dst, n_src, n_dst, nruns, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty,
-              cnt2):
+              shead, cnt2):
     """The memcpy runs of one tile copy as ``cache.copy_runs`` runs them: run ``r`` reads lines ``src[r]``,
     ``src[r] + 1``, ... (``n_src[r]``) and writes ``dst[r]``, ... (``n_dst[r]``), alternating."""
     for r in range(nruns):
@@ -224,16 +238,15 @@ def copy_runs(src, dst, n_src, n_dst, nruns, l1, tags1, stamp1, dirty1, cnt1, gr
         nd = n_dst[r]
         for c in range(max(ns, nd)):
             if c < ns:
-                _access(src[r] + c, 0, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2)
+                _access(src[r] + c, 0, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2)
             if c < nd:
-                _access(dst[r] + c, 1, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2)
+                _access(dst[r] + c, 1, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2)
 
 
 @jit(_nrt=False, error_model="numpy")
-def flush_lines(lo, hi, discard, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2):
+def flush_lines(lo, hi, discard, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2):
     """``cache.flush_range`` of lines ``lo .. hi``: every line in the L1 first (dirty ones written back to
     the L2 unless ``discard``), then in the L2s."""
-    line_bytes = np.int64(1) << l1[L1_SHIFT]
     for ln in range(lo, hi + 1):
         e = _c._find(tags1, _l1_set(l1, ln), l1[L1_WAYS], ln)
         if e >= 0:
@@ -244,17 +257,16 @@ def flush_lines(lo, hi, discard, l1, tags1, stamp1, dirty1, cnt1, grp, first, wa
             cnt1[_c.N_INVAL] += 1
             if was_dirty and not discard:
                 cnt1[_c.N_WRITEBACKS] += 1
-                _l2_ref(ln, R_WB, line_bytes, grp, first, ways, stag, sdirty, cnt2)
+                _l2_ref(ln, R_WB, grp, first, ways, stag, sdirty, shead, cnt2)
     for ln in range(lo, hi + 1):
-        _l2_flush(ln, discard, line_bytes, grp, first, ways, stag, sdirty, cnt2)
+        _l2_flush(ln, discard, grp, first, ways, stag, sdirty, shead, cnt2)
 
 
 @jit(_nrt=False, error_model="numpy")
-def acp_lines(lines, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, cnt2):
+def acp_lines(lines, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2):
     """Coherent (ACP) reads (``w[i]`` 0) or writes (1) of lines ``lines`` (line numbers) at the L2, as ``cache.run_accesses``
     with ``top`` 1 runs them: the L1 writes its dirty copy back (and drops it on a write), then the L2
     serves the access (a write that misses fetches the line first)."""
-    line_bytes = np.int64(1) << l1[L1_SHIFT]
     for i in range(lines.shape[0]):
         ln = lines[i]
         e = _c._find(tags1, _l1_set(l1, ln), l1[L1_WAYS], ln)
@@ -262,9 +274,9 @@ def acp_lines(lines, w, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag,
             if dirty1[e]:
                 dirty1[e] = 0
                 cnt1[_c.N_WRITEBACKS] += 1
-                _l2_ref(ln, R_WB, line_bytes, grp, first, ways, stag, sdirty, cnt2)
+                _l2_ref(ln, R_WB, grp, first, ways, stag, sdirty, shead, cnt2)
             if w[i]:
                 tags1[e] = -1
                 stamp1[e] = -1
                 cnt1[_c.N_INVAL] += 1
-        _l2_ref(ln, R_STORE if w[i] else R_LOAD, line_bytes, grp, first, ways, stag, sdirty, cnt2)
+        _l2_ref(ln, R_STORE if w[i] else R_LOAD, grp, first, ways, stag, sdirty, shead, cnt2)

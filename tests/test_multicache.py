@@ -87,7 +87,7 @@ def test_every_configuration_counts_as_alone(h, ops):
                     for x, y in zip(addrs.tolist(), w.tolist(), strict=True):
                         _naive_acp(ref, x, y)
         else:
-            addr, nbytes = int(rng.integers(0, 96 * line)), n * line // 8
+            addr, nbytes = int(rng.integers(0, 96 * line)), max(1, n * line // 8)
             getattr(multi, kind)(addr, nbytes)
             for a in alone:
                 getattr(a, kind)(addr, nbytes)

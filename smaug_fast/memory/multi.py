@@ -35,6 +35,8 @@ def multi_ok(l1: CacheConfig, l2: CacheConfig) -> str | None:
         return f"{l2.name}.policy = {l2.policy!r}: the L2 must be 'lru' (stack processing)"
     if l2.line_bytes != l1.line_bytes:
         return f"{l2.name}.line_bytes = {l2.line_bytes}: must equal {l1.name}.line_bytes = {l1.line_bytes}"
+    if l2.ways > _m.MAX_WAYS:
+        return f"{l2.name}.ways = {l2.ways}: at most {_m.MAX_WAYS} ways"
     if l2.sets & (l2.sets - 1):
         return f"{l2.name}.size_bytes = {l2.size_bytes}: {l2.sets} sets, not a power of two"
     return None
@@ -70,18 +72,21 @@ class MultiL2:
         for i, c in enumerate(self.l2s):
             by_sets.setdefault(c.sets, []).append(i)
         order, first, grp = [], [0], []
-        base = 0
+        base = heads = 0
         for sets, members in by_sets.items():
             depth = max(self.l2s[i].ways for i in members)
-            grp.append((sets - 1, depth, base))
+            grp.append((sets - 1, depth, base, heads))
             base += sets * depth
+            heads += sets
             order.extend(members)
             first.append(len(order))
         self._order = np.array(order, dtype=np.int64)
-        self._grp = np.array(grp, dtype=np.int64).reshape(-1, 3)
+        self._inverse = np.argsort(self._order)  # l2s[i] is the kernel's configuration _inverse[i]
+        self._grp = np.array(grp, dtype=np.int64).reshape(-1, 4)
         self._first = np.array(first, dtype=np.int64)
         self._ways = np.array([self.l2s[i].ways for i in order], dtype=np.int64)
         self._entries = base
+        self._heads = heads
         sets1 = l1.sets
         self._l1 = np.array([sets1, l1.ways, l1.line_bytes.bit_length() - 1,
                              sets1 - 1 if sets1 & (sets1 - 1) == 0 else -1, (l1.ways - 1).bit_length(),
@@ -99,11 +104,12 @@ class MultiL2:
         self._cnt1 = np.zeros(_k.CNT_N, dtype=np.int64)
         self._stag = np.full(self._entries, -1, dtype=np.int64)
         self._sdirty = np.zeros(self._entries, dtype=np.uint64)
-        self._cnt2 = np.zeros((len(self.l2s), 2, _k.CNT_N), dtype=np.int64)
+        self._shead = np.zeros(self._heads, dtype=np.int64)
+        self._cnt2 = np.zeros((len(self.l2s) + 1, _m.Q_N), dtype=np.int64)
 
     def _state(self):
         return (self._l1, self._tags1, self._stamp1, self._dirty1, self._cnt1, self._grp, self._first, self._ways,
-                self._stag, self._sdirty, self._cnt2)
+                self._stag, self._sdirty, self._shead, self._cnt2)
 
     def _lines(self, addrs, is_write) -> tuple[np.ndarray, np.ndarray]:
         a = np.asarray(addrs)
@@ -155,11 +161,36 @@ class MultiL2:
 
     def arrange(self, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
         """Counters (or changes of counters) of the L1 ``c1`` [..., CNT_N] and of the kernel's L2s ``c2``
-        [..., configs, 2, CNT_N] as [..., configs, 3, CNT_N] in the order of ``l2s``."""
+        [..., configs + 1, Q_N] as [..., configs, 3, CNT_N] in the order of ``l2s``: per configuration the
+        L1's, the L2's and memory's counters (every one a sum of the kernel's: it counts per request kind
+        and configuration only the hits, evictions, flush write-backs and invalidations)."""
         n = len(self.l2s)
-        out = np.empty((*c2.shape[:-3], n, 3, _k.CNT_N), dtype=np.int64)
+        q = c2[..., self._inverse, :]  # [..., configs, Q_N] in the order of l2s
+        req = c2[..., n, None, :]  # requests by kind, [..., 1, Q_N]
+        loads, wbs, stores = req[..., _m.R_LOAD], req[..., _m.R_WB], req[..., _m.R_STORE]
+        load_hits = q[..., _m.Q_LOAD_HITS]
+        store_hits = q[..., _m.Q_WB_HITS] + q[..., _m.Q_STORE_HITS]
+        fetches = loads - load_hits + stores - q[..., _m.Q_STORE_HITS]
+        writebacks = q[..., _m.Q_DIRTY_EV] + q[..., _m.Q_FLUSH_WB]
+        line = self.l1.line_bytes
+        out = np.zeros((*c2.shape[:-2], n, 3, _k.CNT_N), dtype=np.int64)
         out[..., 0, :] = c1[..., None, :]
-        out[..., self._order, 1:, :] = c2
+        l2, mem = out[..., 1, :], out[..., 2, :]
+        l2[..., _k.N_LOADS] = loads
+        l2[..., _k.N_STORES] = wbs + stores
+        l2[..., _k.N_LOAD_HITS] = load_hits
+        l2[..., _k.N_LOAD_MISSES] = loads - load_hits
+        l2[..., _k.N_STORE_HITS] = store_hits
+        l2[..., _k.N_STORE_MISSES] = wbs + stores - store_hits
+        l2[..., _k.N_DIRTY_EVICT] = q[..., _m.Q_DIRTY_EV]
+        l2[..., _k.N_CLEAN_EVICT] = q[..., _m.Q_CLEAN_EV]
+        l2[..., _k.N_WRITEBACKS] = writebacks
+        l2[..., _k.N_FETCHES] = fetches
+        l2[..., _k.N_INVAL] = q[..., _m.Q_INVAL]
+        mem[..., _k.M_READS] = fetches
+        mem[..., _k.M_WRITES] = writebacks
+        mem[..., _k.M_READ_BYTES] = fetches * line
+        mem[..., _k.M_WRITE_BYTES] = writebacks * line
         return out
 
     def stats(self, i: int) -> list[CacheStats]:
@@ -175,7 +206,7 @@ class MultiL2:
 
     def copy_tiles(self, shape, esize, host_base, origins, sizes, buf_bases, gather):
         """``kernels.copies.copy_tiles`` through every configuration: (runs, bytes, per-tile counter
-        changes int64 [tiles, configs, 3, CNT_N])."""
+        changes int64 [tiles, configs, 3, CNT_N], configurations in the order of ``l2s``)."""
         from ..kernels.copies import copy_tiles_multi
 
         runs, nbytes, d1, d2 = copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
