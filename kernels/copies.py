@@ -167,13 +167,14 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
 
 
 @jit
-def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
-                     l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag, sdirty, shead, cnt2):
-    """:func:`copy_tiles` through one L1 and many L2 configurations at once (:mod:`.multicache`).
+def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather, l1, tags1, stamp1, dirty1, cnt1, ev,
+                     evn):
+    """:func:`copy_tiles` through the L1 of :mod:`.multicache`, appending what reaches the L2 to the event
+    list ``ev`` (``evn[0]`` events so far; grown when a tile needs more room).
 
-    Returns (runs int64[T], nbytes int64[T], delta1 int64[T, CNT_N], delta2 int64[T, configs + 1, Q_N]):
-    the runs and bytes of each tile, and the change of the L1's counters and of the L2s' (``cnt2``)
-    while copying it."""
+    Returns (runs int64[T], nbytes int64[T], delta1 int64[T, CNT_N], pos int64[T + 1], ev): the runs and
+    bytes of each tile, the change of the L1's counters while copying it, the number of events before
+    each tile (and after the last), and the event list (``ev`` itself, or a larger copy)."""
     t_count = origins.shape[0]
     nd = shape.shape[0]
     shift = l1[_multi.L1_SHIFT]
@@ -186,19 +187,24 @@ def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather,
     runs_out = np.zeros(t_count, np.int64)
     bytes_out = np.zeros(t_count, np.int64)
     delta1 = np.zeros((t_count, cnt1.shape[0]), np.int64)
-    delta2 = np.zeros((t_count, cnt2.shape[0], cnt2.shape[1]), np.int64)
+    pos = np.zeros(t_count + 1, np.int64)
     before1 = np.empty_like(cnt1)
-    before2 = np.empty_like(cnt2)
     idx = np.empty(nd, np.int64)
     for t in range(t_count):
         nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
                                       strides, idx, r_src, r_dst, r_ns, r_nd)
+        need = 0
+        for r in range(nruns):
+            need += 2 * (r_ns[r] + r_nd[r])  # a fetch and a write-back per access, at most
+        if evn[0] + need > ev.shape[0]:
+            grown = np.empty(max(2 * ev.shape[0], evn[0] + need), np.int64)
+            grown[: evn[0]] = ev[: evn[0]]
+            ev = grown
+        pos[t] = evn[0]
         before1[:] = cnt1
-        before2[:, :] = cnt2
-        _multi.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, l1, tags1, stamp1, dirty1, cnt1, grp, first, ways, stag,
-                         sdirty, shead, cnt2)
+        _multi.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, l1, tags1, stamp1, dirty1, cnt1, ev, evn)
         delta1[t] = cnt1 - before1
-        delta2[t] = cnt2 - before2
         runs_out[t] = nruns
         bytes_out[t] = nruns * run_bytes
-    return runs_out, bytes_out, delta1, delta2
+    pos[t_count] = evn[0]
+    return runs_out, bytes_out, delta1, pos, ev

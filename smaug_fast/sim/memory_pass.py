@@ -44,7 +44,6 @@ from ..choices import Interface, Role, TransferMode, transfer_modes
 from ..kernels import cache as _kc
 from ..kernels.copies import copy_tiles
 from ..memo import memoized
-from ..kernels.multicache import MAX_CONFIGS
 from ..memory import CacheConfig, CacheHierarchy, CacheStats
 from ..memory.multi import MultiL2, multi_ok
 from ..tiling.plan import TensorTiling
@@ -253,19 +252,28 @@ class _One:
         self.h.invalidate(addr, nbytes)
 
 
-class _Many:
-    """The caches of several memory systems that differ only in the L2's size and associativity, run as one
-    :class:`~smaug_fast.memory.multi.MultiL2`: counters [configurations, 3, CNT_N]."""
+class _Record:
+    """First of the two runs of a pass over several memory systems that differ only in the L2's size and
+    associativity: the L1 of a :class:`~smaug_fast.memory.multi.MultiL2` runs and records what reaches
+    the L2, and where the pass reads counters (their values are not known yet: zeros stand in, and what
+    the pass computes from them is dropped). The second run (:class:`_Replay`) makes the same calls and
+    gets the real counters."""
 
     def __init__(self, memsys: tuple[MemorySystem, ...]) -> None:
         self.m = MultiL2(memsys[0].l1d, [ms.l2 for ms in memsys])
         self.levels = (memsys[0].l1d, memsys[0].l2)
+        self.marks: list[tuple[int, np.ndarray]] = []  # per counters() call: position, the L1's counters
+        self.copies: list[tuple] = []  # per copy: runs, bytes, the L1's changes per tile, positions
+        self._zero = np.zeros((len(memsys), 3, _kc.CNT_N), dtype=np.int64)
 
     def counters(self) -> np.ndarray:
-        return self.m.counters()
+        self.marks.append((self.m.position(), self.m._cnt1.copy()))
+        return self._zero
 
     def copy(self, shape, esize, host, origins, sizes, bases, gather):
-        return self.m.copy_tiles(shape, esize, host, origins, sizes, bases, gather)
+        runs, nbytes, d1, pos = self.m.copy_tiles(shape, esize, host, origins, sizes, bases, gather)
+        self.copies.append((runs, nbytes, d1, pos))
+        return runs, nbytes, np.zeros((len(runs), self._zero.shape[0], 3, _kc.CNT_N), dtype=np.int64)
 
     def access(self, addrs: np.ndarray, write: bool) -> None:
         self.m.access(addrs, write)
@@ -278,6 +286,46 @@ class _Many:
 
     def invalidate(self, addr: int, nbytes: int) -> None:
         self.m.invalidate(addr, nbytes)
+
+
+class _Replay:
+    """Second run of a pass over several memory systems: the same calls as the :class:`_Record` run, in the
+    same order; the caches are not run again: every configuration's counters at each point come from the
+    L2 walks over the recorded events (:meth:`~smaug_fast.memory.multi.MultiL2.l2_counters`), all at once."""
+
+    def __init__(self, rec: _Record) -> None:
+        m = rec.m
+        self.levels = rec.levels
+        mark_pos = np.array([p for p, _ in rec.marks], dtype=np.int64)
+        allpos = np.unique(np.concatenate([mark_pos, *(c[3] for c in rec.copies)]))
+        walked = m.l2_counters(allpos)  # [positions, configs + 1, Q_N]
+
+        def at(pos):
+            return walked[np.searchsorted(allpos, pos)]
+
+        l1 = np.array([c for _, c in rec.marks]).reshape(len(rec.marks), _kc.CNT_N)
+        self._marks = iter(m.arrange(l1, at(mark_pos)))
+        self._copies = iter(
+            (runs, nbytes, m.arrange(d1, at(pos[1:]) - at(pos[:-1]))) for runs, nbytes, d1, pos in rec.copies
+        )
+
+    def counters(self) -> np.ndarray:
+        return next(self._marks)
+
+    def copy(self, shape, esize, host, origins, sizes, bases, gather):
+        return next(self._copies)
+
+    def access(self, addrs: np.ndarray, write: bool) -> None:
+        pass
+
+    def acp(self, lines: np.ndarray, write: bool) -> None:
+        pass
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        pass
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        pass
 
 
 def warm_tail(plan: NetworkPlan, l2_size_bytes: int) -> list[tuple[Op, OpLowering, str]]:
@@ -300,16 +348,17 @@ def warm_tail(plan: NetworkPlan, l2_size_bytes: int) -> list[tuple[Op, OpLowerin
 
 class MemoryPass:
     """Replays a network's memory behaviour through one cache hierarchy (see the module docstring), or
-    through several at once: ``memsys`` a tuple of memory systems that differ only in the L2's size and
-    associativity (:func:`multi_key` equal) and replay the same warm tail. Every recorded value then has
-    a leading axis of configurations (one for a single memory system)."""
+    through several: ``memsys`` a tuple of memory systems that differ only in the L2's size and
+    associativity (:func:`multi_key` equal) and replay the same warm tail, and ``caches`` a
+    :class:`_Record` (the default) or a :class:`_Replay` of one (:func:`_run` makes both runs). Every
+    recorded value has a leading axis of configurations (one for a single memory system)."""
 
-    def __init__(self, memsys: MemorySystem | tuple[MemorySystem, ...]) -> None:
+    def __init__(self, memsys: MemorySystem | tuple[MemorySystem, ...], caches=None) -> None:
         if isinstance(memsys, MemorySystem):
-            self.caches: _One | _Many = _One(memsys)
+            self.caches: _One | _Record | _Replay = _One(memsys)
             self.configs = 1
         else:
-            self.caches = _Many(memsys)
+            self.caches = caches if caches is not None else _Record(memsys)
             self.configs = len(memsys)
             memsys = memsys[0]
         self.memsys = memsys
@@ -509,7 +558,16 @@ def run_memory_pass(plan: NetworkPlan, memsys: MemorySystem) -> MemoryRecord:
 
 
 def _run(plan: NetworkPlan, memsys, tail) -> list[MemoryRecord]:
-    mp = MemoryPass(memsys)
+    """The records of one memory system, or of a tuple of them (one MultiL2: a recording run, then the
+    replay that reads every configuration's counters)."""
+    if isinstance(memsys, MemorySystem):
+        return _records(plan, MemoryPass(memsys), tail)
+    rec = _Record(memsys)
+    _records(plan, MemoryPass(memsys, rec), tail)
+    return _records(plan, MemoryPass(memsys, _Replay(rec)), tail)
+
+
+def _records(plan: NetworkPlan, mp: MemoryPass, tail) -> list[MemoryRecord]:
     mp.warm(tail)
     before = mp.cache_stats()
     per_op = [mp.accelerated(op, low) if low is not None else mp.on_cpu(op)
@@ -545,14 +603,11 @@ def run_memory_passes(plan: NetworkPlan, memsystems: Sequence[MemorySystem]) -> 
         tail = warm_tail(plan, ms.l2.size_bytes)
         group = (key, tuple((op.name, role) for op, _, role in tail)) if key is not None else ("alone", i)
         groups.setdefault(group, []).append(i)
-    for members in groups.values():
-        for start in range(0, len(members), MAX_CONFIGS):
-            part = members[start:start + MAX_CONFIGS]
-            first = memsystems[part[0]]
-            tail = warm_tail(plan, first.l2.size_bytes)
-            memsys = first if len(part) == 1 else tuple(memsystems[i] for i in part)
-            for i, record in zip(part, _run(plan, memsys, tail), strict=True):
-                out[i] = record
+    for part in groups.values():
+        first = memsystems[part[0]]
+        memsys = first if len(part) == 1 else tuple(memsystems[i] for i in part)
+        for i, record in zip(part, _run(plan, memsys, warm_tail(plan, first.l2.size_bytes)), strict=True):
+            out[i] = record
     return out  # type: ignore[return-value]
 
 
