@@ -207,6 +207,7 @@ def stack_walk(ev, n, pos, sets, ways, out):
     stag = np.full(sets * dmax, -1, np.int64)
     sdirty = np.zeros(sets * dmax, np.uint64)
     shead = np.zeros(sets, np.int64)
+    sholes = np.full(sets, dmax, np.int64)  # holes per stack: where none, a lookup need not look for one
     cnt = np.zeros((nc, Q_N), np.int64)
     mask = sets - 1 if sets & (sets - 1) == 0 else -1
     every = np.uint64(0)
@@ -226,7 +227,12 @@ def stack_walk(ev, n, pos, sets, ways, out):
         s = x & mask if mask >= 0 else x % sets
         sb = s * dmax
         head = shead[s]
-        p, h = _scan_stack(stag, sb, dmax, head, x)
+        if sholes[s] == 0:
+            j = _c._find(stag, sb, dmax, x)
+            p = dmax if j < 0 else j - sb - head + (dmax if j - sb < head else 0)
+            h = dmax
+        else:
+            p, h = _scan_stack(stag, sb, dmax, head, x)
         if kind >= E_FLUSH:
             if p < dmax:
                 f = _at(sb, dmax, head, p)
@@ -238,6 +244,7 @@ def stack_walk(ev, n, pos, sets, ways, out):
                             cnt[c, Q_FLUSH_WB] += 1
                 stag[f] = -1
                 sdirty[f] = 0
+                sholes[s] += 1
             continue
         md = sdirty[_at(sb, dmax, head, p)] if p < dmax else np.uint64(0)
         hit = np.uint64(0)
@@ -267,6 +274,8 @@ def stack_walk(ev, n, pos, sets, ways, out):
                     f = _at(sb, dmax, head, p)
                     stag[f] = -1
                     sdirty[f] = 0
+                else:
+                    sholes[s] -= 1
             else:
                 end = p
             for d in range(end, 0, -1):

@@ -230,10 +230,10 @@ def run(pts, base: dict, networks, executor, workers: int | None, progress: bool
     parts = chunks(todo, pts, base, macs, n_workers)
     chunk_args = []
     if executor == "serial":  # one point at a time: each journaled (and shown) as it finishes
-        for c in parts:
-            sources = {name: by_name[name].source for name in {pts[i][0] for i in c}}
-            for k, i in enumerate(c):  # the points after it in its chunk: their memory passes prepared with its
-                chunk_args.append(([i], (base, [pts[i]], per_op, sources, [pts[j] for j in c[k + 1:k + 257]])))
+        order = list(itertools.chain.from_iterable(parts))
+        sources = {name: by_name[name].source for name in {pts[i][0] for i in order}}
+        for k, i in enumerate(order):  # with the points after it, whose memory passes may be prepared with its
+            chunk_args.append(([i], (base, [pts[i]], per_op, sources, [pts[j] for j in order[k + 1:k + 257]])))
     else:
         for c in parts:
             sources = {name: by_name[name].source for name in {pts[i][0] for i in c}}
