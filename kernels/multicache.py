@@ -195,6 +195,26 @@ def _at(sb, dmax, head, d):
     return sb + (k - dmax if k >= dmax else k)
 
 
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _shift_down(stag, sdirty, sb, dmax, head, end):
+    """Move the entries of depths 0 .. end - 1 of a stack one deeper (depth ``end`` is overwritten), as
+    at most two runs of consecutive ring entries."""
+    last = head + end  # ring index of depth ``end``, unwrapped
+    if last < dmax:
+        for k in range(sb + last, sb + head, -1):
+            stag[k] = stag[k - 1]
+            sdirty[k] = sdirty[k - 1]
+        return
+    for k in range(sb + last - dmax, sb, -1):
+        stag[k] = stag[k - 1]
+        sdirty[k] = sdirty[k - 1]
+    stag[sb] = stag[sb + dmax - 1]
+    sdirty[sb] = sdirty[sb + dmax - 1]
+    for k in range(sb + dmax - 1, sb + head, -1):
+        stag[k] = stag[k - 1]
+        sdirty[k] = sdirty[k - 1]
+
+
 @jit(error_model="numpy")
 def stack_walk(ev, n, pos, sets, ways, out):
     """LRU L2s of ``sets`` sets and ``ways[c]`` ways each (at most MAX_CONFIGS) over the first ``n``
@@ -278,11 +298,7 @@ def stack_walk(ev, n, pos, sets, ways, out):
                     sholes[s] -= 1
             else:
                 end = p
-            for d in range(end, 0, -1):
-                f = _at(sb, dmax, head, d)
-                g = _at(sb, dmax, head, d - 1)
-                stag[f] = stag[g]
-                sdirty[f] = sdirty[g]
+            _shift_down(stag, sdirty, sb, dmax, head, end)
         stag[sb + head] = x
         sdirty[sb + head] = newm
 

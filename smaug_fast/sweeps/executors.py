@@ -89,9 +89,10 @@ def chunks(todo: list[int], pts, base: dict, macs: dict[str, int], workers: int)
     Points that share a memory pass (the same network and :func:`_memory_group`) go together, and the
     groups whose passes can run in one walk (:func:`_walk_group`, ordered by L2 size and associativity,
     so that those of one warm tail are adjacent) go together too, in as few chunks as keep about four
-    chunks per worker, so that each memory pass is computed by one worker and reused by the points that
-    follow it there (it takes about a second for ResNet50; the rest of a point milliseconds), and each
-    walk serves as many passes as the chunk holds. The chunks of the networks with the most MACs
+    chunks per worker (a walk's passes up to ``engine.PREPARE_MAX`` in one chunk, unless that makes it
+    more than four times as large), so that each memory pass is computed by one worker and reused by the
+    points that follow it there (it takes about a second for ResNet50; the rest of a point
+    milliseconds), and each walk serves as many passes as the chunk holds. The chunks of the networks with the most MACs
     (``macs``: network -> MACs) come first.
     """
     walks: dict[tuple, dict[tuple, list[int]]] = {}
@@ -100,21 +101,27 @@ def chunks(todo: list[int], pts, base: dict, macs: dict[str, int], workers: int)
         system = system_of(base, changes)
         walk = walks.setdefault((network, _walk_group(system)), {})
         walk.setdefault(_memory_group(system), []).append(i)
+    from ..sim.engine import PREPARE_MAX
+
     size = max(1, math.ceil(len(todo) / (4 * workers)))
     out = []
     for groups in walks.values():
         piece: list[int] = []
+        keys = 0
         for _, members in sorted(groups.items(), key=lambda g: (g[0][1].l2.size_bytes, g[0][1].l2.ways)):
             if len(members) > size:  # one memory pass for many points: in pieces of their own
                 if piece:
                     out.append(piece)
-                    piece = []
+                    piece, keys = [], 0
                 out.extend(c.tolist() for c in np.array_split(np.asarray(members), math.ceil(len(members) / size)))
                 continue
             piece.extend(members)
-            if len(piece) >= size:
+            keys += 1
+            # a piece holds the passes of one walk (up to PREPARE_MAX of them) unless that makes it much
+            # larger than a chunk: a walk split over two chunks records its L1 twice
+            if (len(piece) >= size and len(groups) == 1) or keys == PREPARE_MAX or len(piece) >= 4 * size:
                 out.append(piece)
-                piece = []
+                piece, keys = [], 0
         if piece:
             out.append(piece)
     # the biggest networks' chunks first (their memory passes take longest), so that no long chunk
