@@ -24,6 +24,12 @@ pre-tiling copies, twice the LLC's size). Nothing here depends on the number of 
 accelerators, so sweeps over those reuse the pass (it is memoized on the graph, the accelerator and
 the memory system).
 
+Several memory systems that differ only in the L2's size and associativity (:func:`multi_key`) and replay
+the same warm tail run in one pass (:func:`run_memory_passes`, what sweeps use): the pass runs once with a
+:class:`~smaug_fast.memory.multi.MultiL2` whose L1 records what reaches the L2, then again reading every
+configuration's counters from the L2 walks over that record; the records equal those of
+:func:`run_memory_pass` of each memory system alone (``tests/test_sweep_multicache.py``).
+
 Simplifications (documented, deliberate): all CPU threads' copies go through one L1D (each thread's
 copies stream, with little reuse, so private L1s change little); reloads of the same tile by
 another accelerator see the cache state of its first load; tile buffers are dense (the alignment
