@@ -20,9 +20,9 @@ def _walks(monkeypatch) -> list[int]:
     served: list[int] = []
     original = mp._Record.__init__
 
-    def spy(self, memsys):
+    def spy(self, memsys, **kwargs):
         served.append(len(memsys))
-        original(self, memsys)
+        original(self, memsys, **kwargs)
 
     monkeypatch.setattr(mp._Record, "__init__", spy)
     return served

@@ -57,11 +57,13 @@ class MultiL2:
         l2s: the L2 configurations (1 or more), each with ``multi_ok(l1, l2)``.
         stack_min: configurations of one set count that walk together as one stack (fewer walk alone);
             the counters do not depend on it.
+        events: room for this many events at first (the list grows as needed).
 
     Raises ConfigError naming the configuration and field that does not qualify.
     """
 
-    def __init__(self, l1: CacheConfig, l2s: Sequence[CacheConfig], *, stack_min: int = STACK_MIN) -> None:
+    def __init__(self, l1: CacheConfig, l2s: Sequence[CacheConfig], *, stack_min: int = STACK_MIN,
+                 events: int = 1 << 16) -> None:
         if not isinstance(l1, CacheConfig):
             raise ConfigError(f"l1 = {describe(l1)}: must be a CacheConfig")
         if isinstance(l2s, (str, bytes)) or not isinstance(l2s, Sequence) or len(l2s) == 0:
@@ -74,6 +76,9 @@ class MultiL2:
                 raise ConfigError(f"l2s[{i}]: {why}")
         if isinstance(stack_min, bool) or not isinstance(stack_min, int) or stack_min < 1:
             raise ConfigError(f"stack_min = {describe(stack_min)}: must be an integer >= 1")
+        if isinstance(events, bool) or not isinstance(events, int) or events < 1:
+            raise ConfigError(f"events = {describe(events)}: must be an integer >= 1")
+        self._room = events
         self.l1 = l1
         self.l2s = tuple(l2s)
         # the walks: per set count, its configurations together (a stack) or each alone
@@ -102,7 +107,7 @@ class MultiL2:
         self._stamp1 = np.full(n1, -1, dtype=np.int64)
         self._dirty1 = np.zeros(n1, dtype=np.uint8)
         self._cnt1 = np.zeros(_k.CNT_N, dtype=np.int64)
-        self._ev = np.empty(1 << 16, dtype=np.int64)
+        self._ev = np.empty(self._room, dtype=np.int64)
         self._evn = np.zeros(1, dtype=np.int64)
 
     def _state(self):

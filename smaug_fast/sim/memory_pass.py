@@ -265,8 +265,8 @@ class _Record:
     the pass computes from them is dropped). The second run (:class:`_Replay`) makes the same calls and
     gets the real counters."""
 
-    def __init__(self, memsys: tuple[MemorySystem, ...]) -> None:
-        self.m = MultiL2(memsys[0].l1d, [ms.l2 for ms in memsys])
+    def __init__(self, memsys: tuple[MemorySystem, ...], events: int = 1 << 16) -> None:
+        self.m = MultiL2(memsys[0].l1d, [ms.l2 for ms in memsys], events=events)
         self.levels = (memsys[0].l1d, memsys[0].l2)
         self.marks: list[tuple[int, np.ndarray]] = []  # per counters() call: position, the L1's counters
         self.copies: list[tuple] = []  # per copy: runs, bytes, the L1's changes per tile, positions
@@ -560,16 +560,18 @@ class MemoryRecord:
 
 def run_memory_pass(plan: NetworkPlan, memsys: MemorySystem) -> MemoryRecord:
     """Stage 2: the memory pass of a planned network on a memory system (a pure function of both)."""
-    return _run(plan, memsys, warm_tail(plan, memsys.l2.size_bytes))[0]
+    return _run(plan, memsys, warm_tail(plan, memsys.l2.size_bytes), [0])[0]
 
 
-def _run(plan: NetworkPlan, memsys, tail) -> list[MemoryRecord]:
+def _run(plan: NetworkPlan, memsys, tail, room: list[int]) -> list[MemoryRecord]:
     """The records of one memory system, or of a tuple of them (one MultiL2: a recording run, then the
-    replay that reads every configuration's counters)."""
+    replay that reads every configuration's counters). ``room[0]``: events the recording makes room for
+    at first (updated to what it needed: the next recording of the network needs about as many)."""
     if isinstance(memsys, MemorySystem):
         return _records(plan, MemoryPass(memsys), tail)
-    rec = _Record(memsys)
+    rec = _Record(memsys, events=room[0])
     _records(plan, MemoryPass(memsys, rec), tail)
+    room[0] = max(room[0], rec.m.position() + rec.m.position() // 8)
     return _records(plan, MemoryPass(memsys, _Replay(rec)), tail)
 
 
@@ -609,10 +611,11 @@ def run_memory_passes(plan: NetworkPlan, memsystems: Sequence[MemorySystem]) -> 
         tail = warm_tail(plan, ms.l2.size_bytes)
         group = (key, tuple((op.name, role) for op, _, role in tail)) if key is not None else ("alone", i)
         groups.setdefault(group, []).append(i)
+    room = [1 << 16]
     for part in groups.values():
         first = memsystems[part[0]]
         memsys = first if len(part) == 1 else tuple(memsystems[i] for i in part)
-        for i, record in zip(part, _run(plan, memsys, warm_tail(plan, first.l2.size_bytes)), strict=True):
+        for i, record in zip(part, _run(plan, memsys, warm_tail(plan, first.l2.size_bytes), room), strict=True):
             out[i] = record
     return out  # type: ignore[return-value]
 

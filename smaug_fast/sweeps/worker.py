@@ -49,8 +49,10 @@ def _prepare(points, i: int, base: dict, sources: dict) -> int:
     associativity run in one walk (:func:`~smaug_fast.sim.engine.prepare_memory_records`). ``points``: the
     chunk's points, then those a serial sweep runs next. Returns the index of the first point not covered.
 
-    Only an optimization: a point whose system or graph cannot be built ends the batch, and a failure of
-    the batch is dropped (each point's own ``simulate`` then runs its pass and reports its failure)."""
+    A point whose system or graph cannot be built ends the batch (its own ``simulate`` reports why), and
+    so do points whose plan fails or whose network does not fit (``prepare_memory_records`` leaves them).
+    Anything else that goes wrong is point ``i``'s failure."""
+    from ..errors import ConfigError, MappingError, WorkloadError
     from ..sim.engine import PREPARE_MAX, is_memoized, memory_key, prepare_memory_records
 
     pairs, keys = [], set()
@@ -61,7 +63,7 @@ def _prepare(points, i: int, base: dict, sources: dict) -> int:
             graph = graph_of(net if sources.get(net) is None else sources[net])
             system = system_of(base, changes)
             key = memory_key(graph, system)
-        except Exception:  # noqa: BLE001 -- the point's simulate reports it
+        except (ConfigError, MappingError, WorkloadError):  # the point's simulate reports it
             break
         if j == i and is_memoized(key):
             return i + 1
@@ -70,10 +72,7 @@ def _prepare(points, i: int, base: dict, sources: dict) -> int:
         keys.add(key)
         pairs.append((graph, system))
         j += 1
-    try:
-        prepare_memory_records(pairs)
-    except Exception:  # noqa: BLE001 -- each point's simulate runs its own pass and reports its failure
-        pass
+    prepare_memory_records(pairs)
     return max(j, i + 1)
 
 
@@ -100,8 +99,9 @@ def valid_row(row: dict, ops: int | None = None) -> bool:
 def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException | None]:
     """The rows of a chunk of points. ``args`` = (base System as a dict, [(network, changes)...],
     per_op, {network: source}[, the points a serial sweep runs next]). The memory passes of the chunk's
-    points (and of those next) are prepared in batches (:func:`_prepare`). A failing point ends the chunk: the rows of the points before it
-    come back with its exception, so that the finished points are journaled and none is lost.
+    points (and of those next) are prepared in batches (:func:`_prepare`). A failing point ends the
+    chunk: the rows of the points before it come back with its exception, so that the finished points
+    are journaled and none is lost.
 
     ``remote``: the exception crosses a process boundary, so it gets the worker's traceback as a note
     (and is replaced by a RuntimeError saying what it was if it cannot be pickled)."""
@@ -113,9 +113,9 @@ def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException
     rows: list[dict] = []
     prepared = 0  # the points before this one had their memory passes prepared
     for i, (net, changes) in enumerate(chunk):
-        if i >= prepared:
-            prepared = _prepare(ahead, i, base, sources)
         try:
+            if i >= prepared:
+                prepared = _prepare(ahead, i, base, sources)
             rows.append(_evaluate(net, base, changes, per_op, sources.get(net)))
         except Exception as exc:  # noqa: BLE001 -- any failure goes back to the caller with the rows
             if remote:
