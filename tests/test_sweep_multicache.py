@@ -70,3 +70,23 @@ def test_process_pool_walks_equal_serial():
     b = sweep("lenet5", BASE, axes, zip_axes=zipped, executor="serial", progress=False)
     for name in VARIABLES:
         assert np.array_equal(a[name].values, b[name].values), name
+
+
+def test_a_network_too_large_for_the_event_record_runs_its_passes_alone(monkeypatch):
+    """Above ``MAX_EVENT_BYTES`` (here: any network) no MultiL2 pass runs, and the records are the same."""
+    from smaug_fast.sim.engine import memory_key, network_plan
+
+    graph = zoo.load("lenet5")
+    systems = [BASE.replace(**{"l2.ways": w}) for w in (4, 8)]
+    plan = network_plan(memory_key(graph, systems[0]).plan)
+    memsys = [mp.MemorySystem.of(s) for s in systems]
+    shared = mp.run_memory_passes(plan, memsys)
+    served = _walks(monkeypatch)
+    monkeypatch.setattr(mp, "MAX_EVENT_BYTES", 1)
+    alone = mp.run_memory_passes(plan, memsys)
+    assert served == []
+    for a, b in zip(shared, alone, strict=True):
+        assert a.cache_stats == b.cache_stats
+        for x, y in zip(a.ops, b.ops, strict=True):
+            assert np.array_equal(x.prep.dram_bytes, y.prep.dram_bytes)
+            assert np.array_equal(x.finalize.l2_hits, y.finalize.l2_hits)

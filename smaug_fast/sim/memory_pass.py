@@ -600,14 +600,22 @@ def multi_key(memsys: MemorySystem) -> MemorySystem | None:
     return dataclasses.replace(memsys, l2=l2)
 
 
+#: The most memory a shared pass's record of L2 events may take [B] (8 B an event; ResNet50 makes 4.5
+#: events per line of its tensors at 32 B lines, 16.5 M in all); :func:`run_memory_passes` assumes 8 per
+#: line and runs the passes of a larger network one by one.
+MAX_EVENT_BYTES = 1 << 30
+
+
 def run_memory_passes(plan: NetworkPlan, memsystems: Sequence[MemorySystem]) -> list[MemoryRecord]:
     """:func:`run_memory_pass` of each memory system, the same records, with one walk for every group of
     them that differ only in the L2's size and associativity (:func:`multi_key`) and replay the same warm
-    tail (it depends on the L2's size); the others one by one."""
+    tail (it depends on the L2's size); the others one by one (and all of them when the record of events
+    might exceed :data:`MAX_EVENT_BYTES`)."""
     out: list[MemoryRecord | None] = [None] * len(memsystems)
     groups: dict[tuple, list[int]] = {}
+    tensors = sum({t.name: t.nbytes for op in plan.ops for t in (*op.inputs, *op.outputs)}.values())
     for i, ms in enumerate(memsystems):
-        key = multi_key(ms)
+        key = multi_key(ms) if 8 * 8 * tensors // ms.l1d.line_bytes <= MAX_EVENT_BYTES else None
         tail = warm_tail(plan, ms.l2.size_bytes)
         group = (key, tuple((op.name, role) for op, _, role in tail)) if key is not None else ("alone", i)
         groups.setdefault(group, []).append(i)
