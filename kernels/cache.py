@@ -426,7 +426,7 @@ def _snoop(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, top, addr, nbyt
                 dirty[e] = 0
                 cnt[j, N_WRITEBACKS] += 1
                 _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
-                         np.int64(1) << shift, K_WRITEBACK)
+                         np.int64(1) << shift, np.int64(K_WRITEBACK))
             if drop:
                 e = _find(tags, base, ways, line)
                 if e >= 0:
@@ -638,7 +638,8 @@ def _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv0, a
             _record(memo, rec, addr, nbytes, 1)
             return
         if cfg[lv, C_SHIFT] != sh or cfg[lv, C_WB] == 0 or cfg[lv, C_WA] == 0:
-            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv, addr, nbytes, K_WRITEBACK)
+            # np.int64(): a constant argument would make Numba compile another copy of _process
+            _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, lv, addr, nbytes, np.int64(K_WRITEBACK))
             return
         line = addr >> sh
         ways = cfg[lv, C_WAYS]
@@ -759,7 +760,7 @@ def run_accesses(addrs, is_write, nbytes, nbytes_all, top, cfg, glob, tags, stam
         elif top == 0 and ((a + nb - 1) >> s0) == (a >> s0):
             if not _single_line(a, w, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, chain, chain_store,
                                 store_ok, s0, ways0, base0, mask0, sets0, wbits0, lru0, recording):
-                _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, 0, a, nb,
+                _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, np.int64(0), a, nb,
                          K_STORE if w != 0 else K_LOAD)
         else:
             if top > 0:
@@ -813,7 +814,7 @@ def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, dis
             _writeback_line(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift, shift)
         else:
             _process(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j + 1, line << shift,
-                     np.int64(1) << shift, K_WRITEBACK)
+                     np.int64(1) << shift, np.int64(K_WRITEBACK))
 
 
 @jit(_nrt=False, error_model="numpy")

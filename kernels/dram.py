@@ -8,8 +8,12 @@ bursts transfer), never before the transaction entered the controller.
 Events, in time order: the front end admits transaction ``pos`` (in trace order, at most one per
 ``issue_interval`` cycles, when its channel's read or write queue has room); a channel whose queues
 hold work decides its next column command: reads first, row hits first, oldest first; writes are
-batched: drained when the write queue is full, or holds more than ``drain_min`` while no read waits
-(the policy of DRAMsim3's controller), until the writes present at the start of the drain are done.
+batched: a drain starts when the write queue holds ``w_high`` writes, or more than ``drain_min`` while
+no read waits, and covers the writes present at its start (DRAMsim3's ``Controller::
+ScheduleTransaction``, src/controller.cc: ``w_high`` = the queue's capacity, ``drain_min`` = 8); with
+``min_switch`` > 0 it ends early, as gem5's ``DRAMCtrl::processNextReqEvent`` (src/mem/dram_ctrl.cc)
+switches the bus back to reads, once ``min_switch`` writes are done while a read waits, or once the
+writes left plus ``min_switch`` fall below ``drain_min`` (gem5's ``below_threshold`` hysteresis).
 A read of an address waiting in the write queue is answered from it (no DRAM access).
 
 Refresh: all-bank, per rank, every tREFI: banks are precharged and stay closed for tRFC.
@@ -29,9 +33,9 @@ from ._jit import jit
 (
     P_CHANNELS, P_RANKS, P_BG, P_BPG, P_BURST_CYC, P_CL, P_CWL, P_RCD, P_RP, P_RAS, P_RC, P_CCD_S,
     P_CCD_L, P_RRD_S, P_RRD_L, P_FAW, P_WTR_S, P_WTR_L, P_WR, P_RTP, P_RFC, P_REFI, P_RQ, P_WQ,
-    P_DRAIN_MIN, P_OPEN_PAGE, P_RTRS,
-) = range(27)
-P_N = 27
+    P_DRAIN_MIN, P_OPEN_PAGE, P_RTRS, P_WHIGH, P_MIN_SWITCH,
+) = range(29)
+P_N = 29
 # address fields
 F_CH, F_RA, F_BG, F_BA, F_RO, F_CO = range(6)
 (
@@ -61,7 +65,8 @@ BK_ROW, BK_ACT, BK_PRE, BK_COL, BK_OPENED, BK_OFF, BK_BASE = range(7)  # open ro
 BK_N = 8
 RK_ACT, RK_FAW, RK_FAWPOS, RK_REF = 0, 1, 5, 6  # last ACT, last four ACTs (tFAW), their ring position, next REF
 RK_N = 8
-(CH_CAS, CH_RDCAS, CH_WREND, CH_BUS, CH_T, CH_DRAIN, CH_FULL, CH_POP, CH_KEY) = range(9)
+# CH_DRAIN: writes of the drain in progress still to go; CH_DONE: writes it has issued
+(CH_CAS, CH_RDCAS, CH_WREND, CH_BUS, CH_T, CH_DRAIN, CH_FULL, CH_POP, CH_KEY, CH_DONE) = range(10)
 CH_N = 16
 Q_POS, Q_ADM, Q_BANK, Q_ROW, Q_NEXT, Q_PREV = range(6)  # trace index, admission cycle, bank, row, links
 Q_N = 8
@@ -81,7 +86,7 @@ Timing = namedtuple("Timing", (
 Layout = namedtuple("Layout", (
     "nch", "nra", "nbg", "nbpg", "lg_bpg", "lg_rank", "lg_ch", "banks_per_rank", "sh_ch", "m_ch", "sh_ra",
     "m_ra", "sh_bg", "m_bg", "sh_ba", "m_ba", "sh_ro", "m_ro", "rq_cap", "wq_cap", "qcap", "drain_min",
-    "open_page"))
+    "open_page", "w_high", "min_switch"))
 
 
 @jit
@@ -244,7 +249,7 @@ def _layout(p, fs, fm):
     return Layout(nch, p[P_RANKS], nbg, nbpg, lg_bpg, lg_bpg + _log2(nbg), _log2(nch), nbg * nbpg,
                   fs[F_CH], fm[F_CH], fs[F_RA], fm[F_RA], fs[F_BG], fm[F_BG], fs[F_BA], fm[F_BA],
                   fs[F_RO], fm[F_RO], p[P_RQ], p[P_WQ], max(p[P_RQ], p[P_WQ]), p[P_DRAIN_MIN],
-                  p[P_OPEN_PAGE] != 0)
+                  p[P_OPEN_PAGE] != 0, p[P_WHIGH], p[P_MIN_SWITCH])
 
 
 @jit(inline="always")
@@ -410,8 +415,9 @@ def _serve(c, addr, is_write, tm, ly, bk, rk, last_act_bg, cbg, ch, qe, qfree, q
     nw = qm[np.uint64(nch + c), QM_COUNT]
     # reads or a write drain?
     if ch[uc, CH_DRAIN] == 0:
-        if nw >= ly.wq_cap or (nw > ly.drain_min and nr == 0):
+        if nw >= ly.w_high or (nw > ly.drain_min and nr == 0):
             ch[uc, CH_DRAIN] = nw
+            ch[uc, CH_DONE] = 0
     qi = 1 if (ch[uc, CH_DRAIN] > 0 or nr == 0) else 0
     qd = qi * nch + c
     i, t0, b, row = _dequeue(qe, qfree, qm, qd, ly.qcap, _pick(qe, qm, bk, np.uint64(qd), now))
@@ -419,6 +425,11 @@ def _serve(c, addr, is_write, tm, ly, bk, rk, last_act_bg, cbg, ch, qe, qfree, q
         wtab[uc, np.uint64((addr[np.uint64(i)] >> 6) & (WTAB - 1))] -= 1
         if ch[uc, CH_DRAIN] > 0:
             ch[uc, CH_DRAIN] -= 1
+            ch[uc, CH_DONE] += 1
+            # gem5: back to reads after min_switch writes while reads wait, or below the hysteresis
+            if ly.min_switch > 0 and ((nr > 0 and ch[uc, CH_DONE] >= ly.min_switch)
+                                      or nw - 1 + ly.min_switch < ly.drain_min):
+                ch[uc, CH_DRAIN] = 0
     ra = b >> ly.lg_rank
     rbg = b >> ly.lg_bpg  # rank * nbg + bank group
     ucbg = np.uint64(c * ly.nbg + (rbg & (ly.nbg - 1)))

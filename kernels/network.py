@@ -187,8 +187,8 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic, 
         detail[P_FLUSH] += part
     if tl[TL_RES].shape[0]:
         # every flush part first, then every segment's rest
-        k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, True)
-        k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, False)
+        k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, np.bool_(True))
+        k = _record_segments(tl, k, starts, seg, begin, end, offset_s, op, np.bool_(False))
     return finish, busy, k
 
 
@@ -355,14 +355,16 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
         for o in range(n_ops):
             cap += 2 + copy_ptr[2 * o + 2] - copy_ptr[2 * o] + 8 * (acc_ptr[o, nacc] - acc_ptr[o, 0])
     tl = _new_timeline(cap)
-    k = 0
+    # np.int64()/np.bool_() on constant arguments below: a literal would make Numba compile another
+    # copy of the callee (first-run compile time, issue 16)
+    k = np.int64(0)
     now = 0.0
     accel_busy = 0.0
     cpu_busy = 0.0
     for o in range(n_ops):
         start = now
         if accel[o]:
-            t, busy, k = _copy(copies, copy_ptr[2 * o], copy_ptr[2 * o + 1], threads, p, now, P_PREP, o, tl, k)
+            t, busy, k = _copy(copies, copy_ptr[2 * o], copy_ptr[2 * o + 1], threads, p, now, np.int64(P_PREP), o, tl, k)
             detail[o, P_PREP] = t
             cpu_busy += busy
             now += t
@@ -370,7 +372,7 @@ def run_network(accel, copy_ptr, copies, acc_ptr, nacc, inv, out_dma, serial_fin
             accel_busy += busy
             now += t
             fin_threads = 1 if serial_fin[o] else threads
-            t, busy, k = _copy(copies, copy_ptr[2 * o + 1], copy_ptr[2 * o + 2], fin_threads, p, now, P_FINALIZE, o,
+            t, busy, k = _copy(copies, copy_ptr[2 * o + 1], copy_ptr[2 * o + 2], fin_threads, p, now, np.int64(P_FINALIZE), o,
                                tl, k)
             detail[o, P_FINALIZE] = t
             cpu_busy += busy

@@ -1,7 +1,7 @@
 """smaug_fast: end-to-end latency and energy of DNN inference on an SoC with accelerators.
 
 Import the workload API (``Graph``, ``nn``, ``math``, ``tensor``), the network ``zoo``, hardware
-``presets`` and ``simulate`` from here; CPU image pipelines (``Pipeline``, ``simulate_pipeline``) and
+``presets`` and ``simulate`` from here (``simulate_generation`` for an LLM's prefill and decode steps); CPU image pipelines (``Pipeline``, ``simulate_pipeline``) and
 several workloads sharing one SoC (``Scenario``, ``Task``, ``simulate_scenario``) too.
 """
 
@@ -18,7 +18,7 @@ _SUBMODULES = ("accelerators", "hardware", "numerics", "presets", "sim", "tiling
                "sweeps", "plot", "memo", "choices", "spec", "memory", "cli", "pipelines", "scenario")
 _NAMES = {
     "SMV": ".accelerators", "Accelerator": ".accelerators", "System": ".hardware", "run_functional": ".numerics",
-    "Result": ".sim", "simulate": ".sim", "open_sweep": ".sweeps", "sweep": ".sweeps", "Graph": ".workload",
+    "Result": ".sim", "simulate": ".sim", "GenerationResult": ".sim", "simulate_generation": ".sim", "open_sweep": ".sweeps", "sweep": ".sweeps", "Graph": ".workload",
     "Op": ".workload", "Tensor": ".workload", "math": ".workload", "nn": ".workload", "tensor": ".workload",
     "Pipeline": ".pipelines", "simulate_pipeline": ".pipelines", "Scenario": ".scenario",
     "ScenarioResult": ".scenario", "Task": ".scenario", "simulate_scenario": ".scenario",
@@ -51,6 +51,7 @@ __all__ = [
     "SMV",
     "Accelerator",
     "ConfigError",
+    "GenerationResult",
     "Graph",
     "MappingError",
     "Result",
@@ -76,6 +77,7 @@ __all__ = [
     "scenario",
     "sim",
     "simulate",
+    "simulate_generation",
     "simulate_pipeline",
     "simulate_scenario",
     "open_sweep",

@@ -163,3 +163,10 @@ class ModelFamily(Choice):
     BERT = "bert"  # post-LN encoder, word + position + token-type embeddings, pooler
     LLAMA = "llama"  # pre-RMS-norm decoder, rotary, grouped-query attention, SwiGLU, no biases
     VIT = "vit"  # pre-LN encoder over 16x16 patches, class token, classifier on it
+
+
+class BatchMatMulMapping(Choice):
+    """Where zoo.transformer's batched matrix products (attention scores and context) run."""
+
+    CPU = "cpu"  # one BatchMatMul op, on the CPU (SMV has no batched kernel)
+    INNER_PRODUCTS = "inner_products"  # unrolled: one inner product per batch item, on the accelerator

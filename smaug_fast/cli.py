@@ -155,6 +155,62 @@ def register_run(subparsers) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from .sim.generation import simulate_generation
+
+    system = _system(args)
+    r = simulate_generation(args.config, system, prompt_len=args.prompt_len, new_tokens=args.new_tokens,
+                            batch=args.batch, exact=args.exact, samples=args.samples)
+    described = _described_system(args, system)
+    if args.json:
+        nan_free = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+        out = {"config": r.network, "system": described, "prompt_len": r.prompt_len, "new_tokens": r.new_tokens,
+               **{k: nan_free(v) for k, v in r.scalars().items()}, "breakdown_s": r.breakdown_s,
+               "energy_breakdown_j": r.energy_breakdown_j, "samples": list(r.samples), "exact": r.exact}
+        if args.steps:
+            out["step_s"] = r.step_s.tolist()
+            out["step_kv_len"] = r.step_kv_len.tolist()
+        print(json.dumps(out, indent=2))
+        return 0
+    changes = ", ".join(f"{k}={v}" for k, v in described["changes"].items()) or "none"
+    print(f"system: preset {described['preset']} (changes: {changes}); {described['num_accelerators']} x "
+          f"{described['accelerator']} over {described['interface']}, DRAM {described['dram']}")
+    print(r.summary())
+    if args.steps:
+        print("  step  kv_len  time [ms]")
+        for i, (k, t) in enumerate(zip(r.step_kv_len.tolist(), r.step_s.tolist()), start=1):
+            print(f"  {i:4d}  {k:6d}  {t * 1e3:.4f}")
+    return 0
+
+
+def register_generate(subparsers) -> None:
+    from .sim.generation import DEFAULT_PRESET, DEFAULT_SAMPLES
+
+    p = subparsers.add_parser(
+        "generate", help="simulate an LLM generating tokens: prefill, then decode steps as the KV cache grows",
+        description="TTFT, time per output token, tokens/s and energy per token of a decoder (a shipped "
+                    "config such as tinyllama-1.1b or gpt2, or a config.json path) on an SoC preset.",
+    )
+    p.add_argument("config", help="a shipped transformer config (gpt2, tinyllama-1.1b) or a config.json path")
+    p.add_argument("--prompt-len", type=_positive_int, required=True, help="tokens of the prompt")
+    p.add_argument("--new-tokens", type=_positive_int, required=True, help="tokens to generate")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"hardware preset (default {DEFAULT_PRESET})")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="change a hardware field by dotted path, e.g. --set dram=LPDDR5X-8533",
+    )
+    p.add_argument("--batch", type=_positive_int, default=1, help="sequences generated together (default 1)")
+    p.add_argument("--exact", action="store_true", help="simulate every decode step (default: sample and interpolate)")
+    p.add_argument("--samples", type=_positive_int, default=DEFAULT_SAMPLES,
+                   help=f"decode steps simulated when not --exact (default {DEFAULT_SAMPLES})")
+    p.add_argument("--steps", action="store_true", help="also print every decode step's time")
+    p.add_argument("--json", action="store_true", help="print JSON (ttft_s, tpot_s, tokens_per_s, ...)")
+    p.set_defaults(func=_cmd_generate)
+
+
 # ------------------------------------------------------------------------------------------------
 # scalesim: SCALE-Sim 3.0.0's command line (readers and writers in accelerators/scalesim_io.py)
 # ------------------------------------------------------------------------------------------------
@@ -363,13 +419,16 @@ class Validation:
     peer: str = ""  # path under validation/ that exists once its peer tool is installed or built
     install: str = ""  # what the script does to install the peer when it is missing
     reference: str = ""  # what it reads under shared/reference
+    report: bool = False  # takes --report DIR (writes DIR/<stem>.md and its figures)
 
 
 #: name -> Validation; ``smaug-fast validate`` also accepts each script's file stem.
 VALIDATIONS = {
     "smaug_paper": Validation(
-        "smaug_paper.py", "SMAUG's published Fig. 1, 10 and 17 (about 10 s)", "summary:",
-        reference="smaug_published.json"),
+        "smaug_paper.py", "SMAUG's published Fig. 1, 10, 14 and 17 (about 10 s)", "summary:",
+        reference="smaug_published.json", report=True),
+    "llm_roofline": Validation(
+        "llm_roofline.py", "TinyLlama decode tokens/s vs llama.cpp on Raspberry Pi 4/5 (about 15 s)", "summary:"),
     "pycachesim": Validation(
         "pycachesim_compare.py", "cache counters vs pycachesim 0.3.1 (a few minutes)", "comparison(s) failed",
         peer=".venv-pycachesim/bin/python",
@@ -441,12 +500,12 @@ def _readiness(v: Validation, repo) -> tuple[str, str]:
     return "ready", ""
 
 
-def _run_script(path, repo) -> tuple[int, list[str]]:
+def _run_script(path, repo, args=()) -> tuple[int, list[str]]:
     """Run one script with this interpreter, echoing its output as it comes; (exit status, lines)."""
     import subprocess
 
     lines = []
-    with subprocess.Popen([sys.executable, str(path)], cwd=repo, stdout=subprocess.PIPE,
+    with subprocess.Popen([sys.executable, str(path), *args], cwd=repo, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
         for line in proc.stdout:
             sys.stdout.write(line)
@@ -466,6 +525,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                               f"(smaug-fast validate --list)")
     names = list(dict.fromkeys(aliases[n] for n in wanted))
     repo = _repository(args.repo)
+    report = _report_dir(args.report) if args.report else None
     if args.list:
         print(f"{'name':<12} {'status':<13} {'script':<34} compares")
         for n, v in VALIDATIONS.items():
@@ -484,17 +544,54 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"== {n}: {v.what}: python validation/{v.script}", flush=True)
         t = time.perf_counter()
-        rc, lines = _run_script(repo / "validation" / v.script, repo)
+        extra = ("--report", str(report)) if report is not None and v.report else ()
+        rc, lines = _run_script(repo / "validation" / v.script, repo, extra)
         found = [line for line in lines if v.summary in line] or [line for line in lines if line.strip()]
         rows.append((n, "ok" if rc == 0 else f"FAILED (exit {rc})", time.perf_counter() - t,
                      found[-1].strip() if found else ""))
     print(f"\n{'validation':<12} {'status':<16} {'time':>7}  summary")
     for n, status, seconds, line in rows:
         print(f"{n:<12} {status:<16} {'-' if seconds is None else f'{seconds:.1f} s':>7}  {line}")
+    if report is not None:
+        print(f"report: {_write_report(report, rows)}")
     # a validation named explicitly that could not run fails the command; under 'all' it is only listed
     failed = [n for n, status, seconds, _ in rows
               if status != "ok" and (seconds is not None or "all" not in args.names)]
     return 1 if failed else 0
+
+
+def _report_dir(path: str):
+    """The report directory, absolute (the scripts run in the checkout); created if missing."""
+    from pathlib import Path
+
+    d = Path(path).expanduser().resolve()
+    if d.exists() and not d.is_dir():
+        raise ConfigError(f"--report {path}: exists and is not a directory")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--report {path}: cannot create the directory ({e.strerror})") from None
+    return d
+
+
+def _write_report(directory, rows) -> object:
+    """``directory``/README.md: the summary of every validation run, and the scripts' own reports
+    (Markdown with PNG figures) linked; a reader needs no Python to open it."""
+    lines = ["# smaug_fast validation report", "", "Written by `smaug-fast validate --report`.", "",
+             "| validation | status | time | summary |", "|---|---|---|---|"]
+    for n, status, seconds, line in rows:
+        secs = "-" if seconds is None else f"{seconds:.1f} s"
+        lines.append(f"| {n} | {status} | {secs} | {line.replace('|', '/')} |")
+    parts = [VALIDATIONS[n] for n, *_ in rows if VALIDATIONS[n].report]
+    for v in parts:
+        from pathlib import PurePosixPath
+
+        md = directory / f"{PurePosixPath(v.script).stem}.md"
+        if md.is_file():
+            lines += ["", f"- [{md.name}]({md.name}): {v.what}, with figures"]
+    path = directory / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def register_validate(subparsers) -> None:
@@ -512,6 +609,9 @@ def register_validate(subparsers) -> None:
                    help="let scripts install their missing peers (pip into their own venv, or build DRAMsim3)")
     p.add_argument("--repo", default=None, metavar="DIR",
                    help="the repository checkout (default: the one this package was installed from, or the cwd)")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="also write DIR/README.md (the summary) and each script's Markdown report with PNG "
+                        "figures of ours against the paper (needs matplotlib, the [plot] extra)")
     p.set_defaults(func=_cmd_validate)
 
 
@@ -564,7 +664,7 @@ def register_scenario(subparsers) -> None:
 
 
 #: Every subcommand's registration function, in the order --help lists them.
-REGISTRY = [register_run, register_sweep, register_scenario, register_plot, register_validate, register_zoo,
+REGISTRY = [register_run, register_generate, register_sweep, register_scenario, register_plot, register_validate, register_zoo,
             register_scalesim]
 
 
@@ -606,7 +706,7 @@ def _positive_int(text: str) -> int:
 
 
 #: The commands that run the kernels (a first run compiles them).
-_SIMULATING = ("run", "sweep", "plot", "scalesim", "scenario")
+_SIMULATING = ("run", "generate", "sweep", "plot", "scalesim", "scenario")
 
 
 def _announce_compilation(always: bool = False) -> None:

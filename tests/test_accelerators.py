@@ -79,7 +79,9 @@ def test_large_tiles_approach_peak():
 
 
 def test_partial_channel_and_map_blocks_waste_lanes():
-    """3 input channels still occupy a 32-channel pass; 5 maps occupy 5 of the 8 PEs."""
+    """3 input channels still occupy a 32-channel pass (all 32 lanes multiply), but the kernel loads
+    only the vectors that exist (convolution_simd.c max_ch_grp: one of 8 channels) for the 5 PEs of
+    5 maps (kEffNumPeInsts): 5 x 8 weight words over 32 banks, then one pixel per cycle."""
     smv = SMV(spad_banks=32)
     op = _conv(8, 8, 3, 5)
     plan = smv.tile(op)
@@ -87,7 +89,29 @@ def test_partial_channel_and_map_blocks_waste_lanes():
     tile = smv.invocation_cost(work)
     assert tile.macs == 8 * 8 * 5 * 32
     assert op.macs == 8 * 8 * 5 * 3
-    assert tile.compute_cycles == 1 * (9 + 36 + 63)
+    weight_load = math.ceil(5 * 8 / 32) + 1
+    assert tile.compute_cycles == 1 * (weight_load + 36 + 63)
+
+
+def test_same_padding_pixels_and_missing_channels_load_nothing():
+    """1 input channel, 3x3 SAME, 32 filters, 28x28 (default 8 banks: one vector per scratchpad per
+    cycle). Per pixel the output scratchpad reads and writes a vector of partial sums (2 cycles), the
+    input one loads one activation vector, or none in the padding: 2 cycles a pixel, 1 in the first
+    pass of each block (nothing to read back). Per block of 8 maps, 9 passes each load 8 PEs x 1
+    weight vector (8 cycles + the read latency) and fill the 36-cycle pipeline."""
+    smv = SMV()
+    work = TileWork("conv", (1, 28, 28, 1), (32, 3, 3, 1), (1, 28, 28, 32), 1, 32, 28, 28, (3, 3), (1, 1),
+                    (1, 1, 1, 1))
+    per_block = 9 * ((8 + 1) + 36) + 8 * 783 * 2 + 783 * 1
+    assert smv.invocation_cost(work).compute_cycles == 4 * per_block
+    # the same layer with 32 channels loads four vectors a pixel, except in the padding
+    full = TileWork("conv", (1, 28, 28, 32), (32, 3, 3, 32), (1, 28, 28, 32), 32, 32, 28, 28, (3, 3), (1, 1),
+                    (1, 1, 1, 1))
+    loaded = (27 + 28 + 27) ** 2  # output pixels whose input is not padding, over the 9 kernel offsets
+    first = 27 * 27
+    # (each pass: the pipeline's depth after its first pixel, which loads, then the others' intervals)
+    per_block = 9 * ((32 + 1) + 36 - 4) + loaded * 4 + (9 * 784 - loaded) * 2 - (784 - first) * 1
+    assert smv.invocation_cost(full).compute_cycles == 4 * per_block
 
 
 @settings(max_examples=30, deadline=None)

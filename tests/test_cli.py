@@ -142,6 +142,32 @@ def test_validate_runs_the_paper_comparison(reference_dir, capsys, monkeypatch):
     assert row.split()[1] == "ok" and row.endswith(script_summary[0])
 
 
+def test_validate_report_writes_markdown_and_figures(reference_dir, tmp_path, capsys, monkeypatch):
+    """--report DIR: a README with the summary, the paper comparison's Markdown and one PNG per figure,
+    each PNG a real image that the Markdown shows."""
+    monkeypatch.setenv("SMAUG_FAST_REFERENCE", str(reference_dir))
+    report = tmp_path / "report"
+    assert main(["validate", "--report", str(report), "smaug_paper"]) == 0
+    capsys.readouterr()
+    readme = (report / "README.md").read_text()
+    assert "| smaug_paper | ok |" in readme and "[smaug_paper.md](smaug_paper.md)" in readme
+    md = (report / "smaug_paper.md").read_text()
+    pngs = sorted(p.name for p in report.glob("*.png"))
+    assert pngs == ["fig1.png", "fig10a.png", "fig10b.png", "fig14.png", "fig17.png", "headlines.png"]
+    for name in pngs:
+        assert f"]({name})" in md
+        assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "summary: Fig. 1 " in md and "| Minerva |" in md
+
+
+def test_validate_report_into_a_file_is_an_error(fake_repo, tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert main(["validate", "--repo", str(fake_repo), "--report", str(target)]) == 2
+    assert f"--report {target}: exists and is not a directory" in capsys.readouterr().err
+    assert not _ran(fake_repo, "smaug_paper.py")
+
+
 @pytest.fixture
 def fake_repo(tmp_path, monkeypatch):
     """A checkout whose validation scripts are stand-ins: they print, leave a mark and exit as told."""
@@ -152,6 +178,7 @@ def fake_repo(tmp_path, monkeypatch):
     for script, summary, rc in (("smaug_paper.py", "summary: 3/3 within 5 points", 0),
                                 ("pycachesim_compare.py", "2 exact comparison(s) failed", 1),
                                 ("dramsim3_compare.py", "0 comparison(s) outside tolerance", 0),
+                                ("llm_roofline.py", "summary: ours / measured 0.53", 0),
                                 ("scalesim/compare.py", "4 layer runs compared", 0)):
         path = repo / "validation" / script
         path.write_text(body.format(mark=str(path) + ".ran", summary=summary, rc=rc))
@@ -199,6 +226,7 @@ def test_validate_list_says_what_can_run(fake_repo, capsys, monkeypatch):
     lines = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines()[1:]
              if not line.startswith(" ")}
     assert lines == {"smaug_paper": ["ready", "validation/smaug_paper.py"],
+                     "llm_roofline": ["ready", "validation/llm_roofline.py"],
                      "pycachesim": ["peer", "missing"], "dramsim3": ["peer", "missing"],
                      "scalesim": ["peer", "missing"]}
     monkeypatch.setenv("SMAUG_FAST_REFERENCE", str(fake_repo / "nowhere"))
@@ -211,7 +239,7 @@ def test_validate_list_says_what_can_run(fake_repo, capsys, monkeypatch):
 def test_validate_errors(fake_repo, tmp_path, capsys, monkeypatch):
     assert main(["validate", "--repo", str(fake_repo), "gem5"]) == 2
     err = capsys.readouterr().err
-    assert "unknown validation 'gem5'; known: smaug_paper, pycachesim, dramsim3, scalesim, all" in err
+    assert "unknown validation 'gem5'; known: smaug_paper, llm_roofline, pycachesim, dramsim3, scalesim, all" in err
     # installed without the repository (a wheel in site-packages, run elsewhere): a clear error
     monkeypatch.setattr("smaug_fast.cli._repo_candidates", lambda: [tmp_path / "site-packages", tmp_path])
     assert main(["validate"]) == 2

@@ -147,6 +147,50 @@ def test_writes_batch_and_reads_of_queued_writes_are_forwarded():
     assert mixed.reads + mixed.writes == n and mixed.writes == int(w.sum())
 
 
+def _copy_stream(cfg: DRAMConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A burst read from one buffer, a burst written to another, alternately (a memcpy)."""
+    src = np.arange(n, dtype=np.int64) * cfg.burst_bytes
+    addrs = np.empty(2 * n, np.int64)
+    addrs[0::2], addrs[1::2] = src, src + cfg.size_bytes // 2
+    return addrs, np.tile(np.array([False, True]), n)
+
+
+def test_gem5_write_switching_turns_the_bus_around_more_often():
+    """gem5's DRAMCtrl turns back to waiting reads after min_writes_per_switch writes: on a copy, reads
+    switch rows (source and destination share banks) and the bus turns around more often than with
+    DRAMsim3's whole-buffer drains: fewer row hits, fewer bytes per second."""
+    dramsim3 = dataclasses.replace(LP4, read_queue_size=32, write_queue_size=64)
+    gem5 = dataclasses.replace(dramsim3, write_high_thresh_pct=85.0, write_drain_min=32, min_writes_per_switch=16)
+    addrs, w = _copy_stream(LP4, 20_000)
+    a, b = DRAM(dramsim3).simulate(addrs, w), DRAM(gem5).simulate(addrs, w)
+    assert (a.reads, a.writes) == (b.reads, b.writes) == (20_000, 20_000)
+    assert b.bandwidth_bytes_per_s < 0.97 * a.bandwidth_bytes_per_s
+    assert b.row_hit_rate < a.row_hit_rate
+
+
+@given(seed=st.integers(0, 2**16), frac=st.floats(0.1, 0.9), wq=st.sampled_from([4, 16, 64]))
+def test_switching_after_a_full_queue_of_writes_is_dramsim3s_policy(seed, frac, wq):
+    """min_writes_per_switch = write_queue_size can never end a drain early (a drain covers at most
+    a full queue), so it must give exactly the results of 0 (no early switch)."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    addrs = rng.integers(0, 1 << 16, n).astype(np.int64) * DDR4.burst_bytes
+    w = rng.random(n) < frac
+    base = dataclasses.replace(DDR4, write_queue_size=wq, write_drain_min=min(8, wq - 1))
+    same = dataclasses.replace(base, min_writes_per_switch=wq)
+    assert DRAM(base).simulate(addrs, w) == DRAM(same).simulate(addrs, w)
+
+
+def test_queues_default_to_what_dramsim3_reorders():
+    """0 queue entries: DRAMsim3's 32-entry transaction queue plus its 8-entry command queue per bank."""
+    assert (DDR4.read_entries, DDR4.write_entries) == (32 + 8 * 16, 32 + 8 * 16)
+    assert LP4.read_entries == 32 + 8 * 8
+    assert dataclasses.replace(LP4, ranks=2).read_entries == 32 + 8 * 16
+    explicit = dataclasses.replace(LP4, read_queue_size=32, write_queue_size=64)
+    assert (explicit.read_entries, explicit.write_entries, explicit.write_high_entries) == (32, 64, 64)
+    assert dataclasses.replace(explicit, write_high_thresh_pct=85.0).write_high_entries == 55  # gem5: > 54.4
+
+
 def test_long_requests_are_split_into_bursts():
     d = DRAM(DDR4)
     s = d.simulate(np.array([0, 1000]), False, np.array([256, 8]))
@@ -203,6 +247,10 @@ def test_presets_and_lookup():
         ({"cl_cycles": 0}, "cl_cycles = 0: must be >= 1"),
         ({"t_refi_cycles": 100}, "t_refi_cycles = 100: must exceed t_rfc_cycles"),
         ({"write_drain_min": 200}, "write_drain_min = 200"),
+        ({"read_queue_size": -1}, "read_queue_size = -1: must be >= 0"),
+        ({"min_writes_per_switch": 161}, "min_writes_per_switch = 161: must be <= the write queue's 160 entries"),
+        ({"write_queue_size": 8}, "write_drain_min = 8: must be < the write queue's 8 entries"),
+        ({"write_high_thresh_pct": 0.0}, "write_high_thresh_pct = 0.0"),
         ({"rows": 1.5}, "rows = 1.5: must be an integer"),
     ],
 )

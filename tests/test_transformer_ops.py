@@ -255,9 +255,15 @@ def test_transformer_ops_run_on_the_cpu():
         assert rows[name].device == "cpu", name
         assert not smv_tiling.supports(g.op(name))
     assert r.latency_s > 0
-    # batched matmul costs its MACs at the CPU's MAC rate, as a depthwise conv on the CPU
+    # batched matmul costs its MACs as SMAUG's scalar CPU loops do: per MAC two loads, a multiply and
+    # an add, bounded by the core's SIMD/ALU units, load-store ports and issue width (2 MACs/cycle here)
     bmm = g.op("batch_matmul")
-    assert cpu_op_work_s(system, bmm) == pytest.approx(bmm.macs / system.cpu.macs_per_cycle / system.cpu.freq_hz)
+    c = system.cpu
+    per_mac = max(2 / c.simd_uops_per_cycle, 2 / c.mem_uops_per_cycle, 4 / c.issue_width)
+    assert per_mac == 0.5
+    assert cpu_op_work_s(system, bmm) == pytest.approx(bmm.macs * per_mac / c.freq_hz)
+    narrow = system.replace(**{"cpu.mem_uops_per_cycle": 1.0})
+    assert cpu_op_work_s(narrow, bmm) == pytest.approx(bmm.macs * 2.0 / c.freq_hz)
     assert cpu_op_work_s(system, g.op("gelu_tanh")) > cpu_op_work_s(system, g.op("rms_norm")) > 0
 
 
@@ -269,6 +275,10 @@ def test_transpose_matches_numpy(shape, data):
     np.testing.assert_array_equal(tr.transpose(x, perm), np.transpose(x, perm))
     ids = np.arange(math.prod(shape), dtype=np.int32).reshape(shape)
     np.testing.assert_array_equal(tr.transpose(ids, perm), np.transpose(ids, perm))
+    half = (x / 7).astype(np.float16)  # Numba has no float16: permuted as bits, exactly
+    got = tr.transpose(half, perm)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, np.transpose(half, perm))
 
 
 def test_batch_matmul_scale_and_graph_transpose():

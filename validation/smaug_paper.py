@@ -240,14 +240,112 @@ def summary(out: dict) -> str:
     return "summary: " + "; ".join(parts)
 
 
+#: The paper's text on the headline configurations (section 6): 8 accelerators are 20-60 % faster than
+#: one, 8 threads up to 37 % faster than one (``smaug_published.json`` "headlines").
+HEADLINE_BANDS = {"8 accelerators": (20.0, 60.0), "8 threads": (0.0, 37.0)}
+
+
+def _figure(width: float, height: float):
+    """A matplotlib Figure on an Agg canvas (no pyplot, no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _paired_bars(ax, networks, ours, theirs, ylabel: str, title: str) -> None:
+    import numpy as np
+
+    x = np.arange(len(networks))
+    ax.bar(x - 0.2, ours, 0.4, label="smaug_fast", color="#3b75af")
+    ax.bar(x + 0.2, theirs, 0.4, label="SMAUG (paper)", color="#c7c7c7", edgecolor="#555555")
+    ax.set_xticks(x, networks, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_title(title, fontsize=9)
+
+
+def _points_figure(rows: list[tuple], parts, title: str):
+    """One panel per part: ours and the paper's share [%] per network, rows (network, part, ours, paper, ...)."""
+    fig = _figure(3.2 * len(parts), 3.0)
+    axes = fig.subplots(1, len(parts))
+    for ax, part in zip(axes, parts):
+        sel = [r for r in rows if r[1] == part]
+        _paired_bars(ax, [r[0] for r in sel], [r[2] for r in sel], [r[3] for r in sel], "% of latency", part)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def _ratio_figure(rows: list[tuple], title: str, goal: float):
+    """Ours and the paper's ratio per network, rows (network, ours, paper, error, ok, ...)."""
+    fig = _figure(6.0, 3.0)
+    ax = fig.subplots()
+    _paired_bars(ax, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], "ratio to the baseline",
+                 f"{title} (goal: within {goal:.0%})")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _headline_figure(rows: list[tuple]):
+    """8 accelerators and 8 threads: our speedup [%] per network against the paper's stated range."""
+    import numpy as np
+
+    fig = _figure(8.0, 3.0)
+    axes = fig.subplots(1, 2)
+    for ax, (label, (lo, hi)), col in zip(axes, HEADLINE_BANDS.items(), (1, 2)):
+        x = np.arange(len(rows))
+        ax.axhspan(lo, hi, color="#dddddd", label=f"paper's text: {lo:.0f}-{hi:.0f} %")
+        ax.bar(x, [100 * r[col] for r in rows], 0.6, color="#3b75af", label="smaug_fast")
+        ax.set_xticks(x, [r[0] for r in rows], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("faster than the baseline [%]", fontsize=8)
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def write_report(out: dict, directory: Path) -> Path:
+    """``directory``/smaug_paper.md (the tables, the summary and the figures) and its PNG figures;
+    returns the Markdown file. Needs matplotlib (the ``[plot]`` extra)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "fig1.png": ("Fig. 1: baseline latency split", _points_figure(out["fig1"], PHASES, "Fig. 1: baseline latency split, ours vs SMAUG")),
+        "fig14.png": ("Fig. 14: the split with the CPU in three",
+                      _points_figure(out["fig14"], tuple(FIG14_PARTS), "Fig. 14: five-way split, ours vs SMAUG")),
+        "fig10a.png": ("Fig. 10a: ACP latency / DMA latency", _ratio_figure(out["fig10a"], "Fig. 10a: ACP latency / DMA", FIG10_REL)),
+        "fig10b.png": ("Fig. 10b: ACP energy / DMA energy", _ratio_figure(out["fig10b"], "Fig. 10b: ACP energy / DMA", FIG10_REL)),
+        "fig17.png": ("Fig. 17: ACP + 8 accelerators + 8 threads", _ratio_figure(out["fig17"], "Fig. 17: combined / baseline", FIG17_REL)),
+        "headlines.png": ("8 accelerators and 8 threads against the paper's text", _headline_figure(out["headlines"])),
+    }
+    lines = ["# smaug_fast against the SMAUG paper", "",
+             "Written by `smaug-fast validate --report` (`python validation/smaug_paper.py --report DIR`): every "
+             "network of Fig. 1 on the `smaug-table2` preset with gem5's LPDDR4 (SMAUG's run.sh), ours against "
+             "the values measured from the paper's figures (`shared/reference/smaug_published.json`).", "",
+             f"**{summary(out)}**", ""]
+    for name, (caption, fig) in figures.items():
+        fig.savefig(directory / name, dpi=110)
+        lines += [f"## {caption}", "", f"![{caption}]({name})", ""]
+    lines += ["## Tables", "", markdown(out), "", "## 8 accelerators, 8 threads (faster than the baseline)", "",
+              "| network | 8 accelerators | 8 threads | tiling copies, 1 / 8 threads |", "|---|---|---|---|"]
+    lines += [f"| {n} | {a:+.0%} | {t:+.0%} | {c:.1f}x |".replace("%", " %") for n, a, t, c in out["headlines"]]
+    path = directory / "smaug_paper.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
     ap.add_argument("--markdown", action="store_true", help="print the README's validation tables")
     ap.add_argument("--table2-dram", action="store_true", help="keep Table 2's 4-channel DRAM (see above)")
+    ap.add_argument("--report", metavar="DIR", type=Path,
+                    help="also write DIR/smaug_paper.md with PNG figures of ours against the paper (needs matplotlib)")
     args = ap.parse_args(argv)
     out = run(args.networks, args.table2_dram)
+    if args.report is not None:
+        print(f"report: {write_report(out, args.report)}")
     if args.json:
         print(json.dumps(out, indent=1))
         return 0

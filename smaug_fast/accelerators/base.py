@@ -111,6 +111,8 @@ class TileWork:
         operands: input operands (2 for binary element-wise ops, else 1).
         alignment: last-dimension padding of tiles in the scratchpads [elements].
         itemsize: bytes per element in host memory (fp16: 2).
+        dequantize: the weights are int8 in host memory (weight-only quantization, 1 B per element):
+            the load path multiplies each by its output channel's scale as it writes the scratchpad.
     """
 
     kind: str
@@ -132,6 +134,7 @@ class TileWork:
     operands: int = 1
     alignment: int = 8
     itemsize: int = 2
+    dequantize: bool = False
 
     @property
     def batch(self) -> int:
@@ -330,12 +333,13 @@ class Accelerator(ABC):
             for name in ("compute_cycles", "load_cycles", "store_cycles", "energy_j", "spad_energy_j", "macs")
         }
         itemsize = int(plan.param("itemsize", 2))
+        w_itemsize = int(plan.param("weight_itemsize", itemsize))
         per_work = {
             "load_bytes_input": [
                 w.operands * w.storage(w.input_shape) * itemsize if w.read_input else 0 for w in works
             ],
             "load_bytes_weights": [
-                w.storage(w.weight_shape) * itemsize if (w.read_weights and w.weight_shape) else 0 for w in works
+                w.storage(w.weight_shape) * w_itemsize if (w.read_weights and w.weight_shape) else 0 for w in works
             ],
             "store_bytes": [w.store_elems * itemsize for w in works],
         }
@@ -383,6 +387,7 @@ def unique_tile_works(op: Op, plan: TilingPlan, schedule: Schedule) -> tuple[tup
     stride = tuple(plan.param("stride", (1, 1)))
     activation = plan.param("activation") if plan.kind in ("conv", "inner_product", "batch_norm") else None
     itemsize = int(plan.param("itemsize", 2))
+    dequantize = int(plan.param("weight_itemsize", itemsize)) < itemsize
     operands = 2 if plan.has("input1") else 1
     x_shapes, y_shapes = x.shapes(), y.shapes()
     w_shapes = w.shapes() if w is not None else []
@@ -405,12 +410,13 @@ def unique_tile_works(op: Op, plan: TilingPlan, schedule: Schedule) -> tuple[tup
             k = len(works)
             made[key] = k
             works.append(_work(plan.kind, key[0], key[1], key[2], key[3:], window, stride, activation, operands,
-                               x.alignment, itemsize))
+                               x.alignment, itemsize, dequantize))
         index[i] = k
     return tuple(works), index
 
 
-def _work(kind, in_shape, w_shape, out_shape, key, window, stride, activation, operands, alignment, itemsize):
+def _work(kind, in_shape, w_shape, out_shape, key, window, stride, activation, operands, alignment, itemsize,
+          dequantize=False):
     if kind == "conv":
         channels, kernels = w_shape[3], out_shape[3]
         rows, ocols = out_shape[1], out_shape[2]
@@ -446,6 +452,7 @@ def _work(kind, in_shape, w_shape, out_shape, key, window, stride, activation, o
         operands=operands,
         alignment=alignment,
         itemsize=itemsize,
+        dequantize=dequantize,
     )
 
 

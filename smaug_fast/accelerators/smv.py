@@ -15,14 +15,18 @@ SMV model within 10 % of RTL cycles.
 Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
 
 - **Convolution** (weight-stationary at the innermost level, each PE one output map, reducing 32
-  channels per cycle): for every block of 8 output maps, kernel row r, kernel column s and block of 32
-  input channels (a *pass*), the 8 x 32 weights are loaded into registers (``ceil(256 / B)`` cycles),
-  then a pipeline streams every output pixel of the tile (rows and columns are both pipelined loops)
-  at one pixel per cycle: it reads 32 activations, multiplies them with the 8 x 32 weights, reduces
-  them in trees (4 vectors, then 8 lanes), adds the partial sum read from the output scratchpad and
-  writes it back. A pass costs ``weight_load + depth + pixels - 1`` with pipeline depth
-  ``spad + mul + (log2 4 + log2 8 + 1) x add + spad`` (36 cycles). For a 1x1 convolution with 32k
-  channels and 8m maps on one tile this is ``MACs / 256 + m k (weight_load + depth - 1)``.
+  channels per cycle; ``convolution_simd.c``, loops pipelined and flattened as ``smv-accel.cfg`` says:
+  ``pipeline`` on ``conv3d_row`` and ``conv3d_col``, ``flatten`` on the PE, MACC and reduction loops):
+  for every block of 8 output maps, kernel row r, kernel column s and block of 32 input channels (a
+  *pass*), the weights are loaded into registers, then a pipeline streams every output pixel of the
+  tile: it reads the activation vectors, multiplies them with the weights, reduces them in trees (4
+  vectors, then 8 lanes), adds the partial sum read from the output scratchpad and writes it back.
+  Pipeline depth ``spad + mul + (log2 4 + log2 8 + 1) x add + spad`` (36 cycles). The source's loads are
+  conditional, so a pass loads only the channel vectors that exist (``max_ch_grp``) for the PEs that
+  have maps (``kEffNumPeInsts``), and no activations for a SAME-padding pixel; a pixel's interval is
+  the busier of the input scratchpad (its activation vectors) and the output one (the partial sums'
+  read and write). For a 1x1 convolution with 32k channels and 8m maps on one tile this is
+  ``MACs / 256 + m k (weight_load + depth - 1)`` at 32 words per cycle.
 - **Inner product** (output-stationary, weights streamed): each cycle of the pipelined loop reads
   32 activations and 8 x 32 weights, so the weight scratchpad's bandwidth sets the initiation interval
   (``ceil(256 / B)`` = 32 cycles with 8 banks): ``depth + (rows x neuron blocks x channel blocks - 1) x II``.
@@ -32,6 +36,17 @@ Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
   **element-wise**: one vector per iteration.
 - **Loads and stores**: unpacking fp16 into the fp32 scratchpads and packing back runs at B words per
   cycle; a fused activation runs over the output tile before the store.
+- **int8 weights** (weight-only quantization, ``TileWork.dequantize``): the weights arrive as 1 byte per
+  element (half the transfer of fp16) and the unpack multiplies each by its output channel's scale on
+  its way into the scratchpad, one pipelined multiply per word at the same B words per cycle: a weight
+  load costs ``mul_latency_cycles`` more (the multiply's pipeline fill) and one multiply's energy per
+  weight. An assumption, not SMAUG's (SMV has no int8 path): it is how weight-only quantized GEMM
+  kernels work, dequantizing on the fly as weights are loaded (Frantar et al., "GPTQ", ICLR 2023, §5;
+  Lin et al., "AWQ", MLSys 2024, §4), here in the load unit, as NVDLA's convolution DMA scales its
+  input feature data on load with a converter (CDMA registers D_CVT_OFFSET/SCALE/SHIFT; NVDLA applies
+  it to feature data, not to weights). The scales
+  (one fp16 per output channel, under 0.2 % of the int8 bytes for 1,024 or more input channels) are
+  not counted as traffic.
 
 Energy: every executed MAC costs a multiply and an add (the reduction trees add as many values as
 they multiply), three register accesses of one word, and each scratchpad word read or written costs
@@ -192,37 +207,90 @@ class SMV(Spec, Accelerator):
         reads += store
         writes += load
         spad = reads * self.spad_read_energy_j + writes * self.spad_write_energy_j
+        load_cycles = self._transfer_cycles(load)
+        dequant_j = 0.0
+        if work.dequantize and work.read_weights and work.weight_shape:
+            # int8 weights scaled as they are unpacked (module docstring): the multiply's fill, its energy
+            load_cycles += self.mul_latency_cycles
+            dequant_j = work.storage(work.weight_shape) * self.mul_energy_j
         return TileCost(
             compute_cycles=compute,
-            load_cycles=self._transfer_cycles(load),
+            load_cycles=load_cycles,
             store_cycles=store_cycles,
-            energy_j=macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j) + spad,
+            energy_j=macs * (self.mul_energy_j + self.add_energy_j + 3 * self.reg_energy_j) + spad + dequant_j,
             spad_energy_j=spad,
             macs=macs,
             spad_reads=reads,
             spad_writes=writes,
         )
 
+    @staticmethod
+    def _valid(n_out: int, stride: int, pad: int, k: int, n_in: int) -> int:
+        """Output rows (or columns) ``o`` < ``n_out`` whose input row ``o * stride - pad + k`` lies in
+        the tile (``0 .. n_in - 1``): the ones that load activations at kernel offset ``k``."""
+        lo = max(0, -((k - pad) // stride))  # ceil((pad - k) / stride)
+        hi = min(n_out - 1, (n_in - 1 + pad - k) // stride)
+        return max(0, hi - lo + 1)
+
     def _conv(self, w: TileWork) -> tuple[int, int, int, int]:
-        P, M, B = self.num_pes, self.maccs_per_pe, self.words_per_cycle
+        """One ``smv_conv3d_nhwc_vec_fxp`` invocation (smaug/operators/smv/kernels/convolution_simd.c).
+
+        Loop nest: ofmap blocks of 8 maps (``ofmap_block_iteration``), kernel rows and columns
+        (``k_row``, ``k_col``), channel blocks of 32 (``pe_iteration``); in each, the weight registers
+        are loaded (``load_kern_pe``/``load_kern_mu``, flattened), then ``conv3d_row`` and ``conv3d_col``
+        stream the output pixels (both pipelined: smv-accel.cfg ``pipeline,smv_conv3d_nhwc_vec_fxp,
+        conv3d_row`` and ``conv3d_col``; the PE, MACC and reduction loops flattened). Loads are
+        conditional in the source, so only what exists is read: the last channel block loads
+        ``max_ch_grp = ceil(remaining channels / 8)`` vectors of activations and of weights per PE
+        (``if (ifmap_iters == num_chan_blocks) max_ch_grp = FRAC_CEIL(...)``), the last ofmap block
+        ``kEffNumPeInsts`` PEs' weights, and a pixel whose input is SAME padding loads no
+        activations (``is_padding ? zero : _a[...]``). Per pixel the activation vectors share the
+        input scratchpad's port and the partial sums' read (skipped by the first pass of a fresh
+        output, ``start_from_zero``) and write share the output scratchpad's; the busier one sets the
+        pixel's initiation interval. Every lane still multiplies (zeros included), so the MAC count
+        and its energy do not shrink.
+        """
+        P, M, V, B = self.num_pes, self.maccs_per_pe, self.vector_width, self.words_per_cycle
         r, s = w.window
+        sr, sc = w.stride
+        top, _, left, _ = w.pads
+        in_rows, in_cols = w.input_shape[1], w.input_shape[2]
         pixels = w.out_rows * w.out_cols
+        # activation-loading pixels, summed over the kernel positions (rows and columns separate)
+        vrows = [self._valid(w.out_rows, sr, top, k, in_rows) for k in range(r)]
+        vcols = [self._valid(w.out_cols, sc, left, k, in_cols) for k in range(s)]
+        loaded_all = sum(vrows) * sum(vcols)
+        loaded_first = vrows[0] * vcols[0]
         chan_blocks = ceil_div(w.channels, M)
+        full_grp = M // V
+        last_grp = ceil_div(w.channels - (chan_blocks - 1) * M, V)
+        res_acc = ceil_div(2 * V, B)  # read and write one vector of 8 partial sums
+        res_first = ceil_div(V, B)  # start_from_zero: the write only
+        depth = self.conv_depth_cycles
+        lat = self.spad_latency_cycles
+        positions = r * s
         full, rest = divmod(w.kernels, P)
-        ofmap_blocks = full + (1 if rest else 0)
-        passes = w.batch * ofmap_blocks * r * s * chan_blocks
-        weight_load = ceil_div(P * M, B) + self.spad_latency_cycles
-        ii = max(1, ceil_div(M, B), ceil_div(2 * P, B))
-        compute = passes * (weight_load + self.conv_depth_cycles + (pixels - 1) * ii)
+        compute = reads = writes = 0
+        for pes, blocks in ((P, full), (rest, 1 if rest else 0)):
+            if not blocks:
+                continue
+            for cb in range(chan_blocks):
+                g = last_grp if cb == chan_blocks - 1 else full_grp
+                ii_load, ii_pad = max(1, ceil_div(g * V, B), res_acc), max(1, res_acc)
+                weight_load = ceil_div(pes * g * V, B) + lat
+                # a pipelined pass ends depth cycles after its first pixel starts: depth + the others' intervals
+                c = positions * (weight_load + depth - ii_load) + loaded_all * ii_load + (positions * pixels - loaded_all) * ii_pad
+                rd = loaded_all * g * V + positions * pixels * V + positions * pes * g * V
+                if cb == 0 and not w.accumulate:  # the first pass of a fresh output reads no partial sums
+                    first_load, first_pad = max(1, ceil_div(g * V, B), res_first), max(1, res_first)
+                    c -= (loaded_first - 1) * (ii_load - first_load) + (pixels - loaded_first) * (ii_pad - first_pad)
+                    rd -= pixels * V
+                compute += blocks * c
+                reads += blocks * rd
+                writes += blocks * positions * pixels * V
         # Every pass multiplies 32 lanes on each active PE for every output pixel.
-        active_pe_blocks = full * P + rest
-        macs = w.batch * r * s * chan_blocks * pixels * active_pe_blocks * M
-        # Reads: activations (32 words per pixel per pass), partial sums (8 per pixel per pass, except
-        # the very first pass of a non-accumulating invocation), weights (8 x 32 per pass).
-        first = 0 if w.accumulate else w.batch * ofmap_blocks * pixels * P
-        reads = passes * pixels * (M + P) - first + passes * P * M
-        writes = passes * pixels * P
-        return compute, macs, reads, writes
+        macs = r * s * chan_blocks * pixels * (full * P + rest) * M
+        return w.batch * compute, w.batch * macs, w.batch * reads, w.batch * writes
 
     def _inner_product(self, w: TileWork) -> tuple[int, int, int, int]:
         P, M, B = self.num_pes, self.maccs_per_pe, self.words_per_cycle

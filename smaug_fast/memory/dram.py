@@ -8,6 +8,8 @@ power. Presets cite their sources; ``validation/dramsim3_compare.py`` checks the
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -82,9 +84,25 @@ class DRAMConfig(Spec):
         "roracobabgch", "address fields from MSB to LSB as two-letter tokens (ro ra bg ba ch co; DRAMsim3 syntax)"
     )
     open_page: bool = param(True, "rows stay open after an access (open-page policy); False: close-page")
-    read_queue_size: int = param(64, "entries of a channel's read queue", ge=1, le=4096)
-    write_queue_size: int = param(128, "entries of a channel's write queue", ge=1, le=4096)
-    write_drain_min: int = param(8, "writes a drain issues at least once it starts [requests]", ge=0, le=4096)
+    read_queue_size: int = param(
+        0, "entries of a channel's read queue; 0: DRAMsim3's controller, whose FR-FCFS sees its 32-entry "
+        "transaction queue and an 8-entry command queue per bank (every configs/*.ini: trans_queue_size 32, "
+        "cmd_queue_size 8, queue_structure PER_BANK): 32 + 8 x banks per channel", ge=0, le=4096)
+    write_queue_size: int = param(
+        0, "entries of a channel's write queue; 0: as read_queue_size, DRAMsim3's 32 + 8 x banks per channel",
+        ge=0, le=4096)
+    write_drain_min: int = param(
+        8, "write drain start with no read waiting: writes drain once more than this many are queued "
+        "[requests] (DRAMsim3 src/controller.cc ScheduleTransaction: 8; gem5 DRAMCtrl: write_low_thresh_perc "
+        "50 % of write_buffer_size)", ge=0, le=4096)
+    write_high_thresh_pct: float = param(
+        100.0, "write drain start while reads wait: writes drain once the write queue holds more than this "
+        "share of its entries, or is full [%] (DRAMsim3: 100, drains a full write buffer; gem5 DRAMCtrl.py "
+        "write_high_thresh_perc: 85)", gt=0.0, le=100.0)
+    min_writes_per_switch: int = param(
+        0, "writes a drain issues before the bus turns back to waiting reads [requests]; 0: a drain issues "
+        "every write queued when it started (DRAMsim3); gem5 DRAMCtrl.py min_writes_per_switch: 16, which "
+        "also ends a drain once the writes left plus this fall below write_drain_min", ge=0, le=4096)
 
     # ---- derived quantities
     @property
@@ -95,6 +113,28 @@ class DRAMConfig(Spec):
     def burst_bytes(self) -> int:
         """Bytes moved by one column command on one channel [B]."""
         return self.bus_width_bits // 8 * self.burst_length
+
+    @property
+    def dramsim3_queue_entries(self) -> int:
+        """What DRAMsim3's controller can reorder per channel [requests]: its transaction queue (32)
+        and a command queue of 8 per bank (src/controller.cc, src/command_queue.cc; configs/*.ini)."""
+        return 32 + 8 * self.ranks * self.bank_groups * self.banks_per_group
+
+    @property
+    def read_entries(self) -> int:
+        """Entries of a channel's read queue [requests] (read_queue_size, or DRAMsim3's when 0)."""
+        return self.read_queue_size or self.dramsim3_queue_entries
+
+    @property
+    def write_entries(self) -> int:
+        """Entries of a channel's write queue [requests] (write_queue_size, or DRAMsim3's when 0)."""
+        return self.write_queue_size or self.dramsim3_queue_entries
+
+    @property
+    def write_high_entries(self) -> int:
+        """Queued writes that start a drain while reads wait: more than write_high_thresh_pct % of
+        the queue (gem5: ``writeQueue.size() > writeHighThreshold``), at most a full queue [requests]."""
+        return min(self.write_entries, int(self.write_entries * self.write_high_thresh_pct / 100.0) + 1)
 
     @property
     def devices_per_rank(self) -> int:
@@ -128,8 +168,16 @@ class DRAMConfig(Spec):
             raise ConfigError(
                 f"{o}.address_mapping = {describe(m)}: must list each of {_FIELDS} once (MSB first)"
             )
-        if self.write_drain_min >= self.write_queue_size:
-            raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < write_queue_size")
+        for name in ("idd4r_ma", "idd4w_ma", "idd5_ma"):
+            if getattr(self, name) < self.idd3n_ma:  # the energy model charges the current above IDD3N
+                raise ConfigError(f"{o}.{name} = {getattr(self, name):g}: less than idd3n_ma = {self.idd3n_ma:g} "
+                                  "(a burst or refresh draws the active-standby current and more)")
+        if self.write_drain_min >= self.write_entries:
+            raise ConfigError(f"{o}.write_drain_min = {self.write_drain_min}: must be < the write queue's "
+                              f"{self.write_entries} entries")
+        if self.min_writes_per_switch > self.write_entries:
+            raise ConfigError(f"{o}.min_writes_per_switch = {self.min_writes_per_switch}: must be <= the write "
+                              f"queue's {self.write_entries} entries")
 
     def field_bits(self) -> tuple[np.ndarray, np.ndarray]:
         """(shift, mask) of each address field in the order ch, ra, bg, ba, ro, co."""
@@ -174,11 +222,13 @@ class DRAMConfig(Spec):
         p[_k.P_RTP] = self.t_rtp_cycles
         p[_k.P_RFC] = self.t_rfc_cycles
         p[_k.P_REFI] = self.t_refi_cycles
-        p[_k.P_RQ] = self.read_queue_size
-        p[_k.P_WQ] = self.write_queue_size
+        p[_k.P_RQ] = self.read_entries
+        p[_k.P_WQ] = self.write_entries
         p[_k.P_DRAIN_MIN] = self.write_drain_min
         p[_k.P_OPEN_PAGE] = int(self.open_page)
         p[_k.P_RTRS] = self.t_rtrs_cycles
+        p[_k.P_WHIGH] = self.write_high_entries
+        p[_k.P_MIN_SWITCH] = self.min_writes_per_switch
         return p
 
     def unloaded_latency_ns(self) -> dict[str, float]:
@@ -239,10 +289,72 @@ HBM2 = DRAMConfig(
     idd4w_ma=500, idd5_ma=250,
 )
 
+def _cycles(ns: float, tck_ns: float) -> int:
+    """A JEDEC timing given in [ns] as whole clock cycles of ``tck_ns`` [ns], rounded up (as JEDEC rounds)."""
+    return int(math.ceil(ns / tck_ns - 1e-9))
+
+
+def _lpddr5(name: str, data_rate_mts: float) -> DRAMConfig:
+    """LPDDR5/LPDDR5X at ``data_rate_mts`` [MT/s]: four x16 channels (a 64-bit phone package), two
+    ranks of 16 Gb dies, 16 banks in four bank groups (BG mode, the only mode above 3.2 Gb/s), 2 KiB
+    pages, BL16.
+
+    The DDR model clocks at half the data rate (``tck_ns = 2000 / rate``: two beats per cycle, so a BL16
+    burst takes 8 cycles = 2.5 ns at 6400, gem5's tBURST) and every JEDEC timing in ns is rounded up
+    to those cycles. Timings [ns] are gem5's ``LPDDR5_6400_1x16_BG_BL16``
+    (src/python/gem5/components/memory/dram_interfaces/lpddr5.py, "based on initial JEDEC
+    specification" JESD209-5): RL 21.25 (17 CK at 800 MHz; gem5 takes WL = RL), tRCD 18, tRP 18,
+    tRAS 42, tRC = tRAS + tRP, tWR 34, tRTP 4.59, tCCD_S = tBURST_MIN (2 CK, one BL16 burst: 8 cycles),
+    tCCD_L = tBURST_MAX (4 CK: 16 cycles; with WCK:CK = 4:1 a CK holds 8 beats at any rate),
+    tRRD 5, tFAW 20, tWTR_S 6.25, tWTR_L 12, tREFI 3.9 us; tRFCab 280 ns for a 16 Gb die
+    (Ramulator 2, src/dram/impl/LPDDR5.cpp tRFCab table). LPDDR5X (JESD209-5C) raises the data rate
+    and keeps these array timings in ns (an assumption for RL at 8533, which JEDEC sets in CK).
+    Currents: no cited LPDDR5 IDD set is at hand, so LPDDR4's (DRAMsim3 LPDDR4_8Gb_x16_2400.ini) at
+    LPDDR5's VDD2H of 1.05 V: DRAM energies of these presets are estimates.
+    """
+    tck = 2000.0 / data_rate_mts
+    c = functools.partial(_cycles, tck_ns=tck)
+    return DRAMConfig(
+        name=name, tck_ns=tck, burst_length=16, cl_cycles=c(21.25), cwl_cycles=c(21.25), t_rcd_cycles=c(18),
+        t_rp_cycles=c(18), t_ras_cycles=c(42), t_rc_cycles=c(42) + c(18), t_ccd_s_cycles=8,
+        t_ccd_l_cycles=16, t_rrd_s_cycles=c(5), t_rrd_l_cycles=c(5), t_faw_cycles=c(20),
+        t_wtr_s_cycles=c(6.25), t_wtr_l_cycles=c(12), t_wr_cycles=c(34), t_rtp_cycles=c(4.59),
+        t_rfc_cycles=c(280), t_refi_cycles=c(3900), t_rtrs_cycles=c(2.5), channels=4, ranks=2,
+        bank_groups=4, banks_per_group=4, rows=65536, columns=1024, device_width_bits=16, bus_width_bits=16,
+        vdd_v=1.05, idd0_ma=80, idd2n_ma=34, idd3n_ma=47, idd4r_ma=243, idd4w_ma=228, idd5_ma=280,
+    )
+
+
+# LPDDR5-6400: 4 x16 channels, 51.2 GB/s peak, 16 GiB (Apple A17 Pro / Dimensity 9300-class phones).
+LPDDR5_6400 = _lpddr5("LPDDR5-6400", 6400.0)
+# LPDDR5X-8533 (JESD209-5C's top bin at release): 4 x16 channels, 68.3 GB/s peak, 16 GiB
+# (Snapdragon 8 Gen 3-class phones).
+LPDDR5X_8533 = _lpddr5("LPDDR5X-8533", 8533.0 + 1.0 / 3.0)
+
+# HBM3 at 6.4 Gb/s per pin (JESD238), one 16 GiB stack: 16 channels of 64 bits, each two 32-bit
+# pseudo-channels run here as 32 independent channels, BL8 (32-byte bursts), 4 bank groups x 4 banks
+# and 1 KiB pages per pseudo-channel (Ramulator 2 src/dram/impl/HBM3.cpp organization: 2 pseudo-
+# channels, 4 x 4 banks, 64 columns of 128 bits); 1024 bits x 6.4 Gb/s = 819.2 GB/s peak. The
+# DDR model clocks at half the data rate (tCK 0.3125 ns). Array timings [ns] are HBM2's (DRAMsim3
+# HBM2_8Gb_x128.ini, JESD235, tCK 1 ns: CL 14, CWL 4, tRCD 14, tRP 14, tRAS 34, tRC 48, tCCD_L 2,
+# tRRD_S 4, tRRD_L 6, tFAW 30, tWTR_S 6, tWTR_L 8, tWR 16, tRTP 4, tREFI 3.9 us; Ramulator 2's HBM3
+# preset is a placeholder at 2 Gb/s) with tRFC 350 ns (Ramulator 2 HBM3.cpp tRFC table, 8 Gb) and
+# tCCD_S one burst; currents HBM2's at HBM3's VDD of 1.1 V (an assumption: energies are estimates).
+_HBM3_TCK = 2000.0 / 6400.0
+_h = functools.partial(_cycles, tck_ns=_HBM3_TCK)
+HBM3 = DRAMConfig(
+    name="HBM3", tck_ns=_HBM3_TCK, burst_length=8, cl_cycles=_h(14), cwl_cycles=_h(4), t_rcd_cycles=_h(14),
+    t_rp_cycles=_h(14), t_ras_cycles=_h(34), t_rc_cycles=_h(48), t_ccd_s_cycles=4, t_ccd_l_cycles=_h(2),
+    t_rrd_s_cycles=_h(4), t_rrd_l_cycles=_h(6), t_faw_cycles=_h(30), t_wtr_s_cycles=_h(6), t_wtr_l_cycles=_h(8),
+    t_wr_cycles=_h(16), t_rtp_cycles=_h(4), t_rfc_cycles=_h(350), t_refi_cycles=_h(3900), channels=32,
+    bank_groups=4, banks_per_group=4, rows=32768, columns=256, device_width_bits=32, bus_width_bits=32,
+    vdd_v=1.1, idd0_ma=65, idd2n_ma=40, idd3n_ma=55, idd4r_ma=390, idd4w_ma=500, idd5_ma=250,
+)
+
 PRESETS: dict[str, DRAMConfig] = {
     c.name: c
     for c in (DDR4_3200, LPDDR4_3200_2CH_X16, LPDDR4_3200_4CH_X16, LPDDR4_3200_2CH_X32,
-              LPDDR4_3200_4CH_X32, HBM2)
+              LPDDR4_3200_4CH_X32, HBM2, LPDDR5_6400, LPDDR5X_8533, HBM3)
 }
 
 

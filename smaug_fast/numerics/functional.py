@@ -27,6 +27,13 @@ which other tensors were given:
 In both, constants that an operator reads as an activation rather than as a parameter (the zero
 initial states of SMAUG's unrolled LSTMs: the first input of an inner product, an operand of an
 element-wise operator, ...) are zeros.
+
+int8 weights (weight-only quantization: an int8 constant that an inner product takes as weights or an
+embedding as its table) take float values, given or drawn as above in float32: their full-precision
+weights. run_functional quantizes them per row (``quantize_int8``: one scale per output channel,
+absmax / 127, in the activations' dtype), keeps the int8 codes as the tensor's value, and the op
+computes with the dequantized weights (``dequantize_int8``: codes x scale rounded to the activations'
+dtype), as an accelerator that dequantizes weights on load does.
 """
 
 from __future__ import annotations
@@ -141,11 +148,25 @@ def _default_value(t: Tensor, role: str, seed: int, init: str) -> np.ndarray:
     return values.astype(t.dtype)
 
 
+def _quantized(graph: Graph) -> dict[str, str]:
+    """The int8 constants read as quantized weights (inner-product weights, embedding tables) and the
+    float dtype each dequantizes to (its first such consumer's output dtype)."""
+    out: dict[str, str] = {}
+    for op in graph.topological_order():
+        if isinstance(op, (InnerProduct, Embedding)) and len(op.inputs) > 1:
+            t = op.inputs[1]
+            if t.constant and t.dtype == "int8" and op.outputs[0].dtype in ("float16", "float32"):
+                out.setdefault(t.name, op.outputs[0].dtype)
+    return out
+
+
 def _given(
-    graph: Graph, kind: str, values: Mapping | None, allowed: dict[str, Tensor], noun: str
+    graph: Graph, kind: str, values: Mapping | None, allowed: dict[str, Tensor], noun: str,
+    quantized: Collection[str] = (),
 ) -> dict[str, np.ndarray]:
     """Validate given ``inputs``, ``weights`` or ``graph.constant_values``: known names, exact shapes
-    and dtypes. ``noun`` says what the names must be ("input", "weight")."""
+    and dtypes (float16 or float32 for ``quantized`` int8 tensors: their full-precision values).
+    ``noun`` says what the names must be ("input", "weight")."""
     if values is None:
         return {}
     if not isinstance(values, Mapping):
@@ -165,7 +186,13 @@ def _given(
             raise WorkloadError(
                 f"run_functional: {kind}[{name!r}].shape = {value.shape}: tensor {name!r} has shape {t.shape}"
             )
-        if value.dtype.name != t.dtype:
+        if name in quantized:
+            if value.dtype.name not in ("float16", "float32"):
+                raise WorkloadError(
+                    f"run_functional: {kind}[{name!r}].dtype = {value.dtype.name}: tensor {name!r} holds int8 "
+                    f"quantized weights and takes their float16 or float32 values (quantized per row here)"
+                )
+        elif value.dtype.name != t.dtype:
             raise WorkloadError(
                 f"run_functional: {kind}[{name!r}].dtype = {value.dtype.name}: tensor {name!r} has dtype {t.dtype}"
             )
@@ -284,9 +311,11 @@ def default_values(
             vocab = _vocab(graph, t)
             if vocab:  # token ids: uniform over the vocabulary of the table they index
                 values[t.name] = _generator(seed, t.name).integers(0, vocab, size=t.shape).astype(t.dtype)
+    quantized = _quantized(graph)
     for t in graph.constants:
         if t.name not in skip:
-            values[t.name] = _default_value(t, roles.get(t.name, ("state", None))[0], seed, init)
+            proxy = t.with_(dtype="float32") if t.name in quantized else t  # full-precision values
+            values[t.name] = _default_value(proxy, roles.get(t.name, ("state", None))[0], seed, init)
     return values
 
 
@@ -314,16 +343,23 @@ def run_functional(
     _check_seed_init(seed, init)
     values: dict[str, np.ndarray] = {}
     constants = {t.name: t for t in graph.constants}
+    quantized = _quantized(graph)
     values.update(_given(graph, "inputs", inputs, {t.name: t for t in graph.inputs}, "input"))
     # Values that came with the graph (an ONNX import's initializers), unless the caller overrides them.
     stored = getattr(graph, "constant_values", None) or {}
     stored = {k: v for k, v in stored.items() if weights is None or k not in weights}
-    values.update(_given(graph, "graph.constant_values", stored, constants, "constant"))
-    values.update(_given(graph, "weights", weights, constants, "weight"))
+    values.update(_given(graph, "graph.constant_values", stored, constants, "constant", quantized))
+    values.update(_given(graph, "weights", weights, constants, "weight", quantized))
     values.update(default_values(graph, seed, init=init, skip=values.keys()))
+    # int8 weights: the codes are the tensor's value; the ops read the dequantized weights
+    dequantized: dict[str, np.ndarray] = {}
+    for name, dtype in quantized.items():
+        q, scale = _tr.quantize_int8(values[name], dtype)
+        values[name] = q
+        dequantized[name] = _tr.dequantize_int8(q, scale, dtype)
     for op in graph.topological_order():
         try:
-            results = _execute(op, [values[t.name] for t in op.inputs])
+            results = _execute(op, [dequantized.get(t.name, values[t.name]) for t in op.inputs])
         except WorkloadError as err:
             raise WorkloadError(f"run_functional: op {op.name!r} ({op.kind}): {err}") from err
         for t, v in zip(op.outputs, results):

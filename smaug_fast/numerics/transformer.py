@@ -89,8 +89,10 @@ def transpose(x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
     if not isinstance(perm, (list, tuple)) or sorted(perm) != list(range(x.ndim)):
         raise _fail(fn, "perm", perm, f"must be a permutation of 0..{x.ndim - 1}")
     flat = np.ascontiguousarray(x).reshape(-1)
+    if flat.dtype == np.float16:  # Numba has no float16: a pure data move, so permute the bits
+        flat = flat.view(np.uint16)
     out = _tr.transpose_nd(flat, np.array(x.shape, dtype=np.int64), np.array(perm, dtype=np.int64))
-    return out.reshape(tuple(x.shape[p] for p in perm))
+    return out.view(x.dtype).reshape(tuple(x.shape[p] for p in perm))
 
 
 def embedding(indices: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -129,3 +131,38 @@ def causal_mask(x: np.ndarray) -> np.ndarray:
         raise _fail(fn, "x.shape", x.shape, "needs queries <= keys (..., Tq, Tk)")
     out = _tr.causal_mask(_f32(x).reshape(-1, *x.shape[-2:]))
     return _store(out.reshape(x.shape), x.dtype)
+
+
+#: Largest magnitude of a symmetric int8 code (-127..127; -128 unused, as in LLM.int8 and GPTQ).
+INT8_MAX = 127
+
+
+def quantize_int8(w: np.ndarray, dtype: str | np.dtype | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row int8 quantization of a 2-D weight ``w`` (rows: output channels, or the rows of
+    an embedding table): ``(q, scale)`` with ``scale[r] = max |w[r]| / 127`` stored in ``dtype``
+    (default w's; 1 for an all-zero row) and ``q = round(w / scale)`` (to nearest even, within
+    [-127, 127]), so that ``|q x scale - w| <= scale / 2`` per element (weight-only quantization, as
+    LLM.int8()'s vector-wise scaling: Dettmers et al., NeurIPS 2022, §3.1)."""
+    fn = "quantize_int8"
+    w = _as_array(fn, "w", w, ndim=2)
+    dt = np.dtype(w.dtype if dtype is None else dtype)
+    if dt.name not in ("float16", "float32"):
+        raise _fail(fn, "dtype", dt.name, "must be float16 or float32 (the dtype of the scales)")
+    w32 = w.astype(np.float32)
+    peak = np.abs(w32).max(axis=1)
+    scale = np.where(peak > 0, peak / INT8_MAX, 1.0).astype(dt)
+    q = np.clip(np.rint(w32 / scale.astype(np.float32)[:, None]), -INT8_MAX, INT8_MAX).astype(np.int8)
+    return q, scale
+
+
+def dequantize_int8(q: np.ndarray, scale: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
+    """``q x scale`` per row (fp32 arithmetic), rounded once to ``dtype``: the weights an accelerator's
+    scratchpad holds after dequantizing int8 weights on load."""
+    fn = "dequantize_int8"
+    q = _as_array(fn, "q", q, floats=False, ndim=2)
+    if q.dtype != np.int8:
+        raise _fail(fn, "q.dtype", q.dtype.name, "must be int8")
+    scale = _as_array(fn, "scale", scale, ndim=1)
+    if scale.shape != (q.shape[0],):
+        raise _fail(fn, "scale.shape", scale.shape, f"needs one scale per row of q ({q.shape[0]},)")
+    return _store(q.astype(np.float32) * scale.astype(np.float32)[:, None], np.dtype(dtype))

@@ -35,10 +35,12 @@ class OpLowering:
     Attributes:
         op: the operator.
         plan: the accelerator's tiling plan.
-        itemsize: bytes per element of the host tensors [B].
+        itemsize: bytes per element of the host tensors [B] (the weights' may differ:
+            :meth:`itemsize_of`).
         loaded_roles: roles whose tiles are loaded into scratchpads (input, input1, weights).
         prep_roles: roles the CPU copies into tile buffers before the op (the activations that
-            :meth:`copied`; weights and other constants are tiled once before timing, as SMAUG does).
+            :meth:`copied`, weights computed at run time included; constant weights and other
+            constants are tiled once before timing, as SMAUG does).
         constant_roles: roles whose tensor is a constant (weights, parameters, constant states).
     """
 
@@ -49,9 +51,16 @@ class OpLowering:
     prep_roles: tuple[Role, ...]
     constant_roles: frozenset[Role]
 
+    def itemsize_of(self, role: Role) -> int:
+        """Bytes per element of the host tensor of ``role`` [B]: ``itemsize``, or 1 for int8 weights
+        (weight-only quantization; the plan's ``weight_itemsize``)."""
+        if role == Role.WEIGHTS:
+            return int(self.plan.param("weight_itemsize", self.itemsize))
+        return self.itemsize
+
     def tensor_bytes(self, role: Role) -> int:
         """Size of the host tensor of ``role`` [B]."""
-        return math.prod(self.plan.tensor(role).shape) * self.itemsize
+        return math.prod(self.plan.tensor(role).shape) * self.itemsize_of(role)
 
     def tensor_name(self, role: Role) -> str:
         return self.plan.tensor(role).name
@@ -95,14 +104,18 @@ def lower(op: Op, accelerator) -> OpLowering:
     roles = [t.role for t in plan.tensors]
     loaded = tuple(r for r in _LOADED if r in roles)
     constant = set()
-    if Role.WEIGHTS in roles:
+    if Role.WEIGHTS in roles and op.inputs[1].constant:
         constant.add(Role.WEIGHTS)
     if Role.INPUT1 in roles and len(op.inputs) > 1 and op.inputs[1].constant:
         constant.add(Role.INPUT1)
     if op.inputs[0].constant:
         constant.add(Role.INPUT)
+    # weights computed at run time (an inner product of two activations: SMAUG's unrolled attention,
+    # ops/attention.py, or a batched matmul unrolled per item) are tiled by the CPU before the op, as
+    # activations are; constant weights were tiled once, before timing
     prep = tuple(
-        r for r in (Role.INPUT, Role.INPUT1) if r in roles and r not in constant and _copied(plan.tensor(r))
+        r for r in (Role.INPUT, Role.INPUT1, Role.WEIGHTS) if r in roles and r not in constant
+        and _copied(plan.tensor(r))
     )
     return OpLowering(op, plan, itemsize, loaded, prep, frozenset(constant))
 

@@ -8,8 +8,9 @@ topological order. For each op accelerated on SMV it
 1. copies the activation inputs into tile buffers when they have more than one tile (a tensor of one
    tile is used in place);
 2. for every invocation, sends the input and weight tiles it must (re)load and receives the output
-   tile when it is complete: by DMA (the source lines are flushed from the CPU caches first and the
-   destination lines invalidated, gem5-Aladdin's DMA model) or through the ACP port (coherent
+   tile when it is complete: by DMA (gem5-Aladdin's DMA model: a flush of the source lines, which it
+   charges as a delay only, so the caches keep them and nothing is written back, unless
+   ``dma.flush_writes_back``; the destination lines invalidated) or through the ACP port (coherent
    accesses to the last-level cache);
 3. copies the output tiles back into the output tensor (untiling) when there are several.
 
@@ -18,7 +19,8 @@ outputs. This pass replays that sequence on one persistent :class:`~smaug_fast.m
 (the L1D of the thread doing the copies and the shared LLC), so that every op sees the cache state the
 previous ones left, and records per op what the timing model needs: per tile of the CPU copies the
 L1D misses that hit the LLC and the bytes moved to and from DRAM; per loaded tile the ACP hits and
-misses and the DRAM traffic they cause; and the write-backs of the DMA flushes. The last weight
+misses and the DRAM traffic they cause; and the write-backs of the DMA flushes (when they write
+back). The last weight
 tiles written before timing starts are in the caches when it does (the pass replays the tail of the
 pre-tiling copies, twice the LLC's size). Nothing here depends on the number of threads or
 accelerators, so sweeps over those reuse the pass (it is memoized on the graph, the accelerator and
@@ -74,6 +76,8 @@ class MemorySystem:
         interface: how accelerators reach memory.
         ignore_cache_flush: DMA loads skip flushing their source lines (``dma.ignore_cache_flush``).
         invalidate_on_store: DMA stores invalidate their destination lines (``dma.invalidate_on_store``).
+        flush_writes_back: a DMA load's flush writes dirty source lines back and cleans them
+            (``dma.flush_writes_back``); otherwise it is a delay of the timing model only.
     """
 
     l1d: CacheConfig
@@ -81,11 +85,12 @@ class MemorySystem:
     interface: Interface
     ignore_cache_flush: bool
     invalidate_on_store: bool
+    flush_writes_back: bool = False
 
     @classmethod
     def of(cls, system) -> MemorySystem:
         return cls(system.l1d, system.l2, system.interface, system.dma.ignore_cache_flush,
-                   system.dma.invalidate_on_store)
+                   system.dma.invalidate_on_store, system.dma.flush_writes_back)
 
     @functools.cached_property
     def modes(self) -> dict[Role, TransferMode]:
@@ -387,7 +392,7 @@ class MemoryPass:
 
     def _tiles_region(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
         """(key, base of each tile buffer, size of each [B]): one block of page-aligned buffers."""
-        sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize)
+        sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize_of(role))
         padded = (sizes + _ALIGN - 1) // _ALIGN * _ALIGN + _ALIGN
         key = ("tiles", op.name, role)
         base = self.alloc.get(key, int(padded.sum()))
@@ -415,7 +420,8 @@ class MemoryPass:
         t_key, host = self._tensor(tiling.name, low.tensor_bytes(role))
         b_key, bases, _ = self._tiles_region(op, low, role)
         self.touched.update((t_key, b_key))
-        runs, nbytes, delta = self.caches.copy(shape, low.itemsize, host, origins, sizes, bases, not untile)
+        runs, nbytes, delta = self.caches.copy(shape, low.itemsize_of(role), host, origins, sizes, bases,
+                                               not untile)
         return CopyStats.from_deltas(runs, nbytes, delta)
 
     def warm(self, tail: list[tuple[Op, OpLowering, str]]) -> None:
@@ -448,7 +454,8 @@ class MemoryPass:
         flush_dirty, hit, miss, dram, dram_w = {}, {}, {}, {}, {}
         sched = low.plan.schedule(1)
         modes = self.memsys.modes
-        ignore_flush = self.memsys.ignore_cache_flush
+        # gem5-Aladdin's flush is a delay (timing model); only a flush that writes back changes the caches
+        flush = self.memsys.flush_writes_back and not self.memsys.ignore_cache_flush
         sources = {}
         for role in low.loaded_roles:
             n = low.plan.tensor(role).num_tiles
@@ -478,7 +485,7 @@ class MemoryPass:
                 key, addrs, sizes = sources[role]
                 base, nbytes = int(addrs[t]), int(sizes[t])
                 if modes[role] is TransferMode.DMA:
-                    if not ignore_flush and key in self.touched:
+                    if flush and key in self.touched:
                         wb = caches.counters()[:, mem, _WB].copy()
                         caches.flush(base, nbytes)
                         flush_dirty[role][:, t] = caches.counters()[:, mem, _WB] - wb

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..choices import Interface
+from ..choices import Interface, OpKind
+from ..cpu_cost import loop_cycles
 from ..hardware import System
 from ..kernels import network as _kn
 from ..kernels.network import run_network
@@ -156,15 +157,26 @@ CPU_FLOPS_PER_ELEM: dict[type, dict[str, float] | float] = {
     Rotary: 6.0,
 }
 
+#: One multiply-accumulate of the CPU's convolution and matrix-multiply loops: SMAUG's reference
+#: kernels are scalar fp32 C (smaug/operators/ref/ref_depthwise_convolution_op.cpp: ``partial_sum +=
+#: img_val * kern_val`` over the kernel window, ref_inner_product_op.cpp alike): two loads, a multiply
+#: and an add per MAC, costed by the CPU's loop model (:mod:`smaug_fast.cpu_cost`).
+CPU_MAC_WORK = ((OpKind.LOAD, 2.0), (OpKind.MUL, 1.0), (OpKind.ADD, 1.0))
+
+
+def _elementwise_work(flops: float) -> tuple:
+    """One output element of a scalar fp32 loop of ``flops`` operations: a load, the operations, a store."""
+    return ((OpKind.LOAD, 1.0), (OpKind.ADD, flops), (OpKind.STORE, 1.0))
+
 
 def _transformer_cpu_cycles(system: System, op: Op) -> float | None:
-    """CPU cycles of a transformer op's compute (None for other ops). Batched matmul: its MACs at
-    cpu.macs_per_cycle, as a depthwise convolution on the CPU; element-wise ops: CPU_FLOPS_PER_ELEM per
-    output element at 2 x cpu.macs_per_cycle operations per cycle (a MAC is two operations); embedding
-    and causal mask: copies (a memcpy call per gathered row; a copy pass over the scores)."""
+    """CPU cycles of a transformer op's compute (None for other ops). Batched matmul: its MACs, as a
+    convolution on the CPU; element-wise ops: CPU_FLOPS_PER_ELEM per output element, each a scalar
+    micro-op of the CPU's loop model; embedding and causal mask: copies (a memcpy call per gathered
+    row; a copy pass over the scores)."""
     cpu = system.cpu
     if isinstance(op, BatchMatMul):
-        return op.macs / cpu.macs_per_cycle
+        return op.macs * loop_cycles(CPU_MAC_WORK, cpu)
     if isinstance(op, Embedding):
         rows = op.inputs[0].size
         return rows * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle
@@ -175,7 +187,7 @@ def _transformer_cpu_cycles(system: System, op: Op) -> float | None:
         return None
     if isinstance(flops, dict):
         flops = flops[op.function]
-    return op.outputs[0].size * flops / (2.0 * cpu.macs_per_cycle)
+    return op.outputs[0].size * loop_cycles(_elementwise_work(flops), cpu)
 
 
 def cpu_op_work_s(system: System, op: Op) -> float:
@@ -183,7 +195,7 @@ def cpu_op_work_s(system: System, op: Op) -> float:
     cpu = system.cpu
     f_cpu = float(cpu.freq_hz)
     if isinstance(op, Convolution):  # depthwise (SMV has no kernel for it), or any conv off-accelerator
-        return op.macs / cpu.macs_per_cycle / f_cpu
+        return op.macs * loop_cycles(CPU_MAC_WORK, cpu) / f_cpu
     cycles = _transformer_cpu_cycles(system, op)
     if cycles is not None:
         return cycles / f_cpu

@@ -65,7 +65,12 @@ def sweep(
             ConfigError. A store's journal records a Graph by its name and the digest of its ops,
             an ONNX file by its path and the digest of its bytes.
         system: the base System every point changes.
-        axes: dotted System path -> list of values.
+        axes: dotted System path -> list of values; also the workload axes ``seq_len``, ``kv_len``,
+            ``batch`` and ``new_tokens`` (:data:`~smaug_fast.sweeps.spec.WORKLOAD_AXES`) for transformer
+            networks (a shipped config name such as ``"tinyllama-1.1b"``): a prefill of ``seq_len``
+            tokens, a decode step after ``kv_len`` tokens, or with ``new_tokens`` a whole generation
+            (``simulate_generation``, ``prompt_len = seq_len``; its variables are the generation's,
+            with ``ttft_s``, ``tpot_s``, ``tokens_per_s`` and ``energy_per_token_j`` beside them).
         zip_axes: groups of axes that advance together (one dimension per group).
         executor: "serial", "processes" (a process pool of ``workers``, default all cores) or a
             dask.distributed Client.
@@ -102,6 +107,7 @@ def sweep(
         _networks.check_picklable(nets)
     ax = spec.axis_values(axes)
     spec.check_axes(system, ax, zip_axes)
+    _networks.check_workload_axes(nets, ax, per_op)
     pts, dims, groups = points([n.name for n in nets], ax, zip_axes)
     base = system.to_dict()
     journal = None if store is None else _journal(store, nets, base, ax, zip_axes, per_op, pts)

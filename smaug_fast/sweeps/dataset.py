@@ -77,6 +77,12 @@ def build(rows: list[dict], networks, axes: dict[str, list], zip_axes, dims: lis
     for name, (unit, desc) in VARIABLES.items():
         arr = np.array([r[name] for r in rows], dtype=float).reshape(shape)
         data[name] = xr.DataArray(arr, dims=dims, attrs={"units": unit, "description": desc})
+    from ..sim.generation import GENERATION_VARIABLES
+
+    for name, (unit, desc) in GENERATION_VARIABLES.items():  # sweeps over new_tokens
+        if rows and all(name in r for r in rows):
+            arr = np.array([r[name] for r in rows], dtype=float).reshape(shape)
+            data[name] = xr.DataArray(arr, dims=dims, attrs={"units": unit, "description": desc})
     coords: dict = {"network": np.asarray([n.name for n in networks], dtype=object)}
     for g in groups:
         coords[g[0]] = _coord(axes[g[0]])

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError, SweepError, describe
 from ..hardware import System
-from .spec import describe_point, system_of
+from .spec import describe_point, split_changes, system_of
 from .worker import evaluate_chunk, watch_parent
 
 EXECUTORS = ("serial", "processes")
@@ -98,8 +98,9 @@ def chunks(todo: list[int], pts, base: dict, macs: dict[str, int], workers: int)
     walks: dict[tuple, dict[tuple, list[int]]] = {}
     for i in todo:
         network, changes = pts[i]
+        workload = tuple(sorted(split_changes(changes)[1].items()))  # a transformer's lengths, a batch
         system = system_of(base, changes)
-        walk = walks.setdefault((network, _walk_group(system)), {})
+        walk = walks.setdefault((network, workload, _walk_group(system)), {})
         walk.setdefault(_memory_group(system), []).append(i)
     from ..sim.engine import PREPARE_MAX
 

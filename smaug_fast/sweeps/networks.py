@@ -62,6 +62,14 @@ def _arrived(key: tuple[str, str], graph: Graph) -> GraphSource:
     return GraphSource(key, SIM_CACHE.get("sweep_received_graphs", key, lambda: graph, 16))
 
 
+@dataclass(frozen=True)
+class TransformerSource:
+    """A shipped transformer config (:func:`smaug_fast.zoo.transformer_configs`) as a sweep network: its
+    graph depends on the point's workload axes (``seq_len``, ``kv_len``, ``batch``)."""
+
+    config: str
+
+
 def ops_digest(graph: Graph) -> str:
     """SHA-256 of the graph's ops in topological order (every op's type, tensors and parameters)."""
     return hashlib.sha256(repr(tuple(graph.topological_order())).encode()).hexdigest()
@@ -84,9 +92,11 @@ def _one(value, where: str) -> Network:
         return Network(value.name, f"Graph {value.name!r}", {"graph": value.name, "ops_sha256": digest},
                        GraphSource((value.name, digest), value))
     if isinstance(value, (str, os.PathLike)):
-        path = os.fspath(value)
+        path = os.fspath(value)  # zoo networks and shipped transformer configs (gpt2, tinyllama-1.1b) by name
         if isinstance(path, str) and path.lower().endswith(".onnx"):
             return _onnx(path, where)
+        if isinstance(value, str) and value in zoo.transformer_configs():
+            return Network(value, f"transformer {value!r}", {"transformer": value}, TransformerSource(value))
         if isinstance(value, str):
             zoo.info(value)  # WorkloadError listing the valid names
             return Network(value, f"zoo network {value!r}", value, value)
@@ -137,11 +147,33 @@ def check_picklable(networks: list[Network]) -> None:
                                     f"{exc}); sweep it with executor='serial'") from None
 
 
-def graph_of(source) -> Graph:
-    """The graph of a network's source: a zoo network's name (built once per process, SIM_CACHE) or a
-    GraphSource."""
+def graph_of(source, workload: dict | None = None) -> Graph:
+    """The graph of a network's source: a zoo network's name or a transformer config (built once per
+    process and workload, SIM_CACHE) or a GraphSource. ``workload``: the point's workload axes
+    (:data:`~smaug_fast.sweeps.spec.WORKLOAD_AXES` but ``new_tokens``)."""
     if isinstance(source, GraphSource):
         return source.graph
     from .. import zoo
 
-    return SIM_CACHE.get("sweep_graphs", source, lambda: zoo.load(source), 64)
+    workload = workload or {}
+    key = (source, tuple(sorted(workload.items())))
+    if isinstance(source, TransformerSource):
+        phase = "decode" if "kv_len" in workload else "prefill"
+        return SIM_CACHE.get("sweep_graphs", key, lambda: zoo.transformer(
+            source.config, phase, seq_len=workload.get("seq_len"), kv_len=workload.get("kv_len"),
+            batch=workload.get("batch", 1)), 64)
+    return SIM_CACHE.get("sweep_graphs", key, lambda: zoo.load(source, batch=workload.get("batch", 1)), 64)
+
+
+def check_workload_axes(networks: list[Network], axes: dict, per_op: bool) -> None:
+    """ConfigError naming a workload axis a network cannot take (transformer lengths on a CNN, a batch
+    on a Graph or ONNX file), or per-op values of a sweep whose graphs change along an axis."""
+    from .spec import WORKLOAD_AXES
+
+    for a in (a for a in WORKLOAD_AXES if a in axes):
+        for n in networks:
+            if isinstance(n.source, GraphSource) or (a != "batch" and not isinstance(n.source, TransformerSource)):
+                raise ConfigError(f"axes[{a!r}]: {n.what} takes no {a} (a transformer config such as "
+                                  "'tinyllama-1.1b' does; batch applies to zoo networks too)")
+        if per_op:
+            raise ConfigError(f"axes[{a!r}]: per_op=True needs one graph per network; the ops change along {a}")

@@ -13,6 +13,21 @@ from ..hardware import System
 from ..memo import SIM_CACHE
 
 
+#: Axes that change the workload, not the System: a transformer's lengths (issue 19) and the batch.
+#: ``seq_len`` and ``kv_len`` build a prefill (``kv_len`` absent) or a decode step of
+#: :func:`smaug_fast.zoo.transformer`; ``new_tokens`` runs :func:`smaug_fast.simulate_generation` with
+#: ``prompt_len = seq_len`` (the point's values are the whole generation's); ``batch`` also rebatches a
+#: zoo network.
+WORKLOAD_AXES = ("seq_len", "kv_len", "batch", "new_tokens")
+
+
+def split_changes(changes: dict) -> tuple[dict, dict]:
+    """(System changes, workload changes) of a point."""
+    system = {k: v for k, v in changes.items() if k not in WORKLOAD_AXES}
+    workload = {k: v for k, v in changes.items() if k in WORKLOAD_AXES}
+    return system, workload
+
+
 def axis_values(axes: Mapping[str, Sequence]) -> dict[str, list]:
     """The axes as lists of values (ConfigError naming a bad key, a non-list, an empty axis or repeats)."""
     if not isinstance(axes, Mapping):
@@ -40,7 +55,17 @@ def check_axes(system: System, axes: dict[str, list], zip_axes: Sequence[Sequenc
     """Every value of every axis must make a valid System on its own, and every combination of a
     ``zip_axes`` group (its values applied at once: ``l2.line_bytes`` and ``l1d.line_bytes`` zipped
     may both grow past the base's line size) a valid System (ConfigError naming it)."""
+    for a in WORKLOAD_AXES:
+        for v in axes.get(a, ()):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ConfigError(f"axes[{a!r}] value {describe(v)}: must be an integer >= 1")
+    if "kv_len" in axes and "new_tokens" in axes:
+        raise ConfigError("axes: 'kv_len' (one decode step) and 'new_tokens' (a whole generation) exclude each "
+                          "other; sweep seq_len with new_tokens")
     for group in _groups(axes, zip_axes):
+        group = [a for a in group if a not in WORKLOAD_AXES]
+        if not group:
+            continue
         for values in zip(*(axes[a] for a in group)):
             changes = dict(zip(group, values))
             try:
@@ -118,6 +143,7 @@ def system_of(base: dict, changes: dict) -> System:
     """The System of a point. Building one from its dictionary takes milliseconds, so the Systems
     are memoized (SIM_CACHE table "sweep_systems") on the base and the changes: every network of a
     sweep visits the same systems."""
+    changes = split_changes(changes)[0]
     key = (json.dumps(base, sort_keys=True, default=repr), tuple((k, repr(v)) for k, v in changes.items()))
 
     def build() -> System:

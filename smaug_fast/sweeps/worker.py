@@ -8,8 +8,8 @@ import threading
 import time
 
 from ..sim.result import PHASES
-from .networks import graph_of
-from .spec import system_of
+from .networks import TransformerSource, graph_of
+from .spec import split_changes, system_of
 
 #: Per-op variables of ``sweep(..., per_op=True)``: (units, description).
 OP_VARIABLES: dict[str, tuple[str, str]] = {
@@ -28,8 +28,17 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, sou
     ``network``; see :func:`~smaug_fast.sweeps.networks.graph_of`)."""
     from ..sim import simulate
 
-    graph = graph_of(network if source is None else source)
-    r = simulate(graph, system_of(base, changes), network=network, timeline=False)
+    source = network if source is None else source
+    workload = split_changes(changes)[1]
+    system = system_of(base, changes)
+    if "new_tokens" in workload:  # a whole generation (TransformerSource: checked by check_workload_axes)
+        from ..sim.generation import simulate_generation
+
+        assert isinstance(source, TransformerSource)
+        gen = simulate_generation(source.config, system, prompt_len=workload.get("seq_len", 128),
+                                  new_tokens=workload["new_tokens"], batch=workload.get("batch", 1))
+        return gen.result_scalars()
+    r = simulate(graph_of(source, workload), system, network=network, timeline=False)
     row: dict = r.scalars()
     if per_op:
         row["ops"] = {
@@ -59,8 +68,11 @@ def _prepare(points, i: int, base: dict, sources: dict) -> int:
     j = i
     while j < len(points):
         net, changes = points[j]
+        workload = split_changes(changes)[1]
+        if "new_tokens" in workload:  # a whole generation: simulate_generation runs its own passes
+            break
         try:
-            graph = graph_of(net if sources.get(net) is None else sources[net])
+            graph = graph_of(net if sources.get(net) is None else sources[net], workload)
             system = system_of(base, changes)
             key = memory_key(graph, system)
         except (ConfigError, MappingError, WorkloadError):  # the point's simulate reports it

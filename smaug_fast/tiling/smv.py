@@ -511,6 +511,10 @@ def _check_cover(op: Op, tiling: TensorTiling) -> None:
 
 def _params(op: Op, itemsize: int) -> tuple[tuple[str, object], ...]:
     out: dict[str, object] = {"itemsize": itemsize}
+    if isinstance(op, InnerProduct) and op.inputs[1].itemsize != itemsize:
+        # int8 weights (weight-only quantization): 1 B per element in host memory and in transfers; the
+        # scratchpads hold them dequantized, so the tiling counts elements of ``itemsize`` as for any op
+        out["weight_itemsize"] = op.inputs[1].itemsize
     if isinstance(op, Convolution):
         out.update(kernel=op.kernel, stride=op.stride, pads=op.pads)
     if isinstance(op, Pooling):

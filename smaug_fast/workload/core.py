@@ -396,6 +396,23 @@ class Convolution(Op):
         return y.dim("N") * y.dim("C") * y.dim("H") * y.dim("W") * (self.in_channels // self.groups) * r * s
 
 
+#: Float dtypes of activations that may take int8 weights (weight-only quantization).
+FLOAT_DTYPES = ("float16", "float32")
+#: The dtype of weight-only quantized weights: int8 with one scale per output channel (row).
+QUANTIZED_WEIGHT_DTYPE = "int8"
+
+
+def _check_weight_dtype(op: Op, x: Tensor, w: Tensor) -> None:
+    """Weights in the activations' dtype, or int8 under float activations (weight-only quantization:
+    int8 in memory, dequantized with a per-row scale where they are used)."""
+    if w.dtype == x.dtype:
+        return
+    if w.dtype == QUANTIZED_WEIGHT_DTYPE and x.dtype in FLOAT_DTYPES and w.constant:
+        return
+    raise op.fail("weights dtype", w.dtype, f"must be the input's {x.dtype}, or int8 constants (weight-only "
+                  f"quantization) under float16/float32 inputs")
+
+
 @dataclass(frozen=True)
 class InnerProduct(Op):
     """Fully connected layer: input N x C, weights K x C (SMAUG stores FC weights as NC), output N x K."""
@@ -418,6 +435,7 @@ class InnerProduct(Op):
             raise self.fail("weights shape", w.shape, "must be 2-D (K x C)")
         if w.shape[1] != x.shape[1]:
             raise self.fail("weights shape", w.shape, f"needs {x.shape[1]} columns to match the input {x.shape}")
+        _check_weight_dtype(self, x, w)
         return [OutputSpec((x.shape[0], w.shape[0]), "NC", x.dtype)]
 
     @property
@@ -944,7 +962,10 @@ class Transpose(Op):
 @dataclass(frozen=True)
 class Embedding(Op):
     """Embedding lookup: inputs (indices, table); int32 indices of any shape, a V x H table; the
-    output has the indices' shape plus H, in the table's dtype."""
+    output has the indices' shape plus H, in the table's dtype, or in ``out_dtype`` (float16 or
+    float32) for an int8 table (weight-only quantization: rows dequantized with their scale)."""
+
+    out_dtype: str | None = None
 
     kind: ClassVar[str] = "embedding"
     smaug_type: ClassVar[str] = "Embedding"
@@ -958,7 +979,14 @@ class Embedding(Op):
             raise self.fail("indices dtype", idx.dtype, "must be int32")
         if table.rank != 2:
             raise self.fail("table shape", table.shape, "must be 2-D (vocab x hidden)")
-        return [OutputSpec((*idx.shape, table.shape[1]), "X", table.dtype)]
+        dtype = table.dtype
+        if table.dtype == QUANTIZED_WEIGHT_DTYPE:
+            if self.out_dtype not in FLOAT_DTYPES:
+                raise self.fail("out_dtype", self.out_dtype, "an int8 table needs float16 or float32")
+            dtype = self.out_dtype
+        elif self.out_dtype not in (None, table.dtype):
+            raise self.fail("out_dtype", self.out_dtype, f"must be None or the table's {table.dtype}")
+        return [OutputSpec((*idx.shape, table.shape[1]), "X", dtype)]
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,14 @@ class Graph:
     def macs(self) -> int:
         return sum(op.macs for op in self._ops)
 
+    @property
+    def flops(self) -> int:
+        """Floating-point operations of the multiply-accumulates [FLOP]: 2 per MAC (convolutions, inner
+        products, batched matmuls). Element-wise ops (norms, activations, softmax, adds) are not
+        counted, as in the usual 2 x parameters per token of a transformer (Kaplan et al., "Scaling
+        laws for neural language models", 2020, Table 1)."""
+        return 2 * self.macs
+
     def weight_tensors(self) -> tuple[Tensor, ...]:
         """Unique weight tensors (shared weights, as in an unrolled LSTM, counted once)."""
         seen: dict[str, Tensor] = {}

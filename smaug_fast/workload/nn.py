@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..errors import WorkloadError, describe
 from .core import (
     Activation,
@@ -480,6 +482,50 @@ def batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, scale: floa
     return current_graph().add(BatchMatMul, [a, b], name=name, transpose_b=transpose_b, scale=scale).output
 
 
+def unrolled_batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, scale: float = 1.0,
+                          name: str | None = None) -> Tensor:
+    """``batch_matmul`` as SMAUG maps a batched product: one inner product per batch item, which the
+    accelerator runs like any fully connected layer (SMAUG's Python API unrolls its attention the same
+    way, one ``mat_mul`` per batch row: ``python/ops/attention.py``; each inner product is tiled by
+    ``smv_inner_product_tiling.cpp`` and run by ``smv_inner_product_op.cpp``).
+
+    Item i of the batch: a_i (M x K) is the inner product's input and b_i (N x K) its weights, computed
+    at run time (so the CPU tiles them before the op, as it tiles activations). ``a`` and ``b`` are
+    viewed as (items x M) x K and (items x N) x K matrices (reshapes) and split into the items along
+    their rows (one split each); without ``transpose_b``, ``b`` (..., K, N) is transposed to
+    (..., N, K) first by one CPU transpose (SMAUG reorders CN weights to NC). The M x N outputs are
+    concatenated along the rows and reshaped to (..., M, N). ``scale`` (dimensionless) multiplies
+    ``a`` first, element-wise by a one-element constant repeated to a's shape (SMV's element-wise
+    kernels need equal shapes); its value is set in ``graph.constant_values``.
+    """
+    from .core import BatchMatMul, Transpose
+
+    g = current_graph()
+    base = name or g.unique_name("batch_matmul")
+    # the shapes are checked as the batched op checks them (a WorkloadError naming this name)
+    BatchMatMul(name=base, inputs=(a, b), transpose_b=transpose_b, scale=scale).infer()
+    batch_shape, (m, k) = a.shape[:-2], a.shape[-2:]
+    n = b.shape[-2] if transpose_b else b.shape[-1]
+    items = 1
+    for d in batch_shape:
+        items *= d
+    if scale != 1.0:
+        s = g.constant((1,) * a.rank, name=f"{base}/scale", layout="X", dtype=a.dtype)
+        g.constant_values[s.name] = np.full(s.shape, scale, dtype=a.dtype)
+        a = _math.mul(a, _tensor.repeat(s, a.shape, name=f"{base}/scale_repeat"), name=f"{base}/scaled")
+    if not transpose_b:
+        perm = (*range(b.rank - 2), b.rank - 1, b.rank - 2)
+        b = current_graph().add(Transpose, [b], name=f"{base}/b_transpose", perm=perm).output
+
+    def rows(x: Tensor, r: int, which: str) -> list[Tensor]:
+        x2 = _tensor.reshape(x, (items * r, k), "NC", name=f"{base}/{which}_rows")
+        return _tensor.split(x2, items, axis=0, name=f"{base}/{which}_split") if items > 1 else [x2]
+
+    ys = [mat_mul(ai, bi, name=f"{base}/item{i}") for i, (ai, bi) in enumerate(zip(rows(a, m, "a"), rows(b, n, "b")))]
+    y = _tensor.concat(ys, axis=0, name=f"{base}/concat") if items > 1 else ys[0]
+    return _tensor.reshape(y, (*batch_shape, m, n), "X", name=base)
+
+
 def transpose(x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Tensor:
     """Permute the axes of ``x``: output axis d is input axis perm[d]."""
     from .core import Transpose
@@ -487,16 +533,18 @@ def transpose(x: Tensor, perm: Sequence[int], *, name: str | None = None) -> Ten
     return current_graph().add(Transpose, [x], name=name, perm=tuple(perm)).output
 
 
-def embedding(indices: Tensor, table: Tensor | tuple[int, int], *, name: str | None = None) -> Tensor:
+def embedding(indices: Tensor, table: Tensor | tuple[int, int], *, out_dtype: str | None = None,
+              name: str | None = None) -> Tensor:
     """Embedding lookup of int32 ``indices`` in ``table`` (a vocab x hidden tensor, or its shape: then a
-    constant is created in the graph's dtype)."""
+    constant is created in the graph's dtype). An int8 table (weight-only quantization) needs
+    ``out_dtype``, the float dtype its dequantized rows take."""
     from .core import Embedding
 
     g = current_graph()
     op_name = name or g.unique_name("embedding")
     if not isinstance(table, Tensor):
         table = g.constant(tuple(table), name=f"{op_name}/table", layout="X")
-    return g.add(Embedding, [indices, table], name=op_name).output
+    return g.add(Embedding, [indices, table], name=op_name, out_dtype=out_dtype).output
 
 
 def rotary(x: Tensor, *, offset: int = 0, theta: float = 10000.0, name: str | None = None) -> Tensor:

@@ -42,6 +42,13 @@ What the import does, and where it is not exact:
   Transpose and Add/Sub/Mul/Div on constants) is evaluated at import time, so ``x.view(n, -1)``
   exported as Shape -> Gather -> Concat -> Reshape becomes one flatten. Identity and Dropout are no-ops;
   Squeeze and Unsqueeze of activations are Reshapes; Sub and Div by a constant are add and mul.
+- **Transformer ops** (issue 19): LayerNormalization over the last axis (constant scale and bias; no
+  Mean/InvStdDev outputs) is our LayerNorm; Gelu (opset 20, ``approximate`` "none" or "tanh") is our
+  ``gelu`` or ``gelu_tanh``; MatMul of two operands with batch dimensions (attention's Q K^T and P V)
+  is a BatchMatMul, size-1 batch dimensions broadcast by Reshape and Repeat; Transpose of an activation
+  is our Transpose; Gather of runtime integer indices along axis 0 of a constant 2-D table is an
+  Embedding (indices must lie in [0, rows); ONNX's negative indices are not). These see their inputs in
+  the ONNX axis order (a 4-D NHWC input is reordered first).
 - **Unknown ops** (or unsupported variants, e.g. dilated convs or reflect padding) raise
   :class:`~smaug_fast.errors.WorkloadError` naming the op type and node; with ``unknown_ops="cpu"``
   they become :class:`~smaug_fast.workload.CpuOp` with output shapes from ONNX shape inference and a
@@ -66,18 +73,24 @@ from .core import (
     DTYPES,
     Activation,
     AvgPooling,
+    BatchMatMul,
     BatchNorm,
     Concat,
     Convolution,
     CpuOp,
     Eltwise,
+    Embedding,
     InnerProduct,
+    LayerNorm,
     MaxPooling,
     OutputSpec,
     Padding,
+    Pointwise,
     Reorder,
+    Repeat,
     Reshape,
     Tensor,
+    Transpose,
     same_padding,
 )
 from .graph import Graph
@@ -587,6 +600,9 @@ class _Importer:
         a = self._value(node.input[0])
         b_const = self._const(node.input[1])
         b_shape = tuple(b_const.shape) if b_const is not None else self._value(node.input[1]).onnx_shape
+        if len(b_shape) > 2:
+            self._batch_matmul(node, name, a, b_const)
+            return
         if len(b_shape) != 2 or len(a.onnx_shape) < 2:
             raise _Unsupported(f"shapes A {a.onnx_shape}, B {b_shape}: only (... x C) @ (C x K) with a 2-D B is supported")
         if len(a.onnx_shape) > 2:  # batched rows: flatten the leading dims, multiply, restore them
@@ -609,6 +625,35 @@ class _Importer:
         shape = (*lead, y.shape[1])
         y = self._add(Reshape, [y], f"{name}/unflatten", shape=shape, layout=_RANK_LAYOUT.get(len(shape), "X"))
         self.values[node.output[0]] = _Value(y, shape)
+
+    def _batch_matmul(self, node, name: str, a: _Value, b_const: np.ndarray | None) -> None:
+        """MatMul with batch dimensions: A (..., M, K) @ B (..., K, N) as a BatchMatMul, broadcast batch
+        dimensions expanded (a Reshape adds leading 1s, a Repeat tiles size-1 dimensions)."""
+        a = self._to_onnx_order(a, name)
+        if b_const is not None:
+            b = _Value(self._constant(b_const, f"{name}/b", layout="X", key=(node.input[1], "bmm")), tuple(b_const.shape))
+        else:
+            b = self._to_onnx_order(self._value(node.input[1]), name)
+        if len(a.onnx_shape) < 2 or len(b.onnx_shape) < 2:
+            raise _Unsupported(f"shapes A {a.onnx_shape}, B {b.onnx_shape}: 1-D operands are not supported")
+        if a.onnx_shape[-1] != b.onnx_shape[-2]:
+            raise _Unsupported(f"shapes A {a.onnx_shape}, B {b.onnx_shape}: inner dimensions differ")
+        try:
+            batch = tuple(np.broadcast_shapes(a.onnx_shape[:-2], b.onnx_shape[:-2]))
+        except ValueError:
+            raise _Unsupported(f"shapes A {a.onnx_shape}, B {b.onnx_shape}: batch dimensions do not broadcast") from None
+        tensors = []
+        for v, which in ((a, "a"), (b, "b")):
+            t, shape = v.tensor, v.onnx_shape
+            full = (1,) * (len(batch) + 2 - len(shape)) + tuple(shape)
+            if full != tuple(t.shape):
+                t = self._add(Reshape, [t], f"{name}/{which}_rank", shape=full, layout="X")
+            multiples = tuple(n if d == 1 else 1 for d, n in zip(full[:-2], batch)) + (1, 1)
+            if any(m > 1 for m in multiples):
+                t = self._add(Repeat, [t], f"{name}/{which}_broadcast", multiples=multiples)
+            tensors.append(t)
+        y = self._add(BatchMatMul, tensors, name)
+        self.values[node.output[0]] = _Value(y, y.shape)
 
     def _transpose2d(self, v: _Value, name: str) -> _Value:
         target = {"NC": "CN", "CN": "NC"}.get(v.tensor.layout)
@@ -792,6 +837,67 @@ class _Importer:
                 f"last axis of our {x.tensor.layout} tensor only"
             )
         self._unary(node, name, "softmax", ())
+
+    def _op_LayerNormalization(self, node, name: str, index: int) -> None:
+        attrs = self._attrs(node)
+        if any(o and (self.consumers.get(o) or o in self.graph_outputs) for o in node.output[1:]):
+            raise _Unsupported("has its Mean or InvStdDev output used; only the normalized output is supported")
+        x = self._to_onnx_order(self._value(node.input[0]), name)
+        rank = len(x.onnx_shape)
+        axis = int(attrs.get("axis", -1))
+        if not -rank <= axis < rank:
+            raise _Unsupported(f"axis = {axis}: out of range for rank {rank}")
+        if axis % rank != rank - 1:
+            raise _Unsupported(f"axis = {axis} on shape {x.onnx_shape}: only the last axis is supported")
+        c = x.onnx_shape[-1]
+        scale = self._require_const(node, 1, "scale")
+        if len(node.input) > 2 and node.input[2]:
+            bias = self._require_const(node, 2, "bias")
+        else:
+            bias = np.zeros(c, dtype=np.float32)
+        for what, p in (("scale", scale), ("bias", bias)):
+            if p.size != c:
+                raise _Unsupported(f"{what} shape {p.shape}: needs {c} elements (the last axis)")
+        gamma = self._constant(scale.reshape(c), f"{name}/gamma", layout="N", key=(node.input[1], "ln"))
+        beta = self._constant(bias.reshape(c), f"{name}/beta", layout="N",
+                              key=(node.input[2], "ln") if len(node.input) > 2 and node.input[2] else None)
+        y = self._add(LayerNorm, [x.tensor, gamma, beta], name, eps=float(attrs.get("epsilon", 1e-5)))
+        self.values[node.output[0]] = _Value(y, x.onnx_shape)
+
+    def _op_Gelu(self, node, name: str, index: int) -> None:
+        approximate = self._attrs(node).get("approximate", "none")
+        function = {"none": "gelu", "tanh": "gelu_tanh"}.get(approximate)
+        if function is None:
+            raise _Unsupported(f"approximate = {approximate!r}: must be 'none' or 'tanh'")
+        x = self._value(node.input[0])
+        y = self._add(Pointwise, [x.tensor], name, function=function)
+        self.values[node.output[0]] = _Value(y, x.onnx_shape, nhwc=x.nhwc)
+
+    def _op_Transpose(self, node, name: str, index: int) -> None:
+        x = self._to_onnx_order(self._value(node.input[0]), name)
+        rank = len(x.onnx_shape)
+        perm = self._attrs(node).get("perm")
+        perm = tuple(range(rank))[::-1] if perm is None else tuple(int(p) for p in perm)
+        if sorted(perm) != list(range(rank)):
+            raise _Unsupported(f"perm = {perm}: not a permutation of the {rank} axes")
+        y = self._add(Transpose, [x.tensor], name, perm=perm)
+        self.values[node.output[0]] = _Value(y, y.shape)
+
+    def _op_Gather(self, node, name: str, index: int) -> None:
+        table = self._const(node.input[0])
+        axis = int(self._attrs(node).get("axis", 0))
+        if table is None or table.ndim != 2 or axis not in (0, -2):
+            raise _Unsupported("is supported as an embedding lookup only: runtime indices along axis 0 of a "
+                               "constant 2-D table")
+        if table.dtype.kind in "biu":
+            raise _Unsupported(f"table dtype {table.dtype}: an embedding table must be floating point")
+        ids = self._value(node.input[1])
+        if ids.tensor.dtype != "int32":
+            raise _Unsupported(f"indices dtype {ids.tensor.dtype}: must be an integer tensor")
+        t = self._constant(table, f"{name}/table", layout="X", key=(node.input[0], "table"))
+        ids = self._to_onnx_order(ids, name)
+        y = self._add(Embedding, [ids.tensor, t], name)
+        self.values[node.output[0]] = _Value(y, y.shape)
 
     def _op_HardSigmoid(self, node, name: str, index: int) -> None:
         attrs = self._attrs(node)

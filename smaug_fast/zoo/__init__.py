@@ -17,6 +17,7 @@ from ..errors import WorkloadError, describe
 from ..workload import DTYPES, Graph
 from . import extra_networks, smaug_networks
 from .transformer import transformer, transformer_configs
+from .hf_weights import hf_parameter_names, transformer_weights
 
 
 @dataclass(frozen=True)
@@ -80,4 +81,5 @@ def load(name: str, batch: int = 1, dtype: str = "float16") -> Graph:
     return entry.build(batch, dtype)
 
 
-__all__ = ["PAPER_NETWORKS", "NetworkInfo", "info", "load", "names", "transformer", "transformer_configs"]
+__all__ = ["PAPER_NETWORKS", "NetworkInfo", "hf_parameter_names", "info", "load", "names", "transformer", "transformer_configs",
+           "transformer_weights"]

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 
-from ..choices import ModelFamily, Phase
+from ..choices import BatchMatMulMapping, ModelFamily, Phase
 from ..errors import WorkloadError, describe
 from ..workload import Graph, Tensor, math, nn, tensor
 
@@ -188,6 +188,14 @@ class _Ctx:
     seq: int
     kv: int
     phase: Phase
+    wdtype: str  # dtype of the linear layers' weights (the graph's, or int8: weight-only quantization)
+    bmm: BatchMatMulMapping = BatchMatMulMapping.CPU  # attention's batched products: one op, or unrolled
+
+    def batch_matmul(self, a: Tensor, b: Tensor, **kwargs) -> Tensor:
+        """The batched product of attention, as one op (CPU) or one inner product per item."""
+        if self.bmm is BatchMatMulMapping.INNER_PRODUCTS:
+            return nn.unrolled_batch_matmul(a, b, **kwargs)
+        return nn.batch_matmul(a, b, **kwargs)
 
     @property
     def rows(self) -> int:
@@ -197,7 +205,9 @@ class _Ctx:
 def _linear(c: _Ctx, x: Tensor, out: int, name: str, bias: bool = True, weights: Tensor | None = None) -> Tensor:
     """x (rows x in) times a (out x in) weight constant, plus a bias row repeated to the rows (SMV needs
     equal shapes)."""
-    y = nn.mat_mul(x, weights if weights is not None else out, name=name)
+    if weights is None:
+        weights = c.g.constant((out, x.shape[1]), name=f"{name}/weights", layout="NC", dtype=c.wdtype)
+    y = nn.mat_mul(x, weights, name=name)
     if not bias:
         return y
     b = c.g.constant((1, out), name=f"{name}/bias", layout="NC")
@@ -244,22 +254,24 @@ def _attention(c: _Ctx, x: Tensor, p: str, *, fused: bool, bias: bool, causal: b
         q = nn.rotary(q, offset=c.kv, theta=a.theta, name=f"{p}/q_rotary")
         k = nn.rotary(k, offset=c.kv, theta=a.theta, name=f"{p}/k_rotary")
     k, v = _kv(c, k, f"{p}/key"), _kv(c, v, f"{p}/value")
-    s = nn.batch_matmul(q, k, transpose_b=True, scale=1.0 / _pymath.sqrt(a.head_dim), name=f"{p}/scores")
+    s = c.batch_matmul(q, k, transpose_b=True, scale=1.0 / _pymath.sqrt(a.head_dim), name=f"{p}/scores")
     if causal and c.seq > 1:
         s = nn.causal_mask(s, name=f"{p}/causal_mask")
-    ctx = nn.batch_matmul(nn.activation(s, "softmax", name=f"{p}/softmax"), v, name=f"{p}/context")
+    ctx = c.batch_matmul(nn.activation(s, "softmax", name=f"{p}/softmax"), v, name=f"{p}/context")
     ctx = nn.transpose(ctx, (0, 2, 1, 3), name=f"{p}/merge")
     ctx = tensor.reshape(ctx, (c.rows, a.hidden), "NC", name=f"{p}/merge_reshape")
     return _linear(c, ctx, a.hidden, f"{p}/o_proj", bias)
 
 
 def _embed(c: _Ctx, names: tuple[tuple[str, str, int], ...]) -> Tensor:
-    """Sum of embedding lookups (input name, table name, rows), as (batch x seq) x hidden."""
+    """Sum of embedding lookups (input name, table name, rows), as (batch x seq) x hidden. A table tied
+    to the LM head (the first, when the config ties them) has the linear layers' weight dtype."""
     total = None
-    for inp, table, rows in names:
+    for i, (inp, table, rows) in enumerate(names):
         ids = c.g.input((c.batch, c.seq), name=inp, dtype="int32", layout="X")
-        t = c.g.constant((rows, c.a.hidden), name=table, layout="X")
-        e = nn.embedding(ids, t, name=f"{table}/lookup")
+        tied = i == 0 and c.a.tie and c.a.family in (ModelFamily.GPT2, ModelFamily.LLAMA)
+        t = c.g.constant((rows, c.a.hidden), name=table, layout="X", dtype=c.wdtype if tied else None)
+        e = nn.embedding(ids, t, out_dtype=c.g.dtype if t.dtype != c.g.dtype else None, name=f"{table}/lookup")
         total = e if total is None else math.add(total, e, name=f"{table}/add")
     return tensor.reshape(total, (c.rows, c.a.hidden), "NC", name="embeddings/reshape")
 
@@ -293,7 +305,9 @@ def _gpt2(c: _Ctx) -> None:
 def _lm_head(c: _Ctx, x: Tensor, tied: Tensor | None) -> None:
     """Logits of the last token of each sequence (what generation needs), tied or own weights."""
     last = _token(c, x, "last", "last_token")
-    nn.mat_mul(last, tied if tied is not None else c.a.vocab, name="lm_head")
+    if tied is None:
+        tied = c.g.constant((c.a.vocab, c.a.hidden), name="lm_head/weights", layout="NC", dtype=c.wdtype)
+    nn.mat_mul(last, tied, name="lm_head")
 
 
 def _bert(c: _Ctx) -> None:
@@ -367,16 +381,35 @@ _BUILDERS = {ModelFamily.GPT2: _gpt2, ModelFamily.BERT: _bert, ModelFamily.LLAMA
 
 
 def transformer(config: object, phase: str = "prefill", *, seq_len: int | None = None, kv_len: int | None = None,
-                batch: int = 1, dtype: str = "float16", name: str | None = None) -> Graph:
+                batch: int = 1, dtype: str = "float16", weight_dtype: str | None = None,
+                batch_matmul: str = "cpu", name: str | None = None) -> Graph:
     """The graph of one forward pass of a transformer.
 
     ``config``: a HuggingFace-style config dict, the path of a config.json, or a shipped name
     (:func:`transformer_configs`). ``phase``: "prefill" (``seq_len`` prompt tokens [tokens], default
     min(128, the model's maximum); ViT: its patches plus the class token) or "decode" (``seq_len`` new
     tokens, default 1, after a KV cache of ``kv_len`` >= 1 tokens; decoders only). ``batch`` sequences.
-    Bad configs and lengths are WorkloadErrors naming the key and value.
+    ``dtype``: the activations' (and every parameter's) dtype. ``weight_dtype``: None (``dtype``) or
+    "int8", weight-only quantization: the weights of every linear layer (attention and MLP projections,
+    LM head, pooler, classifier) and an embedding table tied to the LM head are int8 in memory (1 B per
+    parameter; ``num_params`` unchanged), dequantized with one scale per output channel where they are
+    used (on the accelerator as its scratchpads take them in; see ``SMV``); norms, biases, untied and
+    position embeddings, ViT's patch convolution and the KV cache stay in ``dtype``.
+    ``batch_matmul``: where attention's batched products (scores Q K^T and context P V) run: "cpu"
+    (one BatchMatMul op each, SMV having no batched kernel) or "inner_products" (unrolled, one inner
+    product per batch x head item, which the accelerator runs: :func:`~smaug_fast.workload.nn.unrolled_batch_matmul`;
+    the graph then holds one more one-element constant per layer, the score scale).
+    Bad configs, lengths and dtypes are WorkloadErrors naming the key and value.
     """
     cfg = load_config(config)
+    if weight_dtype is None:
+        weight_dtype = dtype
+    if batch_matmul not in BatchMatMulMapping.values():
+        raise WorkloadError(f"transformer: batch_matmul = {describe(batch_matmul)}: must be one of "
+                            f"{', '.join(BatchMatMulMapping.values())}")
+    if weight_dtype not in (dtype, "int8") or (weight_dtype == "int8" and dtype not in ("float16", "float32")):
+        raise WorkloadError(f"transformer: weight_dtype = {describe(weight_dtype)}: must be None, the dtype "
+                            f"{dtype!r}, or 'int8' (weight-only quantization under float16/float32 activations)")
     if phase not in Phase.values():
         raise WorkloadError(f"transformer: phase = {describe(phase)}: must be one of {', '.join(Phase.values())}")
     ph = Phase(phase)
@@ -388,5 +421,5 @@ def transformer(config: object, phase: str = "prefill", *, seq_len: int | None =
     label = name or (config if isinstance(config, str) and config in _SHIPPED else a.family.value)
     g = Graph(f"{label}-{ph.value}", dtype=dtype, layout="NC")
     with g:
-        _BUILDERS[a.family](_Ctx(g, a, b, seq, kv, ph))
+        _BUILDERS[a.family](_Ctx(g, a, b, seq, kv, ph, weight_dtype, BatchMatMulMapping(batch_matmul)))
     return g

@@ -23,6 +23,9 @@ HERE = Path(__file__).resolve().parent
 SIMULATE_FILE = HERE / "simulate.json"
 SWEEP_FILE = HERE / "sweep.json"
 
+#: The presets recorded: SMAUG's three (presets added later, such as the LLM-era SoCs, are not part
+#: of this regression, so adding one leaves the recorded cases as they are).
+PRESETS = ("smaug-table2", "smaug-repo", "smaug-sweep")
 INTERFACES = ("dma", "acp")
 ACCELERATORS = (1, 8)
 THREADS = (1, 8)
@@ -89,7 +92,7 @@ def simulate_cases():
     from smaug_fast import presets, zoo
 
     for net, preset, iface, nacc, nthr in itertools.product(
-        zoo.names(), presets.names(), INTERFACES, ACCELERATORS, THREADS
+        zoo.names(), PRESETS, INTERFACES, ACCELERATORS, THREADS
     ):
         key = f"{net}|{preset}|{iface}|acc{nacc}|thr{nthr}"
         changes = {"interface": iface, "num_accelerators": nacc, "cpu_threads": nthr}

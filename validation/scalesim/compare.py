@@ -98,8 +98,21 @@ def config_text(df: str, rows: int, cols: int, srams_kb: tuple[int, int, int]) -
     return "\n".join(out) + "\n"
 
 
+def topology_path(name: str) -> Path:
+    """A shipped topology by name, or a CSV file of one (a path ending in .csv)."""
+    return Path(name) if name.endswith(".csv") else REFERENCE / "topologies" / f"{name}.csv"
+
+
+def is_gemm(name: str) -> bool:
+    """GEMM topologies list ``Layer, M, N, K``; conv topologies IFMAP and filter sizes."""
+    if name in GEMM_TOPOLOGIES:
+        return True
+    header = topology_path(name).read_text().splitlines()[0]
+    return [c.strip() for c in header.split(",")[:4]] == ["Layer", "M", "N", "K"]
+
+
 def topology_subset(name: str, layers: list[str] | None, max_layers: int | None) -> str:
-    lines = (REFERENCE / "topologies" / f"{name}.csv").read_text().splitlines()
+    lines = topology_path(name).read_text().splitlines()
     header, body = lines[0], [ln for ln in lines[1:] if ln.strip()]
     if layers:
         body = [ln for ln in body if ln.split(",")[0].strip() in layers]
@@ -176,7 +189,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--topologies", default="test,test_mnk_input",
                     help="comma list of SCALE-Sim topology names (Resnet18, alexnet, mobilenet, "
-                         "yolo_tiny, test, test_mnk_input, NCF, vit_s, gnmt, gpt2, ...)")
+                         "yolo_tiny, test, test_mnk_input, NCF, vit_s, gnmt, gpt2, ...) or CSV files")
     ap.add_argument("--dataflows", default="os,ws,is")
     ap.add_argument("--arrays", default="32x32", help="comma list of ROWSxCOLS")
     ap.add_argument("--srams", default="64,64,64", help="IFMAP,FILTER,OFMAP SRAM sizes [KB]")
@@ -195,8 +208,9 @@ def main(argv=None) -> int:
     print(f"{'topology':<15} {'df':<3} {'array':<7} {'layer':<14} {'total cycles':>12} "
           f"{'incl. prefetch':>14} {'util %':>7} {'DRAM dev %':>10}  status")
     for topo_name in args.topologies.split(","):
-        gemm = topo_name in GEMM_TOPOLOGIES
+        gemm = is_gemm(topo_name)
         topo = topology_subset(topo_name, layer_filter, args.max_layers)
+        topo_name = Path(topo_name).stem if topo_name.endswith(".csv") else topo_name
         for df in args.dataflows.split(","):
             for shape in args.arrays.split(","):
                 rows_, cols_ = (int(x) for x in shape.lower().split("x"))
