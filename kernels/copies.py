@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import cache as _cache
+from . import multicache as _multi
 from ._jit import jit
 
 
@@ -29,6 +30,70 @@ def _run_shape(shape, origin, size):
         d -= 1
         run *= size[d]
     return d, run
+
+
+@jit(inline="always")
+def _tile_runs(shape, esize, host_base, origin, size, buf, gather, shift, strides, idx, r_src, r_dst, r_ns, r_nd):
+    """The memcpy runs of one tile (origin, size int64[4]; its buffer at ``buf`` [B]): run r reads lines
+    ``r_src[r]``, ... (``r_ns[r]`` of them) and writes lines ``r_dst[r]``, ... (``r_nd[r]``). Returns
+    (runs, bytes per run [B])."""
+    nd = shape.shape[0]
+    d, run = _run_shape(shape, origin, size)
+    run_bytes = run * esize
+    nruns = 1
+    for j in range(d):
+        nruns *= size[j]
+    for j in range(nd):
+        idx[j] = origin[j]
+    for r in range(nruns):
+        off = 0
+        for j in range(nd):
+            off += idx[j] * strides[j]
+        tensor_addr = host_base + off * esize
+        if gather:
+            src, dst = tensor_addr, buf
+        else:
+            src, dst = buf, tensor_addr
+        s0 = src >> shift
+        d0 = dst >> shift
+        r_src[r] = s0
+        r_dst[r] = d0
+        r_ns[r] = ((src + run_bytes - 1) >> shift) - s0 + 1
+        r_nd[r] = ((dst + run_bytes - 1) >> shift) - d0 + 1
+        buf += run_bytes
+        # next run: odometer over dims 0..d-1
+        j = d - 1
+        while j >= 0:
+            idx[j] += 1
+            if idx[j] < origin[j] + size[j]:
+                break
+            idx[j] = origin[j]
+            j -= 1
+    return nruns, run_bytes
+
+
+@jit
+def _most_runs(shape, origins, sizes):
+    """The most runs of one tile of a tensor."""
+    rmost = 1
+    for t in range(origins.shape[0]):
+        d, _ = _run_shape(shape, origins[t], sizes[t])
+        nruns = 1
+        for j in range(d):
+            nruns *= sizes[t, j]
+        rmost = max(rmost, nruns)
+    return rmost
+
+
+@jit
+def _strides(shape):
+    nd = shape.shape[0]
+    strides = np.empty(nd, np.int64)
+    s = 1
+    for j in range(nd - 1, -1, -1):
+        strides[j] = s
+        s *= shape[j]
+    return strides
 
 
 @jit
@@ -51,97 +116,95 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
     t_count = origins.shape[0]
     nd = shape.shape[0]
     shift = cfg[0, _cache.C_SHIFT]
-    line = np.int64(1) << shift
-    strides = np.empty(nd, np.int64)
-    s = 1
-    for j in range(nd - 1, -1, -1):
-        strides[j] = s
-        s *= shape[j]
-    # the largest number of accesses of one tile: each run touches at most bytes / line + 1 lines
-    # on each side
-    # (the run path, ``cache.copy_runs``, takes each run's first source and destination line and
-    # their counts instead)
+    strides = _strides(shape)
+    # the run path, ``cache.copy_runs``, takes each run's first source and destination line and their
+    # counts; elsewhere the runs become one access per line (a scratch buffer of one tile's accesses)
     fast = _cache.copy_runs_ok(cfg, glob, memo)
-    most = 0
-    rmost = 1
-    for t in range(t_count):
-        d, run = _run_shape(shape, origins[t], sizes[t])
-        nruns = 1
-        for j in range(d):
-            nruns *= sizes[t, j]
-        lines = run * esize // line + 2
-        most = max(most, 2 * nruns * lines) if not fast else 0
-        rmost = max(rmost, nruns)
-    addr = np.empty(max(most, 1), np.int64)
-    rw = np.empty(max(most, 1), np.uint8)
+    rmost = _most_runs(shape, origins, sizes)
+    r_src = np.empty(rmost, np.int64)
+    r_dst = np.empty(rmost, np.int64)
+    r_ns = np.empty(rmost, np.int64)
+    r_nd = np.empty(rmost, np.int64)
+    addr = np.empty(1, np.int64)
+    rw = np.empty(1, np.uint8)
     one = np.ones(1, np.int32)
     runs_out = np.zeros(t_count, np.int64)
     bytes_out = np.zeros(t_count, np.int64)
     delta = np.zeros((t_count, cnt.shape[0], cnt.shape[1]), np.int64)
     before = np.empty_like(cnt)
     idx = np.empty(nd, np.int64)
-    if not fast:
-        rmost = 1
-    r_src = np.empty(rmost, np.int64)
-    r_dst = np.empty(rmost, np.int64)
-    r_ns = np.empty(rmost, np.int64)
-    r_nd = np.empty(rmost, np.int64)
     for t in range(t_count):
-        d, run = _run_shape(shape, origins[t], sizes[t])
-        run_bytes = run * esize
-        nruns = 1
-        for j in range(d):
-            nruns *= sizes[t, j]
-        for j in range(nd):
-            idx[j] = origins[t, j]
-        k = 0
-        buf = buf_bases[t]
-        for r in range(nruns):
-            off = 0
-            for j in range(nd):
-                off += idx[j] * strides[j]
-            tensor_addr = host_base + off * esize
-            if gather:
-                src, dst = tensor_addr, buf
-            else:
-                src, dst = buf, tensor_addr
-            s0 = src >> shift
-            s1 = (src + run_bytes - 1) >> shift
-            d0 = dst >> shift
-            d1 = (dst + run_bytes - 1) >> shift
-            n_src = s1 - s0 + 1
-            n_dst = d1 - d0 + 1
-            if fast:
-                r_src[r] = s0
-                r_dst[r] = d0
-                r_ns[r] = n_src
-                r_nd[r] = n_dst
-                k += n_src + n_dst
-            for c in range(max(n_src, n_dst) if not fast else 0):
-                if c < n_src:
-                    addr[k] = (s0 + c) << shift
-                    rw[k] = 0
-                    k += 1
-                if c < n_dst:
-                    addr[k] = (d0 + c) << shift
-                    rw[k] = 1
-                    k += 1
-            buf += run_bytes
-            # next run: odometer over dims 0..d-1
-            j = d - 1
-            while j >= 0:
-                idx[j] += 1
-                if idx[j] < origins[t, j] + sizes[t, j]:
-                    break
-                idx[j] = origins[t, j]
-                j -= 1
+        nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
+                                      strides, idx, r_src, r_dst, r_ns, r_nd)
         before[:, :] = cnt
         if fast:
             _cache.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, cfg, glob, tags, stamp, dirty, cnt)
-        elif k:
-            _cache.run_accesses(addr[:k], rw[:k], one, line, 0, cfg, glob, tags, stamp, dirty, cnt, stack,
-                                memo, rec, 0)
+        else:
+            k = 0
+            for r in range(nruns):
+                k += r_ns[r] + r_nd[r]
+            if addr.shape[0] < k:
+                addr = np.empty(k, np.int64)
+                rw = np.empty(k, np.uint8)
+            k = 0
+            for r in range(nruns):
+                for c in range(max(r_ns[r], r_nd[r])):
+                    if c < r_ns[r]:
+                        addr[k] = (r_src[r] + c) << shift
+                        rw[k] = 0
+                        k += 1
+                    if c < r_nd[r]:
+                        addr[k] = (r_dst[r] + c) << shift
+                        rw[k] = 1
+                        k += 1
+            if k:
+                _cache.run_accesses(addr[:k], rw[:k], one, np.int64(1) << shift, 0, cfg, glob, tags, stamp, dirty,
+                                    cnt, stack, memo, rec, 0)
         delta[t] = cnt - before
         runs_out[t] = nruns
         bytes_out[t] = nruns * run_bytes
     return runs_out, bytes_out, delta
+
+
+@jit
+def copy_tiles_multi(shape, esize, host_base, origins, sizes, buf_bases, gather, l1, tags1, stamp1, dirty1, cnt1, ev,
+                     evn):
+    """:func:`copy_tiles` through the L1 of :mod:`.multicache`, appending what reaches the L2 to the event
+    list ``ev`` (``evn[0]`` events so far; grown when a tile needs more room).
+
+    Returns (runs int64[T], nbytes int64[T], delta1 int64[T, CNT_N], pos int64[T + 1], ev): the runs and
+    bytes of each tile, the change of the L1's counters while copying it, the number of events before
+    each tile (and after the last), and the event list (``ev`` itself, or a larger copy)."""
+    t_count = origins.shape[0]
+    nd = shape.shape[0]
+    shift = l1[_multi.L1_SHIFT]
+    strides = _strides(shape)
+    rmost = _most_runs(shape, origins, sizes)
+    r_src = np.empty(rmost, np.int64)
+    r_dst = np.empty(rmost, np.int64)
+    r_ns = np.empty(rmost, np.int64)
+    r_nd = np.empty(rmost, np.int64)
+    runs_out = np.zeros(t_count, np.int64)
+    bytes_out = np.zeros(t_count, np.int64)
+    delta1 = np.zeros((t_count, cnt1.shape[0]), np.int64)
+    pos = np.zeros(t_count + 1, np.int64)
+    before1 = np.empty_like(cnt1)
+    idx = np.empty(nd, np.int64)
+    for t in range(t_count):
+        nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
+                                      strides, idx, r_src, r_dst, r_ns, r_nd)
+        need = 0
+        for r in range(nruns):
+            need += 2 * (r_ns[r] + r_nd[r])  # a fetch and a write-back per access, at most
+        if evn[0] + need > ev.shape[0]:
+            grown = np.empty(max(2 * ev.shape[0], evn[0] + need), np.int64)
+            grown[: evn[0]] = ev[: evn[0]]
+            ev = grown
+        pos[t] = evn[0]
+        before1[:] = cnt1
+        _multi.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, l1, tags1, stamp1, dirty1, cnt1, ev, evn)
+        delta1[t] = cnt1 - before1
+        runs_out[t] = nruns
+        bytes_out[t] = nruns * run_bytes
+    pos[t_count] = evn[0]
+    return runs_out, bytes_out, delta1, pos, ev

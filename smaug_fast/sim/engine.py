@@ -54,7 +54,7 @@ from ..hardware import System
 from ..memo import SIM_CACHE
 from ..workload.graph import Graph, OpsKey
 from .lowering import KernelInputs, NetworkPlan, PlanKey, kernel_inputs, plan_network
-from .memory_pass import MemoryRecord, MemorySystem, run_memory_pass
+from .memory_pass import MemoryRecord, MemorySystem, run_memory_pass, run_memory_passes
 from .result import Result
 from .timing import DramProfile, dram_profile, run_timing
 
@@ -92,6 +92,52 @@ def network_plan(key: PlanKey) -> NetworkPlan:
 def memory_record(key: MemoryKey) -> MemoryRecord:
     """Stage 2, memoized."""
     return SIM_CACHE.get("memory_record", key, lambda: run_memory_pass(network_plan(key.plan), key.memory), _RECORDS)
+
+
+def is_memoized(key: MemoryKey) -> bool:
+    """Whether the memory pass of ``key`` is memoized."""
+    return key in SIM_CACHE.table("memory_record", _RECORDS).data
+
+
+#: The most memory passes :func:`prepare_memory_records` runs in one call (they stay memoized together).
+PREPARE_MAX = _RECORDS // 2
+
+
+def prepare_memory_records(pairs: list[tuple[Graph, System]]) -> int:
+    """Memoize the memory passes of the (graph, system) pairs that are not memoized yet, those of one
+    network that differ only in the L2's size and associativity in one walk
+    (:func:`~.memory_pass.run_memory_passes`): what a sweep does before simulating a batch of points, so
+    that each of their ``simulate`` calls finds its pass done. The records are those ``simulate``
+    computes alone. At most :data:`PREPARE_MAX` passes (the first ones); pairs whose plan fails or whose
+    network does not fit the DRAM, and a network's only pass, are left to ``simulate``. Returns the number
+    of passes memoized."""
+    table = SIM_CACHE.table("memory_record", _RECORDS)
+    todo: dict[PlanKey, list[MemoryKey]] = {}
+    count = 0
+    for graph, system in pairs:
+        key = memory_key(graph, system)
+        if key in table.data or key in todo.get(key.plan, ()):
+            continue
+        try:
+            _check_fits(graph, key.plan.ops, system)
+        except WorkloadError:
+            continue
+        if count == PREPARE_MAX:
+            break
+        todo.setdefault(key.plan, []).append(key)
+        count += 1
+    done = 0
+    for plan_key, keys in todo.items():
+        if len(keys) < 2:
+            continue  # a pass of its own: simulate runs it as usual
+        try:
+            plan = network_plan(plan_key)
+        except (ConfigError, MappingError, WorkloadError):
+            continue
+        for key, record in zip(keys, run_memory_passes(plan, [k.memory for k in keys]), strict=True):
+            table.get(key, lambda r=record: r)
+            done += 1
+    return done
 
 
 def prepared_inputs(key: InputsKey) -> KernelInputs:
@@ -161,4 +207,4 @@ def simulate(graph: Graph, system: System | None = None, *, network: str | None 
 
 
 __all__ = ["DramProfile", "InputsKey", "MappingError", "MemoryKey", "clear_caches", "dram_profile", "memory_key",
-           "simulate"]
+           "is_memoized", "prepare_memory_records", "simulate"]

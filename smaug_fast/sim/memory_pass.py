@@ -26,6 +26,12 @@ pre-tiling copies, twice the LLC's size). Nothing here depends on the number of 
 accelerators, so sweeps over those reuse the pass (it is memoized on the graph, the accelerator and
 the memory system).
 
+Several memory systems that differ only in the L2's size and associativity (:func:`multi_key`) and replay
+the same warm tail run in one pass (:func:`run_memory_passes`, what sweeps use): the pass runs once with a
+:class:`~smaug_fast.memory.multi.MultiL2` whose L1 records what reaches the L2, then again reading every
+configuration's counters from the L2 walks over that record; the records equal those of
+:func:`run_memory_pass` of each memory system alone (``tests/test_sweep_multicache.py``).
+
 Simplifications (documented, deliberate): all CPU threads' copies go through one L1D (each thread's
 copies stream, with little reuse, so private L1s change little); reloads of the same tile by
 another accelerator see the cache state of its first load; tile buffers are dense (the alignment
@@ -37,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -45,7 +52,8 @@ from ..choices import Interface, Role, TransferMode, transfer_modes
 from ..kernels import cache as _kc
 from ..kernels.copies import copy_tiles
 from ..memo import memoized
-from ..memory import CacheConfig, CacheHierarchy
+from ..memory import CacheConfig, CacheHierarchy, CacheStats
+from ..memory.multi import MultiL2, multi_ok
 from ..tiling.plan import TensorTiling
 from ..workload.core import Op
 from .lowering import NetworkPlan, OpLowering
@@ -137,15 +145,23 @@ class CopyStats:
     def from_delta(runs, nbytes, d: np.ndarray) -> CopyStats:
         """From per-tile counter changes ``d`` [tiles, levels + 1, CNT_N]: the first row is the L1D's,
         the one before last the LLC's, the last the memory's."""
-        return CopyStats(
-            runs=np.asarray(runs, dtype=float),
-            nbytes=np.asarray(nbytes, dtype=float),
-            l2_hits=(d[:, -2, _LH] + d[:, -2, _SH]).astype(float),
-            dram_bytes=(d[:, -1, _RB] + d[:, -1, _WB]).astype(float),
-            l1_accesses=d[:, 0, [_LH, _LM, _SH, _SM]].sum(axis=1).astype(float),
-            l2_accesses=d[:, -2, [_LH, _LM, _SH, _SM]].sum(axis=1).astype(float),
-            dram_write_bytes=d[:, -1, _WB].astype(float),
-        )
+        return CopyStats.from_deltas(runs, nbytes, d[:, None])[0]
+
+    @staticmethod
+    def from_deltas(runs, nbytes, d: np.ndarray) -> list[CopyStats]:
+        """Per configuration, from per-tile counter changes ``d`` [tiles, configs, levels + 1, CNT_N]."""
+        runs = np.asarray(runs, dtype=float)
+        nbytes = np.asarray(nbytes, dtype=float)
+        def rows(x: np.ndarray) -> np.ndarray:  # [tiles, configs] -> float [configs, tiles], rows contiguous
+            return np.ascontiguousarray(x.T, dtype=float)
+
+        l2_hits = rows(d[:, :, -2, _LH] + d[:, :, -2, _SH])
+        dram = rows(d[:, :, -1, _RB] + d[:, :, -1, _WB])
+        l1 = rows(d[:, :, 0, [_LH, _LM, _SH, _SM]].sum(axis=2))
+        l2 = rows(d[:, :, -2, [_LH, _LM, _SH, _SM]].sum(axis=2))
+        dram_w = rows(d[:, :, -1, _WB])
+        return [CopyStats(runs=runs, nbytes=nbytes, l2_hits=l2_hits[c], dram_bytes=dram[c], l1_accesses=l1[c],
+                          l2_accesses=l2[c], dram_write_bytes=dram_w[c]) for c in range(d.shape[1])]
 
 
 @dataclass
@@ -217,26 +233,160 @@ def tile_boxes(tiling: TensorTiling) -> tuple[np.ndarray, np.ndarray, np.ndarray
     )
 
 
-class MemoryPass:
-    """Replays a network's memory behaviour through one cache hierarchy (see the module docstring)."""
+class _One:
+    """The caches of one memory system (a :class:`~smaug_fast.memory.CacheHierarchy`), as the pass sees
+    them: counters with a leading axis of one configuration, [1, levels + 1, CNT_N]."""
 
     def __init__(self, memsys: MemorySystem) -> None:
-        self.memsys = memsys
         self.h = CacheHierarchy((memsys.l1d, memsys.l2))
+        self.l1_line = memsys.l1d.line_bytes
+        self.l2_line = memsys.l2.line_bytes
+        self.levels = (memsys.l1d, memsys.l2)
+
+    def counters(self) -> np.ndarray:
+        return self.h._cnt[None]
+
+    def copy(self, shape, esize, host, origins, sizes, bases, gather):
+        runs, nbytes, delta = copy_tiles(shape, esize, host, origins, sizes, bases, gather, *self.h._state())
+        return runs, nbytes, delta[:, None]
+
+    def access(self, addrs: np.ndarray, write: bool) -> None:
+        self.h.access(addrs, write, self.l1_line)
+
+    def acp(self, lines: np.ndarray, write: bool) -> None:
+        self.h.acp(lines, write, self.l2_line)
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        self.h.flush(addr, nbytes)
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        self.h.invalidate(addr, nbytes)
+
+
+class _Record:
+    """First of the two runs of a pass over several memory systems that differ only in the L2's size and
+    associativity: the L1 of a :class:`~smaug_fast.memory.multi.MultiL2` runs and records what reaches
+    the L2, and where the pass reads counters (their values are not known yet: zeros stand in, and what
+    the pass computes from them is dropped). The second run (:class:`_Replay`) makes the same calls and
+    gets the real counters."""
+
+    def __init__(self, memsys: tuple[MemorySystem, ...], events: int = 1 << 16) -> None:
+        self.m = MultiL2(memsys[0].l1d, [ms.l2 for ms in memsys], events=events)
+        self.levels = (memsys[0].l1d, memsys[0].l2)
+        self.marks: list[tuple[int, np.ndarray]] = []  # per counters() call: position, the L1's counters
+        self.copies: list[tuple] = []  # per copy: runs, bytes, the L1's changes per tile, positions
+        self._zero = np.zeros((len(memsys), 3, _kc.CNT_N), dtype=np.int64)
+
+    def counters(self) -> np.ndarray:
+        self.marks.append((self.m.position(), self.m._cnt1.copy()))
+        return self._zero
+
+    def copy(self, shape, esize, host, origins, sizes, bases, gather):
+        runs, nbytes, d1, pos = self.m.copy_tiles(shape, esize, host, origins, sizes, bases, gather)
+        self.copies.append((runs, nbytes, d1, pos))
+        return runs, nbytes, np.zeros((len(runs), self._zero.shape[0], 3, _kc.CNT_N), dtype=np.int64)
+
+    def access(self, addrs: np.ndarray, write: bool) -> None:
+        self.m.access(addrs, write)
+
+    def acp(self, lines: np.ndarray, write: bool) -> None:
+        self.m.acp(lines, write)
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        self.m.flush(addr, nbytes)
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        self.m.invalidate(addr, nbytes)
+
+
+class _Replay:
+    """Second run of a pass over several memory systems: the same calls as the :class:`_Record` run, in the
+    same order; the caches are not run again: every configuration's counters at each point come from the
+    L2 walks over the recorded events (:meth:`~smaug_fast.memory.multi.MultiL2.l2_counters`), all at once."""
+
+    def __init__(self, rec: _Record) -> None:
+        m = rec.m
+        self.levels = rec.levels
+        mark_pos = np.array([p for p, _ in rec.marks], dtype=np.int64)
+        allpos = np.unique(np.concatenate([mark_pos, *(c[3] for c in rec.copies)]))
+        walked = m.l2_counters(allpos)  # [positions, configs + 1, Q_N]
+
+        def at(pos):
+            return walked[np.searchsorted(allpos, pos)]
+
+        l1 = np.array([c for _, c in rec.marks]).reshape(len(rec.marks), _kc.CNT_N)
+        self._marks = iter(m.arrange(l1, at(mark_pos)))
+        self._copies = iter(
+            (runs, nbytes, m.arrange(d1, at(pos[1:]) - at(pos[:-1]))) for runs, nbytes, d1, pos in rec.copies
+        )
+
+    def counters(self) -> np.ndarray:
+        return next(self._marks)
+
+    def copy(self, shape, esize, host, origins, sizes, bases, gather):
+        return next(self._copies)
+
+    def access(self, addrs: np.ndarray, write: bool) -> None:
+        pass
+
+    def acp(self, lines: np.ndarray, write: bool) -> None:
+        pass
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        pass
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        pass
+
+
+def warm_tail(plan: NetworkPlan, l2_size_bytes: int) -> list[tuple[Op, OpLowering, str]]:
+    """The weight copies the pass replays before timing starts: the end of SMAUG's pre-tiling of the
+    weights (ops by name), the last copies that together move at least twice the LLC's size."""
+    copies = []
+    for op, low in sorted(plan.accelerated(), key=lambda p: p[0].name):
+        for role in sorted(low.constant_roles):
+            if low.copied(role):
+                copies.append((op, low, role))
+    budget = 2 * l2_size_bytes
+    tail = []
+    for op, low, role in reversed(copies):
+        if budget <= 0:
+            break
+        tail.append((op, low, role))
+        budget -= low.tensor_bytes(role)
+    return tail[::-1]
+
+
+class MemoryPass:
+    """Replays a network's memory behaviour through one cache hierarchy (see the module docstring), or
+    through several: ``memsys`` a tuple of memory systems that differ only in the L2's size and
+    associativity (:func:`multi_key` equal) and replay the same warm tail, and ``caches`` a
+    :class:`_Record` (the default) or a :class:`_Replay` of one (:func:`_run` makes both runs). Every
+    recorded value has a leading axis of configurations (one for a single memory system)."""
+
+    def __init__(self, memsys: MemorySystem | tuple[MemorySystem, ...], caches=None) -> None:
+        if isinstance(memsys, MemorySystem):
+            self.caches: _One | _Record | _Replay = _One(memsys)
+            self.configs = 1
+        else:
+            self.caches = caches if caches is not None else _Record(memsys)
+            self.configs = len(memsys)
+            memsys = memsys[0]
+        self.memsys = memsys
         self.alloc = Allocator()
         self.l1_line = memsys.l1d.line_bytes
         self.l2_line = memsys.l2.line_bytes
         # regions the caches may hold lines of: a flush or invalidation of any other is a no-op
         self.touched: set[object] = set()
-        self.mem = len(self.h.levels)  # the memory row of the counters
+        self.mem = 2  # the memory row of the counters
 
     # -- counters ------------------------------------------------------------------------------------
 
     def _snap(self) -> np.ndarray:
-        return self.h._cnt.copy()
+        return self.caches.counters().copy()
 
     def _delta(self, before: np.ndarray) -> np.ndarray:
-        return self.h._cnt - before
+        return self.caches.counters() - before
 
     # -- addresses -----------------------------------------------------------------------------------
 
@@ -264,56 +414,44 @@ class MemoryPass:
 
     # -- copies --------------------------------------------------------------------------------------
 
-    def _copy_tiles(self, op: Op, low: OpLowering, role: str, untile: bool) -> CopyStats:
+    def _copy_tiles(self, op: Op, low: OpLowering, role: str, untile: bool) -> list[CopyStats]:
         tiling = low.plan.tensor(role)
         shape, origins, sizes = tile_boxes(tiling)
         t_key, host = self._tensor(tiling.name, low.tensor_bytes(role))
         b_key, bases, _ = self._tiles_region(op, low, role)
         self.touched.update((t_key, b_key))
-        runs, nbytes, delta = copy_tiles(
-            shape, low.itemsize_of(role), host, origins, sizes, bases, not untile, *self.h._state()
-        )
-        return CopyStats.from_delta(runs, nbytes, delta)
+        runs, nbytes, delta = self.caches.copy(shape, low.itemsize_of(role), host, origins, sizes, bases,
+                                               not untile)
+        return CopyStats.from_deltas(runs, nbytes, delta)
 
-    def warm(self, ops: list[tuple[Op, OpLowering]]) -> None:
-        """Replay the end of SMAUG's pre-tiling of the weights (ops by name; see the module docstring)."""
-        copies = []
-        for op, low in sorted(ops, key=lambda p: p[0].name):
-            for role in sorted(low.constant_roles):
-                if low.copied(role):
-                    copies.append((op, low, role))
-        budget = 2 * self.memsys.l2.size_bytes
-        tail = []
-        for op, low, role in reversed(copies):
-            if budget <= 0:
-                break
-            tail.append((op, low, role))
-            budget -= low.tensor_bytes(role)
-        for op, low, role in reversed(tail):
+    def warm(self, tail: list[tuple[Op, OpLowering, str]]) -> None:
+        """Replay the end of SMAUG's pre-tiling of the weights (:func:`warm_tail`; see the module docstring)."""
+        for op, low, role in tail:
             self._copy_tiles(op, low, role, untile=False)
 
-    def cpu_op(self, op: Op) -> CopyStats:
+    def cpu_op(self, op: Op) -> list[CopyStats]:
         """An op on the CPU: read every activation input, write every output (line by line)."""
         before = self._snap()
         for t in op.activations:
             key, base = self._tensor(t.name, t.nbytes)
             self.touched.add(key)
-            self.h.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), False, self.l1_line)
+            self.caches.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), False)
         for t in op.outputs:
             key, base = self._tensor(t.name, t.nbytes)
             self.touched.add(key)
-            self.h.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), True, self.l1_line)
+            self.caches.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), True)
         d = self._delta(before)[None]
         nbytes = sum(t.nbytes for t in op.outputs)
-        return CopyStats.from_delta([len(op.activations)], [nbytes], d)
+        return CopyStats.from_deltas([len(op.activations)], [nbytes], d)
 
     # -- transfers -----------------------------------------------------------------------------------
 
     def _lines(self, base: int, nbytes: int) -> np.ndarray:
         return np.arange(base - base % self.l2_line, base + nbytes, self.l2_line, dtype=np.int64)
 
-    def _transfers(self, op: Op, low: OpLowering) -> TransferStats:
-        out = TransferStats()
+    def _transfers(self, op: Op, low: OpLowering) -> list[TransferStats]:
+        nc = self.configs
+        flush_dirty, hit, miss, dram, dram_w = {}, {}, {}, {}, {}
         sched = low.plan.schedule(1)
         modes = self.memsys.modes
         # gem5-Aladdin's flush is a delay (timing model); only a flush that writes back changes the caches
@@ -321,13 +459,13 @@ class MemoryPass:
         sources = {}
         for role in low.loaded_roles:
             n = low.plan.tensor(role).num_tiles
-            for d in (out.flush_dirty_bytes, out.acp_hit_lines, out.acp_miss_lines, out.acp_dram_bytes,
-                      out.acp_dram_write_bytes):
-                d[role] = np.zeros(n)
+            for d in (flush_dirty, hit, miss, dram, dram_w):
+                d[role] = np.zeros((nc, n))
             sources[role] = self._source(op, low, role)
         out_key, out_addr, out_size = self._source(op, low, Role.OUTPUT)
-        out.acp_store_dram_bytes = np.zeros(len(out_addr))
-        out.acp_store_dram_write_bytes = np.zeros(len(out_addr))
+        store_dram = np.zeros((nc, len(out_addr)))
+        store_dram_w = np.zeros((nc, len(out_addr)))
+        store_lines = 0
         column = {Role.INPUT: sched.input, Role.INPUT1: sched.input1, Role.WEIGHTS: sched.weights}
         read = {Role.INPUT: sched.read_input, Role.INPUT1: sched.read_input, Role.WEIGHTS: sched.read_weights}
         seen = {role: np.zeros(low.plan.tensor(role).num_tiles, dtype=bool) for role in low.loaded_roles}
@@ -336,7 +474,8 @@ class MemoryPass:
         reads = [read[r].tolist() for r in roles]
         sends = sched.send_output.tolist()
         outs = sched.output.tolist()
-        cnt = self.h._cnt
+        caches = self.caches
+        mem = self.mem
         for i in range(len(sched)):
             for k, role in enumerate(roles):
                 t = cols[k][i]
@@ -347,49 +486,74 @@ class MemoryPass:
                 base, nbytes = int(addrs[t]), int(sizes[t])
                 if modes[role] is TransferMode.DMA:
                     if flush and key in self.touched:
-                        wb = cnt[self.mem, _WB]
-                        self.h.flush(base, nbytes)
-                        out.flush_dirty_bytes[role][t] = cnt[self.mem, _WB] - wb
+                        wb = caches.counters()[:, mem, _WB].copy()
+                        caches.flush(base, nbytes)
+                        flush_dirty[role][:, t] = caches.counters()[:, mem, _WB] - wb
                 else:
                     self.touched.add(key)
                     before = self._snap()
-                    self.h.acp(self._lines(base, nbytes), False, self.l2_line)
+                    caches.acp(self._lines(base, nbytes), False)
                     d = self._delta(before)
-                    out.acp_hit_lines[role][t] = d[1, _LH]
-                    out.acp_miss_lines[role][t] = d[1, _LM]
-                    out.acp_dram_bytes[role][t] = d[self.mem, _RB] + d[self.mem, _WB]
-                    out.acp_dram_write_bytes[role][t] = d[self.mem, _WB]
+                    hit[role][:, t] = d[:, 1, _LH]
+                    miss[role][:, t] = d[:, 1, _LM]
+                    dram[role][:, t] = d[:, mem, _RB] + d[:, mem, _WB]
+                    dram_w[role][:, t] = d[:, mem, _WB]
             if sends[i]:
                 t = outs[i]
                 base, nbytes = int(out_addr[t]), int(out_size[t])
                 if modes[Role.OUTPUT] is TransferMode.DMA:
                     if self.memsys.invalidate_on_store and out_key in self.touched:
-                        self.h.invalidate(base, nbytes)
+                        caches.invalidate(base, nbytes)
                 else:
                     self.touched.add(out_key)
                     lines = self._lines(base, nbytes)
                     before = self._snap()
-                    self.h.acp(lines, True, self.l2_line)
+                    caches.acp(lines, True)
                     d = self._delta(before)
-                    out.acp_store_dram_bytes[t] += d[self.mem, _RB] + d[self.mem, _WB]
-                    out.acp_store_dram_write_bytes[t] += d[self.mem, _WB]
-                    out.acp_store_lines += len(lines)
-        return out
+                    store_dram[:, t] += d[:, mem, _RB] + d[:, mem, _WB]
+                    store_dram_w[:, t] += d[:, mem, _WB]
+                    store_lines += len(lines)
+        return [
+            TransferStats(
+                flush_dirty_bytes={r: a[c] for r, a in flush_dirty.items()},
+                acp_hit_lines={r: a[c] for r, a in hit.items()},
+                acp_miss_lines={r: a[c] for r, a in miss.items()},
+                acp_dram_bytes={r: a[c] for r, a in dram.items()},
+                acp_dram_write_bytes={r: a[c] for r, a in dram_w.items()},
+                acp_store_lines=store_lines,
+                acp_store_dram_bytes=store_dram[c],
+                acp_store_dram_write_bytes=store_dram_w[c],
+            )
+            for c in range(nc)
+        ]
 
     # -- one op --------------------------------------------------------------------------------------
 
-    def accelerated(self, op: Op, low: OpLowering) -> OpMemory:
-        prep = CopyStats.concat([self._copy_tiles(op, low, r, False) for r in low.prep_roles])
-        transfer = self._transfers(op, low)
-        fin = self._copy_tiles(op, low, Role.OUTPUT, True) if low.copied(Role.OUTPUT) else CopyStats.empty()
-        acp_lines = transfer.acp_store_lines + int(
-            sum(transfer.acp_hit_lines[r].sum() + transfer.acp_miss_lines[r].sum() for r in transfer.acp_hit_lines)
-        )
-        return OpMemory(prep, fin, transfer, CopyStats.empty(), acp_lines)
+    def accelerated(self, op: Op, low: OpLowering) -> list[OpMemory]:
+        preps = [self._copy_tiles(op, low, r, False) for r in low.prep_roles]
+        transfers = self._transfers(op, low)
+        fins = self._copy_tiles(op, low, Role.OUTPUT, True) if low.copied(Role.OUTPUT) else None
+        out = []
+        for c, transfer in enumerate(transfers):
+            prep = CopyStats.concat([p[c] for p in preps])
+            fin = fins[c] if fins is not None else CopyStats.empty()
+            acp_lines = transfer.acp_store_lines + int(
+                sum(transfer.acp_hit_lines[r].sum() + transfer.acp_miss_lines[r].sum()
+                    for r in transfer.acp_hit_lines)
+            )
+            out.append(OpMemory(prep, fin, transfer, CopyStats.empty(), acp_lines))
+        return out
 
-    def on_cpu(self, op: Op) -> OpMemory:
+    def on_cpu(self, op: Op) -> list[OpMemory]:
         e = CopyStats.empty()
-        return OpMemory(e, e, TransferStats(), self.cpu_op(op))
+        return [OpMemory(e, e, TransferStats(), copy) for copy in self.cpu_op(op)]
+
+    def cache_stats(self) -> list[dict[str, dict[str, int]]]:
+        """Per configuration, the counters of each level by name (the :class:`CacheStats` fields)."""
+        names = [f.name for f in fields(CacheStats)][1:]
+        cnt = self.caches.counters()
+        return [{lv.name: {k: int(v) for k, v in zip(names, cnt[c, j], strict=True)}
+                 for j, lv in enumerate(self.caches.levels)} for c in range(self.configs)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -403,17 +567,73 @@ class MemoryRecord:
 
 def run_memory_pass(plan: NetworkPlan, memsys: MemorySystem) -> MemoryRecord:
     """Stage 2: the memory pass of a planned network on a memory system (a pure function of both)."""
-    mp = MemoryPass(memsys)
-    mp.warm(plan.accelerated())
-    before = {s.name: dataclasses.asdict(s) for s in mp.h.stats()}
-    ops = tuple(mp.accelerated(op, low) if low is not None else mp.on_cpu(op)
-                for op, low in zip(plan.ops, plan.lowerings))
-    counters = {
-        s.name: {k: v - before[s.name][k] for k, v in dataclasses.asdict(s).items() if k != "name"}
-        for s in mp.h.stats()
-    }
-    return MemoryRecord(ops, counters)
+    return _run(plan, memsys, warm_tail(plan, memsys.l2.size_bytes), [0])[0]
+
+
+def _run(plan: NetworkPlan, memsys, tail, room: list[int]) -> list[MemoryRecord]:
+    """The records of one memory system, or of a tuple of them (one MultiL2: a recording run, then the
+    replay that reads every configuration's counters). ``room[0]``: events the recording makes room for
+    at first (updated to what it needed: the next recording of the network needs about as many)."""
+    if isinstance(memsys, MemorySystem):
+        return _records(plan, MemoryPass(memsys), tail)
+    rec = _Record(memsys, events=room[0])
+    _records(plan, MemoryPass(memsys, rec), tail)
+    room[0] = max(room[0], rec.m.position() + rec.m.position() // 8)
+    return _records(plan, MemoryPass(memsys, _Replay(rec)), tail)
+
+
+def _records(plan: NetworkPlan, mp: MemoryPass, tail) -> list[MemoryRecord]:
+    mp.warm(tail)
+    before = mp.cache_stats()
+    per_op = [mp.accelerated(op, low) if low is not None else mp.on_cpu(op)
+              for op, low in zip(plan.ops, plan.lowerings)]
+    after = mp.cache_stats()
+    return [
+        MemoryRecord(
+            tuple(o[c] for o in per_op),
+            {name: {k: v - before[c][name][k] for k, v in level.items()} for name, level in after[c].items()},
+        )
+        for c in range(mp.configs)
+    ]
+
+
+def multi_key(memsys: MemorySystem) -> MemorySystem | None:
+    """What memory systems share when one :class:`~smaug_fast.memory.multi.MultiL2` walk can serve them:
+    the memory system with the L2's size and associativity set to fixed values; None when none can (an L2
+    or L1 that :func:`~smaug_fast.memory.multi.multi_ok` refuses)."""
+    if multi_ok(memsys.l1d, memsys.l2) is not None:
+        return None
+    l2 = dataclasses.replace(memsys.l2, size_bytes=memsys.l2.line_bytes, ways=1)
+    return dataclasses.replace(memsys, l2=l2)
+
+
+#: The most memory a shared pass's record of L2 events may take [B] (8 B an event; ResNet50 makes 4.5
+#: events per line of its tensors at 32 B lines, 16.5 M in all); :func:`run_memory_passes` assumes 8 per
+#: line and runs the passes of a larger network one by one.
+MAX_EVENT_BYTES = 1 << 30
+
+
+def run_memory_passes(plan: NetworkPlan, memsystems: Sequence[MemorySystem]) -> list[MemoryRecord]:
+    """:func:`run_memory_pass` of each memory system, the same records, with one walk for every group of
+    them that differ only in the L2's size and associativity (:func:`multi_key`) and replay the same warm
+    tail (it depends on the L2's size); the others one by one (and all of them when the record of events
+    might exceed :data:`MAX_EVENT_BYTES`)."""
+    out: list[MemoryRecord | None] = [None] * len(memsystems)
+    groups: dict[tuple, list[int]] = {}
+    tensors = sum({t.name: t.nbytes for op in plan.ops for t in (*op.inputs, *op.outputs)}.values())
+    for i, ms in enumerate(memsystems):
+        key = multi_key(ms) if 8 * 8 * tensors // ms.l1d.line_bytes <= MAX_EVENT_BYTES else None
+        tail = warm_tail(plan, ms.l2.size_bytes)
+        group = (key, tuple((op.name, role) for op, _, role in tail)) if key is not None else ("alone", i)
+        groups.setdefault(group, []).append(i)
+    room = [1 << 16]
+    for part in groups.values():
+        first = memsystems[part[0]]
+        memsys = first if len(part) == 1 else tuple(memsystems[i] for i in part)
+        for i, record in zip(part, _run(plan, memsys, warm_tail(plan, first.l2.size_bytes), room), strict=True):
+            out[i] = record
+    return out  # type: ignore[return-value]
 
 
 __all__ = ["Allocator", "CopyStats", "MemoryPass", "MemoryRecord", "MemorySystem", "OpMemory", "TransferStats",
-           "run_memory_pass", "tile_boxes"]
+           "multi_key", "run_memory_pass", "run_memory_passes", "tile_boxes", "warm_tail"]

@@ -74,25 +74,57 @@ def _memory_group(system: System):
     return (system.accelerator, MemorySystem.of(system))
 
 
+def _walk_group(system: System):
+    """What decides whether two points of one network can have their memory passes in one walk (they
+    differ at most in the L2's size and associativity: ``memory_pass.multi_key``)."""
+    from ..sim.memory_pass import MemorySystem, multi_key
+
+    memsys = MemorySystem.of(system)
+    return (system.accelerator, multi_key(memsys) or memsys)
+
+
 def chunks(todo: list[int], pts, base: dict, macs: dict[str, int], workers: int) -> list[list[int]]:
     """The points to evaluate, in chunks for the workers.
 
-    Points that share a memory pass (the same network and :func:`_memory_group`) go together, in as
-    few chunks as keep about four chunks per worker, so that each memory pass is computed by one
-    worker and reused by the points that follow it there (it takes about a second for ResNet50;
-    the rest of a point milliseconds). The chunks of the networks with the most MACs (``macs``:
-    network -> MACs) come first.
+    Points that share a memory pass (the same network and :func:`_memory_group`) go together, and the
+    groups whose passes can run in one walk (:func:`_walk_group`, ordered by L2 size and associativity,
+    so that those of one warm tail are adjacent) go together too, in as few chunks as keep about four
+    chunks per worker (a walk's passes up to ``engine.PREPARE_MAX`` in one chunk, unless that makes it
+    more than four times as large), so that each memory pass is computed by one worker and reused by the
+    points that follow it there (it takes about a second for ResNet50; the rest of a point
+    milliseconds), and each walk serves as many passes as the chunk holds. The chunks of the networks with the most MACs
+    (``macs``: network -> MACs) come first.
     """
-    groups: dict[tuple, list[int]] = {}
+    walks: dict[tuple, dict[tuple, list[int]]] = {}
     for i in todo:
         network, changes = pts[i]
         workload = tuple(sorted(split_changes(changes)[1].items()))  # a transformer's lengths, a batch
-        groups.setdefault((network, workload, _memory_group(system_of(base, changes))), []).append(i)
+        system = system_of(base, changes)
+        walk = walks.setdefault((network, workload, _walk_group(system)), {})
+        walk.setdefault(_memory_group(system), []).append(i)
+    from ..sim.engine import PREPARE_MAX
+
     size = max(1, math.ceil(len(todo) / (4 * workers)))
     out = []
-    for members in groups.values():
-        pieces = math.ceil(len(members) / size)
-        out.extend(c.tolist() for c in np.array_split(np.asarray(members), pieces))
+    for groups in walks.values():
+        piece: list[int] = []
+        keys = 0
+        for _, members in sorted(groups.items(), key=lambda g: (g[0][1].l2.size_bytes, g[0][1].l2.ways)):
+            if len(members) > size:  # one memory pass for many points: in pieces of their own
+                if piece:
+                    out.append(piece)
+                    piece, keys = [], 0
+                out.extend(c.tolist() for c in np.array_split(np.asarray(members), math.ceil(len(members) / size)))
+                continue
+            piece.extend(members)
+            keys += 1
+            # a piece holds the passes of one walk (up to PREPARE_MAX of them) unless that makes it much
+            # larger than a chunk: a walk split over two chunks records its L1 twice
+            if (len(piece) >= size and len(groups) == 1) or keys == PREPARE_MAX or len(piece) >= 4 * size:
+                out.append(piece)
+                piece, keys = [], 0
+        if piece:
+            out.append(piece)
     # the biggest networks' chunks first (their memory passes take longest), so that no long chunk
     # starts last and leaves the other workers idle
     out.sort(key=lambda c: -macs[pts[c[0]][0]])
@@ -204,12 +236,16 @@ def run(pts, base: dict, networks, executor, workers: int | None, progress: bool
     n_workers = 1 if executor == "serial" else workers or os.cpu_count() or 1
     macs = {name: by_name[name].graph.macs for name in {pts[i][0] for i in todo}}
     parts = chunks(todo, pts, base, macs, n_workers)
-    if executor == "serial":  # one point at a time: each journaled (and shown) as it finishes
-        parts = [[i] for i in itertools.chain.from_iterable(parts)]
     chunk_args = []
-    for c in parts:
-        sources = {name: by_name[name].source for name in {pts[i][0] for i in c}}
-        chunk_args.append((c, (base, [pts[i] for i in c], per_op, sources)))
+    if executor == "serial":  # one point at a time: each journaled (and shown) as it finishes
+        order = list(itertools.chain.from_iterable(parts))
+        sources = {name: by_name[name].source for name in {pts[i][0] for i in order}}
+        for k, i in enumerate(order):  # with the points after it, whose memory passes may be prepared with its
+            chunk_args.append(([i], (base, [pts[i]], per_op, sources, [pts[j] for j in order[k + 1:k + 257]])))
+    else:
+        for c in parts:
+            sources = {name: by_name[name].source for name in {pts[i][0] for i in c}}
+            chunk_args.append((c, (base, [pts[i] for i in c], per_op, sources)))
     bar = _bar(len(todo), progress)
     try:
         with open_executor(executor, n_workers) as (pool, kind):

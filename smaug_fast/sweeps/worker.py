@@ -52,6 +52,42 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, sou
     return row
 
 
+def _prepare(points, i: int, base: dict, sources: dict) -> int:
+    """When point ``i``'s memory pass is not memoized, memoize it and those of the points after it (up to
+    :data:`~smaug_fast.sim.engine.PREPARE_MAX` passes): the ones that differ only in the L2's size and
+    associativity run in one walk (:func:`~smaug_fast.sim.engine.prepare_memory_records`). ``points``: the
+    chunk's points, then those a serial sweep runs next. Returns the index of the first point not covered.
+
+    A point whose system or graph cannot be built ends the batch (its own ``simulate`` reports why), and
+    so do points whose plan fails or whose network does not fit (``prepare_memory_records`` leaves them).
+    Anything else that goes wrong is point ``i``'s failure."""
+    from ..errors import ConfigError, MappingError, WorkloadError
+    from ..sim.engine import PREPARE_MAX, is_memoized, memory_key, prepare_memory_records
+
+    pairs, keys = [], set()
+    j = i
+    while j < len(points):
+        net, changes = points[j]
+        workload = split_changes(changes)[1]
+        if "new_tokens" in workload:  # a whole generation: simulate_generation runs its own passes
+            break
+        try:
+            graph = graph_of(net if sources.get(net) is None else sources[net], workload)
+            system = system_of(base, changes)
+            key = memory_key(graph, system)
+        except (ConfigError, MappingError, WorkloadError):  # the point's simulate reports it
+            break
+        if j == i and is_memoized(key):
+            return i + 1
+        if key not in keys and len(keys) == PREPARE_MAX:
+            break
+        keys.add(key)
+        pairs.append((graph, system))
+        j += 1
+    prepare_memory_records(pairs)
+    return max(j, i + 1)
+
+
 def valid_row(row: dict, ops: int | None = None) -> bool:
     """Whether ``row`` (read back from a journal) has every value a point's row has: a number for each
     of :data:`~smaug_fast.sim.VARIABLES` and, with ``ops`` (a per-op sweep), a list of ``ops`` numbers
@@ -74,18 +110,24 @@ def valid_row(row: dict, ops: int | None = None) -> bool:
 
 def evaluate_chunk(args, remote: bool = True) -> tuple[list[dict], BaseException | None]:
     """The rows of a chunk of points. ``args`` = (base System as a dict, [(network, changes)...],
-    per_op, {network: source}). A failing point ends the chunk: the rows of the points before it
-    come back with its exception, so that the finished points are journaled and none is lost.
+    per_op, {network: source}[, the points a serial sweep runs next]). The memory passes of the chunk's
+    points (and of those next) are prepared in batches (:func:`_prepare`). A failing point ends the
+    chunk: the rows of the points before it come back with its exception, so that the finished points
+    are journaled and none is lost.
 
     ``remote``: the exception crosses a process boundary, so it gets the worker's traceback as a note
     (and is replaced by a RuntimeError saying what it was if it cannot be pickled)."""
     import pickle
     import traceback
 
-    base, chunk, per_op, sources = args
+    base, chunk, per_op, sources, *rest = args
+    ahead = chunk + rest[0] if rest else chunk
     rows: list[dict] = []
-    for net, changes in chunk:
+    prepared = 0  # the points before this one had their memory passes prepared
+    for i, (net, changes) in enumerate(chunk):
         try:
+            if i >= prepared:
+                prepared = _prepare(ahead, i, base, sources)
             rows.append(_evaluate(net, base, changes, per_op, sources.get(net)))
         except Exception as exc:  # noqa: BLE001 -- any failure goes back to the caller with the rows
             if remote:
