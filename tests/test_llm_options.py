@@ -144,15 +144,23 @@ def test_generation_of_a_sweep_point_equals_simulate_generation(weight_dtype, ba
         ("gpt2", {"batch_matmul": [True]}, r"axes\['batch_matmul'\] value True: must be one of"),
         ("lenet5", {"weight_dtype": ["int8"]}, r"axes\['weight_dtype'\]: zoo network 'lenet5' takes no weight_dtype"),
         ("lenet5", {"batch_matmul": ["cpu"]}, r"axes\['batch_matmul'\]: zoo network 'lenet5' takes no batch_matmul"),
-        ("gpt2", {"seq_len": [8], "new_tokens": [2], "weight_dtype": ["int8"]},
-         r"axes\['weight_dtype'\]: not yet beside 'new_tokens'"),
-        ("gpt2", {"seq_len": [8], "new_tokens": [2], "batch_matmul": ["cpu"]},
-         r"axes\['batch_matmul'\]: not yet beside 'new_tokens'"),
     ],
 )
 def test_bad_option_axes(networks, axes, message):
     with pytest.raises(ConfigError, match=message):
         sweep(networks, SYSTEM, axes, executor="serial", progress=False)
+
+
+def test_generation_points_take_the_option_axes():
+    """A sweep point with new_tokens runs simulate_generation with the point's weight_dtype and
+    batch_matmul (a point labelled int8 holds int8's numbers)."""
+    ds = sweep("gpt2", SYSTEM, {"seq_len": [8], "new_tokens": [2], "weight_dtype": ["float16", "int8"],
+                                "batch_matmul": ["cpu", "inner_products"]}, executor="serial", progress=False)
+    for wd in ("float16", "int8"):
+        for bm in ("cpu", "inner_products"):
+            g = simulate_generation("gpt2", SYSTEM, prompt_len=8, new_tokens=2, weight_dtype=wd, batch_matmul=bm)
+            point = ds.sel(network="gpt2", seq_len=8, new_tokens=2, weight_dtype=wd, batch_matmul=bm)
+            assert float(point["tpot_s"]) == g.tpot_s and float(point["ttft_s"]) == g.ttft_s
 
 
 def test_option_axes_refuse_per_op():

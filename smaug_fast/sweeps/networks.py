@@ -181,20 +181,12 @@ def generation_of(source: TransformerSource, system, workload: dict):
 
 def check_workload_axes(networks: list[Network], axes: dict, per_op: bool) -> None:
     """ConfigError naming a workload axis a network cannot take (transformer lengths or options on a
-    CNN, a batch on a Graph or ONNX file), an option axis beside ``new_tokens`` (below), or per-op
+    CNN, a batch on a Graph or ONNX file), or per-op
     values of a sweep whose graphs change along an axis.
 
-    ``weight_dtype`` and ``batch_matmul`` beside ``new_tokens`` are refused for now: the worker runs a
-    generation point with ``simulate_generation(config, system, prompt_len, new_tokens, batch)``, which
-    would drop them (a point labelled int8 would hold float16's numbers); :func:`generation_of` passes
-    them, and once the worker calls it this check goes."""
-    from .spec import OPTION_AXES, WORKLOAD_AXES
+    A generation point (``new_tokens``) takes every option axis through :func:`generation_of`."""
+    from .spec import WORKLOAD_AXES
 
-    if "new_tokens" in axes:
-        for a in (a for a in OPTION_AXES if a in axes):
-            raise ConfigError(f"axes[{a!r}]: not yet beside 'new_tokens' (a whole generation): sweep {a} with "
-                              f"seq_len or kv_len (one prefill or decode step), or call "
-                              f"simulate_generation(..., {a}=...)")
     for a in (a for a in WORKLOAD_AXES if a in axes):
         for n in networks:
             if isinstance(n.source, GraphSource) or (a != "batch" and not isinstance(n.source, TransformerSource)):

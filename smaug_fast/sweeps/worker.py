@@ -8,7 +8,7 @@ import threading
 import time
 
 from ..sim.result import PHASES
-from .networks import TransformerSource, graph_of
+from .networks import TransformerSource, generation_of, graph_of
 from .spec import split_changes, system_of
 
 #: Per-op variables of ``sweep(..., per_op=True)``: (units, description).
@@ -32,12 +32,8 @@ def _evaluate(network: str, base: dict, changes: dict, per_op: bool = False, sou
     workload = split_changes(changes)[1]
     system = system_of(base, changes)
     if "new_tokens" in workload:  # a whole generation (TransformerSource: checked by check_workload_axes)
-        from ..sim.generation import simulate_generation
-
         assert isinstance(source, TransformerSource)
-        gen = simulate_generation(source.config, system, prompt_len=workload.get("seq_len", 128),
-                                  new_tokens=workload["new_tokens"], batch=workload.get("batch", 1))
-        return gen.result_scalars()
+        return generation_of(source, system, workload).result_scalars()
     r = simulate(graph_of(source, workload), system, network=network, timeline=False)
     row: dict = r.scalars()
     if per_op:
