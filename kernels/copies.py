@@ -40,7 +40,7 @@ def _tile_runs(shape, esize, host_base, origin, size, buf, gather, shift, stride
     nd = shape.shape[0]
     d, run = _run_shape(shape, origin, size)
     run_bytes = run * esize
-    nruns = 1
+    nruns = np.int64(1)  # not a literal: copy_runs would compile twice
     for j in range(d):
         nruns *= size[j]
     for j in range(nd):
@@ -158,8 +158,9 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
                         rw[k] = 1
                         k += 1
             if k:
-                _cache.run_accesses(addr[:k], rw[:k], one, np.int64(1) << shift, 0, cfg, glob, tags, stamp, dirty,
-                                    cnt, stack, memo, rec, 0)
+                # np.int64(0), not 0: a literal would compile a second copy of run_accesses (issue 16)
+                _cache.run_accesses(addr[:k], rw[:k], one, np.int64(1) << shift, np.int64(0), cfg, glob, tags,
+                                    stamp, dirty, cnt, stack, memo, rec, np.int64(0))
         delta[t] = cnt - before
         runs_out[t] = nruns
         bytes_out[t] = nruns * run_bytes
