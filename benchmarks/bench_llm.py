@@ -22,21 +22,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 from smaug_fast import presets, simulate, simulate_generation, sweep, zoo
 from smaug_fast.sim import clear_caches
 
-
-def best(fn, repeat: int) -> tuple[float, float]:
-    """(best wall seconds, best CPU seconds) of ``repeat`` calls of ``fn``."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return min(walls), min(cpus)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_simulate import best  # noqa: E402  (one timing loop for every benchmark)
 
 
 def line(what: str, wall: float, cpu: float, target: str) -> None:
