@@ -203,9 +203,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_generate(subparsers) -> None:
-    from .sim.generation import DEFAULT_PRESET, DEFAULT_SAMPLES
+#: simulate_generation's defaults (smaug_fast.sim.generation DEFAULT_PRESET, DEFAULT_SAMPLES), written
+#: here so that building the parser (``smaug-fast --help``) imports no simulator; a test keeps them equal.
+GENERATE_DEFAULT_PRESET = "soc-2026-lpddr5"
+GENERATE_DEFAULT_SAMPLES = 5
 
+
+def register_generate(subparsers) -> None:
+    DEFAULT_PRESET, DEFAULT_SAMPLES = GENERATE_DEFAULT_PRESET, GENERATE_DEFAULT_SAMPLES
     p = subparsers.add_parser(
         "generate", help="simulate an LLM generating tokens: prefill, then decode steps as the KV cache grows",
         description="TTFT, time per output token, tokens/s and energy per token of a decoder (a shipped "

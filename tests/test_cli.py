@@ -248,3 +248,18 @@ def test_validate_errors(fake_repo, tmp_path, capsys, monkeypatch):
     assert "clone of the repository" in err
     assert main(["validate", "--repo", str(tmp_path / "none")]) == 2
     assert f"--repo {tmp_path / 'none'}: no validation scripts" in capsys.readouterr().err
+
+
+def test_help_and_import_load_no_simulator():
+    """`import smaug_fast` and `smaug-fast --help` stay light (issue 16: under 0.2 s): neither may
+    import Numba, xarray or the kernels; a command imports what it uses when it runs."""
+    import subprocess
+
+    code = ("import sys, contextlib, io\n"
+            "import smaug_fast\n"
+            "from smaug_fast.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('numba', 'xarray', 'smaug_fast.kernels', 'smaug_fast.sim') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

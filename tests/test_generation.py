@@ -184,3 +184,12 @@ def test_cli_generate_argparse_errors(capsys):
         main(["generate", "gpt2", "--prompt-len", "0", "--new-tokens", "2"])
     assert exc.value.code == 2
     assert "--prompt-len: 0 must be >= 1" in capsys.readouterr().err
+
+
+def test_cli_generate_defaults_are_simulate_generations():
+    """The CLI writes simulate_generation's defaults out (its parser must not import the simulator)."""
+    from smaug_fast import cli
+    from smaug_fast.sim import generation
+
+    assert cli.GENERATE_DEFAULT_PRESET == generation.DEFAULT_PRESET
+    assert cli.GENERATE_DEFAULT_SAMPLES == generation.DEFAULT_SAMPLES
