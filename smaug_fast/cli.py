@@ -210,7 +210,6 @@ GENERATE_DEFAULT_SAMPLES = 5
 
 
 def register_generate(subparsers) -> None:
-    DEFAULT_PRESET, DEFAULT_SAMPLES = GENERATE_DEFAULT_PRESET, GENERATE_DEFAULT_SAMPLES
     p = subparsers.add_parser(
         "generate", help="simulate an LLM generating tokens: prefill, then decode steps as the KV cache grows",
         description="TTFT, time per output token, tokens/s and energy per token of a decoder (a shipped "
@@ -219,15 +218,16 @@ def register_generate(subparsers) -> None:
     p.add_argument("config", help="a shipped transformer config (gpt2, tinyllama-1.1b) or a config.json path")
     p.add_argument("--prompt-len", type=_positive_int, required=True, help="tokens of the prompt")
     p.add_argument("--new-tokens", type=_positive_int, required=True, help="tokens to generate")
-    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"hardware preset (default {DEFAULT_PRESET})")
+    p.add_argument("--preset", default=GENERATE_DEFAULT_PRESET,
+                   help=f"hardware preset (default {GENERATE_DEFAULT_PRESET})")
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="change a hardware field by dotted path, e.g. --set dram=LPDDR5X-8533",
     )
     p.add_argument("--batch", type=_positive_int, default=1, help="sequences generated together (default 1)")
     p.add_argument("--exact", action="store_true", help="simulate every decode step (default: sample and interpolate)")
-    p.add_argument("--samples", type=_positive_int, default=DEFAULT_SAMPLES,
-                   help=f"decode steps simulated when not --exact (default {DEFAULT_SAMPLES})")
+    p.add_argument("--samples", type=_positive_int, default=GENERATE_DEFAULT_SAMPLES,
+                   help=f"decode steps simulated when not --exact (default {GENERATE_DEFAULT_SAMPLES})")
     p.add_argument("--weight-dtype", default="float16", metavar="DTYPE",
                    help="the linear layers' weights in memory: float16 (default, the activations' dtype) or int8 "
                         "(weight-only quantization, dequantized on the accelerator as it loads them)")
