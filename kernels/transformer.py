@@ -94,19 +94,21 @@ def pointwise(x, code):
 
 
 @jit
-def batch_matmul(a, b, transpose_b, scale):
-    """scale * a[i] @ b[i] (or a[i] @ b[i].T) for the B x M x K float32 ``a`` and B x K x N (B x N x K)
-    ``b``. Returns a new B x M x N float32 array; each product accumulates in float32 through BLAS, as
-    the inner-product kernel does, and is then multiplied by the float32 ``scale`` (1: unchanged).
+def batch_matmul(a, b, transpose_b, scale, group):
+    """scale * a[i] @ b[i // group] (or a[i] @ b[i // group].T) for the B x M x K float32 ``a`` and
+    (B / group) x K x N (x N x K) ``b`` (``group`` 1: one b per a). Returns a new B x M x N float32
+    array; each product accumulates in float32 through BLAS, as the inner-product kernel does, and is
+    then multiplied by the float32 ``scale`` (1: unchanged).
     """
     bn, m_n, _ = a.shape
     n_n = b.shape[1] if transpose_b else b.shape[2]
     out = np.empty((bn, m_n, n_n), dtype=np.float32)
     for i in range(bn):
+        j = i // group
         if transpose_b:
-            out[i] = np.dot(a[i], np.ascontiguousarray(b[i].T))
+            out[i] = np.dot(a[i], np.ascontiguousarray(b[j].T))
         else:
-            out[i] = np.dot(a[i], b[i])
+            out[i] = np.dot(a[i], b[j])
     if scale != 1.0:
         s = np.float32(scale)
         for i in range(bn):

@@ -19,10 +19,12 @@ LLAMA_TINY = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, 
               "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 100, "max_position_embeddings": 64}
 
 
-def _both(batch, m, k, n, transpose_b, scale, dtype):
+def _both(batch, m, k, n, transpose_b, scale, dtype, group=1):
+    """The batched and the unrolled product; b has 1/``group`` of a's items in its last batch dimension."""
+    b_batch = (*batch[:-1], batch[-1] // group)
     with Graph("g", dtype=dtype, layout="NC") as g:
         a = g.input((*batch, m, k), layout="X", name="a")
-        b = g.input((*batch, n, k) if transpose_b else (*batch, k, n), layout="X", name="b")
+        b = g.input((*b_batch, n, k) if transpose_b else (*b_batch, k, n), layout="X", name="b")
         nn.batch_matmul(a, b, transpose_b=transpose_b, scale=scale, name="ref")
         nn.unrolled_batch_matmul(a, b, transpose_b=transpose_b, scale=scale, name="unrolled")
     return g
@@ -31,15 +33,17 @@ def _both(batch, m, k, n, transpose_b, scale, dtype):
 @settings(max_examples=30, deadline=None)
 @given(batch=st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple), m=st.integers(1, 5),
        k=st.integers(1, 9), n=st.integers(1, 6), transpose_b=st.booleans(),
-       scale=st.sampled_from([1.0, 0.125, 0.3]), seed=st.integers(0, 1000))
-def test_unrolled_equals_the_batched_product(batch, m, k, n, transpose_b, scale, seed):
-    g = _both(batch, m, k, n, transpose_b, scale, "float32")
+       scale=st.sampled_from([1.0, 0.125, 0.3]), group=st.sampled_from([1, 2, 3]), seed=st.integers(0, 1000))
+def test_unrolled_equals_the_batched_product(batch, m, k, n, transpose_b, scale, group, seed):
+    batch = (*batch[:-1], batch[-1] * group)  # grouped (GQA): b has batch[-1] / group items there
+    g = _both(batch, m, k, n, transpose_b, scale, "float32", group)
     _, v = run_functional(g, seed=seed, return_intermediates=True)
-    # slow reference: item by item, in float64
+    # slow reference: item by item, in float64; a's item h of the last batch dimension uses b's h // group
     a, b = v["a"].astype(np.float64), v["b"].astype(np.float64)
     want = np.zeros((*batch, m, n))
     for idx in np.ndindex(*batch):
-        bb = b[idx].T if transpose_b else b[idx]
+        b_idx = (*idx[:-1], idx[-1] // group)
+        bb = b[b_idx].T if transpose_b else b[b_idx]
         want[idx] = scale * (a[idx] @ bb)
     np.testing.assert_allclose(v["unrolled"], want, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(v["unrolled"], v["ref"], rtol=1e-5, atol=1e-6)

@@ -121,3 +121,36 @@ def test_copy_stats_from_counter_changes():
     assert s.dram_bytes.tolist() == [96, 0] and s.l2_accesses.tolist() == [5, 0]
     both = CopyStats.concat([s, CopyStats.empty(), s])
     assert both.runs.tolist() == [3, 1, 3, 1]
+
+
+def test_run_paths_equal_line_by_line(monkeypatch):
+    """The pass's run paths (tiling copies and CPU ops' streams through ``copy_runs``) give the records
+    of the general line-by-line kernel: a decode step of a GQA model (KV-cache appends, CPU attention)
+    on DMA and ACP."""
+    from dataclasses import asdict
+
+    from smaug_fast.sim import memory_pass as mp
+    from smaug_fast.sim.engine import memory_key, network_plan
+
+    cfg = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 100, "max_position_embeddings": 64}
+    g = zoo.transformer(cfg, "decode", kv_len=40)
+    for interface in ("dma", "acp"):
+        system = presets.load("smaug-table2").replace(interface=interface)
+        key = memory_key(g, system)
+        plan = network_plan(key.plan)
+        fast = mp.run_memory_pass(plan, key.memory)
+        original = mp._One.__init__
+
+        def linewise(self, memsys, original=original):
+            original(self, memsys)
+            self.h.linewise = True
+
+        with monkeypatch.context() as m:
+            m.setattr(mp._One, "__init__", linewise)
+            slow = mp.run_memory_pass(plan, key.memory)
+        assert fast.cache_stats == slow.cache_stats
+        for a, b in zip(fast.ops, slow.ops, strict=True):
+            for part in ("prep", "finalize", "cpu_copy"):
+                for name, value in asdict(getattr(a, part)).items():
+                    np.testing.assert_array_equal(value, asdict(getattr(b, part))[name], err_msg=f"{part}.{name}")

@@ -112,6 +112,76 @@ def test_batch_matmul_matches_reference(batch, m, k, n, transpose_b, seed):
 
 
 @settings(max_examples=25, deadline=None)
+@given(lead=st.integers(1, 2), kv_heads=st.integers(1, 3), group=st.integers(1, 4), m=st.integers(1, 5),
+       k=st.integers(1, 6), n=st.integers(1, 6), transpose_b=st.booleans(), seed=st.integers(0, 2**16))
+def test_grouped_batch_matmul_equals_repeated_heads(lead, kv_heads, group, m, k, n, transpose_b, seed):
+    """GQA: b's last batch dimension divides a's; each KV head serves ``group`` consecutive query heads,
+    as HuggingFace's repeat_kv copies them (repeat_interleave along the head axis)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(lead, kv_heads * group, m, k)).astype(np.float32)
+    b = rng.normal(size=(lead, kv_heads, n, k) if transpose_b else (lead, kv_heads, k, n)).astype(np.float32)
+    repeated = np.repeat(b.astype(np.float64), group, axis=1)
+    bb = np.swapaxes(repeated, -1, -2) if transpose_b else repeated
+    want = np.einsum("...mk,...kn->...mn", a.astype(np.float64), bb)
+    _close(tr.batch_matmul(a, b, transpose_b), want)
+    with Graph("gqa", dtype="float32") as g:
+        y = nn.batch_matmul(g.input(a.shape, layout="X"), g.input(b.shape, layout="X"), transpose_b=transpose_b)
+        assert y.shape == want.shape and g.op("batch_matmul").group == group
+        assert g.op("batch_matmul").macs == lead * kv_heads * group * m * n * k  # GQA saves bytes, not MACs
+
+
+def test_cache_append_writes_only_the_new_rows():
+    """The KV cache append: a concatenation's values in the cache's own storage, only the new rows
+    written (one run per head), and the ops after it read the whole cache from that storage."""
+    from smaug_fast.sim.engine import memory_key, memory_record, network_plan
+
+    heads, past, new, d = 3, 40, 2, 16
+    with Graph("kv", dtype="float16") as g:
+        cache = g.constant((1, heads, past, d), name="cache", layout="X")
+        x = g.input((1, heads, new, d), name="x", layout="X")
+        full = tensor.cache_append(cache, x, axis=2, name="append")
+        nn.batch_matmul(x, full, transpose_b=True, name="scores")
+    op = g.op("append")
+    assert full.shape == (1, heads, past + new, d)
+    runs, offset, stride = op.appended_runs()
+    assert (runs, offset, stride) == (heads, past * d * 2, (past + new) * d * 2)
+    rng = np.random.default_rng(0)
+    c, xv = rng.normal(size=cache.shape).astype(np.float16), rng.normal(size=x.shape).astype(np.float16)
+    _, v = run_functional(g, {"x": xv}, {"cache": c}, return_intermediates=True)
+    np.testing.assert_array_equal(v["append"], np.concatenate([c, xv], axis=2))
+    system = presets.load("smaug-table2")
+    key = memory_key(g, system)
+    rows = dict(zip((o.name for o in network_plan(key.plan).ops), memory_record(key).ops, strict=True))
+    line = system.l1d.line_bytes
+    append = rows["append"].cpu_copy
+    # stores: the new rows of each head, a run of new * d * 2 bytes each (32 bytes per head here)
+    written = heads * -(-(new * d * 2) // line)
+    read = -(-x.nbytes // line)
+    assert append.l1_accesses.sum() == read + written
+    assert append.nbytes.sum() == x.nbytes  # the bytes written: the new rows only
+    scores = rows["scores"].cpu_copy  # reads x and the whole cache, in the cache's storage
+    assert scores.l1_accesses.sum() == read + -(-full.nbytes // line) + -(-g.tensor("scores").nbytes // line)
+    # the cache's lines the append wrote hit in the L1 when the scores read them
+    assert scores.l2_hits.sum() < -(-full.nbytes // line)
+
+
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: tensor.cache_append(_inp((1, 2, 5, 4)), _inp((1, 3, 1, 4)), axis=2),
+         ["'cache_append'", "inputs[1] shape", "(1, 3, 1, 4)"]),
+        (lambda: tensor.cache_append(_inp((1, 2, 5, 4)), _inp((1, 2, 1, 4), dtype="float16"), axis=2),
+         ["'cache_append'", "inputs[1] dtype", "float16"]),
+        (lambda: tensor.cache_append(_inp((1, 2, 5, 4)), _inp((1, 2, 1, 4)), axis=4), ["'cache_append'", "axis", "4"]),
+        (lambda: nn.batch_matmul(_inp((1, 4, 3, 8)), _inp((1, 3, 5, 8)), transpose_b=True),
+         ["'batch_matmul'", "input shapes", "may divide"]),
+    ],
+)
+def test_cache_append_and_gqa_errors(build, words):
+    _graph_error(build, words)
+
+
+@settings(max_examples=25, deadline=None)
 @given(shape=shapes, v=st.integers(1, 20), h=st.integers(1, 8), seed=st.integers(0, 2**16))
 def test_embedding_matches_reference(shape, v, h, seed):
     rng = np.random.default_rng(seed)

@@ -231,7 +231,7 @@ def _decoder_pairs(family: str, layers: int, cap: _Capture, attentions, cache, l
         keys, vals = _kv(cache, i)
         pairs.append((f"{p}/softmax", attentions[i].detach().numpy()))
         if decode:  # the cache after the step: the past keys and values with the new ones appended
-            pairs += [(f"{p}/key/concat", keys), (f"{p}/value/concat", vals)]
+            pairs += [(f"{p}/key/append", keys), (f"{p}/value/append", vals)]
         else:
             pairs += [(f"{p}/{kv_names[0]}", keys), (f"{p}/{kv_names[1]}", vals)]
     pairs.append(("lm_head", logits[:, -1].detach().numpy()))

@@ -48,6 +48,7 @@ from ..errors import WorkloadError, describe
 from ..workload import (
     Activation,
     BatchMatMul,
+    CacheAppend,
     BatchNorm,
     CausalMask,
     Embedding,
@@ -238,7 +239,7 @@ def _execute(op: Op, args: list[np.ndarray]) -> list[np.ndarray]:
         return [arrays.activation(x, op.function, *op.activation_params)]
     if isinstance(op, Eltwise):
         return [arrays.eltwise(x, args[1], op.function)]
-    if isinstance(op, Concat):
+    if isinstance(op, (Concat, CacheAppend)):  # an append has a concatenation's values
         return [arrays.concat(args, op.axis)]
     if isinstance(op, Split):
         return arrays.split(x, list(op.sizes), op.axis)

@@ -23,6 +23,7 @@ from ..errors import WorkloadError
 from ..workload import (
     Activation,
     BatchNorm,
+    CacheAppend,
     Concat,
     Convolution,
     Eltwise,
@@ -172,7 +173,7 @@ class TorchNetwork:
             return [self._internal(op.outputs[0], fn(a, b))]
         # Data movement: in the graph's layout.
         g = [self._graph_order(t, v) for t, v in zip(op.inputs, args)]
-        if isinstance(op, Concat):
+        if isinstance(op, (Concat, CacheAppend)):  # an append has a concatenation's values
             out = [torch.cat(g, dim=op.axis)]
         elif isinstance(op, Split):
             out = list(torch.split(g[0], list(op.sizes), dim=op.axis))

@@ -59,20 +59,24 @@ def pointwise(x: np.ndarray, function: str) -> np.ndarray:
 
 
 def batch_matmul(a: np.ndarray, b: np.ndarray, transpose_b: bool = False, scale: float = 1.0) -> np.ndarray:
-    """scale * a @ b (or a @ b^T over the last two axes) with equal batch dimensions (``scale``
-    dimensionless, e.g. 1/sqrt(head size) for attention scores)."""
+    """scale * a @ b (or a @ b^T over the last two axes) with equal batch dimensions, except the last
+    one, where b's may divide a's (grouped-query attention: item j of b serves a's items j * g ..
+    j * g + g - 1, g = a's / b's; see :class:`~smaug_fast.workload.core.BatchMatMul`); ``scale``
+    dimensionless, e.g. 1/sqrt(head size) for attention scores."""
     fn = "batch_matmul"
     a = _as_array(fn, "a", a, min_ndim=2)
     b = _as_array(fn, "b", b, min_ndim=2)
     _same_dtype(fn, ("a", a), ("b", b))
-    if b.ndim != a.ndim or a.shape[:-2] != b.shape[:-2]:
-        raise _fail(fn, "shapes", (a.shape, b.shape), "need equal ranks and batch dimensions")
+    if b.ndim != a.ndim or a.shape[:-3] != b.shape[:-3] or (a.ndim > 2 and a.shape[-3] % b.shape[-3]):
+        raise _fail(fn, "shapes", (a.shape, b.shape),
+                    "need equal ranks and batch dimensions (b's last one may divide a's)")
     k_b = b.shape[-1] if transpose_b else b.shape[-2]
     if a.shape[-1] != k_b:
         raise _fail(fn, "shapes", (a.shape, b.shape), f"inner dimensions {a.shape[-1]} and {k_b} differ")
     batch = math.prod(a.shape[:-2])
-    out = _tr.batch_matmul(_f32(a).reshape(batch, *a.shape[-2:]), _f32(b).reshape(batch, *b.shape[-2:]),
-                           bool(transpose_b), _scale(fn, scale))
+    group = a.shape[-3] // b.shape[-3] if a.ndim > 2 else 1
+    out = _tr.batch_matmul(_f32(a).reshape(batch, *a.shape[-2:]), _f32(b).reshape(batch // group, *b.shape[-2:]),
+                           bool(transpose_b), _scale(fn, scale), np.int64(group))
     return _store(out.reshape(*a.shape[:-2], *out.shape[-2:]), a.dtype)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..choices import Role, TransferMode
 from ..kernels import network as _kn
-from ..memo import memoized
+from ..memo import SIM_CACHE, memoized
 from ..tiling.plan import TensorTiling, TilingPlan
 from ..workload.core import Op
 from ..workload.graph import OpsKey
@@ -191,12 +191,15 @@ class KernelInputs:
     cache_stats: dict  # the CPU caches' counters over the run, per level
 
 
-@memoized("schedule_costs", limit=16384)
 def schedule_costs(op: Op, accelerator, num_accelerators: int):
-    """(schedule, its costs) of ``op`` on ``num_accelerators`` accelerators."""
-    low = lower(op, accelerator)
-    sched = low.plan.schedule(num_accelerators)
-    return sched, accelerator.schedule_costs(op, low.plan, sched)
+    """(schedule, its costs) of ``op`` on ``num_accelerators`` accelerators, memoized on the op's
+    signature: neither holds a name, so ops of one signature (a network's repeated layers) share them."""
+    def compute():
+        low = lower(op, accelerator)
+        sched = low.plan.schedule(num_accelerators)
+        return sched, accelerator.schedule_costs(op, low.plan, sched)
+
+    return SIM_CACHE.get("schedule_costs", (op.signature, accelerator, num_accelerators), compute, 16384)
 
 
 def _load_rows(inv, low: OpLowering, mem, modes, sched, costs, line: int) -> tuple:

@@ -55,7 +55,7 @@ from ..memo import memoized
 from ..memory import CacheConfig, CacheHierarchy, CacheStats
 from ..memory.multi import MultiL2, multi_ok
 from ..tiling.plan import TensorTiling
-from ..workload.core import Op
+from ..workload.core import CacheAppend, Op
 from .lowering import NetworkPlan, OpLowering
 
 _ALIGN = 4096
@@ -149,19 +149,22 @@ class CopyStats:
 
     @staticmethod
     def from_deltas(runs, nbytes, d: np.ndarray) -> list[CopyStats]:
-        """Per configuration, from per-tile counter changes ``d`` [tiles, configs, levels + 1, CNT_N]."""
+        """Per configuration, from per-tile counter changes ``d`` [tiles, configs, 3, CNT_N] (the L1D's,
+        the LLC's and the memory's rows)."""
         runs = np.asarray(runs, dtype=float)
         nbytes = np.asarray(nbytes, dtype=float)
-        def rows(x: np.ndarray) -> np.ndarray:  # [tiles, configs] -> float [configs, tiles], rows contiguous
-            return np.ascontiguousarray(x.T, dtype=float)
+        # [tiles, configs, 5]: l2_hits, dram_bytes, l1_accesses, l2_accesses, dram_write_bytes
+        cols = np.tensordot(d, _COPY_COLUMNS, axes=([2, 3], [0, 1])).astype(float)
+        return [CopyStats(runs, nbytes, *np.ascontiguousarray(cols[:, c].T)) for c in range(d.shape[1])]
 
-        l2_hits = rows(d[:, :, -2, _LH] + d[:, :, -2, _SH])
-        dram = rows(d[:, :, -1, _RB] + d[:, :, -1, _WB])
-        l1 = rows(d[:, :, 0, [_LH, _LM, _SH, _SM]].sum(axis=2))
-        l2 = rows(d[:, :, -2, [_LH, _LM, _SH, _SM]].sum(axis=2))
-        dram_w = rows(d[:, :, -1, _WB])
-        return [CopyStats(runs=runs, nbytes=nbytes, l2_hits=l2_hits[c], dram_bytes=dram[c], l1_accesses=l1[c],
-                          l2_accesses=l2[c], dram_write_bytes=dram_w[c]) for c in range(d.shape[1])]
+
+#: Which counters (level row, CNT_N column) add up to each derived column of :class:`CopyStats`.
+_COPY_COLUMNS = np.zeros((3, _kc.CNT_N, 5), dtype=np.int64)
+_COPY_COLUMNS[1, [_LH, _SH], 0] = 1  # L1D misses served by the LLC
+_COPY_COLUMNS[2, [_RB, _WB], 1] = 1  # DRAM bytes, both ways
+_COPY_COLUMNS[0, [_LH, _LM, _SH, _SM], 2] = 1  # L1D accesses
+_COPY_COLUMNS[1, [_LH, _LM, _SH, _SM], 3] = 1  # LLC accesses
+_COPY_COLUMNS[2, _WB, 4] = 1  # DRAM write-backs
 
 
 @dataclass
@@ -189,34 +192,42 @@ class OpMemory:
     acp_lines: int = 0  # LLC lookups made through the ACP
 
 
-@memoized("tile_storage_bytes", limit=4096)
 def tile_storage_bytes(tiling: TensorTiling, itemsize: int) -> np.ndarray:
-    """Bytes of every tile's buffer (alignment padding of the innermost dimension included)."""
-    sizes = [np.asarray(s, dtype=np.int64) for s in tiling.sizes]
+    """Bytes of every tile's buffer (alignment padding of the innermost dimension included); memoized
+    on the tile sizes, not the tensor's name (a network's repeated layers share it)."""
+    return _storage_bytes(tiling.sizes, tiling.alignment, itemsize)
+
+
+@memoized("tile_storage_bytes", limit=4096)
+def _storage_bytes(tile_sizes: tuple[tuple[int, ...], ...], alignment: int, itemsize: int) -> np.ndarray:
+    sizes = [np.asarray(s, dtype=np.int64) for s in tile_sizes]
     mesh = np.meshgrid(*sizes, indexing="ij")
-    inner = -(-mesh[-1] // tiling.alignment) * tiling.alignment if tiling.alignment > 1 else mesh[-1]
+    inner = -(-mesh[-1] // alignment) * alignment if alignment > 1 else mesh[-1]
     elems = inner
     for m in mesh[:-1]:
         elems = elems * m
     return elems.ravel() * itemsize
 
 
-@memoized("tile_boxes", limit=4096)
 def tile_boxes(tiling: TensorTiling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shape int64[4], origins int64[T, 4], sizes int64[T, 4]) of every tile as an NHWC box.
 
     NHWC tensors map as they are; NC (and flat ``(1, elements)``) tensors as ``(N, 1, 1, C)``; other
-    shapes as one flat row of the whole tensor.
+    shapes as one flat row of the whole tensor. Memoized on the geometry, not the tensor's name.
     """
-    grids = [np.asarray(o, dtype=np.int64) for o in tiling.origins]
-    sizes = [np.asarray(s, dtype=np.int64) for s in tiling.sizes]
+    return _boxes(tiling.shape, tiling.layout, tiling.origins, tiling.sizes)
+
+
+@memoized("tile_boxes", limit=4096)
+def _boxes(shape: tuple[int, ...], layout: str, origins: tuple, tile_sizes: tuple) -> tuple:
+    grids = [np.asarray(o, dtype=np.int64) for o in origins]
+    sizes = [np.asarray(s, dtype=np.int64) for s in tile_sizes]
     mesh_o = np.meshgrid(*grids, indexing="ij")
     mesh_s = np.meshgrid(*sizes, indexing="ij")
     o = np.stack([m.ravel() for m in mesh_o], axis=1)
     s = np.stack([m.ravel() for m in mesh_s], axis=1)
     n = o.shape[0]
-    shape = tiling.shape
-    if tiling.layout == "NHWC" and len(shape) == 4:
+    if layout == "NHWC" and len(shape) == 4:
         return np.asarray(shape, dtype=np.int64), o, s
     zeros, ones = np.zeros(n, np.int64), np.ones(n, np.int64)
     if len(shape) == 2:
@@ -253,6 +264,22 @@ class _One:
     def access(self, addrs: np.ndarray, write: bool) -> None:
         self.h.access(addrs, write, self.l1_line)
 
+    def stream(self, spans: list[tuple[int, int]], write: bool) -> None:
+        """Whole-line accesses to every line of each (address, bytes [B]) span, in order: as runs of
+        lines (:func:`~smaug_fast.kernels.cache.copy_runs`, the same counters and state) where the
+        hierarchy allows, else line by line."""
+        st = self.h._state()
+        if not _kc.copy_runs_ok(st[0], st[1], st[7]):
+            for base, nbytes in spans:
+                self.access(np.arange(base - base % self.l1_line, base + nbytes, self.l1_line, dtype=np.int64), write)
+            return
+        shift = self.l1_line.bit_length() - 1
+        first = np.array([b >> shift for b, _ in spans], dtype=np.int64)
+        count = np.array([((b + n - 1) >> shift) - (b >> shift) + 1 for b, n in spans], dtype=np.int64)
+        none = np.zeros(len(spans), dtype=np.int64)
+        src, dst, n_src, n_dst = (none, first, none, count) if write else (first, none, count, none)
+        _kc.copy_runs(src, dst, n_src, n_dst, np.int64(len(spans)), *st[:6])
+
     def acp(self, lines: np.ndarray, write: bool) -> None:
         self.h.acp(lines, write, self.l2_line)
 
@@ -288,6 +315,11 @@ class _Record:
 
     def access(self, addrs: np.ndarray, write: bool) -> None:
         self.m.access(addrs, write)
+
+    def stream(self, spans: list[tuple[int, int]], write: bool) -> None:
+        line = self.levels[0].line_bytes
+        for base, nbytes in spans:
+            self.access(np.arange(base - base % line, base + nbytes, line, dtype=np.int64), write)
 
     def acp(self, lines: np.ndarray, write: bool) -> None:
         self.m.acp(lines, write)
@@ -329,6 +361,9 @@ class _Replay:
     def access(self, addrs: np.ndarray, write: bool) -> None:
         pass
 
+    def stream(self, spans: list[tuple[int, int]], write: bool) -> None:
+        pass
+
     def acp(self, lines: np.ndarray, write: bool) -> None:
         pass
 
@@ -339,20 +374,36 @@ class _Replay:
         pass
 
 
-def warm_tail(plan: NetworkPlan, l2_size_bytes: int) -> list[tuple[Op, OpLowering, str]]:
+#: The least a tensor of the warm tail replays when it is cut to its last tiles [B] (it replays
+#: ``max(2 x LLC, WARM_CUT_BYTES)``); what decides which memory systems share a tail (sweeps walk the
+#: L2s that share one together): below 2 MiB of LLC every cut is the same.
+WARM_CUT_BYTES = 4 << 20
+
+
+def warm_tail(plan: NetworkPlan, l2_size_bytes: int) -> list[tuple[Op, OpLowering, str, int]]:
     """The weight copies the pass replays before timing starts: the end of SMAUG's pre-tiling of the
-    weights (ops by name), the last copies that together move at least twice the LLC's size."""
+    weights (ops by name), the last copies that together move at least twice the LLC's size, as
+    (op, lowering, role, first tile replayed). A tensor larger than ``max(2 x LLC,``
+    :data:`WARM_CUT_BYTES` ``)`` (an LLM's LM head: 131 MB for TinyLlama) replays only its last tiles
+    that move that much; a longer replay would leave the same LRU caches (each set holds the last
+    lines the copies touched in it, and the counters are read after the replay)."""
     copies = []
     for op, low in sorted(plan.accelerated(), key=lambda p: p[0].name):
         for role in sorted(low.constant_roles):
             if low.copied(role):
                 copies.append((op, low, role))
     budget = 2 * l2_size_bytes
+    cut = max(budget, WARM_CUT_BYTES)
     tail = []
     for op, low, role in reversed(copies):
         if budget <= 0:
             break
-        tail.append((op, low, role))
+        first = 0
+        if low.tensor_bytes(role) > cut:
+            sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize_of(role))
+            moved = np.cumsum(sizes[::-1])  # bytes of the last k + 1 tiles
+            first = len(sizes) - 1 - min(int(np.searchsorted(moved, cut)), len(sizes) - 1)
+        tail.append((op, low, role, first))
         budget -= low.tensor_bytes(role)
     return tail[::-1]
 
@@ -379,6 +430,8 @@ class MemoryPass:
         # regions the caches may hold lines of: a flush or invalidation of any other is a no-op
         self.touched: set[object] = set()
         self.mem = 2  # the memory row of the counters
+        # tensors that live in another's storage: a CacheAppend's output in its cache's
+        self.storage_of: dict[str, str] = {}
 
     # -- counters ------------------------------------------------------------------------------------
 
@@ -400,7 +453,7 @@ class MemoryPass:
         return key, base + offsets, sizes
 
     def _tensor(self, name: str, nbytes: int) -> tuple[object, int]:
-        key = ("tensor", name)
+        key = ("tensor", self.storage_of.get(name, name))
         return key, self.alloc.get(key, nbytes)
 
     def _source(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
@@ -414,35 +467,52 @@ class MemoryPass:
 
     # -- copies --------------------------------------------------------------------------------------
 
-    def _copy_tiles(self, op: Op, low: OpLowering, role: str, untile: bool) -> list[CopyStats]:
+    def _copy_tiles(self, op: Op, low: OpLowering, role: str, untile: bool, first: int = 0) -> list[CopyStats]:
+        """The tiling (or ``untile``: untiling) copies of a tensor's tiles, from tile ``first`` on."""
         tiling = low.plan.tensor(role)
         shape, origins, sizes = tile_boxes(tiling)
         t_key, host = self._tensor(tiling.name, low.tensor_bytes(role))
         b_key, bases, _ = self._tiles_region(op, low, role)
         self.touched.update((t_key, b_key))
-        runs, nbytes, delta = self.caches.copy(shape, low.itemsize_of(role), host, origins, sizes, bases,
-                                               not untile)
+        runs, nbytes, delta = self.caches.copy(shape, low.itemsize_of(role), host, origins[first:], sizes[first:],
+                                               bases[first:], not untile)
         return CopyStats.from_deltas(runs, nbytes, delta)
 
-    def warm(self, tail: list[tuple[Op, OpLowering, str]]) -> None:
+    def warm(self, tail: list[tuple[Op, OpLowering, str, int]]) -> None:
         """Replay the end of SMAUG's pre-tiling of the weights (:func:`warm_tail`; see the module docstring)."""
-        for op, low, role in tail:
-            self._copy_tiles(op, low, role, untile=False)
+        for op, low, role, first in tail:
+            self._copy_tiles(op, low, role, untile=False, first=first)
+
+    def _cpu_traffic(self, op: Op) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(reads, writes) of a CPU op, each a list of (address, bytes [B]): every activation input
+        read whole and every output written whole; a :class:`~smaug_fast.workload.core.CacheAppend`
+        reads its new rows and writes them into its cache's storage (its output is that storage, sized
+        for the whole context), one run each per index before the axis."""
+        def region(t, nbytes: int) -> int:
+            key, base = self._tensor(t.name, nbytes)
+            self.touched.add(key)
+            return base
+
+        if isinstance(op, CacheAppend):
+            cache, new = op.inputs
+            out = op.outputs[0]
+            self.storage_of[out.name] = self.storage_of.get(cache.name, cache.name)
+            base = region(cache, out.nbytes)
+            runs, offset, stride = op.appended_runs()
+            size = new.nbytes // runs
+            return [(region(new, new.nbytes), new.nbytes)], [(base + offset + r * stride, size) for r in range(runs)]
+        reads = [(region(t, t.nbytes), t.nbytes) for t in op.activations]
+        return reads, [(region(t, t.nbytes), t.nbytes) for t in op.outputs]
 
     def cpu_op(self, op: Op) -> list[CopyStats]:
-        """An op on the CPU: read every activation input, write every output (line by line)."""
+        """An op on the CPU: its reads, then its writes (:meth:`_cpu_traffic`), line by line."""
         before = self._snap()
-        for t in op.activations:
-            key, base = self._tensor(t.name, t.nbytes)
-            self.touched.add(key)
-            self.caches.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), False)
-        for t in op.outputs:
-            key, base = self._tensor(t.name, t.nbytes)
-            self.touched.add(key)
-            self.caches.access(np.arange(base, base + t.nbytes, self.l1_line, dtype=np.int64), True)
+        reads, writes = self._cpu_traffic(op)
+        for spans, write in ((reads, False), (writes, True)):
+            if spans:
+                self.caches.stream(spans, write)
         d = self._delta(before)[None]
-        nbytes = sum(t.nbytes for t in op.outputs)
-        return CopyStats.from_deltas([len(op.activations)], [nbytes], d)
+        return CopyStats.from_deltas([len(reads)], [sum(n for _, n in writes)], d)
 
     # -- transfers -----------------------------------------------------------------------------------
 
@@ -456,6 +526,7 @@ class MemoryPass:
         modes = self.memsys.modes
         # gem5-Aladdin's flush is a delay (timing model); only a flush that writes back changes the caches
         flush = self.memsys.flush_writes_back and not self.memsys.ignore_cache_flush
+        caches = self.caches
         sources = {}
         for role in low.loaded_roles:
             n = low.plan.tensor(role).num_tiles
@@ -466,6 +537,39 @@ class MemoryPass:
         store_dram = np.zeros((nc, len(out_addr)))
         store_dram_w = np.zeros((nc, len(out_addr)))
         store_lines = 0
+        if not flush and all(modes[r] is TransferMode.DMA for r in (*low.loaded_roles, Role.OUTPUT)):
+            # DMA only, flushes as delays: the loads leave the caches alone; the stores invalidate
+            if self.memsys.invalidate_on_store and out_key in self.touched:
+                for t in sched.output[sched.send_output].tolist():
+                    caches.invalidate(int(out_addr[t]), int(out_size[t]))
+        else:
+            store_lines = self._replay_transfers(op, low, sched, flush, sources, (out_key, out_addr, out_size),
+                                                 (flush_dirty, hit, miss, dram, dram_w), (store_dram, store_dram_w))
+        return [
+            TransferStats(
+                flush_dirty_bytes={r: a[c] for r, a in flush_dirty.items()},
+                acp_hit_lines={r: a[c] for r, a in hit.items()},
+                acp_miss_lines={r: a[c] for r, a in miss.items()},
+                acp_dram_bytes={r: a[c] for r, a in dram.items()},
+                acp_dram_write_bytes={r: a[c] for r, a in dram_w.items()},
+                acp_store_lines=store_lines,
+                acp_store_dram_bytes=store_dram[c],
+                acp_store_dram_write_bytes=store_dram_w[c],
+            )
+            for c in range(nc)
+        ]
+
+    def _replay_transfers(self, op, low, sched, flush, sources, out, loads, stores) -> int:
+        """The invocations of ``sched`` in order: each first load of a tile (a DMA flush that writes
+        back, or ACP reads through the LLC) and each store (a DMA invalidation, or ACP writes), their
+        counters into ``loads`` (flush_dirty, hit, miss, dram, dram_w per role) and ``stores``.
+        Returns the lines the ACP stores wrote."""
+        flush_dirty, hit, miss, dram, dram_w = loads
+        store_dram, store_dram_w = stores
+        out_key, out_addr, out_size = out
+        modes = self.memsys.modes
+        caches = self.caches
+        store_lines = 0
         column = {Role.INPUT: sched.input, Role.INPUT1: sched.input1, Role.WEIGHTS: sched.weights}
         read = {Role.INPUT: sched.read_input, Role.INPUT1: sched.read_input, Role.WEIGHTS: sched.read_weights}
         seen = {role: np.zeros(low.plan.tensor(role).num_tiles, dtype=bool) for role in low.loaded_roles}
@@ -474,7 +578,6 @@ class MemoryPass:
         reads = [read[r].tolist() for r in roles]
         sends = sched.send_output.tolist()
         outs = sched.output.tolist()
-        caches = self.caches
         mem = self.mem
         for i in range(len(sched)):
             for k, role in enumerate(roles):
@@ -513,19 +616,7 @@ class MemoryPass:
                     store_dram[:, t] += d[:, mem, _RB] + d[:, mem, _WB]
                     store_dram_w[:, t] += d[:, mem, _WB]
                     store_lines += len(lines)
-        return [
-            TransferStats(
-                flush_dirty_bytes={r: a[c] for r, a in flush_dirty.items()},
-                acp_hit_lines={r: a[c] for r, a in hit.items()},
-                acp_miss_lines={r: a[c] for r, a in miss.items()},
-                acp_dram_bytes={r: a[c] for r, a in dram.items()},
-                acp_dram_write_bytes={r: a[c] for r, a in dram_w.items()},
-                acp_store_lines=store_lines,
-                acp_store_dram_bytes=store_dram[c],
-                acp_store_dram_write_bytes=store_dram_w[c],
-            )
-            for c in range(nc)
-        ]
+        return store_lines
 
     # -- one op --------------------------------------------------------------------------------------
 
@@ -624,7 +715,7 @@ def run_memory_passes(plan: NetworkPlan, memsystems: Sequence[MemorySystem]) -> 
     for i, ms in enumerate(memsystems):
         key = multi_key(ms) if 8 * 8 * tensors // ms.l1d.line_bytes <= MAX_EVENT_BYTES else None
         tail = warm_tail(plan, ms.l2.size_bytes)
-        group = (key, tuple((op.name, role) for op, _, role in tail)) if key is not None else ("alone", i)
+        group = (key, tuple((op.name, role, first) for op, _, role, first in tail)) if key is not None else ("alone", i)
         groups.setdefault(group, []).append(i)
     room = [1 << 16]
     for part in groups.values():

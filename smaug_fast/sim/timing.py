@@ -25,6 +25,7 @@ from ..memo import memoized
 from ..memory import DRAM
 from ..workload.core import (
     BatchMatMul,
+    CacheAppend,
     CausalMask,
     Convolution,
     Embedding,
@@ -202,6 +203,9 @@ def cpu_op_work_s(system: System, op: Op) -> float:
     out_elems = sum(t.size for t in op.outputs)
     if isinstance(op, Reshape):
         return (cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle) / f_cpu
+    if isinstance(op, CacheAppend):  # a memcpy of the new rows per run (one per head of a KV cache)
+        runs = op.appended_runs()[0]
+        return (runs * cpu.copy_call_cycles + op.inputs[1].nbytes / cpu.copy_bytes_per_cycle) / f_cpu
     if isinstance(op, (Reorder, Transpose)):
         return out_elems * cpu.gather_cycles_per_elem / f_cpu
     # concat, split, padding, repeat, element-wise and anything else: a copy per output element run

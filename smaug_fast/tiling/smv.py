@@ -824,15 +824,8 @@ _PLANS_LIMIT = 4096
 
 
 def _signature(op: Op, params: TilingParams, accelerator: str) -> tuple:
-    """What a plan depends on: op type, tensor shapes/layouts/dtypes and parameters (not names)."""
-    return (
-        type(op),
-        tuple((t.shape, t.layout, t.dtype, t.constant) for t in op.inputs),
-        tuple((t.shape, t.layout, t.dtype) for t in op.outputs),
-        tuple(op.params().items()),
-        params,
-        accelerator,
-    )
+    """What a plan depends on: the op's signature (not names), the tiling parameters, the accelerator."""
+    return (*op.signature, params, accelerator)
 
 
 def _role_names(op: Op) -> dict[str, str]:
@@ -856,7 +849,7 @@ def _renamed(plan: TilingPlan, op: Op) -> TilingPlan:
     tensors = tuple(
         t if t.name == names.get(t.role, t.name) else _copy_with(t, name=names[t.role]) for t in plan.tensors
     )
-    return _copy_with(plan, op=op.name, tensors=tensors, _cache={})
+    return _copy_with(plan, op=op.name, tensors=tensors)  # schedules hold no names: shared
 
 
 def _copy_with(obj, **changes):

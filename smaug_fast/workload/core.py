@@ -270,6 +270,18 @@ class Op:
             if f.name not in ("name", "inputs", "outputs")
         }
 
+    @property
+    def signature(self) -> tuple:
+        """What the op computes, without names: its type, its tensors' shapes, layouts and dtypes
+        (and which inputs are constants), its parameters. Ops of equal signature tile, schedule and
+        cost alike (the repeated layers of a network)."""
+        return (
+            type(self),
+            tuple((t.shape, t.layout, t.dtype, t.constant) for t in self.inputs),
+            tuple((t.shape, t.layout, t.dtype) for t in self.outputs),
+            tuple(self.params().items()),
+        )
+
 
 def _check_window(op: Op, stride: object, pads: object) -> None:
     """Validate a (rows, cols) stride and (top, bottom, left, right) pads of a windowed op."""
@@ -664,6 +676,47 @@ class Concat(Op):
 
 
 @dataclass(frozen=True)
+class CacheAppend(Op):
+    """Append rows to a persistent cache in place: inputs (cache, new), equal off ``axis``; the output
+    is the cache with the new rows after its own along ``axis`` (the values of a :class:`Concat`), in
+    the cache's own storage, which holds the whole context: only the new rows are written, one
+    contiguous run per index of the dimensions before ``axis`` (:meth:`appended_runs`). This is how
+    on-device runtimes keep a KV cache: llama.cpp's ``llama_kv_cache`` allocates each layer's K and V
+    for the whole context and copies the new token's keys and values into a view of them
+    (``src/llama-kv-cache.cpp``: ``cpy_k``/``cpy_v``), as HuggingFace's ``StaticCache.update`` does
+    with ``index_copy_``; nothing rereads or rewrites the past entries to append."""
+
+    axis: int = 0
+
+    kind: ClassVar[str] = "cache_append"
+    smaug_type: ClassVar[str] = "CacheAppend"
+    default_name: ClassVar[str] = "cache_append"
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        cache, new = self.inputs
+        axis = _axis(self, self.axis, cache.rank)
+        if new.rank != cache.rank or any(d != e for j, (d, e) in enumerate(zip(new.shape, cache.shape)) if j != axis):
+            raise self.fail("inputs[1] shape", new.shape, f"does not match the cache's {cache.shape} off axis {axis}")
+        if new.dtype != cache.dtype:
+            raise self.fail("inputs[1] dtype", new.dtype, f"must be the cache's {cache.dtype}")
+        shape = list(cache.shape)
+        shape[axis] += new.shape[axis]
+        return [OutputSpec(tuple(shape), cache.layout, cache.dtype)]
+
+    def appended_runs(self) -> tuple[int, int, int]:
+        """(runs, offset of the first run in the output [B], stride between runs [B]): run r writes
+        the new rows' bytes (``inputs[1].nbytes // runs`` [B]) at offset + r * stride."""
+        cache, new = self.inputs
+        out = self.outputs[0]
+        axis = self.axis % cache.rank
+        runs = math.prod(out.shape[:axis])
+        inner = math.prod(out.shape[axis + 1 :]) * out.itemsize
+        return runs, cache.shape[axis] * inner, out.shape[axis] * inner
+
+
+@dataclass(frozen=True)
 class Split(Op):
     """Split a tensor along ``axis`` into pieces of the given ``sizes``."""
 
@@ -909,8 +962,12 @@ class Pointwise(Op):
 @dataclass(frozen=True)
 class BatchMatMul(Op):
     """Batched matrix multiply of two activations: a (..., M, K) @ b (..., K, N), or b (..., N, K)
-    with ``transpose_b`` (attention scores Q K^T); the batch dimensions must be equal. The product is
-    multiplied by ``scale`` (dimensionless; 1/sqrt(head size) for attention scores)."""
+    with ``transpose_b`` (attention scores Q K^T). The batch dimensions must be equal, except the last
+    one, where b's may divide a's: item j of b then serves items j * g .. j * g + g - 1 of a
+    (g = a's / b's), grouped-query attention without copying the KV heads (:attr:`group`), as
+    ggml's ``mul_mat`` broadcasts its first operand (``ggml/src/ggml.c``: ``ggml_can_mul_mat``,
+    "verify t0 is broadcastable") and HuggingFace's ``repeat_kv`` numbers the repeated heads. The
+    product is multiplied by ``scale`` (dimensionless; 1/sqrt(head size) for attention scores)."""
 
     transpose_b: bool = False
     scale: float = 1.0
@@ -929,8 +986,9 @@ class BatchMatMul(Op):
             raise self.fail("scale", self.scale, "must be a finite number")
         if a.rank < 2 or b.rank != a.rank:
             raise self.fail("input shapes", (a.shape, b.shape), "need equal ranks >= 2")
-        if a.shape[:-2] != b.shape[:-2]:
-            raise self.fail("input shapes", (a.shape, b.shape), "batch dimensions differ")
+        if a.shape[:-3] != b.shape[:-3] or (a.rank > 2 and a.shape[-3] % b.shape[-3] != 0):
+            raise self.fail("input shapes", (a.shape, b.shape),
+                            "batch dimensions differ (b's last one may divide a's, no other)")
         k_b, n = (b.shape[-1], b.shape[-2]) if self.transpose_b else (b.shape[-2], b.shape[-1])
         if a.shape[-1] != k_b:
             raise self.fail("input shapes", (a.shape, b.shape), f"inner dimensions {a.shape[-1]} and {k_b} differ")
@@ -939,6 +997,12 @@ class BatchMatMul(Op):
     @property
     def macs(self) -> int:
         return math.prod(self.outputs[0].shape) * self.inputs[0].shape[-1]
+
+    @property
+    def group(self) -> int:
+        """Items of a per item of b (1: equal batch dimensions; the query heads per KV head in GQA)."""
+        a, b = self.inputs
+        return a.shape[-3] // b.shape[-3] if a.rank > 2 else 1
 
 
 @dataclass(frozen=True)
@@ -1039,6 +1103,7 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Activation,
     Eltwise,
     Concat,
+    CacheAppend,
     Split,
     Reshape,
     Reorder,

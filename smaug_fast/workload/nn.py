@@ -476,7 +476,8 @@ def swiglu(gate: Tensor, up: Tensor, *, name: str | None = None) -> Tensor:
 def batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, scale: float = 1.0,
                  name: str | None = None) -> Tensor:
     """scale * a @ b over equal batch dimensions (a: ..., M, K; b: ..., K, N or ..., N, K with
-    ``transpose_b``); ``scale`` dimensionless."""
+    ``transpose_b``), except the last, where b's may divide a's (grouped-query attention: no copies
+    of the KV heads; :class:`~smaug_fast.workload.core.BatchMatMul`); ``scale`` dimensionless."""
     from .core import BatchMatMul
 
     return current_graph().add(BatchMatMul, [a, b], name=name, transpose_b=transpose_b, scale=scale).output
@@ -494,7 +495,9 @@ def unrolled_batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, sc
     viewed as (items x M) x K and (items x N) x K matrices (reshapes) and split into the items along
     their rows (one split each); without ``transpose_b``, ``b`` (..., K, N) is transposed to
     (..., N, K) first by one CPU transpose (SMAUG reorders CN weights to NC). The M x N outputs are
-    concatenated along the rows and reshaped to (..., M, N). ``scale`` (dimensionless) multiplies
+    concatenated along the rows and reshaped to (..., M, N). With grouped batch items (b's last batch
+    dimension a divisor of a's: grouped-query attention), item j of b is the weights of a's items
+    j * g .. j * g + g - 1. ``scale`` (dimensionless) multiplies
     ``a`` first, element-wise by a one-element constant repeated to a's shape (SMV's element-wise
     kernels need equal shapes); its value is set in ``graph.constant_values``.
     """
@@ -503,7 +506,9 @@ def unrolled_batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, sc
     g = current_graph()
     base = name or g.unique_name("batch_matmul")
     # the shapes are checked as the batched op checks them (a WorkloadError naming this name)
-    BatchMatMul(name=base, inputs=(a, b), transpose_b=transpose_b, scale=scale).infer()
+    checked = BatchMatMul(name=base, inputs=(a, b), transpose_b=transpose_b, scale=scale)
+    checked.infer()
+    group = checked.group
     batch_shape, (m, k) = a.shape[:-2], a.shape[-2:]
     n = b.shape[-2] if transpose_b else b.shape[-1]
     items = 1
@@ -517,11 +522,12 @@ def unrolled_batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, sc
         perm = (*range(b.rank - 2), b.rank - 1, b.rank - 2)
         b = current_graph().add(Transpose, [b], name=f"{base}/b_transpose", perm=perm).output
 
-    def rows(x: Tensor, r: int, which: str) -> list[Tensor]:
-        x2 = _tensor.reshape(x, (items * r, k), "NC", name=f"{base}/{which}_rows")
-        return _tensor.split(x2, items, axis=0, name=f"{base}/{which}_split") if items > 1 else [x2]
+    def rows(x: Tensor, n_items: int, r: int, which: str) -> list[Tensor]:
+        x2 = _tensor.reshape(x, (n_items * r, k), "NC", name=f"{base}/{which}_rows")
+        return _tensor.split(x2, n_items, axis=0, name=f"{base}/{which}_split") if n_items > 1 else [x2]
 
-    ys = [mat_mul(ai, bi, name=f"{base}/item{i}") for i, (ai, bi) in enumerate(zip(rows(a, m, "a"), rows(b, n, "b")))]
+    a_rows, b_rows = rows(a, items, m, "a"), rows(b, items // group, n, "b")
+    ys = [mat_mul(ai, b_rows[i // group], name=f"{base}/item{i}") for i, ai in enumerate(a_rows)]
     y = _tensor.concat(ys, axis=0, name=f"{base}/concat") if items > 1 else ys[0]
     return _tensor.reshape(y, (*batch_shape, m, n), "X", name=base)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import WorkloadError, describe
-from .core import Concat, Padding, Reorder, Repeat, Reshape, Split, Tensor
+from .core import CacheAppend, Concat, Padding, Reorder, Repeat, Reshape, Split, Tensor
 from .graph import current_graph
 
 _RANK_LAYOUT = {1: "N", 2: "NC", 3: "NTC", 4: "NHWC"}
@@ -61,6 +61,12 @@ def squeeze(x: Tensor, axis: int, *, name: str | None = None) -> Tensor:
 def concat(tensors: Sequence[Tensor], axis: int, *, name: str | None = None) -> Tensor:
     """Concatenate along ``axis``."""
     return current_graph().add(Concat, list(tensors), name=name, axis=axis).output
+
+
+def cache_append(cache: Tensor, new: Tensor, axis: int, *, name: str | None = None) -> Tensor:
+    """``new`` appended to the persistent ``cache`` along ``axis``, in the cache's storage: only the new
+    rows are written (:class:`~smaug_fast.workload.core.CacheAppend`)."""
+    return current_graph().add(CacheAppend, [cache, new], name=name, axis=axis).output
 
 
 def split(x: Tensor, num_or_sizes: int | Sequence[int], axis: int = 0, *, name: str | None = None) -> list[Tensor]:

@@ -7,8 +7,11 @@ Linear layers are inner products on the accelerator (hidden states are (batch x 
 biases are constants of one row, repeated to the activations' shape first as SMAUG broadcasts
 (SMV's element-wise kernels need equal shapes); attention, norms and the other transformer ops run
 on the CPU. In a decode step the KV cache of each layer is a pair of persistent tensors
-(batch x KV heads x kv_len x head size) read every step and concatenated with the new keys and values;
-they are constants of the graph, listed in ``graph.state_tensors`` and left out of ``num_params``.
+(batch x KV heads x kv_len x head size, stored with room for the whole context) read every step, the
+new keys and values appended in place (a CacheAppend writes only them, as on-device runtimes keep
+their caches); they are constants of the graph, listed in ``graph.state_tensors`` and left out of
+``num_params``. Grouped-query attention reads each KV head for its group of query heads, without
+copying it per query head (HuggingFace's eager ``repeat_kv`` copies; llama.cpp does not).
 """
 
 from __future__ import annotations
@@ -223,18 +226,15 @@ def _heads(x: Tensor, c: _Ctx, n: int, name: str) -> Tensor:
 
 
 def _kv(c: _Ctx, x: Tensor, name: str) -> Tensor:
-    """Keys or values with the cached ones in front (decode), expanded to every query head (GQA)."""
+    """Keys or values with the cached ones in front (decode): the new ones appended in place to the
+    layer's persistent cache (:func:`~smaug_fast.workload.tensor.cache_append`). The KV heads are not
+    copied to the query heads: the batched products group them (GQA, as ggml's ``mul_mat`` broadcasts;
+    :class:`~smaug_fast.workload.core.BatchMatMul`)."""
     a = c.a
     if c.kv:
         past = c.g.constant((c.batch, a.kv_heads, c.kv, a.head_dim), name=f"{name}/past", layout="X")
         c.g.state_tensors.add(past.name)
-        x = tensor.concat([past, x], axis=2, name=f"{name}/concat")
-    group = a.heads // a.kv_heads
-    if group > 1:
-        total = c.kv + c.seq
-        x = tensor.reshape(x, (c.batch, a.kv_heads, 1, total, a.head_dim), "X", name=f"{name}/reshape_kv")
-        x = tensor.repeat(x, (1, 1, group, 1, 1), name=f"{name}/repeat_kv")
-        x = tensor.reshape(x, (c.batch, a.heads, total, a.head_dim), "X", name=f"{name}/expand")
+        x = tensor.cache_append(past, x, axis=2, name=f"{name}/append")
     return x
 
 
