@@ -166,7 +166,8 @@ class ModelFamily(Choice):
 
 
 class BatchMatMulMapping(Choice):
-    """Where zoo.transformer's batched matrix products (attention scores and context) run."""
+    """How zoo.transformer's attention runs its batched matrix products (scores and context)."""
 
-    CPU = "cpu"  # one BatchMatMul op, on the CPU (SMV has no batched kernel)
+    FUSED = "fused"  # one Attention op on the CPU: products, mask and softmax fused (flash attention)
+    CPU = "cpu"  # one BatchMatMul op each, on the CPU (SMV has no batched kernel); mask and softmax apart
     INNER_PRODUCTS = "inner_products"  # unrolled: one inner product per batch item, on the accelerator

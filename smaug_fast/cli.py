@@ -231,9 +231,11 @@ def register_generate(subparsers) -> None:
     p.add_argument("--weight-dtype", default="float16", metavar="DTYPE",
                    help="the linear layers' weights in memory: float16 (default, the activations' dtype) or int8 "
                         "(weight-only quantization, dequantized on the accelerator as it loads them)")
-    p.add_argument("--batch-matmul", default="cpu", metavar="WHERE",
-                   help="where attention's batched products run: cpu (default, one BatchMatMul op each) or "
-                        "inner_products (one inner product per batch x head item, on the accelerator)")
+    p.add_argument("--batch-matmul", default="fused", metavar="HOW",
+                   help="how attention runs its batched products: fused (default, one flash-attention op on "
+                        "the CPU), cpu (one BatchMatMul op each, mask and softmax apart: HuggingFace's eager "
+                        "attention) or inner_products (as cpu, one inner product per batch x head item, on the "
+                        "accelerator)")
     p.add_argument("--steps", action="store_true", help="also print every decode step's time")
     p.add_argument("--json", action="store_true", help="print JSON (ttft_s, tpot_s, tokens_per_s, ...)")
     p.set_defaults(func=_cmd_generate)

@@ -1,6 +1,7 @@
 """Batched matmuls on the accelerator (issue 19): nn.unrolled_batch_matmul maps each batch item to an inner
 product, as SMAUG unrolls its attention (python/ops/attention.py), and zoo.transformer(batch_matmul=
-"inner_products") builds attention that way; the default ("cpu") leaves every graph and result as it was."""
+"inner_products") builds attention that way; "cpu" keeps one BatchMatMul op each on the CPU; the default ("fused")
+is one Attention op, the same function."""
 
 from __future__ import annotations
 
@@ -98,22 +99,31 @@ def test_each_item_is_tiled_as_smaug_tiles_an_inner_product():
 @pytest.mark.parametrize("phase", ["prefill", "decode"])
 def test_transformer_mapping_choice(cfg, phase):
     kw = {"seq_len": 5, "batch": 2} if phase == "prefill" else {"kv_len": 5, "batch": 2}
-    cpu = zoo.transformer(cfg, phase, **kw)
-    assert cpu.ops_key() == zoo.transformer(cfg, phase, batch_matmul="cpu", **kw).ops_key()  # the default
+    fused = zoo.transformer(cfg, phase, **kw)
+    assert fused.ops_key() == zoo.transformer(cfg, phase, batch_matmul="fused", **kw).ops_key()  # the default
+    cpu = zoo.transformer(cfg, phase, batch_matmul="cpu", **kw)
     ip = zoo.transformer(cfg, phase, batch_matmul="inner_products", **kw)
     assert not any(op.kind == "batch_matmul" for op in ip.ops)
-    assert ip.macs == cpu.macs and ip.num_params == cpu.num_params + cfg.get("n_layer", cfg.get("num_hidden_layers"))
-    # the same function: every tensor both graphs share, with the same weights and inputs
+    assert not any(op.kind in ("batch_matmul", "softmax", "causal_mask") for op in fused.ops)
+    assert sum(op.kind == "attention" for op in fused.ops) == cfg.get("n_layer", cfg.get("num_hidden_layers"))
+    assert ip.macs == cpu.macs == fused.macs
+    assert ip.num_params == cpu.num_params + cfg.get("n_layer", cfg.get("num_hidden_layers"))
+    assert fused.num_params == cpu.num_params
+    # the same function: every tensor the graphs share, with the same weights and inputs
     out_cpu, v_cpu = run_functional(cpu, seed=4, return_intermediates=True)
-    out_ip, v_ip = run_functional(ip, seed=4, return_intermediates=True)
-    shared = set(v_cpu) & set(v_ip)
-    assert {"lm_head", "h0/attn/softmax" if "n_layer" in cfg else "layers0/self_attn/softmax"} <= shared
-    for name in shared:
-        ref, got = v_cpu[name].astype(np.float64), v_ip[name].astype(np.float64)
-        masked = np.isinf(ref)  # the causal mask's -inf
-        np.testing.assert_array_equal(np.isinf(got), masked, err_msg=name)
-        ref, got = np.where(masked, 0, ref), np.where(masked, 0, got)
-        assert np.abs(got - ref).max() <= 5e-3 * max(np.abs(ref).max(), 1e-3), name
+    for other in (ip, fused):
+        _, v_other = run_functional(other, seed=4, return_intermediates=True)
+        shared = set(v_cpu) & set(v_other)
+        context = "h0/attn/merge" if "n_layer" in cfg else "layers0/self_attn/merge"
+        assert {"lm_head", context} <= shared
+        if other is ip:
+            assert ("h0/attn/softmax" if "n_layer" in cfg else "layers0/self_attn/softmax") in shared
+        for name in shared:
+            ref, got = v_cpu[name].astype(np.float64), v_other[name].astype(np.float64)
+            masked = np.isinf(ref)  # the causal mask's -inf
+            np.testing.assert_array_equal(np.isinf(got), masked, err_msg=name)
+            ref, got = np.where(masked, 0, ref), np.where(masked, 0, got)
+            assert np.abs(got - ref).max() <= 5e-3 * max(np.abs(ref).max(), 1e-3), name
     system = presets.load("soc-2026-lpddr5")
     r = simulate(ip, system)
     rows = [o for o in r.ops if "/scores/item" in o.name or "/context/item" in o.name]

@@ -19,7 +19,8 @@ TINY = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_a
 SYSTEM = presets.load("soc-2026-lpddr5")
 
 #: Every combination of the two options (the first is the default).
-OPTIONS = [("float16", "cpu"), ("int8", "cpu"), ("float16", "inner_products"), ("int8", "inner_products")]
+OPTIONS = [("float16", "fused"), ("int8", "fused"), ("float16", "cpu"), ("int8", "cpu"),
+           ("float16", "inner_products"), ("int8", "inner_products")]
 
 
 # -- simulate_generation -----------------------------------------------------------------------------
@@ -46,13 +47,15 @@ def test_generation_options_change_the_result():
     assert unrolled.ttft_s != base.ttft_s  # not a memo of the default
     assert any(o.kind == "inner_product" and "scores" in o.name for o in unrolled.prefill.ops)
     assert not any(o.kind == "inner_product" and "scores" in o.name for o in base.prefill.ops)
-    assert simulate_generation(TINY, SYSTEM, prompt_len=6, new_tokens=3, batch_matmul="cpu").ttft_s == base.ttft_s
+    assert simulate_generation(TINY, SYSTEM, prompt_len=6, new_tokens=3, batch_matmul="fused").ttft_s == base.ttft_s
+    eager = simulate_generation(TINY, SYSTEM, prompt_len=6, new_tokens=3, batch_matmul="cpu")
+    assert eager.ttft_s != base.ttft_s and any(o.kind == "softmax" for o in eager.prefill.ops)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"batch_matmul": "gpu"}, r"simulate_generation: batch_matmul = 'gpu': must be one of cpu, inner_products"),
+        ({"batch_matmul": "gpu"}, r"simulate_generation: batch_matmul = 'gpu': must be one of fused, cpu, inner_products"),
         ({"batch_matmul": None}, r"simulate_generation: batch_matmul = None: must be one of"),
         ({"batch_matmul": "CPU"}, r"batch_matmul = 'CPU'"),
         ({"weight_dtype": "int4"}, r"simulate_generation: weight_dtype = 'int4'"),
@@ -79,9 +82,9 @@ def test_cli_generate_options_equal_simulate_generation(weight_dtype, batch_matm
                                batch_matmul=batch_matmul)
     assert out["ttft_s"] == want.ttft_s and out["tpot_s"] == want.tpot_s and out["energy_j"] == want.energy_j
     assert (out["weight_dtype"], out["batch_matmul"]) == (weight_dtype, batch_matmul)
-    assert main(argv[:-4]) == 0  # the defaults: float16 weights, batched matmuls on the CPU
+    assert main(argv[:-4]) == 0  # the defaults: float16 weights, fused attention
     default = json.loads(capsys.readouterr().out)
-    assert (default["weight_dtype"], default["batch_matmul"]) == ("float16", "cpu")
+    assert (default["weight_dtype"], default["batch_matmul"]) == ("float16", "fused")
     assert default["ttft_s"] == simulate_generation(str(path), SYSTEM, prompt_len=8, new_tokens=4).ttft_s
 
 
@@ -90,7 +93,7 @@ def test_cli_generate_options_equal_simulate_generation(weight_dtype, batch_matm
     [
         ("--weight-dtype", "int4", "--weight-dtype 'int4': must be one of float16, int8"),
         ("--weight-dtype", "fp16", "--weight-dtype 'fp16': must be one of float16, int8"),
-        ("--batch-matmul", "gpu", "--batch-matmul 'gpu': must be one of cpu, inner_products"),
+        ("--batch-matmul", "gpu", "--batch-matmul 'gpu': must be one of fused, cpu, inner_products"),
     ],
 )
 def test_cli_generate_bad_options(flag, value, message, capsys):
@@ -140,7 +143,7 @@ def test_generation_of_a_sweep_point_equals_simulate_generation(weight_dtype, ba
         ("gpt2", {"weight_dtype": ["int4"]}, r"axes\['weight_dtype'\] value 'int4': must be one of float16, int8"),
         ("gpt2", {"weight_dtype": ["float32"]}, r"axes\['weight_dtype'\] value 'float32': must be one of"),
         ("gpt2", {"weight_dtype": [8]}, r"axes\['weight_dtype'\] value 8: must be one of float16, int8"),
-        ("gpt2", {"batch_matmul": ["gpu"]}, r"axes\['batch_matmul'\] value 'gpu': must be one of cpu, inner_products"),
+        ("gpt2", {"batch_matmul": ["gpu"]}, r"axes\['batch_matmul'\] value 'gpu': must be one of fused, cpu, inner_products"),
         ("gpt2", {"batch_matmul": [True]}, r"axes\['batch_matmul'\] value True: must be one of"),
         ("lenet5", {"weight_dtype": ["int8"]}, r"axes\['weight_dtype'\]: zoo network 'lenet5' takes no weight_dtype"),
         ("lenet5", {"batch_matmul": ["cpu"]}, r"axes\['batch_matmul'\]: zoo network 'lenet5' takes no batch_matmul"),

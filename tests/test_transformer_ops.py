@@ -130,6 +130,57 @@ def test_grouped_batch_matmul_equals_repeated_heads(lead, kv_heads, group, m, k,
         assert g.op("batch_matmul").macs == lead * kv_heads * group * m * n * k  # GQA saves bytes, not MACs
 
 
+def ref_attention(q, k, v, scale, causal):
+    """Softmax attention written out head by head in float64; head h reads KV head h // group."""
+    q, k, v = (x.astype(np.float64) for x in (q, k, v))
+    group = q.shape[-3] // k.shape[-3]
+    tq, tk = q.shape[-2], k.shape[-2]
+    out = np.zeros((*q.shape[:-1], v.shape[-1]))
+    for idx in np.ndindex(*q.shape[:-2]):
+        kv = (*idx[:-1], idx[-1] // group)
+        for i in range(tq):
+            s = np.array([scale * float(q[idx][i] @ k[kv][j]) for j in range(tk)])
+            if causal:
+                s[i + tk - tq + 1:] = -np.inf
+            p = np.exp(s - s.max())
+            out[idx][i] = (p / p.sum()) @ v[kv]
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(kv_heads=st.integers(1, 3), group=st.integers(1, 3), tq=st.integers(1, 5), extra=st.integers(0, 4),
+       d=st.integers(1, 8), dv=st.integers(1, 6), causal=st.booleans(), scale=st.sampled_from([1.0, 0.35]),
+       seed=st.integers(0, 2**16))
+def test_fused_attention_matches_reference(kv_heads, group, tq, extra, d, dv, causal, scale, seed):
+    rng = np.random.default_rng(seed)
+    tk = tq + extra
+    q = rng.normal(size=(2, kv_heads * group, tq, d)).astype(np.float32)
+    k = rng.normal(size=(2, kv_heads, tk, d)).astype(np.float32)
+    v = rng.normal(size=(2, kv_heads, tk, dv)).astype(np.float32)
+    _close(tr.attention(q, k, v, scale, causal), ref_attention(q, k, v, scale, causal), tol=1e-4)
+    with Graph("attention", dtype="float32") as g:
+        y = nn.attention(*(g.input(x.shape, layout="X") for x in (q, k, v)), scale=scale, causal=causal)
+    op = g.op("attention")
+    assert y.shape == (2, kv_heads * group, tq, dv)
+    assert op.scores == 2 * kv_heads * group * tq * tk and op.macs == op.scores * (d + dv)
+
+
+def test_fused_attention_is_the_eager_chain():
+    """One Attention op computes what the batched products, the causal mask and the softmax compute;
+    on the CPU it costs both products' MACs and a register-resident softmax per score."""
+    with Graph("both", dtype="float32") as g:
+        q, k, v = g.input((1, 4, 3, 8), layout="X"), g.input((1, 2, 7, 8), layout="X"), g.input((1, 2, 7, 8), layout="X")
+        nn.attention(q, k, v, scale=0.25, causal=True, name="fused")
+        s = nn.causal_mask(nn.batch_matmul(q, k, transpose_b=True, scale=0.25))
+        nn.batch_matmul(nn.activation(s, "softmax"), v, name="eager")
+    _, vals = run_functional(g, seed=1, return_intermediates=True)
+    _close(vals["fused"], vals["eager"].astype(np.float64), tol=1e-5)
+    fused, scores = g.op("fused"), g.op("batch_matmul")
+    assert fused.macs == scores.macs + g.op("eager").macs
+    system = presets.load("smaug-table2")
+    assert cpu_op_work_s(system, fused) > cpu_op_work_s(system, scores) + cpu_op_work_s(system, g.op("eager"))
+
+
 def test_cache_append_writes_only_the_new_rows():
     """The KV cache append: a concatenation's values in the cache's own storage, only the new rows
     written (one run per head), and the ops after it read the whole cache from that storage."""
@@ -175,6 +226,16 @@ def test_cache_append_writes_only_the_new_rows():
         (lambda: tensor.cache_append(_inp((1, 2, 5, 4)), _inp((1, 2, 1, 4)), axis=4), ["'cache_append'", "axis", "4"]),
         (lambda: nn.batch_matmul(_inp((1, 4, 3, 8)), _inp((1, 3, 5, 8)), transpose_b=True),
          ["'batch_matmul'", "input shapes", "may divide"]),
+        (lambda: nn.attention(_inp((1, 4, 3, 8)), _inp((1, 3, 5, 8)), _inp((1, 3, 5, 8))),
+         ["'attention'", "input shapes", "dividing q's heads"]),
+        (lambda: nn.attention(_inp((1, 4, 3, 8)), _inp((1, 2, 5, 6)), _inp((1, 2, 5, 8))),
+         ["'attention'", "head sizes 8 and 6"]),
+        (lambda: nn.attention(_inp((1, 4, 6, 8)), _inp((1, 2, 5, 8)), _inp((1, 2, 5, 8)), causal=True),
+         ["'attention'", "queries <= keys"]),
+        (lambda: nn.attention(_inp((1, 4, 3, 8)), _inp((1, 2, 5, 8)), _inp((1, 2, 5, 8)), scale=float("nan")),
+         ["'attention'", "scale", "nan"]),
+        (lambda: nn.attention(_inp((4, 3, 8)), _inp((2, 5, 8)), _inp((2, 4, 8))),
+         ["'attention'", "input shapes"]),
     ],
 )
 def test_cache_append_and_gqa_errors(build, words):
@@ -227,6 +288,8 @@ def test_float16_rounds_once():
         (lambda: tr.embedding(np.array([0, 7]), np.ones((5, 2), np.float32)), ["embedding", "indices", "7"]),
         (lambda: tr.rotary(np.ones((2, 3), np.float32)), ["rotary", "x.shape", "(2, 3)"]),
         (lambda: tr.causal_mask(np.ones((3, 2), np.float32)), ["causal_mask", "x.shape", "(3, 2)"]),
+        (lambda: tr.attention(*(np.ones((1, 3, 2, 4), np.float32),) * 2, np.ones((1, 2, 2, 4), np.float32)),
+         ["attention", "shapes"]),
         (lambda: tr.rms_norm(np.ones((2, 3), np.float32), np.ones(3, np.float32), eps=0.0), ["rms_norm", "eps", "0.0"]),
     ],
 )

@@ -229,7 +229,8 @@ def _decoder_pairs(family: str, layers: int, cap: _Capture, attentions, cache, l
     for i in range(layers):
         p = f"h{i}/attn" if family == "gpt2" else f"layers{i}/self_attn"
         keys, vals = _kv(cache, i)
-        pairs.append((f"{p}/softmax", attentions[i].detach().numpy()))
+        if attentions is not None:  # the probabilities (a fused attention op never writes them)
+            pairs.append((f"{p}/softmax", attentions[i].detach().numpy()))
         if decode:  # the cache after the step: the past keys and values with the new ones appended
             pairs += [(f"{p}/key/append", keys), (f"{p}/value/append", vals)]
         else:
@@ -238,7 +239,7 @@ def _decoder_pairs(family: str, layers: int, cap: _Capture, attentions, cache, l
     return pairs
 
 
-@pytest.mark.parametrize("mapping", ["cpu", "inner_products"])
+@pytest.mark.parametrize("mapping", ["fused", "cpu", "inner_products"])
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_decoder_prefill_and_decode_equal_transformers(hf, family, mapping):
     torch, _ = hf
@@ -265,7 +266,8 @@ def test_decoder_prefill_and_decode_equal_transformers(hf, family, mapping):
     cap.close()
     g = zoo.transformer(cfg, "prefill", seq_len=prompt, batch=batch, dtype="float32", batch_matmul=mapping)
     _, values = run_functional(g, inputs(tokens[:, :prompt], 0), weights, return_intermediates=True)
-    pairs = _decoder_pairs(family, layers, cap, res.attentions, _cache_of(res), res.logits, decode=False)
+    probs = None if mapping == "fused" else res.attentions
+    pairs = _decoder_pairs(family, layers, cap, probs, _cache_of(res), res.logits, decode=False)
     _assert_close(_compare(values, pairs), f"{family} prefill ({mapping})")
     past = [_kv(_cache_of(res), i) for i in range(layers)]
 
@@ -282,7 +284,8 @@ def test_decoder_prefill_and_decode_equal_transformers(hf, family, mapping):
         p = f"h{i}/attn" if family == "gpt2" else f"layers{i}/self_attn"
         state[f"{p}/key/past"], state[f"{p}/value/past"] = k, v
     _, values = run_functional(g, inputs(tokens[:, prompt:], prompt), {**weights, **state}, return_intermediates=True)
-    pairs = _decoder_pairs(family, layers, cap, res.attentions, _cache_of(res), res.logits, decode=True)
+    probs = None if mapping == "fused" else res.attentions
+    pairs = _decoder_pairs(family, layers, cap, probs, _cache_of(res), res.logits, decode=True)
     _assert_close(_compare(values, pairs), f"{family} decode ({mapping})")
 
 
@@ -303,7 +306,7 @@ def test_bert_equals_transformers(hf):
         res = model(torch.from_numpy(ids.astype(np.int64)), token_type_ids=torch.from_numpy(types.astype(np.int64)),
                     position_ids=torch.from_numpy(pos.astype(np.int64)), output_attentions=True)
     cap.close()
-    g = zoo.transformer(BERT_2L, seq_len=seq, batch=batch, dtype="float32")
+    g = zoo.transformer(BERT_2L, seq_len=seq, batch=batch, dtype="float32", batch_matmul="cpu")  # probabilities too
     _, values = run_functional(g, {"input_ids": ids, "position_ids": pos, "token_type_ids": types}, weights,
                                return_intermediates=True)
     pairs = [("embeddings/layer_norm", cap.out["embeddings"]), ("pooler/tanh", res.pooler_output.numpy())]
@@ -334,7 +337,7 @@ def test_vit_equals_transformers(hf):
     with torch.no_grad():
         res = model(torch.from_numpy(pixels), output_attentions=True)
     cap.close()
-    g = zoo.transformer(VIT_2L, batch=batch, dtype="float32")
+    g = zoo.transformer(VIT_2L, batch=batch, dtype="float32", batch_matmul="cpu")  # probabilities too
     nhwc = np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
     _, values = run_functional(g, {"pixel_values": nhwc}, weights, return_intermediates=True)
     patches = cap.out["vit.embeddings.patch_embeddings.projection"]  # B x K x n x n

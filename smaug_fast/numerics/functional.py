@@ -47,6 +47,7 @@ import numpy as np
 from ..errors import WorkloadError, describe
 from ..workload import (
     Activation,
+    Attention,
     BatchMatMul,
     CacheAppend,
     BatchNorm,
@@ -269,6 +270,8 @@ def _execute_transformer(op: Op, args: list[np.ndarray]) -> list[np.ndarray] | N
         return [_tr.pointwise(x, op.function)]
     if isinstance(op, BatchMatMul):
         return [_tr.batch_matmul(x, args[1], op.transpose_b, op.scale)]
+    if isinstance(op, Attention):
+        return [_tr.attention(x, args[1], args[2], op.scale, op.causal)]
     if isinstance(op, Transpose):
         return [_tr.transpose(x, op.perm)]
     if isinstance(op, Embedding):

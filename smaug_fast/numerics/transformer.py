@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..kernels import activation as _act
 from ..kernels import transformer as _tr
 from .arrays import _as_array, _f32, _fail, _same_dtype, _store
 
@@ -78,6 +79,30 @@ def batch_matmul(a: np.ndarray, b: np.ndarray, transpose_b: bool = False, scale:
     out = _tr.batch_matmul(_f32(a).reshape(batch, *a.shape[-2:]), _f32(b).reshape(batch // group, *b.shape[-2:]),
                            bool(transpose_b), _scale(fn, scale), np.int64(group))
     return _store(out.reshape(*a.shape[:-2], *out.shape[-2:]), a.dtype)
+
+
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float = 1.0, causal: bool = False) -> np.ndarray:
+    """softmax(scale * q k^T [causally masked]) v over the last two axes, with grouped heads (k and v's
+    head axis, the third from last, may divide q's), all in float32 as a fused kernel keeps them; the
+    output in q's dtype (:class:`~smaug_fast.workload.core.Attention`)."""
+    fn = "attention"
+    q = _as_array(fn, "q", q, min_ndim=3)
+    k = _as_array(fn, "k", k, min_ndim=3)
+    v = _as_array(fn, "v", v, min_ndim=3)
+    _same_dtype(fn, ("q", q), ("k", k), ("v", v))
+    if (k.ndim != q.ndim or v.ndim != q.ndim or q.shape[:-3] != k.shape[:-3] or k.shape[:-1] != v.shape[:-1]
+            or q.shape[-3] % k.shape[-3] or q.shape[-1] != k.shape[-1] or (causal and q.shape[-2] > k.shape[-2])):
+        raise _fail(fn, "shapes", (q.shape, k.shape, v.shape),
+                    "need (..., H, Tq, D), (..., KVH, Tk, D), (..., KVH, Tk, Dv) with KVH dividing H")
+    group = np.int64(q.shape[-3] // k.shape[-3])
+    batch = math.prod(q.shape[:-2])
+    s = _tr.batch_matmul(_f32(q).reshape(batch, *q.shape[-2:]), _f32(k).reshape(batch // group, *k.shape[-2:]),
+                         True, _scale(fn, scale), group)
+    if causal:
+        s = _tr.causal_mask(s)
+    p = _act.activation(s.reshape(-1, s.shape[-1]), _act.SOFTMAX, 0.0, 0.0).reshape(s.shape)
+    out = _tr.batch_matmul(p, _f32(v).reshape(batch // group, *v.shape[-2:]), False, 1.0, group)
+    return _store(out.reshape(*q.shape[:-1], v.shape[-1]), q.dtype)
 
 
 def _scale(fn: str, scale: object) -> float:

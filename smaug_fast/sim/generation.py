@@ -76,7 +76,7 @@ class GenerationResult:
     summed over every decode step; ``prefill`` is the prefill's own :class:`~.result.Result`.
     ``samples`` are the ``kv_len`` values simulated (every step when ``exact``). ``weight_dtype`` (the
     linear layers' weights in memory: the activations' dtype or "int8") and ``batch_matmul`` (where
-    attention's batched products ran) are the workload options it was simulated with.
+    attention ran its batched products) are the workload options it was simulated with.
     """
 
     network: str
@@ -102,7 +102,7 @@ class GenerationResult:
     energy_detail_j: dict[str, float] = field(default_factory=dict)
     macs: int = 0
     weight_dtype: str = "float16"
-    batch_matmul: str = "cpu"
+    batch_matmul: str = "fused"
 
     @property
     def tokens_per_s(self) -> float:
@@ -209,7 +209,7 @@ def _positive(name: str, value: object) -> int:
 
 
 def _step(arch_key: tuple, config, phase: str, seq_len: int, kv_len: int | None, batch: int, dtype: str,
-          system: System, weight_dtype: str | None = None, batch_matmul: str = "cpu") -> Result:
+          system: System, weight_dtype: str | None = None, batch_matmul: str = "fused") -> Result:
     """One phase's Result, memoized on the architecture, the lengths, the dtypes, the batched-matmul
     mapping and the system."""
     from ..zoo.transformer import transformer
@@ -278,7 +278,7 @@ def _weighted_ops(results: list[Result], weights: np.ndarray) -> tuple[OpResult,
 
 def simulate_generation(config, system: System | None = None, *, prompt_len: int, new_tokens: int, batch: int = 1,
                         exact: bool = False, samples: int = DEFAULT_SAMPLES, dtype: str = "float16",
-                        weight_dtype: str | None = None, batch_matmul: str = "cpu") -> GenerationResult:
+                        weight_dtype: str | None = None, batch_matmul: str = "fused") -> GenerationResult:
     """Generate ``new_tokens`` tokens after a ``prompt_len``-token prompt for ``batch`` sequences.
 
     ``config``: a decoder's config (a shipped name such as ``"tinyllama-1.1b"`` or ``"gpt2"``, a dict,
@@ -286,8 +286,10 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
     ``soc-2026-lpddr5`` preset. ``exact``: simulate every decode step (default: ``samples`` of them,
     the rest interpolated; module docstring). ``dtype``, ``weight_dtype``: as
     :func:`smaug_fast.zoo.transformer` takes them (``weight_dtype="int8"``: weight-only quantization).
-    ``batch_matmul``: where attention's batched products run, as :func:`smaug_fast.zoo.transformer`
-    takes it: "cpu" (default) or "inner_products" (unrolled onto the accelerator).
+    ``batch_matmul``: how attention runs its batched products, as :func:`smaug_fast.zoo.transformer`
+    takes it: "fused" (default, one flash-attention op on the CPU), "cpu" (HuggingFace's eager
+    attention: batched products, mask and softmax apart) or "inner_products" (those products unrolled
+    onto the accelerator).
 
     Raises WorkloadError for lengths < 1, a bad ``weight_dtype`` or ``batch_matmul``, a context (``prompt_len + new_tokens - 1``) beyond the model's
     maximum, an encoder config (BERT, ViT) or a bad config; ConfigError for a bad system or samples.
@@ -336,7 +338,7 @@ def simulate_generation(config, system: System | None = None, *, prompt_len: int
 
 def _generate(cfg: dict, arch_key: tuple, name: str, prompt_len: int, new_tokens: int, batch: int, exact: bool,
               samples: int, dtype: str, system: System, weight_dtype: str | None = None,
-              batch_matmul: str = "cpu") -> GenerationResult:
+              batch_matmul: str = "fused") -> GenerationResult:
     """The generation of :func:`simulate_generation`, its arguments checked (memoized there)."""
     prefill = _step(arch_key, cfg, "prefill", prompt_len, None, batch, dtype, system, weight_dtype, batch_matmul)
     kv = np.arange(prompt_len, prompt_len + new_tokens - 1, dtype=np.int64)

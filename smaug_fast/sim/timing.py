@@ -24,6 +24,7 @@ from ..kernels.network import run_network
 from ..memo import memoized
 from ..memory import DRAM
 from ..workload.core import (
+    Attention,
     BatchMatMul,
     CacheAppend,
     CausalMask,
@@ -165,6 +166,13 @@ CPU_FLOPS_PER_ELEM: dict[type, dict[str, float] | float] = {
 CPU_MAC_WORK = ((OpKind.LOAD, 2.0), (OpKind.MUL, 1.0), (OpKind.ADD, 1.0))
 
 
+#: One score of a fused attention's softmax, kept in registers (no load or store: the scores never
+#: reach memory): a compare for the running maximum, a subtraction, the exponential (15 operations:
+#: SiLU's 17 in CPU_FLOPS_PER_ELEM less its add and divide), the running sum, the rescale of the
+#: accumulator and the scaling of the score.
+_SOFTMAX_WORK = ((OpKind.ADD, 20.0),)
+
+
 def _elementwise_work(flops: float) -> tuple:
     """One output element of a scalar fp32 loop of ``flops`` operations: a load, the operations, a store."""
     return ((OpKind.LOAD, 1.0), (OpKind.ADD, flops), (OpKind.STORE, 1.0))
@@ -178,6 +186,8 @@ def _transformer_cpu_cycles(system: System, op: Op) -> float | None:
     cpu = system.cpu
     if isinstance(op, BatchMatMul):
         return op.macs * loop_cycles(CPU_MAC_WORK, cpu)
+    if isinstance(op, Attention):  # both products, and the online softmax of every score
+        return op.macs * loop_cycles(CPU_MAC_WORK, cpu) + op.scores * loop_cycles(_SOFTMAX_WORK, cpu)
     if isinstance(op, Embedding):
         rows = op.inputs[0].size
         return rows * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle

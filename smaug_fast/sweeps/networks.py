@@ -163,7 +163,7 @@ def graph_of(source, workload: dict | None = None) -> Graph:
         return SIM_CACHE.get("sweep_graphs", key, lambda: zoo.transformer(
             source.config, phase, seq_len=workload.get("seq_len"), kv_len=workload.get("kv_len"),
             batch=workload.get("batch", 1), weight_dtype=workload.get("weight_dtype"),
-            batch_matmul=workload.get("batch_matmul", "cpu")), 64)
+            batch_matmul=workload.get("batch_matmul", "fused")), 64)
     return SIM_CACHE.get("sweep_graphs", key, lambda: zoo.load(source, batch=workload.get("batch", 1)), 64)
 
 
@@ -176,7 +176,7 @@ def generation_of(source: TransformerSource, system, workload: dict):
     return simulate_generation(source.config, system, prompt_len=workload.get("seq_len", 128),
                                new_tokens=workload["new_tokens"], batch=workload.get("batch", 1),
                                weight_dtype=workload.get("weight_dtype"),
-                               batch_matmul=workload.get("batch_matmul", "cpu"))
+                               batch_matmul=workload.get("batch_matmul", "fused"))
 
 
 def check_workload_axes(networks: list[Network], axes: dict, per_op: bool) -> None:

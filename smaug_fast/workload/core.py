@@ -1093,6 +1093,56 @@ class CausalMask(Op):
         return [OutputSpec(x.shape, x.layout, x.dtype)]
 
 
+@dataclass(frozen=True)
+class Attention(Op):
+    """Scaled dot-product attention in one op, as flash-attention kernels run it: inputs q (..., H, Tq,
+    D), k (..., KVH, Tk, D), v (..., KVH, Tk, Dv), Tq <= Tk, KVH dividing H (each KV head serves
+    H / KVH consecutive query heads: grouped-query attention); output softmax(scale * q k^T [+ causal
+    mask]) v, (..., H, Tq, Dv). The scores and probabilities never reach memory: the op reads q, k and
+    v and writes the output (llama.cpp's ``ggml_flash_attn_ext``, which its CPU backend runs by default;
+    PyTorch's ``scaled_dot_product_attention``). ``causal``: query i sees keys j <= i + Tk - Tq (the
+    queries are the last Tq positions of the context, as :class:`CausalMask`)."""
+
+    scale: float = 1.0
+    causal: bool = False
+
+    kind: ClassVar[str] = "attention"
+    smaug_type: ClassVar[str] = "Attention"
+    default_name: ClassVar[str] = "attention"
+    arity: ClassVar[tuple[int, int | None]] = (3, 3)
+
+    def infer(self) -> list[OutputSpec]:
+        self.check_arity()
+        q, k, v = self.inputs
+        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale):
+            raise self.fail("scale", self.scale, "must be a finite number")
+        if not isinstance(self.causal, bool):
+            raise self.fail("causal", self.causal, "must be True or False")
+        shapes = (q.shape, k.shape, v.shape)
+        if q.rank < 3 or k.rank != q.rank or v.rank != q.rank:
+            raise self.fail("input shapes", shapes, "need equal ranks >= 3 (..., heads, tokens, head size)")
+        if q.shape[:-3] != k.shape[:-3] or k.shape[:-1] != v.shape[:-1] or q.shape[-3] % k.shape[-3]:
+            raise self.fail("input shapes", shapes, "k and v need equal heads and tokens, dividing q's heads")
+        if q.shape[-1] != k.shape[-1]:
+            raise self.fail("input shapes", shapes, f"head sizes {q.shape[-1]} and {k.shape[-1]} differ")
+        if self.causal and q.shape[-2] > k.shape[-2]:
+            raise self.fail("input shapes", shapes, "causal attention needs queries <= keys")
+        return [OutputSpec((*q.shape[:-1], v.shape[-1]), "X", q.dtype)]
+
+    @property
+    def scores(self) -> int:
+        """Query-key pairs scored (the softmax's elements; the causal ones included)."""
+        q, k, _ = self.inputs
+        return math.prod(q.shape[:-1]) * k.shape[-2]
+
+    @property
+    def macs(self) -> int:
+        """Both products: q k^T and the probabilities times v (masked pairs included, as the batched
+        products count them)."""
+        q, k, v = self.inputs
+        return self.scores * (q.shape[-1] + v.shape[-1])
+
+
 #: Every operator class, by kind (pooling, activations and eltwise share a class each).
 OP_CLASSES: tuple[type[Op], ...] = (
     Convolution,
@@ -1113,6 +1163,7 @@ OP_CLASSES: tuple[type[Op], ...] = (
     RMSNorm,
     Pointwise,
     BatchMatMul,
+    Attention,
     Transpose,
     Embedding,
     Rotary,

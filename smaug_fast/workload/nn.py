@@ -483,6 +483,16 @@ def batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, scale: floa
     return current_graph().add(BatchMatMul, [a, b], name=name, transpose_b=transpose_b, scale=scale).output
 
 
+def attention(q: Tensor, k: Tensor, v: Tensor, *, scale: float = 1.0, causal: bool = False,
+              name: str | None = None) -> Tensor:
+    """softmax(scale * q k^T, causally masked if ``causal``) v in one op that writes only its output
+    (flash-attention style; grouped-query when k and v have fewer heads than q):
+    :class:`~smaug_fast.workload.core.Attention`. ``scale`` dimensionless."""
+    from .core import Attention
+
+    return current_graph().add(Attention, [q, k, v], name=name, scale=scale, causal=causal).output
+
+
 def unrolled_batch_matmul(a: Tensor, b: Tensor, *, transpose_b: bool = False, scale: float = 1.0,
                           name: str | None = None) -> Tensor:
     """``batch_matmul`` as SMAUG maps a batched product: one inner product per batch item, which the

@@ -192,7 +192,7 @@ class _Ctx:
     kv: int
     phase: Phase
     wdtype: str  # dtype of the linear layers' weights (the graph's, or int8: weight-only quantization)
-    bmm: BatchMatMulMapping = BatchMatMulMapping.CPU  # attention's batched products: one op, or unrolled
+    bmm: BatchMatMulMapping = BatchMatMulMapping.FUSED  # attention: fused, batched products, or unrolled
 
     def batch_matmul(self, a: Tensor, b: Tensor, **kwargs) -> Tensor:
         """The batched product of attention, as one op (CPU) or one inner product per item."""
@@ -254,10 +254,14 @@ def _attention(c: _Ctx, x: Tensor, p: str, *, fused: bool, bias: bool, causal: b
         q = nn.rotary(q, offset=c.kv, theta=a.theta, name=f"{p}/q_rotary")
         k = nn.rotary(k, offset=c.kv, theta=a.theta, name=f"{p}/k_rotary")
     k, v = _kv(c, k, f"{p}/key"), _kv(c, v, f"{p}/value")
-    s = c.batch_matmul(q, k, transpose_b=True, scale=1.0 / _pymath.sqrt(a.head_dim), name=f"{p}/scores")
-    if causal and c.seq > 1:
-        s = nn.causal_mask(s, name=f"{p}/causal_mask")
-    ctx = c.batch_matmul(nn.activation(s, "softmax", name=f"{p}/softmax"), v, name=f"{p}/context")
+    scale = 1.0 / _pymath.sqrt(a.head_dim)
+    if c.bmm is BatchMatMulMapping.FUSED:
+        ctx = nn.attention(q, k, v, scale=scale, causal=causal and c.seq > 1, name=f"{p}/attention")
+    else:
+        s = c.batch_matmul(q, k, transpose_b=True, scale=scale, name=f"{p}/scores")
+        if causal and c.seq > 1:
+            s = nn.causal_mask(s, name=f"{p}/causal_mask")
+        ctx = c.batch_matmul(nn.activation(s, "softmax", name=f"{p}/softmax"), v, name=f"{p}/context")
     ctx = nn.transpose(ctx, (0, 2, 1, 3), name=f"{p}/merge")
     ctx = tensor.reshape(ctx, (c.rows, a.hidden), "NC", name=f"{p}/merge_reshape")
     return _linear(c, ctx, a.hidden, f"{p}/o_proj", bias)
@@ -382,7 +386,7 @@ _BUILDERS = {ModelFamily.GPT2: _gpt2, ModelFamily.BERT: _bert, ModelFamily.LLAMA
 
 def transformer(config: object, phase: str = "prefill", *, seq_len: int | None = None, kv_len: int | None = None,
                 batch: int = 1, dtype: str = "float16", weight_dtype: str | None = None,
-                batch_matmul: str = "cpu", name: str | None = None) -> Graph:
+                batch_matmul: str = "fused", name: str | None = None) -> Graph:
     """The graph of one forward pass of a transformer.
 
     ``config``: a HuggingFace-style config dict, the path of a config.json, or a shipped name
@@ -395,10 +399,14 @@ def transformer(config: object, phase: str = "prefill", *, seq_len: int | None =
     parameter; ``num_params`` unchanged), dequantized with one scale per output channel where they are
     used (on the accelerator as its scratchpads take them in; see ``SMV``); norms, biases, untied and
     position embeddings, ViT's patch convolution and the KV cache stay in ``dtype``.
-    ``batch_matmul``: where attention's batched products (scores Q K^T and context P V) run: "cpu"
-    (one BatchMatMul op each, SMV having no batched kernel) or "inner_products" (unrolled, one inner
-    product per batch x head item, which the accelerator runs: :func:`~smaug_fast.workload.nn.unrolled_batch_matmul`;
-    the graph then holds one more one-element constant per layer, the score scale).
+    ``batch_matmul``: how attention runs its batched products (scores Q K^T and context P V): "fused"
+    (the default: one :class:`~smaug_fast.workload.core.Attention` op on the CPU that never writes the
+    scores, as on-device runtimes run flash attention: llama.cpp's CPU backend by default), "cpu" (one
+    BatchMatMul op each on the CPU, SMV having no batched kernel, with the causal mask and the softmax
+    as ops of their own between them: HuggingFace's eager attention) or "inner_products" (as "cpu",
+    the products unrolled into one inner product per batch x head item, which the accelerator runs:
+    :func:`~smaug_fast.workload.nn.unrolled_batch_matmul`; the graph then holds one more one-element
+    constant per layer, the score scale).
     Bad configs, lengths and dtypes are WorkloadErrors naming the key and value.
     """
     cfg = load_config(config)
