@@ -160,7 +160,7 @@ def clear_caches(tiling: bool = True) -> None:
 
 #: The tables that depend on the ops and the accelerator only.
 _TILING_TABLES = ("lowering", "network_plan", "tiling_plans", "tile_shapes", "tile_costs", "schedule_costs",
-                  "tile_boxes", "tile_storage_bytes")
+                  "tile_boxes", "tile_storage_bytes", "tile_buffer_offsets")
 
 
 def tensor_bytes(ops: OpsKey) -> int:

@@ -232,7 +232,17 @@ def _load_rows(inv, low: OpLowering, mem, modes, sched, costs, line: int) -> tup
 
 def _invocation_rows(op: Op, low: OpLowering, mem, memsys, nacc: int, accelerator):
     """(acc_ptr int64[nacc + 1], inv float64[n, INV_N], costs): an op's invocations grouped by
-    accelerator, issue order kept within each (SMAUG dispatches tiles round-robin)."""
+    accelerator, issue order kept within each (SMAUG dispatches tiles round-robin). Where every tile
+    moves by DMA and the flushes are delays only, nothing of the memory pass enters them: they are
+    memoized on the op's signature (a network's repeated layers share them)."""
+    modes = memsys.modes
+    if not memsys.flush_writes_back and all(m is TransferMode.DMA for m in modes.values()):
+        key = (op.signature, accelerator, nacc, memsys)
+        return SIM_CACHE.get("invocation_rows", key, lambda: _rows(op, low, mem, memsys, nacc, accelerator), 4096)
+    return _rows(op, low, mem, memsys, nacc, accelerator)
+
+
+def _rows(op: Op, low: OpLowering, mem, memsys, nacc: int, accelerator):
     modes = memsys.modes
     sched, costs = schedule_costs(op, accelerator, nacc)
     inv = np.zeros((len(sched), _kn.INV_N))

@@ -154,7 +154,7 @@ class CopyStats:
         runs = np.asarray(runs, dtype=float)
         nbytes = np.asarray(nbytes, dtype=float)
         # [tiles, configs, 5]: l2_hits, dram_bytes, l1_accesses, l2_accesses, dram_write_bytes
-        cols = np.tensordot(d, _COPY_COLUMNS, axes=([2, 3], [0, 1])).astype(float)
+        cols = (d.reshape(*d.shape[:2], -1) @ _COPY_COLUMNS.reshape(-1, 5)).astype(float)
         return [CopyStats(runs, nbytes, *np.ascontiguousarray(cols[:, c].T)) for c in range(d.shape[1])]
 
 
@@ -207,6 +207,15 @@ def _storage_bytes(tile_sizes: tuple[tuple[int, ...], ...], alignment: int, item
     for m in mesh[:-1]:
         elems = elems * m
     return elems.ravel() * itemsize
+
+
+@memoized("tile_buffer_offsets", limit=4096)
+def _buffer_offsets(tile_sizes: tuple, alignment: int, itemsize: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(bytes of each tile's buffer, its offset in the block of page-aligned buffers, the block's
+    bytes [B])."""
+    sizes = _storage_bytes(tile_sizes, alignment, itemsize)
+    padded = (sizes + _ALIGN - 1) // _ALIGN * _ALIGN + _ALIGN
+    return sizes, np.concatenate([[0], np.cumsum(padded)[:-1]]).astype(np.int64), int(padded.sum())
 
 
 def tile_boxes(tiling: TensorTiling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -445,12 +454,10 @@ class MemoryPass:
 
     def _tiles_region(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
         """(key, base of each tile buffer, size of each [B]): one block of page-aligned buffers."""
-        sizes = tile_storage_bytes(low.plan.tensor(role), low.itemsize_of(role))
-        padded = (sizes + _ALIGN - 1) // _ALIGN * _ALIGN + _ALIGN
+        tiling = low.plan.tensor(role)
+        sizes, offsets, total = _buffer_offsets(tiling.sizes, tiling.alignment, low.itemsize_of(role))
         key = ("tiles", op.name, role)
-        base = self.alloc.get(key, int(padded.sum()))
-        offsets = np.concatenate([[0], np.cumsum(padded)[:-1]])
-        return key, base + offsets, sizes
+        return key, self.alloc.get(key, total) + offsets, sizes
 
     def _tensor(self, name: str, nbytes: int) -> tuple[object, int]:
         key = ("tensor", self.storage_of.get(name, name))
