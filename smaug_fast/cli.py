@@ -696,14 +696,29 @@ REGISTRY = [register_run, register_generate, register_sweep, register_scenario, 
             register_scalesim]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked, since ``importlib.metadata`` costs about
+    30 ms at every start of every command otherwise. Prints what argparse's ``version`` action prints."""
 
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show program's version number and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        formatter = parser._get_formatter()
+        formatter.add_text(f"smaug-fast {__version__}")
+        parser._print_message(formatter.format_help(), sys.stdout)
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smaug-fast",
         description="Latency and energy of DNN inference on an SoC with accelerators (SMAUG in a second).",
     )
-    parser.add_argument("--version", action="version", version=f"smaug-fast {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in REGISTRY:
         register(subparsers)
