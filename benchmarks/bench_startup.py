@@ -7,7 +7,8 @@ so no console-script shim such as pyenv's is timed); the best wall time is print
 and the bare interpreter's (``python -c pass``). Targets (issue 16): ``import smaug_fast`` and
 ``--help`` under 0.2 s; ``smaug-fast scalesim`` on a one-layer topology (SCALE-Sim's ``test.csv``
 first layer on its ``scale.cfg``: 32x32 weight-stationary, 64 KB scratchpads) under 0.5 s with a
-warm Numba kernel cache. One untimed run of each command comes first: it fills the kernel cache and
+warm Numba kernel cache, with its time split into phases (NumPy, SciPy, Numba, Numba's first cache
+load, the command itself) to show what is left. One untimed run of each command comes first: it fills the kernel cache and
 writes the ``.pyc`` files, as any installed copy has them (``PYTHONDONTWRITEBYTECODE`` is cleared
 for every run, else each one would compile the package's sources again).
 """
@@ -72,6 +73,38 @@ def commands(folder: Path) -> dict[str, tuple[list[str], float | None]]:
     }
 
 
+#: Where the scalesim command's time goes, phase by phase in one fresh interpreter (printed as ms):
+#: NumPy, the SciPy module Numba imports when it first loads a cached kernel (``numba.np.arraymath``
+#: checks for BLAS with ``scipy.linalg.cython_blas``, which imports all of ``scipy.linalg``), Numba,
+#: Numba's target-context refresh (its registries; every first cache load does it), then the command.
+PHASES = """
+import contextlib, io, sys, time
+t = [time.perf_counter()]
+import numpy
+t.append(time.perf_counter())
+import scipy.linalg.cython_blas
+t.append(time.perf_counter())
+import numba
+t.append(time.perf_counter())
+from numba.core.registry import cpu_target
+cpu_target.target_context.refresh()
+t.append(time.perf_counter())
+from smaug_fast.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(sys.argv[1:])
+t.append(time.perf_counter())
+print(" ".join(str(b - a) for a, b in zip(t, t[1:])))
+"""
+PHASE_NAMES = ("numpy", "scipy.linalg (via numba)", "numba", "numba target refresh", "smaug-fast scalesim itself")
+
+
+def phases(scalesim: list[str], repeat: int, env: dict[str, str]) -> list[float]:
+    """Best time [s] of each phase of :data:`PHASES` over ``repeat`` fresh interpreters."""
+    runs = [subprocess.run([sys.executable, "-c", PHASES, *scalesim[3:]], check=True, capture_output=True,
+                           text=True, env=env).stdout.split() for _ in range(repeat)]
+    return [min(float(r[i]) for r in runs) for i in range(len(PHASE_NAMES))]
+
+
 def best(cmd: list[str], repeat: int, env: dict[str, str]) -> float:
     times = []
     for _ in range(repeat):
@@ -93,6 +126,10 @@ def main() -> int:
             seconds = best(cmd, args.repeat, env)
             verdict = "" if target is None else f"  target {target * 1e3:.0f} ms: {'met' if seconds < target else 'missed'}"
             print(f"{name:<34} {seconds * 1e3:8.1f} ms{verdict}")
+        print("smaug-fast scalesim (one layer), phase by phase (best of each):")
+        for name, seconds in zip(PHASE_NAMES, phases(commands(Path(tmp))["smaug-fast scalesim (one layer)"][0],
+                                                     args.repeat, env)):
+            print(f"  {name:<32} {seconds * 1e3:8.1f} ms")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
