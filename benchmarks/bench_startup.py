@@ -1,6 +1,7 @@
 """Start-up time: ``import smaug_fast``, ``smaug-fast --help`` and ``smaug-fast scalesim`` on one layer.
 
     python benchmarks/bench_startup.py [--repeat N]
+    python benchmarks/ab.py REV benchmarks/bench_startup.py [--repeat N]   # against an earlier commit
 
 Each command runs ``--repeat`` times in a fresh interpreter (``python -c``, ``python -m smaug_fast``,
 so no console-script shim such as pyenv's is timed); the best wall time is printed beside its target
@@ -119,8 +120,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    import smaug_fast
+
+    root = Path(smaug_fast.__file__).resolve().parents[1]
+    if root != Path(__file__).resolve().parents[1]:  # under benchmarks/ab.py: time that tree, not this one
+        env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+    print(f"smaug_fast from {root}; load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # not the repository, whose smaug_fast/ would come first on python -m's path
         for name, (cmd, target) in commands(Path(tmp)).items():
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)  # warm: kernels, .pyc
             seconds = best(cmd, args.repeat, env)
@@ -130,6 +137,7 @@ def main() -> int:
         for name, seconds in zip(PHASE_NAMES, phases(commands(Path(tmp))["smaug-fast scalesim (one layer)"][0],
                                                      args.repeat, env)):
             print(f"  {name:<32} {seconds * 1e3:8.1f} ms")
+        os.chdir(root)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
