@@ -1,7 +1,5 @@
 """``python -m smaug_fast`` is the ``smaug-fast`` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -198,3 +198,24 @@ def test_hostile_configs_are_named_errors(tmp_path, edit, message):
     path.write_bytes(b"\xff" + path.read_bytes())
     with pytest.raises(ConfigError, match=r"is not UTF-8 text"):
         read_config(path)
+
+
+def test_scalesim_loads_only_the_systolic_kernels(tmp_path):
+    """Issue 16: `smaug-fast scalesim` starts fast because it imports the systolic model and its kernels
+    only: not SMV, tiling, the workload API, the memory models, the simulator, xarray or pandas."""
+    import subprocess
+    import sys
+
+    cfg = _write(tmp_path, "c.cfg", CFG.format(df="ws", mode="CALC"))
+    topo = _write(tmp_path, "t.csv", TOPO)
+    heavy = ("smaug_fast.accelerators.base", "smaug_fast.accelerators.smv", "smaug_fast.accelerators.systolic_array",
+             "smaug_fast.tiling", "smaug_fast.workload", "smaug_fast.memory", "smaug_fast.sim",
+             "smaug_fast.kernels.cache", "smaug_fast.kernels.dram", "xarray", "pandas")
+    code = ("import sys, contextlib, io\n"
+            "from smaug_fast.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['scalesim', '-c', {str(cfg)!r}, '-t', {str(topo)!r}, '-o', {str(tmp_path / 'out')!r}]) == 0\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+            "print('smaug_fast.kernels.systolic' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True"], out.stdout
