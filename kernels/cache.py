@@ -780,6 +780,25 @@ def flush_range(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack
 
 
 @jit(_nrt=False, error_model="numpy")
+def invalidate_range(addr, nbytes, cfg, tags, stamp, dirty, cnt):
+    """Invalidate every line of ``[addr, addr + nbytes)`` at every level without writing anything back:
+    ``flush_range`` with ``discard``, in a kernel of its own that never reaches the request engine
+    (``_process``), so that a simulation that only invalidates does not compile it (issue 16)."""
+    end = addr + nbytes
+    for j in range(cfg.shape[0]):
+        shift = cfg[j, C_SHIFT]
+        ways = cfg[j, C_WAYS]
+        base = cfg[j, C_BASE]
+        for line in range(addr >> shift, ((end - 1) >> shift) + 1):
+            e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
+            if e >= 0:
+                tags[e] = -1
+                stamp[e] = -1
+                dirty[e] = 0
+                cnt[j, N_INVAL] += 1
+
+
+@jit(_nrt=False, error_model="numpy")
 def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that

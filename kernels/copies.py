@@ -96,7 +96,6 @@ def _strides(shape):
     return strides
 
 
-@jit
 def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
                cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """Copy every tile of a tensor between the host tensor and the tile buffers, through the caches.
@@ -112,55 +111,88 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
 
     Returns (runs int64[T], nbytes int64[T], delta int64[T, levels + 1, CNT_N]): the contiguous runs
     (memcpy calls) and bytes of each tile, and the change of every counter while copying it.
+
+    Where ``cache.copy_runs_ok``, each tile's runs go to ``cache.copy_runs`` as their first source and
+    destination lines and line counts (:func:`_copy_tiles_runs`); elsewhere they become one access per
+    line through ``cache.run_accesses`` (:func:`_copy_tiles_lines`). Two kernels, chosen here: a first
+    run compiles the line-by-line engine only when a hierarchy needs it (issue 16).
     """
+    state = (cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
+    if _cache.copy_runs_ok(cfg, glob, memo):
+        return _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather, *state)
+    return _copy_tiles_lines(shape, esize, host_base, origins, sizes, buf_bases, gather, *state)
+
+
+@jit(inline="always")
+def _tile_buffers(shape, origins, sizes, t_count, cnt):
+    """Scratch run buffers sized for the tile of most runs, and the per-tile outputs."""
+    rmost = _most_runs(shape, origins, sizes)
+    bufs = (np.empty(rmost, np.int64), np.empty(rmost, np.int64), np.empty(rmost, np.int64),
+            np.empty(rmost, np.int64))
+    return (bufs, np.zeros(t_count, np.int64), np.zeros(t_count, np.int64),
+            np.zeros((t_count, cnt.shape[0], cnt.shape[1]), np.int64))
+
+
+@jit
+def _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather,
+                     cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
+    """:func:`copy_tiles` on the run path (``cache.copy_runs_ok`` holds)."""
     t_count = origins.shape[0]
-    nd = shape.shape[0]
     shift = cfg[0, _cache.C_SHIFT]
     strides = _strides(shape)
-    # the run path, ``cache.copy_runs``, takes each run's first source and destination line and their
-    # counts; elsewhere the runs become one access per line (a scratch buffer of one tile's accesses)
-    fast = _cache.copy_runs_ok(cfg, glob, memo)
-    rmost = _most_runs(shape, origins, sizes)
-    r_src = np.empty(rmost, np.int64)
-    r_dst = np.empty(rmost, np.int64)
-    r_ns = np.empty(rmost, np.int64)
-    r_nd = np.empty(rmost, np.int64)
-    addr = np.empty(1, np.int64)
-    rw = np.empty(1, np.uint8)
-    one = np.ones(1, np.int32)
-    runs_out = np.zeros(t_count, np.int64)
-    bytes_out = np.zeros(t_count, np.int64)
-    delta = np.zeros((t_count, cnt.shape[0], cnt.shape[1]), np.int64)
+    (r_src, r_dst, r_ns, r_nd), runs_out, bytes_out, delta = _tile_buffers(shape, origins, sizes, t_count, cnt)
     before = np.empty_like(cnt)
-    idx = np.empty(nd, np.int64)
+    idx = np.empty(shape.shape[0], np.int64)
     for t in range(t_count):
         nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
                                       strides, idx, r_src, r_dst, r_ns, r_nd)
         before[:, :] = cnt
-        if fast:
-            _cache.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, cfg, glob, tags, stamp, dirty, cnt)
-        else:
-            k = 0
-            for r in range(nruns):
-                k += r_ns[r] + r_nd[r]
-            if addr.shape[0] < k:
-                addr = np.empty(k, np.int64)
-                rw = np.empty(k, np.uint8)
-            k = 0
-            for r in range(nruns):
-                for c in range(max(r_ns[r], r_nd[r])):
-                    if c < r_ns[r]:
-                        addr[k] = (r_src[r] + c) << shift
-                        rw[k] = 0
-                        k += 1
-                    if c < r_nd[r]:
-                        addr[k] = (r_dst[r] + c) << shift
-                        rw[k] = 1
-                        k += 1
-            if k:
-                # np.int64(0), not 0: a literal would compile a second copy of run_accesses (issue 16)
-                _cache.run_accesses(addr[:k], rw[:k], one, np.int64(1) << shift, np.int64(0), cfg, glob, tags,
-                                    stamp, dirty, cnt, stack, memo, rec, np.int64(0))
+        _cache.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, cfg, glob, tags, stamp, dirty, cnt)
+        delta[t] = cnt - before
+        runs_out[t] = nruns
+        bytes_out[t] = nruns * run_bytes
+    return runs_out, bytes_out, delta
+
+
+@jit
+def _copy_tiles_lines(shape, esize, host_base, origins, sizes, buf_bases, gather,
+                      cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
+    """:func:`copy_tiles` line by line: each tile's runs as alternating source and destination line
+    accesses (a scratch buffer of one tile's accesses) through ``cache.run_accesses``."""
+    t_count = origins.shape[0]
+    shift = cfg[0, _cache.C_SHIFT]
+    strides = _strides(shape)
+    (r_src, r_dst, r_ns, r_nd), runs_out, bytes_out, delta = _tile_buffers(shape, origins, sizes, t_count, cnt)
+    addr = np.empty(1, np.int64)
+    rw = np.empty(1, np.uint8)
+    one = np.ones(1, np.int32)
+    before = np.empty_like(cnt)
+    idx = np.empty(shape.shape[0], np.int64)
+    for t in range(t_count):
+        nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
+                                      strides, idx, r_src, r_dst, r_ns, r_nd)
+        before[:, :] = cnt
+        k = 0
+        for r in range(nruns):
+            k += r_ns[r] + r_nd[r]
+        if addr.shape[0] < k:
+            addr = np.empty(k, np.int64)
+            rw = np.empty(k, np.uint8)
+        k = 0
+        for r in range(nruns):
+            for c in range(max(r_ns[r], r_nd[r])):
+                if c < r_ns[r]:
+                    addr[k] = (r_src[r] + c) << shift
+                    rw[k] = 0
+                    k += 1
+                if c < r_nd[r]:
+                    addr[k] = (r_dst[r] + c) << shift
+                    rw[k] = 1
+                    k += 1
+        if k:
+            # np.int64(0), not 0: a literal would compile a second copy of run_accesses (issue 16)
+            _cache.run_accesses(addr[:k], rw[:k], one, np.int64(1) << shift, np.int64(0), cfg, glob, tags,
+                                stamp, dirty, cnt, stack, memo, rec, np.int64(0))
         delta[t] = cnt - before
         runs_out[t] = nruns
         bytes_out[t] = nruns * run_bytes

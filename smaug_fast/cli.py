@@ -752,6 +752,8 @@ def _positive_int(text: str) -> int:
 
 #: The commands that run the kernels (a first run compiles them).
 _SIMULATING = ("run", "generate", "sweep", "plot", "scalesim", "scenario")
+#: The commands that call ``simulate`` (and so the DRAM model, whose kernels a first run compiles aside).
+_SIMULATE_COMMANDS = ("run", "generate", "sweep", "plot")
 
 
 def _announce_compilation(always: bool = False) -> None:
@@ -779,6 +781,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in _SIMULATING:
             _announce_compilation()
+        if args.command in _SIMULATE_COMMANDS:
+            from .sim import warmup
+
+            warmup.start()  # a first run compiles the DRAM model's kernels on a second core
         return args.func(args)
     except SmaugFastError as exc:
         print(f"smaug-fast {args.command}: error: {exc}", file=sys.stderr)

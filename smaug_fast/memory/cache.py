@@ -402,7 +402,7 @@ class CacheHierarchy:
         (before a DMA write into a buffer the CPU will read)."""
         addr, nbytes = self._range(addr, nbytes)
         if nbytes:
-            _k.flush_range(addr, nbytes, True, *self._state())
+            _k.invalidate_range(addr, nbytes, self._cfg, self._tags, self._stamp, self._dirty, self._cnt)
 
     def stats(self) -> list[CacheStats]:
         """Counters per level, closest to the core first."""
