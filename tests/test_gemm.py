@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,11 +25,21 @@ def test_one_gpt2_layer_is_scalesims_gemm_list(reference_dir):
     assert {x.name.split("/")[-1]: x.batch for x in layer if x.batch > 1} == {"scores": 25, "context": 25}
 
 
-def test_gemm_macs_are_the_graphs():
-    """Every MAC of a decoder's linear layers and attention products is in the GEMM list."""
-    g = zoo.transformer("gpt2", "decode", kv_len=16)
+@pytest.mark.parametrize("batch_matmul", ["fused", "cpu"])
+def test_gemm_macs_are_the_graphs(batch_matmul):
+    """Every MAC of a decoder's linear layers and attention products (fused or not) is in the GEMM list."""
+    g = zoo.transformer("gpt2", "decode", kv_len=16, batch_matmul=batch_matmul)
     listed = sum(x.macs for x in gemms(g))
-    assert listed == sum(op.macs for op in g.ops if type(op).__name__ in ("InnerProduct", "BatchMatMul"))
+    assert listed == g.macs == sum(op.macs for op in g.ops
+                                   if type(op).__name__ in ("InnerProduct", "BatchMatMul", "Attention"))
+
+
+def test_fused_attention_lists_the_eager_products():
+    """A fused attention op is listed as the two products the eager chain has, per query head (GQA)."""
+    with Graph("g") as g:
+        q, k, v = g.input((1, 6, 5, 8), layout="X"), g.input((1, 2, 9, 8), layout="X"), g.input((1, 2, 9, 4), layout="X")
+        nn.attention(q, k, v, name="attn")
+    assert gemms(g) == [Gemm("attn/scores", 5, 9, 8, 6), Gemm("attn/context", 5, 4, 9, 6)]
 
 
 @settings(max_examples=25, deadline=None)

@@ -126,6 +126,16 @@ def test_option_axis_alone_is_a_default_prefill():
     assert float(ds["latency_s"].sel(network="gpt2", weight_dtype="int8")) == want
 
 
+def test_option_axes_beside_new_tokens_equal_simulate_generation():
+    axes = {"seq_len": [8], "new_tokens": [3], "weight_dtype": ["float16", "int8"], "batch_matmul": ["fused", "cpu"]}
+    ds = sweep("gpt2", SYSTEM, axes, executor="serial", progress=False)
+    for wd in axes["weight_dtype"]:
+        for bm in axes["batch_matmul"]:
+            want = simulate_generation("gpt2", SYSTEM, prompt_len=8, new_tokens=3, weight_dtype=wd, batch_matmul=bm)
+            point = ds.sel(network="gpt2", weight_dtype=wd, batch_matmul=bm).squeeze()
+            assert float(point["tpot_s"]) == want.tpot_s and float(point["ttft_s"]) == want.ttft_s, (wd, bm)
+
+
 @pytest.mark.parametrize(("weight_dtype", "batch_matmul"), OPTIONS)
 def test_generation_of_a_sweep_point_equals_simulate_generation(weight_dtype, batch_matmul):
     """What a new_tokens point with the option axes will run once the worker calls generation_of."""

@@ -72,8 +72,8 @@ def sweep(
             (``simulate_generation``, ``prompt_len = seq_len``; its variables are the generation's,
             with ``ttft_s``, ``tpot_s``, ``tokens_per_s`` and ``energy_per_token_j`` beside them);
             and the transformer options ``weight_dtype`` ("float16" or "int8") and ``batch_matmul``
-            ("cpu" or "inner_products") of :func:`smaug_fast.zoo.transformer` (not yet beside
-            ``new_tokens``: a ConfigError).
+            ("fused", "cpu" or "inner_products") of :func:`smaug_fast.zoo.transformer`, beside any
+            of those (a generation takes them through ``simulate_generation``).
         zip_axes: groups of axes that advance together (one dimension per group).
         executor: "serial", "processes" (a process pool of ``workers``, default all cores) or a
             dask.distributed Client.

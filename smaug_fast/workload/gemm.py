@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .core import BatchMatMul, InnerProduct
+from .core import Attention, BatchMatMul, InnerProduct
 from .graph import Graph
 
 
@@ -39,7 +39,9 @@ class Gemm:
 
 
 def gemms(graph: Graph) -> list[Gemm]:
-    """Every inner product (a linear layer: ``x @ W^T``) and batched matmul of ``graph``, in graph order."""
+    """Every inner product (a linear layer: ``x @ W^T``) and batched matmul of ``graph``, in graph order;
+    a fused attention op as its two products, ``<name>/scores`` (Q K^T) and ``<name>/context`` (P V),
+    one per query head (grouped KV heads are read by several)."""
     out = []
     for op in graph.ops:
         if isinstance(op, InnerProduct):
@@ -49,6 +51,11 @@ def gemms(graph: Graph) -> list[Gemm]:
             a, b = op.inputs[0], op.inputs[1]
             n = b.shape[-2] if op.transpose_b else b.shape[-1]
             out.append(Gemm(op.name, a.shape[-2], n, a.shape[-1], math.prod(a.shape[:-2])))
+        elif isinstance(op, Attention):
+            q, k, v = op.inputs
+            heads = math.prod(q.shape[:-2])
+            out.append(Gemm(f"{op.name}/scores", q.shape[-2], k.shape[-2], q.shape[-1], heads))
+            out.append(Gemm(f"{op.name}/context", q.shape[-2], v.shape[-1], k.shape[-2], heads))
     return out
 
 

@@ -53,19 +53,20 @@ def main(argv=None) -> int:
     ap.add_argument("--dataflows", default="os,ws,is")
     ap.add_argument("--arrays", default="32x32")
     ap.add_argument("--layers", default=None,
-                    help="comma list of our op names to run through SCALE-Sim (e.g. h0_attn_scores,h0_attn_context; "
+                    help="comma list of our op names to run through SCALE-Sim (e.g. h0_attn_attention_scores,"
+                         "h0_attn_attention_context; "
                          "the four linear layers take SCALE-Sim tens of CPU-minutes each)")
     ap.add_argument("--no-scalesim", action="store_true", help="only check the shapes")
     args = ap.parse_args(argv)
     ours = graph_gemms()
     theirs = scalesim_rows()
-    print(f"{'our op':<18} {'M':>6} {'N':>6} {'K':>6} {'x':>4}   SCALE-Sim row")
+    print(f"{'our op':<28} {'M':>6} {'N':>6} {'K':>6} {'x':>4}   SCALE-Sim row")
     left = list(theirs)
     for x in ours:
         match = next((r for r in left if r[1:] == (x.m, x.n, x.k)), None)
         if match:
             left.remove(match)
-        print(f"{x.name:<18} {x.m:>6} {x.n:>6} {x.k:>6} {x.batch:>4}   {match[0] if match else '-- none'}")
+        print(f"{x.name:<28} {x.m:>6} {x.n:>6} {x.k:>6} {x.batch:>4}   {match[0] if match else '-- none'}")
     same = not left and len(ours) == len(theirs)
     print(f"\nshapes: {'the same ' + str(len(ours)) + ' GEMMs' if same else 'DIFFERENT: ' + str(left)}")
     if not same:
