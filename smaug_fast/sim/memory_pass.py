@@ -273,21 +273,24 @@ class _One:
     def access(self, addrs: np.ndarray, write: bool) -> None:
         self.h.access(addrs, write, self.l1_line)
 
-    def stream(self, spans: list[tuple[int, int]], write: bool) -> None:
-        """Whole-line accesses to every line of each (address, bytes [B]) span, in order: as runs of
-        lines (:func:`~smaug_fast.kernels.cache.copy_runs`, the same counters and state) where the
-        hierarchy allows, else line by line."""
+    def stream(self, reads: list[tuple[int, int]], writes: list[tuple[int, int]]) -> None:
+        """Whole-line reads of every line of each (address, bytes [B]) span of ``reads``, then writes
+        of ``writes``'s, in order: as runs of lines (:func:`~smaug_fast.kernels.cache.copy_runs`, one
+        call, the same counters and state) where the hierarchy allows, else line by line."""
         st = self.h._state()
         if not _kc.copy_runs_ok(st[0], st[1], st[7]):
-            for base, nbytes in spans:
-                self.access(np.arange(base - base % self.l1_line, base + nbytes, self.l1_line, dtype=np.int64), write)
+            for spans, write in ((reads, False), (writes, True)):
+                for base, nbytes in spans:
+                    self.access(np.arange(base - base % self.l1_line, base + nbytes, self.l1_line, dtype=np.int64),
+                                write)
             return
         shift = self.l1_line.bit_length() - 1
+        spans = reads + writes
         first = np.array([b >> shift for b, _ in spans], dtype=np.int64)
         count = np.array([((b + n - 1) >> shift) - (b >> shift) + 1 for b, n in spans], dtype=np.int64)
-        none = np.zeros(len(spans), dtype=np.int64)
-        src, dst, n_src, n_dst = (none, first, none, count) if write else (first, none, count, none)
-        _kc.copy_runs(src, dst, n_src, n_dst, np.int64(len(spans)), *st[:6])
+        is_read = np.arange(len(spans)) < len(reads)
+        _kc.copy_runs(first, first, np.where(is_read, count, 0), np.where(is_read, 0, count),
+                      np.int64(len(spans)), *st[:6])
 
     def acp(self, lines: np.ndarray, write: bool) -> None:
         self.h.acp(lines, write, self.l2_line)
@@ -325,10 +328,11 @@ class _Record:
     def access(self, addrs: np.ndarray, write: bool) -> None:
         self.m.access(addrs, write)
 
-    def stream(self, spans: list[tuple[int, int]], write: bool) -> None:
+    def stream(self, reads: list[tuple[int, int]], writes: list[tuple[int, int]]) -> None:
         line = self.levels[0].line_bytes
-        for base, nbytes in spans:
-            self.access(np.arange(base - base % line, base + nbytes, line, dtype=np.int64), write)
+        for spans, write in ((reads, False), (writes, True)):
+            for base, nbytes in spans:
+                self.access(np.arange(base - base % line, base + nbytes, line, dtype=np.int64), write)
 
     def acp(self, lines: np.ndarray, write: bool) -> None:
         self.m.acp(lines, write)
@@ -370,7 +374,7 @@ class _Replay:
     def access(self, addrs: np.ndarray, write: bool) -> None:
         pass
 
-    def stream(self, spans: list[tuple[int, int]], write: bool) -> None:
+    def stream(self, reads: list[tuple[int, int]], writes: list[tuple[int, int]]) -> None:
         pass
 
     def acp(self, lines: np.ndarray, write: bool) -> None:
@@ -515,9 +519,7 @@ class MemoryPass:
         """An op on the CPU: its reads, then its writes (:meth:`_cpu_traffic`), line by line."""
         before = self._snap()
         reads, writes = self._cpu_traffic(op)
-        for spans, write in ((reads, False), (writes, True)):
-            if spans:
-                self.caches.stream(spans, write)
+        self.caches.stream(reads, writes)
         d = self._delta(before)[None]
         return CopyStats.from_deltas([len(reads)], [sum(n for _, n in writes)], d)
 
