@@ -4,7 +4,8 @@ that changes nothing is a flat line a user would trust.
 Each field is doubled and halved (or nudged, when neither is valid) on the paper's baseline, on ACP with
 4 accelerators and 4 threads, and with DDR4 (bank groups) and gem5's two-rank LPDDR4 as the DRAM, and
 three networks are simulated (LeNet5; ELU16 for the exponential
-units; MobileNet v1 for the depthwise convolutions the CPU runs). ``INERT`` lists, with the reason, the
+units; MobileNet v1 for the depthwise convolutions the CPU runs), and a small Llama-style decode step
+(the transformer ops an LLM runtime runs on the CPU, vectorized). ``INERT`` lists, with the reason, the
 fields that do not move yet: the test fails when another field joins them, and when one of them starts
 to move (then take it off the list), so the list can only shrink.
 """
@@ -14,6 +15,9 @@ from __future__ import annotations
 from smaug_fast import ConfigError, presets, simulate, zoo
 
 NETWORKS = ("lenet5", "elu16", "mobilenet_v1")
+#: A two-layer Llama-style decode step: the transformer ops an LLM runtime runs on the CPU (vectorized).
+LLAMA_TINY = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 100, "max_position_embeddings": 64}
 BASES = ({}, {"interface": "acp", "num_accelerators": 4, "cpu_threads": 4}, {"dram": "DDR4-3200"},
          {"dram": presets.LPDDR4_3200_GEM5_2X16})
 
@@ -26,8 +30,6 @@ CONDITIONS = {
 
 #: Fields that move no result of simulate yet, and why (issue 15 asks for each: model it or remove it).
 INERT = {
-    "cpu.simd_bytes_per_uop": "sets vectorized loops' micro-ops (the image pipelines of simulate_pipeline); "
-                              "the DNN ops the CPU runs are SMAUG's scalar reference kernels",
     "dram.write_drain_min": "starts a write drain only when no read waits; the DRAM profile's streams "
                             "are saturated, so its queues never hold writes alone long enough to matter",
 }
@@ -71,7 +73,7 @@ def _moves(path: str, graphs) -> bool:
 
 
 def test_every_numeric_field_moves_some_result():
-    graphs = [zoo.load(n) for n in NETWORKS]
+    graphs = [zoo.load(n) for n in NETWORKS] + [zoo.transformer(LLAMA_TINY, "decode", kv_len=8)]
     leaves = [(p, v) for p, v, _ in presets.load("smaug-table2").describe()
               if isinstance(v, (int, float)) and not isinstance(v, bool)]
     inert = {p for p, v in leaves if not _moves(p, graphs)}

@@ -388,15 +388,20 @@ def test_transformer_ops_run_on_the_cpu():
         assert rows[name].device == "cpu", name
         assert not smv_tiling.supports(g.op(name))
     assert r.latency_s > 0
-    # batched matmul costs its MACs as SMAUG's scalar CPU loops do: per MAC two loads, a multiply and
-    # an add, bounded by the core's SIMD/ALU units, load-store ports and issue width (2 MACs/cycle here)
+    # batched matmul costs its MACs as an LLM runtime's SIMD loops do (ggml on SSE: 4 fp32 lanes): per
+    # MAC two loads, a multiply and an add, each a micro-op per simd_bytes_per_uop bytes of lanes (gem5
+    # splits 128-bit SSE into 64-bit micro-ops: two lanes), bounded by the core's SIMD/ALU units,
+    # load-store ports and issue width (4 MACs/cycle here)
     bmm = g.op("batch_matmul")
     c = system.cpu
-    per_mac = max(2 / c.simd_uops_per_cycle, 2 / c.mem_uops_per_cycle, 4 / c.issue_width)
-    assert per_mac == 0.5
+    lanes = c.simd_bytes_per_uop / 4  # fp32 lanes per micro-op
+    per_mac = max(2 / c.simd_uops_per_cycle, 2 / c.mem_uops_per_cycle, 4 / c.issue_width) / lanes
+    assert per_mac == 0.25
     assert cpu_op_work_s(system, bmm) == pytest.approx(bmm.macs * per_mac / c.freq_hz)
     narrow = system.replace(**{"cpu.mem_uops_per_cycle": 1.0})
-    assert cpu_op_work_s(narrow, bmm) == pytest.approx(bmm.macs * 2.0 / c.freq_hz)
+    assert cpu_op_work_s(narrow, bmm) == pytest.approx(bmm.macs * 2.0 / lanes / c.freq_hz)
+    wide = system.replace(**{"cpu.simd_bytes_per_uop": 16})  # whole 128-bit micro-ops: twice the lanes
+    assert cpu_op_work_s(wide, bmm) == pytest.approx(cpu_op_work_s(system, bmm) / 2)
     assert cpu_op_work_s(system, g.op("gelu_tanh")) > cpu_op_work_s(system, g.op("rms_norm")) > 0
 
 

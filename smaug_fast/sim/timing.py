@@ -174,27 +174,38 @@ CPU_MAC_WORK = ((OpKind.LOAD, 2.0), (OpKind.MUL, 1.0), (OpKind.ADD, 1.0))
 
 
 #: One score of a fused attention's softmax, kept in registers (no load or store: the scores never
-#: reach memory): a compare for the running maximum, a subtraction, the exponential (15 operations:
-#: SiLU's 17 in CPU_FLOPS_PER_ELEM less its add and divide), the running sum, the rescale of the
-#: accumulator and the scaling of the score.
-_SOFTMAX_WORK = ((OpKind.ADD, 20.0),)
+#: reach memory): the score's scaling, a compare for the running maximum, a subtraction, the
+#: exponential (12 operations, as expf in CPU_FLOPS_PER_ELEM), the running sum and the rescale of the
+#: accumulator: 17.
+_SOFTMAX_WORK = ((OpKind.ADD, 17.0),)
 
 
 def _elementwise_work(flops: float) -> tuple:
-    """One output element of a scalar fp32 loop of ``flops`` operations: a load, the operations, a store."""
+    """One output element of an fp32 loop of ``flops`` operations: a load, the operations, a store."""
     return ((OpKind.LOAD, 1.0), (OpKind.ADD, flops), (OpKind.STORE, 1.0))
 
 
+#: How the CPU runs a transformer's ops: an LLM runtime's SIMD kernels in fp32 lanes (4 B), not
+#: SMAUG's scalar reference kernels. ggml, llama.cpp's CPU backend, vectorizes its dot products, norms,
+#: softmax and activations with whatever SIMD the core has (with only SSE3, as gem5's x86 core:
+#: ``GGML_SIMD`` on ``__m128``, 4 fp32 lanes, ``GGML_F32_EPR 4``, in ggml's SIMD mappings), and so do
+#: PyTorch's CPU kernels. The CPU loop model then charges a micro-op per ``CPU.simd_bytes_per_uop``
+#: bytes of lanes (:mod:`smaug_fast.cpu_cost`).
+_RUNTIME_SIMD = {"lane_bytes": 4, "vectorized": True}
+
+
 def _transformer_cpu_cycles(system: System, op: Op) -> float | None:
-    """CPU cycles of a transformer op's compute (None for other ops). Batched matmul: its MACs, as a
-    convolution on the CPU; element-wise ops: CPU_FLOPS_PER_ELEM per output element, each a scalar
-    micro-op of the CPU's loop model; embedding and causal mask: copies (a memcpy call per gathered
-    row; a copy pass over the scores)."""
+    """CPU cycles of a transformer op's compute (None for other ops), as an LLM runtime's vectorized
+    loops (:data:`_RUNTIME_SIMD`). Batched matmul and attention: their MACs (the MAC work of a
+    convolution on the CPU), and attention's softmax per score; element-wise ops: CPU_FLOPS_PER_ELEM
+    per output element; embedding and causal mask: copies (a memcpy call per gathered row; a copy pass
+    over the scores)."""
     cpu = system.cpu
+    mac = loop_cycles(CPU_MAC_WORK, cpu, **_RUNTIME_SIMD)
     if isinstance(op, BatchMatMul):
-        return op.macs * loop_cycles(CPU_MAC_WORK, cpu)
+        return op.macs * mac
     if isinstance(op, Attention):  # both products, and the online softmax of every score
-        return op.macs * loop_cycles(CPU_MAC_WORK, cpu) + op.scores * loop_cycles(_SOFTMAX_WORK, cpu)
+        return op.macs * mac + op.scores * loop_cycles(_SOFTMAX_WORK, cpu, **_RUNTIME_SIMD)
     if isinstance(op, Embedding):
         rows = op.inputs[0].size
         return rows * cpu.copy_call_cycles + op.output_bytes / cpu.copy_bytes_per_cycle
@@ -205,7 +216,7 @@ def _transformer_cpu_cycles(system: System, op: Op) -> float | None:
         return None
     if isinstance(flops, dict):
         flops = flops[op.function]
-    return op.outputs[0].size * loop_cycles(_elementwise_work(flops), cpu)
+    return op.outputs[0].size * loop_cycles(_elementwise_work(flops), cpu, **_RUNTIME_SIMD)
 
 
 def cpu_op_work_s(system: System, op: Op) -> float:
