@@ -216,6 +216,24 @@ def test_cache_append_writes_only_the_new_rows():
     assert scores.l2_hits.sum() < -(-full.nbytes // line)
 
 
+def test_cache_storage_holds_the_whole_context_whoever_touches_it_first():
+    """An op that reads the cache before the append does not size its storage for the past alone: the
+    append's rows must land inside it, not in the next tensor's pages."""
+    from smaug_fast.sim.engine import memory_key, network_plan
+    from smaug_fast.sim.memory_pass import MemoryPass, _records
+
+    with Graph("kv2", dtype="float16") as g:
+        cache = g.constant((1, 2, 40, 16), name="cache", layout="X")
+        nn.transpose(cache, (0, 1, 3, 2), name="peek")  # reads the cache first
+        x = g.input((1, 2, 1, 16), name="x", layout="X")
+        tensor.cache_append(cache, x, axis=2, name="append")
+    key = memory_key(g, presets.load("smaug-table2"))
+    mp = MemoryPass(key.memory)
+    _records(network_plan(key.plan), mp, [])
+    _, size = mp.alloc.regions[("tensor", "cache")]
+    assert size == g.tensor("append").nbytes and ("tensor", "append") not in mp.alloc.regions
+
+
 @pytest.mark.parametrize(
     "build, words",
     [

@@ -443,8 +443,19 @@ class MemoryPass:
         # regions the caches may hold lines of: a flush or invalidation of any other is a no-op
         self.touched: set[object] = set()
         self.mem = 2  # the memory row of the counters
-        # tensors that live in another's storage: a CacheAppend's output in its cache's
+        # tensors that live in another's storage (a CacheAppend's output in its cache's), and the
+        # bytes such a storage needs (the whole context): set by share_storage before the pass
         self.storage_of: dict[str, str] = {}
+        self.storage_bytes: dict[str, int] = {}
+
+    def share_storage(self, ops: Sequence[Op]) -> None:
+        """Give every :class:`~smaug_fast.workload.core.CacheAppend`'s output its cache's storage, sized
+        for the largest output that shares it, whichever op touches that storage first."""
+        for op in ops:
+            if isinstance(op, CacheAppend):
+                root = self.storage_of.get(op.inputs[0].name, op.inputs[0].name)
+                self.storage_of[op.outputs[0].name] = root
+                self.storage_bytes[root] = max(self.storage_bytes.get(root, 0), op.outputs[0].nbytes)
 
     # -- counters ------------------------------------------------------------------------------------
 
@@ -464,8 +475,9 @@ class MemoryPass:
         return key, self.alloc.get(key, total) + offsets, sizes
 
     def _tensor(self, name: str, nbytes: int) -> tuple[object, int]:
-        key = ("tensor", self.storage_of.get(name, name))
-        return key, self.alloc.get(key, nbytes)
+        name = self.storage_of.get(name, name)
+        key = ("tensor", name)
+        return key, self.alloc.get(key, max(nbytes, self.storage_bytes.get(name, 0)))
 
     def _source(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
         """(key, address of each tile's data, size of each [B]) as a transfer reads or writes them."""
@@ -504,11 +516,9 @@ class MemoryPass:
             self.touched.add(key)
             return base
 
-        if isinstance(op, CacheAppend):
+        if isinstance(op, CacheAppend):  # its storage is its cache's (share_storage)
             cache, new = op.inputs
-            out = op.outputs[0]
-            self.storage_of[out.name] = self.storage_of.get(cache.name, cache.name)
-            base = region(cache, out.nbytes)
+            base = region(cache, op.outputs[0].nbytes)
             runs, offset, stride = op.appended_runs()
             size = new.nbytes // runs
             return [(region(new, new.nbytes), new.nbytes)], [(base + offset + r * stride, size) for r in range(runs)]
@@ -683,6 +693,7 @@ def _run(plan: NetworkPlan, memsys, tail, room: list[int]) -> list[MemoryRecord]
 
 
 def _records(plan: NetworkPlan, mp: MemoryPass, tail) -> list[MemoryRecord]:
+    mp.share_storage(plan.ops)
     mp.warm(tail)
     before = mp.cache_stats()
     per_op = [mp.accelerated(op, low) if low is not None else mp.on_cpu(op)
