@@ -784,18 +784,12 @@ def invalidate_range(addr, nbytes, cfg, tags, stamp, dirty, cnt):
     """Invalidate every line of ``[addr, addr + nbytes)`` at every level without writing anything back:
     ``flush_range`` with ``discard``, in a kernel of its own that never reaches the request engine
     (``_process``), so that a simulation that only invalidates does not compile it (issue 16)."""
-    end = addr + nbytes
     for j in range(cfg.shape[0]):
         shift = cfg[j, C_SHIFT]
-        ways = cfg[j, C_WAYS]
-        base = cfg[j, C_BASE]
-        for line in range(addr >> shift, ((end - 1) >> shift) + 1):
-            e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
+        for line in range(addr >> shift, ((addr + nbytes - 1) >> shift) + 1):
+            e = _entry_at(cfg, tags, j, line)
             if e >= 0:
-                tags[e] = -1
-                stamp[e] = -1
-                dirty[e] = 0
-                cnt[j, N_INVAL] += 1
+                _drop(tags, stamp, dirty, cnt, j, e)
 
 
 @jit(_nrt=False, error_model="numpy")
@@ -803,28 +797,38 @@ def _flush_lines(addr, nbytes, discard, cfg, glob, tags, stamp, dirty, cnt, stac
     """Flush (write back dirty lines, then invalidate) or, with ``discard``, invalidate without
     writing back, every line of ``[addr, addr + nbytes)`` at every level, top level first so that
     dirty data flushed from level j is flushed again from level j + 1."""
-    nlev = cfg.shape[0]
-    end = addr + nbytes
-    for j in range(nlev):
+    for j in range(cfg.shape[0]):
         shift = cfg[j, C_SHIFT]
-        ways = cfg[j, C_WAYS]
-        base = cfg[j, C_BASE]
         # line order (not the order of entries in the cache): write-backs reach the next level in
         # address order, whatever the cache's geometry
-        for line in range(addr >> shift, ((end - 1) >> shift) + 1):
-            e = _find(tags, base + _set_of(cfg, j, line) * ways, ways, line)
+        for line in range(addr >> shift, ((addr + nbytes - 1) >> shift) + 1):
+            e = _entry_at(cfg, tags, j, line)
             if e >= 0:
                 _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard)
 
 
 @jit(inline="always", _nrt=False, error_model="numpy")
-def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard):
+def _entry_at(cfg, tags, j, line):
+    """Entry of ``line`` at level ``j``, else -1."""
+    ways = cfg[j, C_WAYS]
+    return _find(tags, cfg[j, C_BASE] + _set_of(cfg, j, line) * ways, ways, line)
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _drop(tags, stamp, dirty, cnt, j, e):
+    """Invalidate entry ``e`` of level ``j``; return (the line it held, whether it was dirty)."""
     line = tags[e]
     was_dirty = dirty[e]
     tags[e] = -1
     stamp[e] = -1
     dirty[e] = 0
     cnt[j, N_INVAL] += 1
+    return line, was_dirty
+
+
+@jit(inline="always", _nrt=False, error_model="numpy")
+def _flush_entry(cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, j, e, discard):
+    line, was_dirty = _drop(tags, stamp, dirty, cnt, j, e)
     if was_dirty and not discard:
         shift = cfg[j, C_SHIFT]
         cnt[j, N_WRITEBACKS] += 1
