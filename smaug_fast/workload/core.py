@@ -274,13 +274,19 @@ class Op:
     def signature(self) -> tuple:
         """What the op computes, without names: its type, its tensors' shapes, layouts and dtypes
         (and which inputs are constants), its parameters. Ops of equal signature tile, schedule and
-        cost alike (the repeated layers of a network)."""
-        return (
-            type(self),
-            tuple((t.shape, t.layout, t.dtype, t.constant) for t in self.inputs),
-            tuple((t.shape, t.layout, t.dtype) for t in self.outputs),
-            tuple(self.params().items()),
-        )
+        cost alike (the repeated layers of a network). Kept once the op has its outputs (the
+        simulator asks for it several times per op)."""
+        sig = self.__dict__.get("_signature")
+        if sig is None:
+            sig = (
+                type(self),
+                tuple((t.shape, t.layout, t.dtype, t.constant) for t in self.inputs),
+                tuple((t.shape, t.layout, t.dtype) for t in self.outputs),
+                tuple(self.params().items()),
+            )
+            if self.outputs:
+                self.__dict__["_signature"] = sig  # a frozen dataclass: its fields, not this, define it
+        return sig
 
 
 def _check_window(op: Op, stride: object, pads: object) -> None:
