@@ -57,6 +57,16 @@ def check_result(r) -> None:
     assert sum(op.latency_s for op in r.ops) == pytest.approx(r.latency_s, rel=1e-9, abs=1e-18)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def compiled_kernels():
+    """Every preset's kernels compiled (or loaded from Numba's cache) before the timed calls: on a
+    fresh machine a first simulate compiles for tens of seconds, which the deadline is not about."""
+    for name in presets.names():
+        simulate(zoo.load("minerva"), presets.load(name), timeline=False)
+    for interface in ("acp", "acp_dma_weights"):  # the ACP's line-by-line cache engine
+        simulate(zoo.load("minerva"), presets.load("smaug-table2", interface=interface), timeline=False)
+
+
 @st.composite
 def changes(draw):
     """A few System fields set to adversarial or merely unusual values."""
