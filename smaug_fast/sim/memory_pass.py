@@ -15,7 +15,8 @@ topological order. For each op accelerated on SMV it
 3. copies the output tiles back into the output tensor (untiling) when there are several.
 
 Ops the accelerator does not run execute on the CPU, reading their inputs and writing their
-outputs. This pass replays that sequence on one persistent :class:`~smaug_fast.memory.CacheHierarchy`
+outputs, as runs of whole lines (a KV-cache append reads its new rows and writes them into the cache's
+own storage, which its output shares). This pass replays that sequence on one persistent :class:`~smaug_fast.memory.CacheHierarchy`
 (the L1D of the thread doing the copies and the shared LLC), so that every op sees the cache state the
 previous ones left, and records per op what the timing model needs: per tile of the CPU copies the
 L1D misses that hit the LLC and the bytes moved to and from DRAM; per loaded tile the ACP hits and
