@@ -1105,8 +1105,9 @@ class Attention(Op):
     D), k (..., KVH, Tk, D), v (..., KVH, Tk, Dv), Tq <= Tk, KVH dividing H (each KV head serves
     H / KVH consecutive query heads: grouped-query attention); output softmax(scale * q k^T [+ causal
     mask]) v, (..., H, Tq, Dv). The scores and probabilities never reach memory: the op reads q, k and
-    v and writes the output (llama.cpp's ``ggml_flash_attn_ext``, which its CPU backend runs by default;
-    PyTorch's ``scaled_dot_product_attention``). ``causal``: query i sees keys j <= i + Tk - Tq (the
+    v and writes the output (llama.cpp's ``ggml_flash_attn_ext``: its ``--flash-attn`` defaults to
+    ``auto``, which turns it on for the CPU backend, ggml-org/llama.cpp issue 27086; PyTorch's
+    ``scaled_dot_product_attention``). ``causal``: query i sees keys j <= i + Tk - Tq (the
     queries are the last Tq positions of the context, as :class:`CausalMask`)."""
 
     scale: float = 1.0
