@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
-#: Forked processes compiling kernels for this one.
+#: Forked processes compiling kernels, each with the id of the process that started it (a process
+#: forked later, a sweep's worker, inherits this list but may not join them: they are not its children).
 _PENDING: list = []
 
 
@@ -31,13 +32,13 @@ def _dram_kernels_cached() -> bool:
 def start() -> bool:
     """Compile the DRAM model's kernels in a forked process if they are not cached yet; True if one
     started."""
-    if _PENDING or not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2 or _dram_kernels_cached():
+    if any(parent == os.getpid() for parent, _ in _PENDING) or not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2 or _dram_kernels_cached():
         return False
     import multiprocessing
 
     child = multiprocessing.get_context("fork").Process(target=_compile_dram, daemon=True)
     child.start()
-    _PENDING.append(child)
+    _PENDING.append((os.getpid(), child))
     return True
 
 
@@ -54,9 +55,12 @@ def _compile_dram() -> None:  # pragma: no cover  (runs in the child)
 
 
 def wait() -> None:
-    """Join the compiling processes :func:`start` began (nothing when none is running)."""
+    """Join the compiling processes this process started with :func:`start` (nothing when none is
+    running); forget those another process started."""
     while _PENDING:
-        _PENDING.pop().join()
+        parent, child = _PENDING.pop()
+        if parent == os.getpid():
+            child.join()
 
 
 __all__ = ["start", "wait"]
