@@ -247,6 +247,7 @@ def test_direct_construction_parses_units_and_validates():
         ({"l2.size_bytes": 1e30}, r"^l2.size_bytes = 1[0-9]{30}: must be <= 1073741824"),
         ({"dram.tck_ns": float("nan")}, r"^dram.tck_ns = nan: must be finite"),
         ({"dram.tck_ns": float("inf")}, r"^dram.tck_ns = inf: must be finite"),
+        ({"dram.tck_ns": 5e-324}, r"^dram.tck_ns = 5e-324: must be >= 0.05"),  # fuzzed: a denormal divided by 0
         ({"dram.vdd_v": float("nan")}, r"^dram.vdd_v = nan: must be finite"),
         ({"dram.idd4r_ma": float("nan")}, r"^dram.idd4r_ma = nan"),
         ({"dram.t_rcd_cycles": 2**31}, r"^dram.t_rcd_cycles = 2147483648: must be <= 100000"),

@@ -44,7 +44,8 @@ class DRAMConfig(Spec):
     _label: ClassVar[str] = "name"
 
     name: str = param("LPDDR4-3200-4ch-x16", "a label for reports and error messages")
-    tck_ns: float = param(0.625, "clock period tCK [ns] (LPDDR4-3200: 1600 MHz)", gt=0.0, le=100.0)
+    tck_ns: float = param(0.625, "clock period tCK [ns] (LPDDR4-3200: 1600 MHz); at least 0.05 ns, a 20 GHz "
+                          "clock, faster than any DRAM interface's (LPDDR5X-8533: 0.234 ns)", ge=0.05, le=100.0)
     burst_length: int = param(16, "beats of one burst BL (LPDDR4: 16; DDR4: 8)", ge=2, pow2=True, le=64)
     cl_cycles: int = param(32, "read latency CL/RL, READ to first data [tCK]", ge=1, le=100_000)
     cwl_cycles: int = param(18, "write latency CWL/WL, WRITE to first data [tCK]", ge=1, le=100_000)
