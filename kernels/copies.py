@@ -124,26 +124,26 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
 
 
 @jit(inline="always")
-def _tile_buffers(shape, origins, sizes, t_count, cnt):
-    """Scratch run buffers sized for the tile of most runs, and the per-tile outputs."""
+def _tile_scratch(shape, origins, sizes, cnt):
+    """What both tile loops need: the row-major strides, scratch run buffers sized for the tile of most
+    runs, an index and a counter snapshot, and the per-tile outputs (runs, bytes, counter changes)."""
+    t_count = origins.shape[0]
     rmost = _most_runs(shape, origins, sizes)
     bufs = (np.empty(rmost, np.int64), np.empty(rmost, np.int64), np.empty(rmost, np.int64),
             np.empty(rmost, np.int64))
-    return (bufs, np.zeros(t_count, np.int64), np.zeros(t_count, np.int64),
+    outs = (np.zeros(t_count, np.int64), np.zeros(t_count, np.int64),
             np.zeros((t_count, cnt.shape[0], cnt.shape[1]), np.int64))
+    return _strides(shape), bufs, np.empty(shape.shape[0], np.int64), np.empty_like(cnt), outs
 
 
 @jit
 def _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather,
                      cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """:func:`copy_tiles` on the run path (``cache.copy_runs_ok`` holds)."""
-    t_count = origins.shape[0]
     shift = cfg[0, _cache.C_SHIFT]
-    strides = _strides(shape)
-    (r_src, r_dst, r_ns, r_nd), runs_out, bytes_out, delta = _tile_buffers(shape, origins, sizes, t_count, cnt)
-    before = np.empty_like(cnt)
-    idx = np.empty(shape.shape[0], np.int64)
-    for t in range(t_count):
+    strides, (r_src, r_dst, r_ns, r_nd), idx, before, (runs_out, bytes_out, delta) = _tile_scratch(
+        shape, origins, sizes, cnt)
+    for t in range(origins.shape[0]):
         nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
                                       strides, idx, r_src, r_dst, r_ns, r_nd)
         before[:, :] = cnt
@@ -159,16 +159,13 @@ def _copy_tiles_lines(shape, esize, host_base, origins, sizes, buf_bases, gather
                       cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
     """:func:`copy_tiles` line by line: each tile's runs as alternating source and destination line
     accesses (a scratch buffer of one tile's accesses) through ``cache.run_accesses``."""
-    t_count = origins.shape[0]
     shift = cfg[0, _cache.C_SHIFT]
-    strides = _strides(shape)
-    (r_src, r_dst, r_ns, r_nd), runs_out, bytes_out, delta = _tile_buffers(shape, origins, sizes, t_count, cnt)
+    strides, (r_src, r_dst, r_ns, r_nd), idx, before, (runs_out, bytes_out, delta) = _tile_scratch(
+        shape, origins, sizes, cnt)
     addr = np.empty(1, np.int64)
     rw = np.empty(1, np.uint8)
     one = np.ones(1, np.int32)
-    before = np.empty_like(cnt)
-    idx = np.empty(shape.shape[0], np.int64)
-    for t in range(t_count):
+    for t in range(origins.shape[0]):
         nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
                                       strides, idx, r_src, r_dst, r_ns, r_nd)
         before[:, :] = cnt
