@@ -668,17 +668,21 @@ class Concat(Op):
     def infer(self) -> list[OutputSpec]:
         self.check_arity()
         first = self.inputs[0]
-        axis = _axis(self, self.axis, first.rank)
-        total = 0
-        for i, t in enumerate(self.inputs):
-            if t.rank != first.rank or any(
-                d != e for j, (d, e) in enumerate(zip(t.shape, first.shape)) if j != axis
-            ):
-                raise self.fail(f"inputs[{i}] shape", t.shape, f"does not match {first.shape} off axis {axis}")
-            total += t.shape[axis]
-        shape = list(first.shape)
-        shape[axis] = total
-        return [OutputSpec(tuple(shape), first.layout, first.dtype)]
+        return [OutputSpec(_joined_shape(self, self.inputs, self.axis), first.layout, first.dtype)]
+
+
+def _joined_shape(op: Op, tensors, axis: int) -> tuple[int, ...]:
+    """The shape of ``tensors`` joined along ``axis`` (each must match the first off that axis)."""
+    first = tensors[0]
+    axis = _axis(op, axis, first.rank)
+    total = 0
+    for i, t in enumerate(tensors):
+        if t.rank != first.rank or any(d != e for j, (d, e) in enumerate(zip(t.shape, first.shape)) if j != axis):
+            raise op.fail(f"inputs[{i}] shape", t.shape, f"does not match {first.shape} off axis {axis}")
+        total += t.shape[axis]
+    shape = list(first.shape)
+    shape[axis] = total
+    return tuple(shape)
 
 
 @dataclass(frozen=True)
@@ -702,14 +706,10 @@ class CacheAppend(Op):
     def infer(self) -> list[OutputSpec]:
         self.check_arity()
         cache, new = self.inputs
-        axis = _axis(self, self.axis, cache.rank)
-        if new.rank != cache.rank or any(d != e for j, (d, e) in enumerate(zip(new.shape, cache.shape)) if j != axis):
-            raise self.fail("inputs[1] shape", new.shape, f"does not match the cache's {cache.shape} off axis {axis}")
+        shape = _joined_shape(self, self.inputs, self.axis)
         if new.dtype != cache.dtype:
             raise self.fail("inputs[1] dtype", new.dtype, f"must be the cache's {cache.dtype}")
-        shape = list(cache.shape)
-        shape[axis] += new.shape[axis]
-        return [OutputSpec(tuple(shape), cache.layout, cache.dtype)]
+        return [OutputSpec(shape, cache.layout, cache.dtype)]
 
     def appended_runs(self) -> tuple[int, int, int]:
         """(runs, offset of the first run in the output [B], stride between runs [B]): run r writes
