@@ -254,6 +254,14 @@ def _boxes(shape: tuple[int, ...], layout: str, origins: tuple, tile_sizes: tupl
     )
 
 
+def _stream_lines(access, reads: list[tuple[int, int]], writes: list[tuple[int, int]], line: int) -> None:
+    """``access(addresses, write)`` of every ``line``-byte line of each (address, bytes [B]) span of
+    ``reads``, then of ``writes``: a CPU op's traffic line by line."""
+    for spans, write in ((reads, False), (writes, True)):
+        for base, nbytes in spans:
+            access(np.arange(base - base % line, base + nbytes, line, dtype=np.int64), write)
+
+
 class _One:
     """The caches of one memory system (a :class:`~smaug_fast.memory.CacheHierarchy`), as the pass sees
     them: counters with a leading axis of one configuration, [1, levels + 1, CNT_N]."""
@@ -280,10 +288,7 @@ class _One:
         call, the same counters and state) where the hierarchy allows, else line by line."""
         st = self.h._state()
         if not _kc.copy_runs_ok(st[0], st[1], st[7]):
-            for spans, write in ((reads, False), (writes, True)):
-                for base, nbytes in spans:
-                    self.access(np.arange(base - base % self.l1_line, base + nbytes, self.l1_line, dtype=np.int64),
-                                write)
+            _stream_lines(self.access, reads, writes, self.l1_line)
             return
         shift = self.l1_line.bit_length() - 1
         spans = reads + writes
@@ -330,10 +335,7 @@ class _Record:
         self.m.access(addrs, write)
 
     def stream(self, reads: list[tuple[int, int]], writes: list[tuple[int, int]]) -> None:
-        line = self.levels[0].line_bytes
-        for spans, write in ((reads, False), (writes, True)):
-            for base, nbytes in spans:
-                self.access(np.arange(base - base % line, base + nbytes, line, dtype=np.int64), write)
+        _stream_lines(self.access, reads, writes, self.levels[0].line_bytes)
 
     def acp(self, lines: np.ndarray, write: bool) -> None:
         self.m.acp(lines, write)
