@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace as dataclasses_replace
 
 import numpy as np
 from hypothesis import given, settings
@@ -154,3 +155,156 @@ def test_run_paths_equal_line_by_line(monkeypatch):
             for part in ("prep", "finalize", "cpu_copy"):
                 for name, value in asdict(getattr(a, part)).items():
                     np.testing.assert_array_equal(value, asdict(getattr(b, part))[name], err_msg=f"{part}.{name}")
+
+
+# -- repeated blocks: skipped copies ----------------------------------------------------------------
+
+
+def _naive_repeats(seq, least):
+    """The definition of ``repeats``: left to right, at each position the shortest period of which
+    ``least`` back-to-back copies start there, with every copy that follows."""
+    out, i = [], 0
+    while i < len(seq):
+        for period in range(1, (len(seq) - i) // least + 1):
+            copies = 1
+            while seq[i + copies * period:i + (copies + 1) * period] == seq[i:i + period]:
+                copies += 1
+            if copies >= least:
+                out.append((i, period, copies))
+                i += period * copies
+                break
+        else:
+            i += 1
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.integers(0, 3), min_size=0, max_size=4), st.integers(1, 5)), max_size=5),
+       st.integers(2, 4))
+def test_repeats_match_the_definition(parts, least):
+    from smaug_fast.sim.memory_pass import repeats
+
+    seq = [x for body, times in parts for _ in range(times) for x in body]
+    assert repeats(seq, least) == _naive_repeats(seq, least)
+
+
+def test_same_requests_needs_every_address_moved_and_every_argument_equal():
+    from smaug_fast.sim.memory_pass import _same_requests
+
+    origins = np.zeros((2, 4), np.int64)
+    ref = [("copy", np.array([4096, 8192, 12288]), (np.array([1, 1, 1, 64]), 2, origins, origins, True)),
+           ("stream", np.array([0, 4096]), ((64,), (128,))), ("invalidate", np.array([8192]), (256,))]
+    moved = [(name, a + 65536, rest) for name, a, rest in ref]
+    assert _same_requests(moved, ref, 65536)
+    assert not _same_requests(moved, ref, 4096)
+    assert not _same_requests(moved[:2], ref, 65536)
+    off = [moved[0], ("stream", np.array([65536, 65536 + 4096 + 32]), ((64,), (128,))), moved[2]]
+    assert not _same_requests(off, ref, 65536)
+    other = [moved[0], moved[1], ("invalidate", np.array([8192 + 65536]), (512,))]
+    assert not _same_requests(other, ref, 65536)
+    gather = [("copy", moved[0][1], (*moved[0][2][:4], False)), *moved[1:]]
+    assert not _same_requests(gather, ref, 65536)
+
+
+CACHES = st.sampled_from([
+    (CacheConfig(256, 2, 32, name="l1"), CacheConfig(1024, 4, 32, name="l2")),
+    (CacheConfig(256, 2, 32, name="l1", policy="fifo"), CacheConfig(3 * 512, 3, 64, name="l2")),
+    (CacheConfig(128, 1, 16, name="l1"), CacheConfig(2048, 8, 32, name="l2", write_back=False)),
+])
+
+
+@settings(max_examples=60, deadline=None)
+@given(CACHES, st.integers(0, 1 << 12), st.integers(0, 300), st.randoms(use_true_random=False))
+def test_a_moved_state_counts_as_the_moved_requests(levels, lines_on, n, rnd):
+    """Requests A then B from a cold hierarchy; requests A + delta from another: it ``is_moved`` from the
+    first's state after A; and the first's state after A, ``move``d by delta, counts B + delta exactly as
+    the first counted B (and leaves a state moved from the first's)."""
+    line = max(lv.line_bytes for lv in levels)
+    delta = lines_on * line
+    addrs = np.array([rnd.randrange(0, 4096) * 8 for _ in range(2 * n + 2)], dtype=np.int64)
+    writes = np.array([rnd.random() < 0.4 for _ in addrs])
+    a, b = slice(0, n + 1), slice(n + 1, None)
+    first = CacheHierarchy(levels)
+    first.access(addrs[a], writes[a])
+    snap = first.snapshot()
+    other = CacheHierarchy(levels)
+    other.access(addrs[a] + delta, writes[a])
+    assert other.is_moved(snap, delta)
+    assert other.is_moved(snap, delta + line) == other.is_moved(snap, delta + line)  # answers, no error
+    if n:
+        assert not other.is_moved(snap, delta + 4096 * 8 * 64)  # lines nobody touched
+    first.access(addrs[b], writes[b])
+    third = CacheHierarchy(levels)
+    third.move(0, 0, np.zeros_like(snap.cnt))
+    third._tags[:], third._stamp[:], third._dirty[:] = snap.tags, snap.stamp, snap.dirty
+    third._glob[0] = snap.clock
+    third.move(delta, 7, snap.cnt)
+    third.access(addrs[b] + delta, writes[b])
+    np.testing.assert_array_equal(third._cnt, first._cnt)
+    assert third.is_moved(first.snapshot(), delta)
+
+
+def test_is_moved_compares_the_use_order_and_dirty_lines_of_each_set():
+    """Two states that hold the same lines, as many dirty, with equal sums of line numbers, differ in
+    the order of use or in which line is dirty: neither is moved from the other; ways swapped are."""
+    levels = (CacheConfig(256, 2, 32, name="l1"), CacheConfig(1024, 4, 32, name="l2"))
+    a, b = 0, 1024  # two lines of one set at both levels
+    ref = CacheHierarchy(levels)
+    ref.access(np.array([a, b]), np.array([True, False]))
+    snap = ref.snapshot()
+    delta = 1 << 20
+    for order, writes, same in (([a, b], [True, False], True), ([b, a], [False, True], False),
+                                ([a, b], [False, True], False)):
+        h = CacheHierarchy(levels)
+        h.access(np.array(order) + delta, np.array(writes))
+        assert h.is_moved(snap, delta) is same, (order, writes)
+    swapped = CacheHierarchy(levels)
+    swapped.access(np.array([a, b]) + delta, np.array([True, False]))
+    for lv in range(2):
+        e = int(swapped._cfg[lv, 6])  # the set's first entry: swap its two ways
+        for arr in (swapped._tags, swapped._stamp, swapped._dirty):
+            arr[[e, e + 1]] = arr[[e + 1, e]]
+    assert swapped.is_moved(snap, delta)
+
+
+def _records_equal(a, b) -> None:
+    from dataclasses import asdict
+
+    assert a.cache_stats == b.cache_stats
+    for x, y in zip(a.ops, b.ops, strict=True):
+        assert x.acp_lines == y.acp_lines
+        for part in ("prep", "finalize", "cpu_copy", "transfer"):
+            for name, value in asdict(getattr(x, part)).items():
+                other = asdict(getattr(y, part))[name]
+                if isinstance(value, dict):
+                    assert value.keys() == other.keys()
+                    for k in value:
+                        np.testing.assert_array_equal(value[k], other[k], err_msg=f"{part}.{name}.{k}")
+                else:
+                    np.testing.assert_array_equal(value, other, err_msg=f"{part}.{name}")
+
+
+def test_skipping_repeated_layers_keeps_every_record():
+    """The copies of a repeated block that the pass skips (``MemoryPass._block``) leave the records of a
+    pass that runs them all: transformer layers in prefill and decode (KV-cache appends, GQA), on DMA
+    and ACP, with a cache small enough that the state repeats after a few layers; and at least one copy
+    is skipped in each (else this would compare a pass with itself)."""
+    from smaug_fast.sim import memory_pass as mp
+    from smaug_fast.sim.engine import memory_key, network_plan
+
+    cfg = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 7, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 100, "max_position_embeddings": 64}
+    base = presets.load("smaug-table2")
+    base = base.replace(l1d=dataclasses_replace(base.l1d, size_bytes=1024),
+                        l2=dataclasses_replace(base.l2, size_bytes=4096))
+    for g in (zoo.transformer(cfg, "decode", kv_len=40), zoo.transformer(cfg, "prefill", seq_len=24),
+              zoo.transformer("gpt2", "decode", kv_len=16)):
+        for interface in ("dma", "acp"):
+            key = memory_key(g, base.replace(interface=interface))
+            plan = network_plan(key.plan)
+            assert mp.repeated_blocks(plan)
+            tail = mp.warm_tail(plan, key.memory.l2.size_bytes)
+            fast = mp.MemoryPass(key.memory)
+            skipped = mp._records(plan, fast, tail)[0]
+            assert fast.skipped_copies > 0, (g.name, interface)
+            _records_equal(skipped, mp.run_memory_pass(plan, key.memory, skip_repeats=False))

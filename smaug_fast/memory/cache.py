@@ -428,6 +428,95 @@ class CacheHierarchy:
             out.append(bool(np.any(self._tags[b : b + ways] == line)))
         return out
 
+    # -- moved states (the memory pass's repeated blocks) --------------------------------------------
+
+    def translatable(self) -> bool:
+        """Whether what the hierarchy does next depends on addresses only through their differences and
+        on use times only through their order: no random replacement (its generator's state does not move
+        with the addresses) and no record of memory requests (it holds addresses)."""
+        return all(lv.policy != "random" for lv in self.levels) and int(self._memo[_k.MEMO_RECCAP]) == 0
+
+    def snapshot(self) -> CacheSnapshot:
+        """A copy of the contents, use times, dirty bits, clock and counters."""
+        return CacheSnapshot(self._tags.copy(), self._stamp.copy(), self._dirty.copy(),
+                             int(self._glob[_k.G_CLOCK]), self._cnt.copy())
+
+    def _moved(self, tags, stamp, dirty, delta_bytes: int, dclock: int) -> tuple[np.ndarray, ...]:
+        """(tags, stamp, dirty) of a state whose every line lies ``delta_bytes`` further on and whose
+        every use came ``dclock`` later. A line of level i moves ``delta_bytes / line`` lines on, so to
+        the set that many sets on modulo the set count (the set is the line number modulo it), in the
+        same way; empty ways stay empty."""
+        out = (np.empty_like(tags), np.empty_like(stamp), np.empty_like(dirty))
+        for i, lv in enumerate(self.levels):
+            if delta_bytes % lv.line_bytes:
+                raise ValueError(f"a move of {delta_bytes} B is not a whole number of {lv.line_bytes}-B lines")
+            sets, ways, base = lv.sets, lv.ways, int(self._cfg[i, _k.C_BASE])
+            d = delta_bytes // lv.line_bytes
+            part = slice(base, base + sets * ways)
+            for src, dst in zip((tags, stamp, dirty), out):
+                dst[part] = np.roll(src[part].reshape(sets, ways), d % sets, axis=0).ravel()
+            t, s = out[0][part], out[1][part]
+            valid = t >= 0
+            t[valid] += d
+            s[valid] += dclock
+        return out
+
+    def _by_use(self, tags, stamp, dirty) -> list[np.ndarray]:
+        """Per level [sets, ways, 2]: each set's (line, dirty bit) from the least recently used (or
+        first filled) way to the most, empty ways first. The hierarchy counts alike from two states with
+        equal such lists: a victim is the way of least use time in its set (an empty one first), so
+        neither which way holds a line nor the use times' values matter, only their order in a set
+        (valid use times in a set are distinct: the clock advances with every use)."""
+        out = []
+        for i, lv in enumerate(self.levels):
+            base = int(self._cfg[i, _k.C_BASE])
+            part = slice(base, base + lv.sets * lv.ways)
+            order = np.argsort(stamp[part].reshape(lv.sets, lv.ways), axis=1, kind="stable")
+            out.append(np.stack([np.take_along_axis(a[part].reshape(lv.sets, lv.ways), order, axis=1)
+                                 for a in (tags, dirty.astype(np.int64))], axis=-1))
+        return out
+
+    def is_moved(self, snap: CacheSnapshot, delta_bytes: int) -> bool:
+        """Whether the state now is ``snap``'s with every line ``delta_bytes`` on (:meth:`_moved`), up to
+        which way of its set holds a line and the values of the use times (:meth:`_by_use`): then the
+        same requests, each ``delta_bytes`` on, count now exactly as they did from ``snap``."""
+        if any(delta_bytes % lv.line_bytes for lv in self.levels):
+            return False
+        # first what is cheap to compare: per level the lines held, the sum of their numbers, the dirty ones
+        for i, lv in enumerate(self.levels):
+            base = int(self._cfg[i, _k.C_BASE])
+            part = slice(base, base + lv.sets * lv.ways)
+            then, now = snap.tags[part], self._tags[part]
+            held = int(np.count_nonzero(then >= 0))
+            dirty_then, dirty_now = np.count_nonzero(snap.dirty[part]), np.count_nonzero(self._dirty[part])
+            if (held != np.count_nonzero(now >= 0) or dirty_then != dirty_now
+                    or int(then[then >= 0].sum()) + held * (delta_bytes // lv.line_bytes) != int(now[now >= 0].sum())):
+                return False
+        moved = self._by_use(*self._moved(snap.tags, snap.stamp, snap.dirty, delta_bytes, 0))
+        return all(np.array_equal(a, b) for a, b in zip(moved, self._by_use(self._tags, self._stamp, self._dirty)))
+
+    def move(self, delta_bytes: int, dclock: int, counts: np.ndarray) -> None:
+        """Move the state ``delta_bytes`` on and ``dclock`` uses later (:meth:`_moved`; the clock too, so
+        that it stays ahead of every use time), and add ``counts`` [levels + 1, CNT_N] to the counters:
+        what the requests that moved the state here from one :meth:`is_moved` from it, each moved
+        ``delta_bytes`` on, would leave, up to the ways and use-time values :meth:`_by_use` ignores (the
+        memory pass skips a repeated block's copies this way)."""
+        self._tags[:], self._stamp[:], self._dirty[:] = self._moved(self._tags, self._stamp, self._dirty,
+                                                                     delta_bytes, dclock)
+        self._glob[_k.G_CLOCK] += dclock
+        self._cnt += counts
+
+
+@dataclass(frozen=True, eq=False)
+class CacheSnapshot:
+    """A copy of a :class:`CacheHierarchy`'s state (:meth:`CacheHierarchy.snapshot`)."""
+
+    tags: np.ndarray
+    stamp: np.ndarray
+    dirty: np.ndarray
+    clock: int
+    cnt: np.ndarray
+
 
 def simulate_caches(
     addrs,

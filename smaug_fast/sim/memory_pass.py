@@ -390,6 +390,105 @@ class _Replay:
         pass
 
 
+class _Requests:
+    """A front-end of a :class:`_One` that writes down every request that changes the caches (copies,
+    streams, ACP accesses, flushes, invalidations: each as its name, its addresses and its other
+    arguments) and passes it on; or, ``dry``, does not pass it on: the counters then read zero and a
+    copy's results are zeros. What :meth:`MemoryPass._block` compares between copies of a block."""
+
+    def __init__(self, caches: _One, dry: bool) -> None:
+        self.caches = caches
+        self.dry = dry
+        self.levels = caches.levels
+        self.log: list[tuple[str, np.ndarray, tuple]] = []
+
+    def _note(self, name: str, addrs, *rest) -> bool:
+        self.log.append((name, np.asarray(addrs, dtype=np.int64), rest))
+        return not self.dry
+
+    def counters(self) -> np.ndarray:
+        cnt = self.caches.counters()
+        return np.zeros_like(cnt) if self.dry else cnt
+
+    def copy(self, shape, esize, host, origins, sizes, bases, gather):
+        if self._note("copy", np.concatenate([[host], bases]), shape, esize, origins, sizes, gather):
+            return self.caches.copy(shape, esize, host, origins, sizes, bases, gather)
+        t = len(origins)
+        return np.zeros(t, np.int64), np.zeros(t, np.int64), np.zeros((t, *self.counters().shape), np.int64)
+
+    def stream(self, reads: list[tuple[int, int]], writes: list[tuple[int, int]]) -> None:
+        if self._note("stream", [a for a, _ in reads + writes], tuple(n for _, n in reads),
+                      tuple(n for _, n in writes)):
+            self.caches.stream(reads, writes)
+
+    def acp(self, lines: np.ndarray, write: bool) -> None:
+        if self._note("acp", lines, write):
+            self.caches.acp(lines, write)
+
+    def flush(self, addr: int, nbytes: int) -> None:
+        if self._note("flush", [addr], nbytes):
+            self.caches.flush(addr, nbytes)
+
+    def invalidate(self, addr: int, nbytes: int) -> None:
+        if self._note("invalidate", [addr], nbytes):
+            self.caches.invalidate(addr, nbytes)
+
+
+def _same_requests(log: list, ref: list, delta: int) -> bool:
+    """Whether ``log`` makes the requests of ``ref``, every address ``delta`` bytes on."""
+    if len(log) != len(ref):
+        return False
+    for (name, addrs, rest), (r_name, r_addrs, r_rest) in zip(log, ref):
+        if name != r_name or addrs.shape != r_addrs.shape or not np.array_equal(addrs, r_addrs + delta):
+            return False
+        for a, b in zip(rest, r_rest):
+            if a is not b and not (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b):
+                return False
+    return True
+
+
+def repeated_blocks(plan: NetworkPlan, least: int = 3) -> list[tuple[int, int, int]]:
+    """(first op, ops per copy, copies) of every run of at least ``least`` back-to-back copies of one
+    sequence of ops (a transformer's layers, a ResNet stage's identical blocks): equal signatures, and
+    the accelerator runs the same ones (:func:`repeats`)."""
+    ids: dict[tuple, int] = {}
+    return repeats([ids.setdefault((op.signature, low is None), len(ids))
+                    for op, low in zip(plan.ops, plan.lowerings)], least)
+
+
+def repeats(seq: Sequence[int], least: int) -> list[tuple[int, int, int]]:
+    """(start, period, copies) of the runs of at least ``least`` back-to-back copies of a subsequence of
+    ``seq``: from left to right, at each position the shortest period that repeats ``least`` times, as
+    many copies as follow; the search goes on after the last copy. Only periods at which ``seq[start]``
+    recurs are tried."""
+    seq = list(seq)
+    where: dict[int, list[int]] = {}
+    for i, k in enumerate(seq):
+        where.setdefault(k, []).append(i)
+    n, blocks, i = len(seq), [], 0
+    while i < n:
+        found = None
+        for j in where[seq[i]]:
+            period = j - i
+            if period <= 0:
+                continue
+            if i + least * period > n:
+                break
+            body = seq[i:j]
+            copies = 1
+            while seq[i + copies * period: i + (copies + 1) * period] == body:
+                copies += 1
+            if copies >= least:
+                found = (i, period, copies)
+                break
+        if found is None:
+            i += 1
+            continue
+        blocks.append(found)
+        i += found[1] * found[2]
+    return blocks
+
+
 #: The least a tensor of the warm tail replays when it is cut to its last tiles [B] (it replays
 #: ``max(2 x LLC, WARM_CUT_BYTES)``); what decides which memory systems share a tail (sweeps walk the
 #: L2s that share one together): below 2 MiB of LLC every cut is the same.
@@ -431,7 +530,9 @@ class MemoryPass:
     :class:`_Record` (the default) or a :class:`_Replay` of one (:func:`_run` makes both runs). Every
     recorded value has a leading axis of configurations (one for a single memory system)."""
 
-    def __init__(self, memsys: MemorySystem | tuple[MemorySystem, ...], caches=None) -> None:
+    def __init__(self, memsys: MemorySystem | tuple[MemorySystem, ...], caches=None, skip_repeats: bool = True) -> None:
+        self.skip_repeats = skip_repeats
+        self.skipped_copies = 0  # copies of repeated blocks not run (:meth:`_block`)
         if isinstance(memsys, MemorySystem):
             self.caches: _One | _Record | _Replay = _One(memsys)
             self.configs = 1
@@ -661,6 +762,85 @@ class MemoryPass:
         e = CopyStats.empty()
         return [OpMemory(e, e, TransferStats(), copy) for copy in self.cpu_op(op)]
 
+    def run_ops(self, plan: NetworkPlan) -> list[list[OpMemory]]:
+        """Every op of ``plan`` in order (:meth:`accelerated` or :meth:`on_cpu`), the copies of a repeated
+        block (:func:`repeated_blocks`) through :meth:`_block`, which skips those it can."""
+        ops, lows = plan.ops, plan.lowerings
+        out: list = [None] * len(ops)
+
+        def one(j: int) -> None:
+            out[j] = self.accelerated(ops[j], lows[j]) if lows[j] is not None else self.on_cpu(ops[j])
+
+        skip = self.skip_repeats and isinstance(self.caches, _One) and self.caches.h.translatable()
+        i = 0
+        for start, period, copies in repeated_blocks(plan) if skip else ():
+            for j in range(i, start):
+                one(j)
+            self._block(start, period, copies, one, out)
+            i = start + period * copies
+        for j in range(i, len(ops)):
+            one(j)
+        return out
+
+    def _requests(self, front: _Requests, lo: int, period: int, one) -> list:
+        """Ops ``lo`` .. ``lo + period - 1`` through ``front``; the requests they made."""
+        saved, self.caches = self.caches, front
+        try:
+            for j in range(lo, lo + period):
+                one(j)
+        finally:
+            self.caches = saved
+        return front.log
+
+    def _block(self, start: int, period: int, copies: int, one, out: list) -> None:
+        """The copies of a repeated block, skipping those whose outcome is known without running them.
+
+        The caches treat addresses only by their differences (sets are line numbers modulo the set
+        count) and use times only by their order (LRU, FIFO). So when the state before copy c is the
+        state before copy c - 1 moved by the bytes copy c - 1 allocated (every line that far on, every
+        use as much later as copy c - 1 advanced the clock: ``CacheHierarchy.is_moved``), and copy c
+        makes copy c - 1's requests each that far on, copy c counts exactly as copy c - 1 did and leaves
+        the state moved once more; and so on for the copies after it. A copy's requests are found by
+        running it against a front-end that does not pass them on (the allocator and the set of
+        touched regions advance as in a full run); its records are copy c - 1's. The state and the
+        counters are moved once, when the skipping ends. Where either check fails the copy runs in
+        full: the records equal those of a pass that skips nothing (``tests/test_memory_pass.py``)."""
+        h = self.caches.h
+        prev = None  # the last copy run in full: (first op, state before, its requests, allocator before)
+        ref = None  # while skipping: (first op of the copy repeated, its requests, bytes, clock ticks, counts)
+        skipped = 0
+        for c in range(copies):
+            lo = start + c * period
+            before = self.alloc.next
+            if ref is None and prev is not None:
+                p_lo, p_snap, p_log, p_next = prev
+                delta = before - p_next
+                if h.is_moved(p_snap, delta):
+                    ref = (p_lo, p_log, delta, int(h._glob[_kc.G_CLOCK]) - p_snap.clock, h._cnt - p_snap.cnt)
+                    skipped = 0
+            if ref is not None:
+                r_lo, r_log, delta, dclock, counts = ref
+                touched = set(self.touched)
+                log = self._requests(_Requests(self.caches, dry=True), lo, period, one)
+                if _same_requests(log, r_log, (skipped + 1) * delta):
+                    skipped += 1
+                    out[lo:lo + period] = out[r_lo:r_lo + period]
+                    continue
+                self.touched = touched
+                self._moved(ref, skipped)
+                ref = None
+            snap = h.snapshot()
+            prev = (lo, snap, self._requests(_Requests(self.caches, dry=False), lo, period, one), before)
+        if ref is not None:
+            self._moved(ref, skipped)
+
+    def _moved(self, ref: tuple, skipped: int) -> None:
+        """The state and counters after ``skipped`` copies of ``ref`` not run (:meth:`_block`)."""
+        if skipped:
+            _, _, delta, dclock, counts = ref
+            self.caches.h.move(skipped * delta, skipped * dclock, skipped * counts)
+            self.skipped_copies += skipped
+
     def cache_stats(self) -> list[dict[str, dict[str, int]]]:
         """Per configuration, the counters of each level by name (the :class:`CacheStats` fields)."""
         names = [f.name for f in fields(CacheStats)][1:]
@@ -678,8 +858,12 @@ class MemoryRecord:
     cache_stats: dict[str, dict[str, int]]
 
 
-def run_memory_pass(plan: NetworkPlan, memsys: MemorySystem) -> MemoryRecord:
-    """Stage 2: the memory pass of a planned network on a memory system (a pure function of both)."""
+def run_memory_pass(plan: NetworkPlan, memsys: MemorySystem, skip_repeats: bool = True) -> MemoryRecord:
+    """Stage 2: the memory pass of a planned network on a memory system (a pure function of both).
+    ``skip_repeats=False`` runs every copy of a repeated block (:meth:`MemoryPass._block`; the same
+    records, slower: what the tests compare with)."""
+    if not skip_repeats:
+        return _records(plan, MemoryPass(memsys, skip_repeats=False), warm_tail(plan, memsys.l2.size_bytes))[0]
     return _run(plan, memsys, warm_tail(plan, memsys.l2.size_bytes), [0])[0]
 
 
@@ -699,8 +883,7 @@ def _records(plan: NetworkPlan, mp: MemoryPass, tail) -> list[MemoryRecord]:
     mp.share_storage(plan.ops)
     mp.warm(tail)
     before = mp.cache_stats()
-    per_op = [mp.accelerated(op, low) if low is not None else mp.on_cpu(op)
-              for op, low in zip(plan.ops, plan.lowerings)]
+    per_op = mp.run_ops(plan)
     after = mp.cache_stats()
     return [
         MemoryRecord(
@@ -750,4 +933,5 @@ def run_memory_passes(plan: NetworkPlan, memsystems: Sequence[MemorySystem]) -> 
 
 
 __all__ = ["Allocator", "CopyStats", "MemoryPass", "MemoryRecord", "MemorySystem", "OpMemory", "TransferStats",
-           "multi_key", "run_memory_pass", "run_memory_passes", "tile_boxes", "warm_tail"]
+           "multi_key", "repeated_blocks", "repeats", "run_memory_pass", "run_memory_passes", "tile_boxes",
+           "warm_tail"]
