@@ -99,6 +99,11 @@ class MemorySystem:
         return transfer_modes(self.interface)
 
 
+#: What :class:`MemoryPass` writes down of an op's questions (:meth:`MemoryPass._block`): an allocation
+#: (key, bytes, address), a question whether a region is touched (key, answer), a region touched (key).
+_ALLOC, _ASK, _TOUCH = range(3)
+
+
 class Allocator:
     """Bump allocation of host buffers, each page aligned (SMAUG allocates every tensor and every
     tile buffer separately, all before the timed run)."""
@@ -390,63 +395,6 @@ class _Replay:
         pass
 
 
-class _Requests:
-    """A front-end of a :class:`_One` that writes down every request that changes the caches (copies,
-    streams, ACP accesses, flushes, invalidations: each as its name, its addresses and its other
-    arguments) and passes it on; or, ``dry``, does not pass it on: the counters then read zero and a
-    copy's results are zeros. What :meth:`MemoryPass._block` compares between copies of a block."""
-
-    def __init__(self, caches: _One, dry: bool) -> None:
-        self.caches = caches
-        self.dry = dry
-        self.levels = caches.levels
-        self.log: list[tuple[str, np.ndarray, tuple]] = []
-
-    def _note(self, name: str, addrs, *rest) -> bool:
-        self.log.append((name, np.asarray(addrs, dtype=np.int64), rest))
-        return not self.dry
-
-    def counters(self) -> np.ndarray:
-        cnt = self.caches.counters()
-        return np.zeros_like(cnt) if self.dry else cnt
-
-    def copy(self, shape, esize, host, origins, sizes, bases, gather):
-        if self._note("copy", np.concatenate([[host], bases]), shape, esize, origins, sizes, gather):
-            return self.caches.copy(shape, esize, host, origins, sizes, bases, gather)
-        t = len(origins)
-        return np.zeros(t, np.int64), np.zeros(t, np.int64), np.zeros((t, *self.counters().shape), np.int64)
-
-    def stream(self, reads: list[tuple[int, int]], writes: list[tuple[int, int]]) -> None:
-        if self._note("stream", [a for a, _ in reads + writes], tuple(n for _, n in reads),
-                      tuple(n for _, n in writes)):
-            self.caches.stream(reads, writes)
-
-    def acp(self, lines: np.ndarray, write: bool) -> None:
-        if self._note("acp", lines, write):
-            self.caches.acp(lines, write)
-
-    def flush(self, addr: int, nbytes: int) -> None:
-        if self._note("flush", [addr], nbytes):
-            self.caches.flush(addr, nbytes)
-
-    def invalidate(self, addr: int, nbytes: int) -> None:
-        if self._note("invalidate", [addr], nbytes):
-            self.caches.invalidate(addr, nbytes)
-
-
-def _same_requests(log: list, ref: list, delta: int) -> bool:
-    """Whether ``log`` makes the requests of ``ref``, every address ``delta`` bytes on."""
-    if len(log) != len(ref):
-        return False
-    for (name, addrs, rest), (r_name, r_addrs, r_rest) in zip(log, ref):
-        if name != r_name or addrs.shape != r_addrs.shape or not np.array_equal(addrs, r_addrs + delta):
-            return False
-        for a, b in zip(rest, r_rest):
-            if a is not b and not (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b):
-                return False
-    return True
-
-
 def repeated_blocks(plan: NetworkPlan, least: int = 3) -> list[tuple[int, int, int]]:
     """(first op, ops per copy, copies) of every run of at least ``least`` back-to-back copies of one
     sequence of ops (a transformer's layers, a ResNet stage's identical blocks): equal signatures, and
@@ -546,6 +494,7 @@ class MemoryPass:
         self.l2_line = memsys.l2.line_bytes
         # regions the caches may hold lines of: a flush or invalidation of any other is a no-op
         self.touched: set[object] = set()
+        self._events: list | None = None  # what the ops ask of the allocator and of touched, when written down
         self.mem = 2  # the memory row of the counters
         # tensors that live in another's storage (a CacheAppend's output in its cache's), and the
         # bytes such a storage needs (the whole context): set by share_storage before the pass
@@ -576,12 +525,32 @@ class MemoryPass:
         tiling = low.plan.tensor(role)
         sizes, offsets, total = _buffer_offsets(tiling.sizes, tiling.alignment, low.itemsize_of(role))
         key = ("tiles", op.name, role)
-        return key, self.alloc.get(key, total) + offsets, sizes
+        return key, self._address(key, total) + offsets, sizes
 
     def _tensor(self, name: str, nbytes: int) -> tuple[object, int]:
         name = self.storage_of.get(name, name)
         key = ("tensor", name)
-        return key, self.alloc.get(key, max(nbytes, self.storage_bytes.get(name, 0)))
+        return key, self._address(key, max(nbytes, self.storage_bytes.get(name, 0)))
+
+    def _address(self, key: object, nbytes: int) -> int:
+        """The address of region ``key`` (allocated now, ``nbytes`` [B], if it is new)."""
+        addr = self.alloc.get(key, nbytes)
+        if self._events is not None:
+            self._events.append((_ALLOC, key, nbytes, addr))
+        return addr
+
+    def _is_touched(self, key: object) -> bool:
+        """Whether the caches may hold lines of region ``key``."""
+        touched = key in self.touched
+        if self._events is not None:
+            self._events.append((_ASK, key, touched))
+        return touched
+
+    def _touch(self, *keys: object) -> None:
+        """Regions the caches may hold lines of from now on."""
+        self.touched.update(keys)
+        if self._events is not None:
+            self._events.extend((_TOUCH, k) for k in keys)
 
     def _source(self, op: Op, low: OpLowering, role: str) -> tuple[object, np.ndarray, np.ndarray]:
         """(key, address of each tile's data, size of each [B]) as a transfer reads or writes them."""
@@ -600,7 +569,7 @@ class MemoryPass:
         shape, origins, sizes = tile_boxes(tiling)
         t_key, host = self._tensor(tiling.name, low.tensor_bytes(role))
         b_key, bases, _ = self._tiles_region(op, low, role)
-        self.touched.update((t_key, b_key))
+        self._touch(t_key, b_key)
         runs, nbytes, delta = self.caches.copy(shape, low.itemsize_of(role), host, origins[first:], sizes[first:],
                                                bases[first:], not untile)
         return CopyStats.from_deltas(runs, nbytes, delta)
@@ -617,7 +586,7 @@ class MemoryPass:
         for the whole context), one run each per index before the axis."""
         def region(t, nbytes: int) -> int:
             key, base = self._tensor(t.name, nbytes)
-            self.touched.add(key)
+            self._touch(key)
             return base
 
         if isinstance(op, CacheAppend):  # its storage is its cache's (share_storage)
@@ -662,7 +631,7 @@ class MemoryPass:
         store_lines = 0
         if not flush and all(modes[r] is TransferMode.DMA for r in (*low.loaded_roles, Role.OUTPUT)):
             # DMA only, flushes as delays: the loads leave the caches alone; the stores invalidate
-            if self.memsys.invalidate_on_store and out_key in self.touched:
+            if self.memsys.invalidate_on_store and self._is_touched(out_key):
                 for t in sched.output[sched.send_output].tolist():
                     caches.invalidate(int(out_addr[t]), int(out_size[t]))
         else:
@@ -711,12 +680,12 @@ class MemoryPass:
                 key, addrs, sizes = sources[role]
                 base, nbytes = int(addrs[t]), int(sizes[t])
                 if modes[role] is TransferMode.DMA:
-                    if flush and key in self.touched:
+                    if flush and self._is_touched(key):
                         wb = caches.counters()[:, mem, _WB].copy()
                         caches.flush(base, nbytes)
                         flush_dirty[role][:, t] = caches.counters()[:, mem, _WB] - wb
                 else:
-                    self.touched.add(key)
+                    self._touch(key)
                     before = self._snap()
                     caches.acp(self._lines(base, nbytes), False)
                     d = self._delta(before)
@@ -728,10 +697,10 @@ class MemoryPass:
                 t = outs[i]
                 base, nbytes = int(out_addr[t]), int(out_size[t])
                 if modes[Role.OUTPUT] is TransferMode.DMA:
-                    if self.memsys.invalidate_on_store and out_key in self.touched:
+                    if self.memsys.invalidate_on_store and self._is_touched(out_key):
                         caches.invalidate(base, nbytes)
                 else:
-                    self.touched.add(out_key)
+                    self._touch(out_key)
                     lines = self._lines(base, nbytes)
                     before = self._snap()
                     caches.acp(lines, True)
@@ -776,63 +745,109 @@ class MemoryPass:
         for start, period, copies in repeated_blocks(plan) if skip else ():
             for j in range(i, start):
                 one(j)
-            self._block(start, period, copies, one, out)
+            self._block(ops, lows, start, period, copies, one, out)
             i = start + period * copies
         for j in range(i, len(ops)):
             one(j)
         return out
 
-    def _requests(self, front: _Requests, lo: int, period: int, one) -> list:
-        """Ops ``lo`` .. ``lo + period - 1`` through ``front``; the requests they made."""
-        saved, self.caches = self.caches, front
-        try:
-            for j in range(lo, lo + period):
-                one(j)
-        finally:
-            self.caches = saved
-        return front.log
-
-    def _block(self, start: int, period: int, copies: int, one, out: list) -> None:
+    def _block(self, ops: Sequence[Op], lows: Sequence[OpLowering | None], start: int, period: int, copies: int,
+               one, out: list) -> None:
         """The copies of a repeated block, skipping those whose outcome is known without running them.
 
-        The caches treat addresses only by their differences (sets are line numbers modulo the set
-        count) and use times only by their order (LRU, FIFO). So when the state before copy c is the
-        state before copy c - 1 moved by the bytes copy c - 1 allocated (every line that far on, every
-        use as much later as copy c - 1 advanced the clock: ``CacheHierarchy.is_moved``), and copy c
-        makes copy c - 1's requests each that far on, copy c counts exactly as copy c - 1 did and leaves
-        the state moved once more; and so on for the copies after it. A copy's requests are found by
-        running it against a front-end that does not pass them on (the allocator and the set of
-        touched regions advance as in a full run); its records are copy c - 1's. The state and the
-        counters are moved once, when the skipping ends. Where either check fails the copy runs in
-        full: the records equal those of a pass that skips nothing (``tests/test_memory_pass.py``)."""
+        The caches treat addresses only by their differences (a set is a line number modulo the set
+        count) and use times only by their order (LRU, FIFO), and an op's requests to them follow from
+        its signature and what it learns from the allocator (addresses) and from the set of touched
+        regions (whether a region's lines may be cached). So when
+
+        - the state before copy c is the state before copy c - 1 moved by the bytes copy c - 1
+          allocated, Δ (every line Δ on; ``CacheHierarchy.is_moved``, which ignores which way holds a
+          line and the values of the use times), and
+        - copy c, asking what copy c - 1 asked of its own regions (each mapped by the position of its
+          op and tensor), gets every address Δ further on and the same touched answers,
+
+        copy c makes copy c - 1's requests each Δ on: it counts exactly as copy c - 1 did and leaves the
+        state moved once more; and so on for the copies after it (2 Δ, 3 Δ, ...). A skipped copy's
+        allocations and touched regions are made by replaying copy c - 1's (:meth:`_replay`); its records
+        are copy c - 1's; the state and the counters are moved once, when the skipping ends. Where either
+        check fails the copy runs in full. The records equal those of a pass that skips nothing
+        (``tests/test_memory_pass.py``)."""
         h = self.caches.h
-        prev = None  # the last copy run in full: (first op, state before, its requests, allocator before)
-        ref = None  # while skipping: (first op of the copy repeated, its requests, bytes, clock ticks, counts)
+        prev = None  # the last copy run in full: (first op, state before, its events, allocator before)
+        ref = None  # while skipping: (first op of the copy repeated, its events, Δ [B], clock ticks, counts)
         skipped = 0
         for c in range(copies):
             lo = start + c * period
             before = self.alloc.next
             if ref is None and prev is not None:
-                p_lo, p_snap, p_log, p_next = prev
+                p_lo, p_snap, p_events, p_next = prev
                 delta = before - p_next
                 if h.is_moved(p_snap, delta):
-                    ref = (p_lo, p_log, delta, int(h._glob[_kc.G_CLOCK]) - p_snap.clock, h._cnt - p_snap.cnt)
+                    ref = (p_lo, p_events, delta, int(h._glob[_kc.G_CLOCK]) - p_snap.clock, h._cnt - p_snap.cnt)
                     skipped = 0
             if ref is not None:
-                r_lo, r_log, delta, dclock, counts = ref
-                touched = set(self.touched)
-                log = self._requests(_Requests(self.caches, dry=True), lo, period, one)
-                if _same_requests(log, r_log, (skipped + 1) * delta):
+                if self._replay(ops, lows, ref, lo, period, skipped + 1):
                     skipped += 1
-                    out[lo:lo + period] = out[r_lo:r_lo + period]
+                    out[lo:lo + period] = out[ref[0]:ref[0] + period]
                     continue
-                self.touched = touched
                 self._moved(ref, skipped)
                 ref = None
             snap = h.snapshot()
-            prev = (lo, snap, self._requests(_Requests(self.caches, dry=False), lo, period, one), before)
+            self._events = []
+            try:
+                for j in range(lo, lo + period):
+                    one(j)
+                prev = (lo, snap, self._events, before)
+            finally:
+                self._events = None
         if ref is not None:
             self._moved(ref, skipped)
+
+    def _replay(self, ops: Sequence[Op], lows: Sequence[OpLowering | None], ref: tuple, lo: int, period: int,
+                times: int) -> bool:
+        """Make the allocations and touched regions of the copy at op ``lo``: those of the copy ``ref``
+        repeats, each region mapped to the one at the same place (op and tensor position) of this copy,
+        if every address comes out ``times`` Δ further on and every touched answer alike; else undo
+        what was made and return False (:meth:`_block`)."""
+        r_lo, events, delta, _, _ = ref
+        names: dict[str, str] = {}
+        for j in range(period):
+            a, b = ops[r_lo + j], ops[lo + j]
+            pairs = [(a, b), *zip((*a.inputs, *a.outputs), (*b.inputs, *b.outputs))]
+            if lows[lo + j] is not None:  # the tiling's own tensors (a batch norm's packed parameters)
+                pairs += zip(lows[r_lo + j].plan.tensors, lows[lo + j].plan.tensors)
+            for x, y in pairs:
+                if names.setdefault(x.name, y.name) != y.name:
+                    return False
+        alloc, shift = self.alloc, times * delta
+        next0, touched0, added = alloc.next, set(self.touched), []
+        ok = True
+        for event in events:
+            kind, key = event[0], event[1]
+            mapped = names.get(key[1])
+            if mapped is None:
+                ok = False
+                break
+            key = (key[0], mapped, *key[2:])
+            if kind == _ALLOC:
+                if key not in alloc.regions:
+                    added.append(key)
+                if alloc.get(key, event[2]) != event[3] + shift:
+                    ok = False
+                    break
+            elif kind == _ASK:
+                if (key in self.touched) != event[2]:
+                    ok = False
+                    break
+            else:
+                self.touched.add(key)
+        if ok and alloc.next == next0 + delta:
+            return True
+        for key in added:
+            del alloc.regions[key]
+        alloc.next = next0
+        self.touched = touched0
+        return False
 
     def _moved(self, ref: tuple, skipped: int) -> None:
         """The state and counters after ``skipped`` copies of ``ref`` not run (:meth:`_block`)."""
