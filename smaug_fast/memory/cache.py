@@ -436,10 +436,18 @@ class CacheHierarchy:
         with the addresses) and no record of memory requests (it holds addresses)."""
         return all(lv.policy != "random" for lv in self.levels) and int(self._memo[_k.MEMO_RECCAP]) == 0
 
-    def snapshot(self) -> CacheSnapshot:
-        """A copy of the contents, use times, dirty bits, clock and counters."""
-        return CacheSnapshot(self._tags.copy(), self._stamp.copy(), self._dirty.copy(),
-                             int(self._glob[_k.G_CLOCK]), self._cnt.copy())
+    def snapshot(self, into: CacheSnapshot | None = None) -> CacheSnapshot:
+        """A copy of the contents, use times, dirty bits, clock and counters; written into the arrays of
+        ``into`` (an earlier snapshot of this hierarchy, no longer needed) when given."""
+        arrays = (self._tags, self._stamp, self._dirty, self._cnt)
+        if into is None:
+            copies = tuple(a.copy() for a in arrays)
+        else:
+            copies = (into.tags, into.stamp, into.dirty, into.cnt)
+            for dst, src in zip(copies, arrays):
+                np.copyto(dst, src)
+        tags, stamp, dirty, cnt = copies
+        return CacheSnapshot(tags, stamp, dirty, int(self._glob[_k.G_CLOCK]), cnt)
 
     def _moved(self, tags, stamp, dirty, delta_bytes: int, dclock: int) -> tuple[np.ndarray, ...]:
         """(tags, stamp, dirty) of a state whose every line lies ``delta_bytes`` further on and whose
@@ -461,19 +469,25 @@ class CacheHierarchy:
             s[valid] += dclock
         return out
 
-    def _by_use(self, tags, stamp, dirty) -> list[np.ndarray]:
-        """Per level [sets, ways, 2]: each set's (line, dirty bit) from the least recently used (or
-        first filled) way to the most, empty ways first. The hierarchy counts alike from two states with
-        equal such lists: a victim is the way of least use time in its set (an empty one first), so
-        neither which way holds a line nor the use times' values matter, only their order in a set
-        (valid use times in a set are distinct: the clock advances with every use)."""
+    def _by_use(self, tags, stamp, dirty, delta_bytes: int = 0) -> list[np.ndarray]:
+        """Per level [sets, ways]: each set's ``2 line + dirty bit`` (-2: an empty way) from the least
+        recently used (or first filled) way to the most, empty ways first; with ``delta_bytes``, of the
+        state moved that far (:meth:`_moved`). The hierarchy counts alike from two states with equal such
+        arrays: a victim is the way of least use time in its set (an empty one first), so neither which
+        way holds a line nor the use times' values matter, only their order in a set (valid use times in
+        a set are distinct: the clock advances with every use)."""
         out = []
         for i, lv in enumerate(self.levels):
             base = int(self._cfg[i, _k.C_BASE])
             part = slice(base, base + lv.sets * lv.ways)
             order = np.argsort(stamp[part].reshape(lv.sets, lv.ways), axis=1, kind="stable")
-            out.append(np.stack([np.take_along_axis(a[part].reshape(lv.sets, lv.ways), order, axis=1)
-                                 for a in (tags, dirty.astype(np.int64))], axis=-1))
+            held = (2 * tags[part] + dirty[part]).reshape(lv.sets, lv.ways)
+            held = np.take_along_axis(held, order, axis=1)
+            if delta_bytes:
+                d = delta_bytes // lv.line_bytes
+                held = np.roll(held, d % lv.sets, axis=0)
+                held[held >= 0] += 2 * d
+            out.append(held)
         return out
 
     def is_moved(self, snap: CacheSnapshot, delta_bytes: int) -> bool:
@@ -492,7 +506,7 @@ class CacheHierarchy:
             if (held != np.count_nonzero(now >= 0) or dirty_then != dirty_now
                     or int(then[then >= 0].sum()) + held * (delta_bytes // lv.line_bytes) != int(now[now >= 0].sum())):
                 return False
-        moved = self._by_use(*self._moved(snap.tags, snap.stamp, snap.dirty, delta_bytes, 0))
+        moved = self._by_use(snap.tags, snap.stamp, snap.dirty, delta_bytes)
         return all(np.array_equal(a, b) for a, b in zip(moved, self._by_use(self._tags, self._stamp, self._dirty)))
 
     def move(self, delta_bytes: int, dclock: int, counts: np.ndarray) -> None:

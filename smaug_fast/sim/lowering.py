@@ -267,7 +267,9 @@ def _rows(op: Op, low: OpLowering, mem, memsys, nacc: int, accelerator):
 
 
 class _Builder:
-    """Accumulates the per-op rows of :class:`KernelInputs`."""
+    """Accumulates the per-op rows of :class:`KernelInputs`. What it derives from a record or a cost
+    object it derives once per object: the memory pass hands the copies of a repeated block it skipped
+    the records of the copy they repeat, and ops of one signature share their costs."""
 
     PER_OP = ("macs", "energy_j", "spad_j", "cycles", "invocations", "l1_accesses", "l2_accesses")
 
@@ -281,11 +283,20 @@ class _Builder:
         self.n_inv = 0
         self.f = {name: np.zeros(n_ops) for name in self.PER_OP}
         self.tiling: list[str] = []
+        self._once: dict[tuple[int, str], object] = {}  # (id of the object, what) -> what derives from it
+
+    def _of(self, obj, what: str, derive):
+        key = (id(obj), what)
+        got = self._once.get(key)
+        if got is None:
+            got = self._once[key] = (derive(obj), obj)  # holding obj keeps its id unique meanwhile
+        return got[0]
 
     def copies(self, slot: int, stats) -> None:
-        self.copy_parts.append(np.column_stack([stats.runs, stats.nbytes, stats.l2_hits, stats.dram_bytes,
-                                                stats.dram_write_bytes]))
-        self.copy_ptr[slot + 1] = self.copy_ptr[slot] + len(stats.nbytes)
+        rows = self._of(stats, "rows", lambda c: np.column_stack([c.runs, c.nbytes, c.l2_hits, c.dram_bytes,
+                                                                  c.dram_write_bytes]))
+        self.copy_parts.append(rows)
+        self.copy_ptr[slot + 1] = self.copy_ptr[slot] + len(rows)
 
     def accelerated(self, o: int, op: Op, low: OpLowering, mem, memsys, nacc: int, accelerator) -> None:
         self.accel[o] = True
@@ -298,13 +309,12 @@ class _Builder:
         self.n_inv += len(inv)
         self.inv_parts.append(inv)
         f = self.f
-        f["macs"][o] = costs.macs.sum()
-        f["energy_j"][o] = costs.energy_j.sum()
-        f["spad_j"][o] = costs.spad_energy_j.sum()
-        f["cycles"][o] = costs.cycles.sum()
+        f["macs"][o], f["energy_j"][o], f["spad_j"][o], f["cycles"][o] = self._of(
+            costs, "sums", lambda c: (c.macs.sum(), c.energy_j.sum(), c.spad_energy_j.sum(), c.cycles.sum()))
         f["invocations"][o] = len(inv)
-        f["l1_accesses"][o] = mem.prep.l1_accesses.sum() + mem.finalize.l1_accesses.sum()
-        f["l2_accesses"][o] = mem.prep.l2_accesses.sum() + mem.finalize.l2_accesses.sum() + mem.acp_lines
+        f["l1_accesses"][o], f["l2_accesses"][o] = self._of(
+            mem, "accesses", lambda m: (m.prep.l1_accesses.sum() + m.finalize.l1_accesses.sum(),
+                                        m.prep.l2_accesses.sum() + m.finalize.l2_accesses.sum() + m.acp_lines))
 
     def on_cpu(self, o: int, mem) -> None:
         self.tiling.append("")
@@ -312,8 +322,8 @@ class _Builder:
         self.copies(2 * o, c)  # one row: the op's reads and writes
         self.copy_ptr[2 * o + 2] = self.copy_ptr[2 * o + 1]
         self.acc_ptr[o] = self.n_inv
-        self.f["l1_accesses"][o] = c.l1_accesses.sum()
-        self.f["l2_accesses"][o] = c.l2_accesses.sum()
+        self.f["l1_accesses"][o], self.f["l2_accesses"][o] = self._of(
+            c, "accesses", lambda c: (c.l1_accesses.sum(), c.l2_accesses.sum()))
 
 
 def kernel_inputs(plan: NetworkPlan, record, memsys, num_accelerators: int) -> KernelInputs:

@@ -792,7 +792,8 @@ class MemoryPass:
                     continue
                 self._moved(ref, skipped)
                 ref = None
-            snap = h.snapshot()
+            # the state before copy c - 1 is needed no more: its arrays take copy c's
+            snap = h.snapshot(into=prev[1] if prev is not None else None)
             self._events = []
             try:
                 for j in range(lo, lo + period):

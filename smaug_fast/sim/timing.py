@@ -244,8 +244,13 @@ def run_timing(inputs: KernelInputs, ops: tuple[Op, ...], system: System, networ
     """Stage 4: the timing kernel on ``inputs`` with ``system``'s parameters, as a Result."""
     dram = dram_profile(system.dram)
     cpu_work = np.zeros(len(ops))
-    for o in np.flatnonzero(~inputs.accel):
-        cpu_work[o] = cpu_op_work_s(system, ops[o])
+    work: dict[tuple, float] = {}  # per op signature: a network's repeated layers cost alike
+    for o in np.flatnonzero(~inputs.accel).tolist():
+        sig = ops[o].signature
+        w = work.get(sig)
+        if w is None:
+            w = work[sig] = cpu_op_work_s(system, ops[o])
+        cpu_work[o] = w
     latency, detail, op_latency, traffic, accel_busy, cpu_busy, tl = run_network(
         inputs.accel, inputs.copy_ptr, inputs.copies, inputs.acc_ptr, system.num_accelerators, inputs.inv,
         inputs.out_dma, inputs.serial_fin, cpu_work, system.cpu_threads, timing_params(system, dram), timeline,
