@@ -303,3 +303,20 @@ def test_one_chunk_elementwise_ops_still_copy():
     assert rows["relu"].invocations == 1
     assert rows["relu"].detail_s["cpu_prep"] > 0 and rows["relu"].detail_s["cpu_finalize"] > 0
     assert rows["conv"].detail_s["cpu_prep"] == 0 and rows["conv"].detail_s["cpu_finalize"] == 0
+
+
+def test_op_rows_are_made_when_first_read_and_act_as_their_tuple():
+    """``Result.ops`` builds its rows on first read (totals alone never pay for them), then is the tuple
+    of its rows: indexing, length, iteration, equality, pickling (as the tuple), the Result with it."""
+    import pickle
+
+    r = simulate(zoo.load("lenet5"))
+    assert r.ops._rows is None
+    rows = tuple(r.ops)
+    assert r.ops._rows == rows and len(r.ops) == len(rows) > 3
+    assert r.ops == rows and r.ops[1] is rows[1] and r.ops[-2:] == rows[-2:]
+    assert sum(o.latency_s for o in r.ops) == pytest.approx(r.latency_s, rel=1e-9)
+    assert pickle.loads(pickle.dumps(r.ops)) == rows
+    again = pickle.loads(pickle.dumps(r))
+    assert again.ops == rows and again.latency_s == r.latency_s
+    assert r.ops != rows[:-1]

@@ -10,7 +10,7 @@ call, energy, the :class:`Result`). :func:`clear_caches` is ``SIM_CACHE.clear()`
 
 from .engine import DramProfile, clear_caches, dram_profile, memory_key, simulate
 from .generation import GenerationResult, simulate_generation
-from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES, OpResult, Result, Timeline
+from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, VARIABLES, OpResult, OpRows, Result, Timeline
 
 __all__ = [
     "DETAIL_PHASES",
@@ -21,6 +21,7 @@ __all__ = [
     "DramProfile",
     "GenerationResult",
     "OpResult",
+    "OpRows",
     "Result",
     "Timeline",
     "clear_caches",

@@ -7,6 +7,7 @@ one place where it becomes an xarray Dataset (xarray only at the edge: the simul
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +90,44 @@ class OpResult:
     tiling: str = ""
 
 
+class OpRows(Sequence):
+    """``Result.ops``: the per-op rows, a tuple of :class:`OpResult`, made when first read (a sweep or a
+    generation that reads only the totals never builds them: for a 1,000-op network they cost more
+    than the timing kernel). Compares equal to the tuple of its rows; pickles as that tuple."""
+
+    __slots__ = ("_build", "_rows")
+
+    def __init__(self, build: Callable[[], tuple[OpResult, ...]]) -> None:
+        self._build: Callable[[], tuple[OpResult, ...]] | None = build
+        self._rows: tuple[OpResult, ...] | None = None
+
+    def _all(self) -> tuple[OpResult, ...]:
+        if self._rows is None:
+            self._rows = self._build()  # type: ignore[misc]
+            self._build = None
+        return self._rows
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[OpResult]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return self._all() == (tuple(other) if isinstance(other, Sequence) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+    def __reduce__(self):
+        return (tuple, (self._all(),))
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Every phase on every resource (struct of arrays, one entry per interval).
@@ -120,7 +159,7 @@ class Result:
     dram_read_bytes: int
     dram_write_bytes: int
     macs: int
-    ops: tuple[OpResult, ...]
+    ops: Sequence[OpResult]  # an OpRows (or a tuple)
     timeline: Timeline
     cache_stats: dict[str, dict[str, int]] = field(default_factory=dict)
     system: object = None

@@ -12,6 +12,7 @@ burst, in time and in energy.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,7 @@ from ..workload.core import (
     Transpose,
 )
 from .lowering import KernelInputs
-from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, OpResult, Result, Timeline
+from .result import DETAIL_PHASES, ENERGY_COMPONENTS, ENERGY_DETAIL, PHASES, OpResult, OpRows, Result, Timeline
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def run_timing(inputs: KernelInputs, ops: tuple[Op, ...], system: System, networ
         dram_read_bytes=int(occ[_kn.T_READ]),
         dram_write_bytes=int(occ[_kn.T_WRITE]),
         macs=int(inputs.macs.sum()),
-        ops=_op_rows(inputs, detail, op_latency, traffic),
+        ops=OpRows(functools.partial(_op_rows, inputs, detail, op_latency, traffic)),
         timeline=_timeline(tl),
         cache_stats={level: dict(c) for level, c in inputs.cache_stats.items()},
         system=system,
