@@ -90,3 +90,26 @@ def test_a_network_too_large_for_the_event_record_runs_its_passes_alone(monkeypa
         for x, y in zip(a.ops, b.ops, strict=True):
             assert np.array_equal(x.prep.dram_bytes, y.prep.dram_bytes)
             assert np.array_equal(x.finalize.l2_hits, y.finalize.l2_hits)
+
+
+def test_a_network_of_repeated_layers_runs_its_passes_alone(monkeypatch):
+    """A transformer (repeated layers: at least half its ops) runs each memory pass alone, skipping
+    repeated layers, not a MultiL2 walk, and its records equal ``run_memory_pass``'s of each system."""
+    from smaug_fast.sim.engine import memory_key, network_plan
+
+    cfg = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 100, "max_position_embeddings": 64}
+    graph = zoo.transformer(cfg, "decode", kv_len=16)
+    systems = [BASE.replace(**{"l2.ways": w}) for w in (4, 8, 16)]
+    plan = network_plan(memory_key(graph, systems[0]).plan)
+    assert sum(p * c for _, p, c in mp.repeated_blocks(plan)) * 2 >= len(plan.ops)
+    memsys = [mp.MemorySystem.of(s) for s in systems]
+    served = _walks(monkeypatch)
+    records = mp.run_memory_passes(plan, memsys)
+    assert served == []
+    for record, ms in zip(records, memsys, strict=True):
+        alone = mp.run_memory_pass(plan, ms)
+        assert record.cache_stats == alone.cache_stats
+        for x, y in zip(record.ops, alone.ops, strict=True):
+            assert np.array_equal(x.cpu_copy.dram_bytes, y.cpu_copy.dram_bytes)
+            assert np.array_equal(x.prep.l2_hits, y.prep.l2_hits)
