@@ -190,7 +190,7 @@ def test_repeats_match_the_definition(parts, least):
 
 CACHES = st.sampled_from([
     (CacheConfig(256, 2, 32, name="l1"), CacheConfig(1024, 4, 32, name="l2")),
-    (CacheConfig(256, 2, 32, name="l1", policy="fifo"), CacheConfig(3 * 512, 3, 64, name="l2")),
+    (CacheConfig(256, 2, 32, name="l1", policy="fifo"), CacheConfig(6 * 3 * 64, 3, 64, name="l2")),
     (CacheConfig(128, 1, 16, name="l1"), CacheConfig(2048, 8, 32, name="l2", write_back=False)),
 ])
 
