@@ -357,3 +357,23 @@ def test_replay_needs_every_address_moved_and_every_touched_answer_alike():
             assert m.touched == {("tensor", "x"), ("tensor", "relu1")}
         else:
             assert m.alloc.regions == {} and m.alloc.next == start and m.touched == {("tensor", "x")}
+
+
+@settings(max_examples=12, deadline=None)
+@given(layers=st.integers(3, 6), heads=st.sampled_from([(4, 2), (4, 4), (2, 1)]), head_dim=st.sampled_from([8, 16]),
+       ffn=st.integers(20, 80), phase=st.sampled_from(["prefill", "decode"]), tokens=st.integers(1, 24),
+       interface=st.sampled_from(["dma", "acp"]), l2_kib=st.sampled_from([2, 4, 8]),
+       policy=st.sampled_from(["lru", "fifo"]))
+def test_skipping_keeps_every_record_of_random_transformers(layers, heads, head_dim, ffn, phase, tokens, interface,
+                                                            l2_kib, policy):
+    """Random Llama-style configs, phases, interfaces and small caches (LRU or FIFO): the pass that skips
+    repeated layers leaves every record, address and touched region of the pass that runs them all."""
+    n_heads, kv_heads = heads
+    cfg = {"model_type": "llama", "hidden_size": n_heads * head_dim, "num_hidden_layers": layers,
+           "num_attention_heads": n_heads, "num_key_value_heads": kv_heads, "intermediate_size": ffn,
+           "vocab_size": 50, "max_position_embeddings": 64}
+    graph = zoo.transformer(cfg, phase, **({"seq_len": tokens} if phase == "prefill" else {"kv_len": tokens}))
+    system = presets.load("smaug-table2").replace(
+        interface=interface, l1d=CacheConfig(1024, 8, 32, name="l1d", policy=policy),
+        l2=CacheConfig(l2_kib * 1024, 8, 32, name="l2", policy=policy))
+    _both_passes(graph, system)
