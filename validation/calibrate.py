@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from smaug_paper import FIG14_PARTS, NETWORKS, PHASES, reference, system  # noqa: E402
+from smaug_paper import FIG14_PARTS, NETWORKS, PHASES, fig14_shares, reference, system  # noqa: E402
 
 from smaug_fast import simulate, zoo  # noqa: E402
 
@@ -56,12 +56,6 @@ GRID = {
 def shares(result) -> dict[str, float]:
     """Fig. 1's three shares [% of latency]."""
     return {p: 100 * result.breakdown_s[p] / result.latency_s for p in PHASES}
-
-
-def fig14_shares(result) -> dict[str, float]:
-    """Fig. 14's five shares [% of latency] (smaug_paper.FIG14_PARTS)."""
-    return {part: 100 * sum(result.detail_s[p] for p in phases) / result.latency_s
-            for part, phases in FIG14_PARTS.items()}
 
 
 def _rms(errors: list[float]) -> float:
