@@ -97,7 +97,7 @@ def _strides(shape):
 
 
 def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
-               cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
+               cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, hint=None):
     """Copy every tile of a tensor between the host tensor and the tile buffers, through the caches.
 
     Args:
@@ -108,6 +108,8 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
         buf_bases: int64[T], address of each tile's contiguous buffer [B].
         gather: True to copy tensor -> buffers (tiling), False for buffers -> tensor (untiling).
         cfg ... rec: the cache hierarchy's state (see :mod:`.cache`), updated in place.
+        hint: int64[level-0 entries], ``cache.copy_runs``'s level-1 entry per level-0 entry, kept by the
+            caller from one copy to the next (None: a fresh one, all unknown).
 
     Returns (runs int64[T], nbytes int64[T], delta int64[T, levels + 1, CNT_N]): the contiguous runs
     (memcpy calls) and bytes of each tile, and the change of every counter while copying it.
@@ -119,7 +121,9 @@ def copy_tiles(shape, esize, host_base, origins, sizes, buf_bases, gather,
     """
     state = (cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec)
     if _cache.copy_runs_ok(cfg, glob, memo):
-        return _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather, *state)
+        if hint is None:
+            hint = np.full(int(cfg[0, _cache.C_SETS] * cfg[0, _cache.C_WAYS]), -1, np.int64)
+        return _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather, *state, hint)
     return _copy_tiles_lines(shape, esize, host_base, origins, sizes, buf_bases, gather, *state)
 
 
@@ -138,7 +142,7 @@ def _tile_scratch(shape, origins, sizes, cnt):
 
 @jit
 def _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather,
-                     cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec):
+                     cfg, glob, tags, stamp, dirty, cnt, stack, memo, rec, hint):
     """:func:`copy_tiles` on the run path (``cache.copy_runs_ok`` holds)."""
     shift = cfg[0, _cache.C_SHIFT]
     strides, (r_src, r_dst, r_ns, r_nd), idx, before, (runs_out, bytes_out, delta) = _tile_scratch(
@@ -147,7 +151,7 @@ def _copy_tiles_runs(shape, esize, host_base, origins, sizes, buf_bases, gather,
         nruns, run_bytes = _tile_runs(shape, esize, host_base, origins[t], sizes[t], buf_bases[t], gather, shift,
                                       strides, idx, r_src, r_dst, r_ns, r_nd)
         before[:, :] = cnt
-        _cache.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, cfg, glob, tags, stamp, dirty, cnt)
+        _cache.copy_runs(r_src, r_dst, r_ns, r_nd, nruns, cfg, glob, tags, stamp, dirty, cnt, hint)
         delta[t] = cnt - before
         runs_out[t] = nruns
         bytes_out[t] = nruns * run_bytes

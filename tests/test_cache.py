@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive_cache import Hierarchy, Level, random_trace
 
@@ -490,9 +490,47 @@ def test_copy_runs_match_line_by_line(l1, l2, common, seed, inclusive, compat, e
         outs = []
         for h in (fast, slow):
             h.access(a, w, 4)
-            outs.append(copy_tiles(shape, esize, 100 + step, origins, sizes, bases, step != 1, *h._state()))
+            # the fast hierarchy keeps copy_runs's hints across the random accesses between copies
+            outs.append(copy_tiles(shape, esize, 100 + step, origins, sizes, bases, step != 1, *h._state(),
+                                   hint=h._hint))
         for x, y in zip(*outs, strict=True):
             assert x.tolist() == y.tolist()
         assert _ours(fast.stats()) == _ours(slow.stats())
         assert dataclasses.asdict(fast.memory_traffic()) == dataclasses.asdict(slow.memory_traffic())
         assert _lru_order(fast) == _lru_order(slow)
+
+
+@settings(max_examples=150, deadline=None)
+@given(l1_sets=st.sampled_from([1, 2]), l1_ways=st.sampled_from([1, 2]), l2_mult=st.sampled_from([1, 2, 4]),
+       l2_ways=st.sampled_from([2, 4]), fifo=st.booleans(), seed=st.integers(0, 10_000))
+def test_copy_runs_hints_survive_other_kernels(l1_sets, l1_ways, l2_mult, l2_ways, fifo, seed):
+    """Tiny caches, copies through ``copy_runs`` with its hints kept across calls, and between them
+    accesses, flushes and invalidations by the other kernels, which move lines without updating the
+    hints: the counters, contents, dirty bits and order equal the line-by-line path's at every step."""
+    from smaug_fast.kernels.copies import copy_tiles
+
+    policy = "fifo" if fifo else "lru"
+    levels = [CacheConfig(32 * l1_sets * l1_ways, l1_ways, 32, name="l1", policy=policy),
+              CacheConfig(32 * l1_sets * l2_mult * l2_ways, l2_ways, 32, name="l2", policy=policy)]
+    fast, slow = _pair(levels, False, False)
+    rng = np.random.default_rng(seed)
+    shape = np.array([1, 1, 4, 16], dtype=np.int64)  # 64 fp16 elements: four 32-B lines per row of 16
+    for step in range(8):
+        a = rng.integers(0, 32, 6).astype(np.int64) * 32  # a few lines that collide in the tiny sets
+        w = rng.random(6) < 0.6
+        origin = np.array([[0, 0, int(rng.integers(0, 4)), 0]], dtype=np.int64)
+        size = np.array([[1, 1, 1, 16]], dtype=np.int64)
+        host = 64 * int(rng.integers(0, 8))
+        bases = np.array([512 + 32 * int(rng.integers(0, 16))], dtype=np.int64)
+        outs = []
+        for h in (fast, slow):
+            h.access(a, w, 8)
+            if step % 3 == 2:
+                h.flush(int(a[0]), 64)
+                h.invalidate(int(a[1]), 32)
+            extra = {"hint": h._hint} if h is fast else {}
+            outs.append(copy_tiles(shape, 2, host, origin, size, bases, step % 2 == 0, *h._state(), **extra))
+        for x, y in zip(*outs, strict=True):
+            assert x.tolist() == y.tolist()
+        assert _lru_order(fast) == _lru_order(slow), step
+        assert _ours(fast.stats()) == _ours(slow.stats())

@@ -271,6 +271,8 @@ class CacheHierarchy:
         self._memo = np.zeros(_k.MEMO_N, dtype=np.int64)
         self._memo[_k.MEMO_LINEWISE] = int(getattr(self, "_linewise", False))
         self._rec = np.zeros((1, 3), dtype=np.int64)  # grown when memory requests are recorded
+        # copy_runs's level-1 entry of each level-0 entry's line (a hint it checks before use)
+        self._hint = np.full(self.levels[0].sets * self.levels[0].ways, -1, dtype=np.int64)
         self._glob[:] = 0
         self._glob[_k.G_COMPAT] = int(self.pycachesim_compat)
         self._glob[_k.G_INCLUSIVE] = int(self.inclusive)
@@ -519,6 +521,7 @@ class CacheHierarchy:
                                                                      delta_bytes, dclock)
         self._glob[_k.G_CLOCK] += dclock
         self._cnt += counts
+        self._hint[:] = -1  # entries moved: copy_runs's hints point elsewhere now
 
 
 @dataclass(frozen=True, eq=False)

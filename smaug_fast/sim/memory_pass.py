@@ -287,7 +287,8 @@ class _One:
         return self.h._cnt[None]
 
     def copy(self, shape, esize, host, origins, sizes, bases, gather):
-        runs, nbytes, delta = copy_tiles(shape, esize, host, origins, sizes, bases, gather, *self.h._state())
+        runs, nbytes, delta = copy_tiles(shape, esize, host, origins, sizes, bases, gather, *self.h._state(),
+                                         hint=self.h._hint)
         return runs, nbytes, delta[:, None]
 
     def access(self, addrs: np.ndarray, write: bool) -> None:
@@ -307,7 +308,7 @@ class _One:
         count = np.array([((b + n - 1) >> shift) - (b >> shift) + 1 for b, n in spans], dtype=np.int64)
         is_read = np.arange(len(spans)) < len(reads)
         _kc.copy_runs(first, first, np.where(is_read, count, 0), np.where(is_read, 0, count),
-                      np.int64(len(spans)), *st[:6])
+                      np.int64(len(spans)), *st[:6], self.h._hint)
 
     def acp(self, lines: np.ndarray, write: bool) -> None:
         self.h.acp(lines, write, self.l2_line)
