@@ -451,20 +451,23 @@ class CacheHierarchy:
         tags, stamp, dirty, cnt = copies
         return CacheSnapshot(tags, stamp, dirty, int(self._glob[_k.G_CLOCK]), cnt)
 
+    def _level_parts(self) -> list[tuple[CacheConfig, slice]]:
+        """Each level with the slice of the state arrays that holds its entries."""
+        return [(lv, slice(int(self._cfg[i, _k.C_BASE]), int(self._cfg[i, _k.C_BASE]) + lv.sets * lv.ways))
+                for i, lv in enumerate(self.levels)]
+
     def _moved(self, tags, stamp, dirty, delta_bytes: int, dclock: int) -> tuple[np.ndarray, ...]:
         """(tags, stamp, dirty) of a state whose every line lies ``delta_bytes`` further on and whose
         every use came ``dclock`` later. A line of level i moves ``delta_bytes / line`` lines on, so to
         the set that many sets on modulo the set count (the set is the line number modulo it), in the
         same way; empty ways stay empty."""
         out = (np.empty_like(tags), np.empty_like(stamp), np.empty_like(dirty))
-        for i, lv in enumerate(self.levels):
+        for lv, part in self._level_parts():
             if delta_bytes % lv.line_bytes:
                 raise ValueError(f"a move of {delta_bytes} B is not a whole number of {lv.line_bytes}-B lines")
-            sets, ways, base = lv.sets, lv.ways, int(self._cfg[i, _k.C_BASE])
             d = delta_bytes // lv.line_bytes
-            part = slice(base, base + sets * ways)
             for src, dst in zip((tags, stamp, dirty), out):
-                dst[part] = np.roll(src[part].reshape(sets, ways), d % sets, axis=0).ravel()
+                dst[part] = np.roll(src[part].reshape(lv.sets, lv.ways), d % lv.sets, axis=0).ravel()
             t, s = out[0][part], out[1][part]
             valid = t >= 0
             t[valid] += d
@@ -479,9 +482,7 @@ class CacheHierarchy:
         way holds a line nor the use times' values matter, only their order in a set (valid use times in
         a set are distinct: the clock advances with every use)."""
         out = []
-        for i, lv in enumerate(self.levels):
-            base = int(self._cfg[i, _k.C_BASE])
-            part = slice(base, base + lv.sets * lv.ways)
+        for lv, part in self._level_parts():
             order = np.argsort(stamp[part].reshape(lv.sets, lv.ways), axis=1, kind="stable")
             held = (2 * tags[part] + dirty[part]).reshape(lv.sets, lv.ways)
             held = np.take_along_axis(held, order, axis=1)
@@ -499,9 +500,7 @@ class CacheHierarchy:
         if any(delta_bytes % lv.line_bytes for lv in self.levels):
             return False
         # first what is cheap to compare: per level the lines held, the sum of their numbers, the dirty ones
-        for i, lv in enumerate(self.levels):
-            base = int(self._cfg[i, _k.C_BASE])
-            part = slice(base, base + lv.sets * lv.ways)
+        for lv, part in self._level_parts():
             then, now = snap.tags[part], self._tags[part]
             held = int(np.count_nonzero(then >= 0))
             dirty_then, dirty_now = np.count_nonzero(snap.dirty[part]), np.count_nonzero(self._dirty[part])
