@@ -31,7 +31,7 @@ THREAD0 = 64
 # Indices of the float parameters (``params``) of run_network.
 (F_CPU, F_ACC, COPY_CALL_CYCLES, COPY_BYTES_PER_CYCLE, L2_STALL_S, CORE_CAP, LINE_K, DMA_K, DMA_CAP,
  ACP_CAP, DRAM_BW, DMA_SETUP_CYCLES, FLUSH_NS, INVALIDATE_NS, PAGE_BYTES, LINE_BYTES, ACP_LATENCY_CYCLES,
- ACP_OUTSTANDING, OVERHEAD_S, PIPELINED, OVERLAP, WRITE_K, N_PARAMS) = range(23)
+ ACP_OUTSTANDING, OVERHEAD_S, PIPELINED, OVERLAP, WRITE_K, POST_BYTES, N_PARAMS) = range(24)
 
 # Columns of ``traffic``: DRAM bytes read and written, and the same in DRAM occupancy (whole bursts).
 T_READ, T_WRITE, T_READ_OCC, T_WRITE_OCC = range(4)
@@ -56,11 +56,14 @@ SEG_KIND, SEG_FIXED, SEG_BYTES, SEG_CAP, SEG_MIN, SEG_FLUSH = range(6)
 
 
 @jit
-def _dma_pipeline(nbytes, unpack_s, ns, pipelined, page, line, dma_cap):
+def _dma_pipeline(nbytes, unpack_s, ns, pipelined, page, line, dma_cap, posted):
     """gem5-Aladdin's DMA of ``nbytes`` (engine docstring): (first [s], rest [s], flush [s]).
 
     ``first``: the part before the first byte moves; ``rest``: the shortest duration of the transfer
-    part; ``flush``: every line's flush (or invalidation) at ``ns`` per line.
+    part; ``flush``: every line's flush (or invalidation) at ``ns`` per line. ``posted`` [B]: the
+    bytes of a store that the DRAM controllers' write queues take without waiting for the DRAM
+    (0 for loads): they leave at once, so the last request's transfer, the one no later flush hides,
+    moves only what does not fit there.
     """
     on = nbytes > 0
     lines = math.ceil(nbytes / line)
@@ -70,10 +73,15 @@ def _dma_pipeline(nbytes, unpack_s, ns, pipelined, page, line, dma_cap):
     if not on:
         return 0.0, 0.0, flush_s
     first = min(lines, max(1.0, page / line)) * ns * 1e-9
-    last_bytes = nbytes - (math.ceil(nbytes / page) - 1) * page
+    requests = math.ceil(nbytes / page)
+    last_bytes = nbytes - (requests - 1) * page
     last_unpack = unpack_s * (last_bytes / nbytes)
-    tail = last_bytes / dma_cap + last_unpack
+    tail = max(last_bytes - posted, 0.0) / dma_cap + last_unpack
     rest = max(flush_s - first, unpack_s - last_unpack) + tail
+    if requests > 1:
+        # a short last request's flush may not hide the whole request before it
+        before_last = (lines - math.ceil(last_bytes / line)) * ns * 1e-9
+        rest = max(rest, before_last + max(page - posted, 0.0) / dma_cap - first)
     return first, rest, flush_s
 
 
@@ -164,7 +172,8 @@ def _invocations(inv, acc_ptr, nacc, out_dma, p, offset_s, op, detail, traffic, 
     if n == 0:
         return 0.0, 0.0, k
     seg = _new_segments(4 * n)
-    _segments(inv, lo, n, out_dma, p, seg, traffic)
+    # the accelerators store alike, so each may count on its share of the controllers' write queues
+    _segments(inv, lo, n, out_dma, p, p[POST_BYTES] / nacc, seg, traffic)
     starts = np.empty(nacc + 1, np.int64)
     for a in range(nacc + 1):
         starts[a] = 4 * (acc_ptr[a] - lo)
@@ -199,9 +208,10 @@ def _new_segments(n):
 
 
 @jit(_nrt=False)
-def _segments(inv, lo, n, out_dma, p, seg, traffic):
+def _segments(inv, lo, n, out_dma, p, post_bytes, seg, traffic):
     """The segments ``seg`` (see SEG_KIND) of the ``n`` invocations from row ``lo`` of ``inv``, and
-    their DRAM traffic into ``traffic``.
+    their DRAM traffic into ``traffic``; ``post_bytes`` [B]: the write-queue room a DMA store finds
+    (:func:`_store_segment`).
 
     Without Numba's reference counting (``_nrt=False``), its helpers inlined: as separate calls,
     each would pay atomic reference-count updates on every array it is handed (run_network measured
@@ -209,7 +219,7 @@ def _segments(inv, lo, n, out_dma, p, seg, traffic):
     """
     for j in range(n):
         _load_segments(inv, lo + j, 4 * j, p, seg)
-        _store_segment(inv, lo + j, 4 * j + 3, out_dma, p, seg)
+        _store_segment(inv, lo + j, 4 * j + 3, out_dma, p, post_bytes, seg)
         _invocation_traffic(inv, lo + j, out_dma, p, traffic)
 
 
@@ -236,7 +246,7 @@ def _load_segments(inv, i, s, p, seg):
             unpack_dma = load_s * (dma_b / total_load)
         unpack_acp = load_s * (acp_b / total_load)
     first, rest, flush_s = _dma_pipeline(dma_b, unpack_dma, p[FLUSH_NS], p[PIPELINED] != 0.0, p[PAGE_BYTES],
-                                         p[LINE_BYTES], p[DMA_CAP])
+                                         p[LINE_BYTES], p[DMA_CAP], 0.0)
     kind[s] = P_DMA
     cap[s] = p[DMA_CAP] * p[DMA_K]
     if has_dma:
@@ -261,18 +271,29 @@ def _load_segments(inv, i, s, p, seg):
 
 
 @jit(inline="always")
-def _store_segment(inv, i, s, out_dma, p, seg):
-    """Segment ``s``: invocation ``i``'s store of its output tile, by DMA (``out_dma``) or ACP."""
+def _store_segment(inv, i, s, out_dma, p, post_bytes, seg):
+    """Segment ``s``: invocation ``i``'s store of its output tile, by DMA (``out_dma``) or ACP.
+
+    A DMA store's writes are posted: the DRAM controller answers a write once it is in its write
+    queue (gem5 src/mem/dram_ctrl.cc DRAMCtrl::addToWriteQueue, accessAndRespond(pkt,
+    frontendLatency); DRAMsim3 src/controller.cc AddTransaction: a write completes the next cycle)
+    and drains the queue later, while the DRAM has no reads to serve. The first ``post_bytes`` [B]
+    of a store therefore wait for no DRAM time: only the rest takes its share of the bandwidth
+    (they still reach the DRAM: the traffic counts every byte). Between stores the DRAM idles
+    through the next loads' flush delays and the compute, long enough to drain the queue down to
+    what it keeps while idle (``DramProfile.write_post_bytes``).
+    """
     kind, fixed, nbytes, cap, min_s, flush = seg
     f_acc = p[F_ACC]
     acp_cycles = p[ACP_LATENCY_CYCLES]
     store = inv[i, I_STORE_BYTES]
     if out_dma:
+        posted = min(store, post_bytes)
         s_first, s_rest, s_flush = _dma_pipeline(store, 0.0, p[INVALIDATE_NS], p[PIPELINED] != 0.0, p[PAGE_BYTES],
-                                                 p[LINE_BYTES], p[DMA_CAP])
+                                                 p[LINE_BYTES], p[DMA_CAP], posted)
         kind[s] = P_DMA
         cap[s] = p[DMA_CAP] * p[DMA_K] * p[WRITE_K]
-        nbytes[s] = store * p[DMA_K] * p[WRITE_K]
+        nbytes[s] = (store - posted) * p[DMA_K] * p[WRITE_K]
         if store > 0:
             fixed[s] = s_first + p[DMA_SETUP_CYCLES] / f_acc
             min_s[s] = s_rest

@@ -95,7 +95,8 @@ class DRAMConfig(Spec):
     write_drain_min: int = param(
         8, "write drain start with no read waiting: writes drain once more than this many are queued "
         "[requests] (DRAMsim3 src/controller.cc ScheduleTransaction: 8; gem5 DRAMCtrl: write_low_thresh_perc "
-        "50 % of write_buffer_size)", ge=0, le=4096)
+        "50 % of write_buffer_size); so many writes stay queued while the DRAM idles, and a posted DMA "
+        "store finds only the rest of the queue free", ge=0, le=4096)
     write_high_thresh_pct: float = param(
         100.0, "write drain start while reads wait: writes drain once the write queue holds more than this "
         "share of its entries, or is full [%] (DRAMsim3: 100, drains a full write buffer; gem5 DRAMCtrl.py "

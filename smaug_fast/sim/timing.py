@@ -61,6 +61,12 @@ class DramProfile:
             the bus turnarounds (tWTR after a write burst, CWL), write recovery (tWR) before a row can
             close and the conflicts of two open rows cost the mixed stream the bandwidth a read
             stream keeps. ``2 x read / copy bandwidth - 1``: 1.0 when mixing costs nothing.
+        write_post_bytes: bytes of writes the controllers take ahead of the DRAM [B]: every
+            channel's write queue less the writes it holds while no read waits (a write is answered
+            once queued; the queue drains with no read waiting only past ``write_drain_min``
+            entries: gem5 src/mem/dram_ctrl.cc, ``totalWriteQueueSize > writeLowThreshold``;
+            DRAMsim3 src/controller.cc ScheduleTransaction, ``write_buffer_.size() > 8``), in whole
+            bursts: the room a DMA store finds after the DRAM has idled.
     """
 
     bandwidth_bytes_per_s: float
@@ -70,6 +76,7 @@ class DramProfile:
     latency_s: float
     burst_bytes: int = 32
     write_k: float = 1.0
+    write_post_bytes: float = 0.0
 
 
 @memoized("dram_profile", limit=64)
@@ -103,6 +110,7 @@ def _compute_dram_profile(config) -> DramProfile:
         latency_s=config.unloaded_latency_ns()["closed"] * 1e-9,
         burst_bytes=int(burst),
         write_k=write_k,
+        write_post_bytes=float(config.channels * (config.write_entries - config.write_drain_min) * burst),
     )
 
 
@@ -149,6 +157,8 @@ def timing_params(system: System, dram: DramProfile) -> np.ndarray:
     p[_kn.OVERLAP] = float(dma.pipelined or system.interface is not Interface.DMA)
     # a written byte occupies the DRAM longer than a read one (turnarounds, write recovery, drains)
     p[_kn.WRITE_K] = dram.write_k
+    # a DMA store's first bytes wait in the DRAM controllers' write queues, for no DRAM time
+    p[_kn.POST_BYTES] = dram.write_post_bytes
     return p
 
 
