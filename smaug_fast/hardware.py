@@ -66,7 +66,7 @@ class CPU(Spec):
         ge=1e-3, le=1024.0
     )
     copy_call_cycles: int = param(
-        250,
+        400,
         "fixed cost of one contiguous run of a tiling copy: SMAUG's copyTensorRegion advances two "
         "TensorRegionIndexIterators and calls memcpy per run [cycles] (fitted: validation/calibrate.py)",
         ge=0, le=10_000_000

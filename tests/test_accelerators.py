@@ -41,7 +41,9 @@ def _fc(n, c, k):
 @settings(max_examples=40, deadline=None)
 @given(k=st.integers(1, 4), m=st.integers(1, 4), hw=st.integers(1, 11))
 def test_one_by_one_conv_is_macs_over_256_plus_fill_drain(k, m, hw):
-    """1x1 conv, 32k channels, 8m maps, one tile: m*k passes of (weight load + depth + pixels - 1).
+    """1x1 conv, 32k channels, 8m maps, one tile: m*k passes, each a weight load and, per output row,
+    a pipeline that fills and drains (depth + pixels of the row - 1; SMAUG's smv-accel.cfg pipelines
+    conv3d_col, not conv3d_row).
 
     With 32 words per cycle from each scratchpad the datapath takes one pixel per cycle (the default
     8 banks take one per 4 cycles: test_default_banks_set_the_initiation_intervals)."""
@@ -56,7 +58,10 @@ def test_one_by_one_conv_is_macs_over_256_plus_fill_drain(k, m, hw):
     weight_load = 256 // 32 + 1  # 8 x 32 weights over 32 banks, plus the read latency
     depth = 1 + 4 + (2 + 3 + 1) * 5 + 1  # read, multiply, 4-vector and 8-lane trees, accumulate, write
     assert op.macs == hw * hw * 32 * k * 8 * m
-    assert tile.compute_cycles == op.macs // 256 + passes * (weight_load + depth - 1)
+    assert tile.compute_cycles == op.macs // 256 + passes * (weight_load + hw * (depth - 1))
+    # an SMV whose pipeline streams across rows fills it once a pass
+    rows_on = SMV(spad_banks=32, pipeline_conv_rows=True).invocation_cost(work)
+    assert rows_on.compute_cycles == op.macs // 256 + passes * (weight_load + depth - 1)
     assert tile.macs == op.macs  # no padding lanes when channels and maps are multiples of 32 and 8
     # Loads (unpacking) and stores (packing) at 32 words per cycle around the compute.
     elems_in = hw * hw * 32 * k + 8 * m * 32 * k
@@ -66,15 +71,21 @@ def test_one_by_one_conv_is_macs_over_256_plus_fill_drain(k, m, hw):
 
 
 def test_large_tiles_approach_peak():
-    """The fill/drain and weight loads are per pass: with many pixels per pass, 256 MACs per cycle
-    (when the scratchpads deliver 32 words per cycle)."""
+    """The weight loads are per pass and the pipeline fills and drains per output row: with long rows,
+    256 MACs per cycle (when the scratchpads deliver 32 words per cycle); an SMV that pipelines across
+    rows gets there with many pixels in any shape."""
     smv = SMV(spad_banks=32)
+    for cols, bound in ((64, 1.75), (1024, 1.05), (16384, 1.003)):
+        work = TileWork("conv", (1, 4, cols + 2, 64), (16, 3, 3, 64), (1, 2, cols, 16), 64, 16, 2, cols, (3, 3))
+        ratio = smv.invocation_cost(work).compute_cycles / (work.macs / 256)
+        assert 1.0 <= ratio < bound
+    rows_on = SMV(spad_banks=32, pipeline_conv_rows=True)
     for pixels, bound in ((64, 1.75), (1024, 1.05), (16384, 1.003)):
         side = int(pixels**0.5)
         work = TileWork(
             "conv", (1, side + 2, side + 2, 64), (16, 3, 3, 64), (1, side, side, 16), 64, 16, side, side, (3, 3)
         )
-        ratio = smv.invocation_cost(work).compute_cycles / (work.macs / 256)
+        ratio = rows_on.invocation_cost(work).compute_cycles / (work.macs / 256)
         assert 1.0 <= ratio < bound
 
 
@@ -90,7 +101,7 @@ def test_partial_channel_and_map_blocks_waste_lanes():
     assert tile.macs == 8 * 8 * 5 * 32
     assert op.macs == 8 * 8 * 5 * 3
     weight_load = math.ceil(5 * 8 / 32) + 1
-    assert tile.compute_cycles == 1 * (weight_load + 36 + 63)
+    assert tile.compute_cycles == 1 * (weight_load + 8 * (36 + 7))  # 8 rows of 8 pixels
 
 
 def test_same_padding_pixels_and_missing_channels_load_nothing():
@@ -98,12 +109,16 @@ def test_same_padding_pixels_and_missing_channels_load_nothing():
     cycle). Per pixel the output scratchpad reads and writes a vector of partial sums (2 cycles), the
     input one loads one activation vector, or none in the padding: 2 cycles a pixel, 1 in the first
     pass of each block (nothing to read back). Per block of 8 maps, 9 passes each load 8 PEs x 1
-    weight vector (8 cycles + the read latency) and fill the 36-cycle pipeline."""
+    weight vector (8 cycles + the read latency), then each of the 28 rows fills and drains the
+    36-cycle pipeline (27 intervals and the depth)."""
     smv = SMV()
     work = TileWork("conv", (1, 28, 28, 1), (32, 3, 3, 1), (1, 28, 28, 32), 1, 32, 28, 28, (3, 3), (1, 1),
                     (1, 1, 1, 1))
-    per_block = 9 * ((8 + 1) + 36) + 8 * 783 * 2 + 783 * 1
+    per_block = 9 * (8 + 1) + 9 * 28 * 36 + 8 * 28 * 27 * 2 + 28 * 27 * 1
     assert smv.invocation_cost(work).compute_cycles == 4 * per_block
+    rows_on = SMV(pipeline_conv_rows=True)  # one fill a pass
+    per_block = 9 * ((8 + 1) + 36) + 8 * 783 * 2 + 783 * 1
+    assert rows_on.invocation_cost(work).compute_cycles == 4 * per_block
     # the same layer with 32 channels loads four vectors a pixel, except in the padding
     full = TileWork("conv", (1, 28, 28, 32), (32, 3, 3, 32), (1, 28, 28, 32), 32, 32, 28, 28, (3, 3), (1, 1),
                     (1, 1, 1, 1))
@@ -111,21 +126,87 @@ def test_same_padding_pixels_and_missing_channels_load_nothing():
     first = 27 * 27
     # (each pass: the pipeline's depth after its first pixel, which loads, then the others' intervals)
     per_block = 9 * ((32 + 1) + 36 - 4) + loaded * 4 + (9 * 784 - loaded) * 2 - (784 - first) * 1
-    assert smv.invocation_cost(full).compute_cycles == 4 * per_block
+    assert rows_on.invocation_cost(full).compute_cycles == 4 * per_block
+    # draining every row: the pixel-by-pixel reference
+    assert smv.invocation_cost(full).compute_cycles == _conv_cycles_by_pixel(smv, full)
+
+
+def _conv_cycles_by_pixel(smv: SMV, w: TileWork) -> int:
+    """Slow reference of one ``smv_conv3d_nhwc_vec_fxp`` invocation's compute cycles, pass by pass and
+    pixel by pixel, in the kernel's loop order (convolution_simd.c: ofmap blocks, kernel rows and
+    columns, channel blocks, then output rows and columns). A pass loads its PEs' weight vectors,
+    then streams pixels: a pixel's interval is the busier scratchpad's, its activation vectors (none
+    in the padding) or its partial sums' read and write (the write only in a fresh output's first
+    pass); a pipeline ends ``depth`` cycles after its last pixel starts. SMAUG's Aladdin
+    configuration drains the pipeline after every output row; ``pipeline_conv_rows`` once a pass."""
+    P, M, V, B = smv.num_pes, smv.maccs_per_pe, smv.vector_width, smv.words_per_cycle
+    r, s = w.window
+    sr, sc = w.stride
+    top, _, left, _ = w.pads
+    in_rows, in_cols = w.input_shape[1], w.input_shape[2]
+    depth = smv.conv_depth_cycles
+    total = 0
+    for block in range(math.ceil(w.kernels / P)):
+        pes = min(P, w.kernels - block * P)
+        for kr in range(r):
+            for kc in range(s):
+                for cb in range(math.ceil(w.channels / M)):
+                    vectors = math.ceil(min(M, w.channels - cb * M) / V)
+                    first = cb == 0 and kr == 0 and kc == 0 and not w.accumulate
+                    psums = math.ceil((1 if first else 2) * V / B)
+                    t = math.ceil(pes * vectors * V / B) + smv.spad_latency_cycles
+                    rows = []
+                    for o in range(w.out_rows):
+                        row = []
+                        for q in range(w.out_cols):
+                            loads = 0 <= o * sr - top + kr < in_rows and 0 <= q * sc - left + kc < in_cols
+                            row.append(max(1, math.ceil(vectors * V / B) if loads else 0, psums))
+                        rows.append(row)
+                    pipelines = [sum(rows, [])] if smv.pipeline_conv_rows else rows
+                    t += sum(sum(p) - p[-1] + depth for p in pipelines)
+                    total += t
+    return total * w.batch
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 9), cols=st.integers(1, 9), channels=st.integers(1, 80), kernels=st.integers(1, 20),
+       window=st.sampled_from([(1, 1), (3, 3), (2, 3), (5, 5)]), stride=st.sampled_from([1, 2]),
+       pad=st.booleans(), accumulate=st.booleans(), banks=st.sampled_from([8, 32]))
+def test_conv_cycles_match_the_pixel_by_pixel_reference(rows, cols, channels, kernels, window, stride, pad,
+                                                        accumulate, banks):
+    """The closed form of ``SMV._conv`` against the slow reference: exact when every row drains
+    (SMAUG's configuration); streaming across rows, the closed form takes each pass's last pixel as
+    one that loads, so it may differ by the difference of two intervals, once a pass."""
+    r, c = window
+    pads = ((r - 1) // 2, r // 2, (c - 1) // 2, c // 2) if pad else (0, 0, 0, 0)
+    in_rows = (rows - 1) * stride + r - pads[0] - pads[1]
+    in_cols = (cols - 1) * stride + c - pads[2] - pads[3]
+    if in_rows < 1 or in_cols < 1:
+        return
+    work = TileWork("conv", (1, in_rows, in_cols, channels), (kernels, r, c, channels), (1, rows, cols, kernels),
+                    channels, kernels, rows, cols, window, (stride, stride), pads, accumulate=accumulate)
+    smv = SMV(spad_banks=banks)
+    assert smv.invocation_cost(work).compute_cycles == _conv_cycles_by_pixel(smv, work)
+    on = SMV(spad_banks=banks, pipeline_conv_rows=True)
+    passes = math.ceil(kernels / 8) * r * c * math.ceil(channels / 32)
+    got, ref = on.invocation_cost(work).compute_cycles, _conv_cycles_by_pixel(on, work)
+    assert abs(got - ref) <= passes * 4  # an interval is 1 to 4 cycles
 
 
 @settings(max_examples=30, deadline=None)
 @given(h=st.integers(2, 30))
 def test_conv_cycles_are_linear_in_pixels(h):
-    """Adding output rows adds exactly passes x pixels cycles: the fill/drain is per pass, not per row."""
-    smv = SMV(spad_banks=32)
-
-    def compute(rows):
+    """An output row adds, per pass, its pixels' intervals and one pipeline fill (SMAUG's configuration
+    drains every row); streaming across rows, only its pixels."""
+    def compute(smv, rows):
         work = TileWork("conv", (1, rows + 2, 8, 32), (8, 3, 3, 32), (1, rows, 6, 8), 32, 8, rows, 6, (3, 3))
         return smv.invocation_cost(work).compute_cycles
 
-    passes = 9
-    assert compute(h + 1) - compute(h) == passes * 6
+    passes, depth = 9, 36
+    smv = SMV(spad_banks=32)
+    assert compute(smv, h + 1) - compute(smv, h) == passes * (6 - 1 + depth)
+    on = SMV(spad_banks=32, pipeline_conv_rows=True)
+    assert compute(on, h + 1) - compute(on, h) == passes * 6
 
 
 def test_inner_product_is_weight_bandwidth_bound():
@@ -154,7 +235,7 @@ def test_default_banks_set_the_initiation_intervals():
     cost = smv.invocation_cost(work)
     passes = 9
     depth = 1 + 4 + (2 + 3 + 1) * 5 + 1
-    assert cost.compute_cycles == passes * ((256 // 8 + 1) + depth + (rows * cols - 1) * 4)
+    assert cost.compute_cycles == passes * ((256 // 8 + 1) + rows * (depth + (cols - 1) * 4))
     assert cost.load_cycles == math.ceil(work.load_elems / 8)
 
 
@@ -317,3 +398,24 @@ def test_tile_work_properties():
     fc = TileWork("inner_product", (2, 64), (16, 64), (2, 16), 64, 16, 2, 1, read_weights=False, send_output=False)
     assert fc.macs == 2 * 16 * 64 and fc.load_elems == 128 and fc.store_elems == 0
     assert np.isclose(SMV().invocation_cost(fc).energy_j, SMV().invocation_cost(fc).energy_j)
+
+
+@settings(max_examples=30, deadline=None)
+@given(vectors=st.integers(1, 300), banks=st.sampled_from([8, 16, 64]))
+def test_elementwise_add_unrolls_and_the_others_do_not(vectors, banks):
+    """eltwise_add.c's loop, unrolled 8 times (smv-accel.cfg eltwise_add_loop): per group of 8 vectors
+    the longer of the add's latency (read, add, write) and each scratchpad's 8 vectors; the multiply
+    (no directive) takes one vector an iteration, each its whole latency."""
+    smv = SMV(spad_banks=banks)
+    elems = vectors * 8
+
+    def cycles(kind):
+        work = TileWork(kind, (1, elems), (), (1, elems), elems, elems, 1, elems, operands=2)
+        return smv.invocation_cost(work).compute_cycles
+
+    add_latency = 1 + 5 + 1
+    assert cycles("add") == math.ceil(vectors / 8) * max(add_latency, math.ceil(64 / banks))
+    assert cycles("mul") == vectors * (1 + 4 + 1)
+    assert SMV(spad_banks=banks, add_unroll=1).invocation_cost(
+        TileWork("add", (1, elems), (), (1, elems), elems, elems, 1, elems, operands=2)).compute_cycles \
+        == vectors * add_latency

@@ -7,7 +7,9 @@ of SMAUG's software on gem5's O3 core are fitted, because no public source gives
 
 - ``cpu.copy_call_cycles``: the fixed cost of one contiguous run of a tiling copy (SMAUG's
   ``copyTensorRegion`` advances two ``TensorRegionIndexIterator`` objects and calls ``memcpy`` per
-  run), found 250 cycles (400 before the mechanisms of issue 15: DMA flushes as delays, SMV loads that skip padding);
+  run), found 400 cycles (250 while the model streamed SMV's convolution pipeline across output rows,
+  before it drained each row as SMAUG's smv-accel.cfg does; 400 also before the other mechanisms of
+  issue 15: DMA flushes as delays, SMV loads that skip padding);
 - ``cpu.outstanding_misses``: the cache misses one core keeps in flight while copying (sets the DRAM
   bandwidth of one copying thread), found 2;
 - ``cpu.op_overhead_cycles``: the software stack's fixed cost per operator (scheduling, tiled-tensor

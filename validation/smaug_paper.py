@@ -41,6 +41,7 @@ import sys
 from pathlib import Path
 
 from smaug_fast import presets, simulate, zoo
+from smaug_fast.cli import _parse_sets
 
 #: Paper name -> zoo name.
 NETWORKS = {"Minerva": "minerva", "LeNet5": "lenet5", "CNN10": "cnn10", "VGG16": "vgg16",
@@ -87,20 +88,22 @@ def paper_energy(result) -> dict[str, float]:
     return {k: sum(d[c] for c in cs) for k, cs in ENERGY_MAP.items()}
 
 
-def system(changes: dict, table2_dram: bool = False):
-    """``smaug-table2`` with ``changes`` (and the gem5 DRAM unless ``table2_dram``)."""
-    return presets.load("smaug-table2", **({} if table2_dram else GEM5_DRAM), **changes)
+def system(changes: dict, table2_dram: bool = False, extra: dict | None = None):
+    """``smaug-table2`` with ``changes`` (and the gem5 DRAM unless ``table2_dram``), then ``extra``
+    (the command line's ``--set``)."""
+    return presets.load("smaug-table2", **({} if table2_dram else GEM5_DRAM), **changes, **(extra or {}))
 
 
-def run(networks: list[str], table2_dram: bool = False) -> dict:
-    """Simulate every network in the three configurations; returns the comparison rows."""
+def run(networks: list[str], table2_dram: bool = False, extra: dict | None = None) -> dict:
+    """Simulate every network in the three configurations (each with ``extra``'s changes); returns
+    the comparison rows."""
     pub = reference()
     out: dict[str, list] = {"fig1": [], "fig14": [], "fig10a": [], "fig10b": [], "fig17": [], "headlines": []}
     for paper in networks:
         g = zoo.load(NETWORKS[paper])
-        base = simulate(g, system(BASELINE, table2_dram))
-        acp = simulate(g, system(ACP, table2_dram))
-        comb = simulate(g, system(COMBINED, table2_dram))
+        base = simulate(g, system(BASELINE, table2_dram, extra))
+        acp = simulate(g, system(ACP, table2_dram, extra))
+        comb = simulate(g, system(COMBINED, table2_dram, extra))
         f1 = pub["fig1_baseline_breakdown_pct"][paper]
         for p in PHASES:
             ours = 100 * base.breakdown_s[p] / base.latency_s
@@ -122,8 +125,8 @@ def run(networks: list[str], table2_dram: bool = False) -> dict:
                               abs(eratio / e10["ACP"]["total"] - 1) <= FIG10_REL,
                               {k: v / tot_base for k, v in e_base.items()},
                               {k: e10["DMA"][k] for k in ENERGY_MAP}))
-        a8 = simulate(g, system(ACCELS8, table2_dram))
-        t8 = simulate(g, system(THREADS8, table2_dram))
+        a8 = simulate(g, system(ACCELS8, table2_dram, extra))
+        t8 = simulate(g, system(THREADS8, table2_dram, extra))
         copies = base.detail_s["cpu_prep"] + base.detail_s["cpu_finalize"]
         copies8 = t8.detail_s["cpu_prep"] + t8.detail_s["cpu_finalize"]
         out["headlines"].append((paper, base.latency_s / a8.latency_s - 1, base.latency_s / t8.latency_s - 1,
@@ -360,10 +363,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
     ap.add_argument("--markdown", action="store_true", help="print the README's validation tables")
     ap.add_argument("--table2-dram", action="store_true", help="keep Table 2's 4-channel DRAM (see above)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change a hardware field in every configuration, as smaug-fast run --set does "
+                         "(e.g. accelerator.pipeline_conv_rows=true)")
     ap.add_argument("--report", metavar="DIR", type=Path,
                     help="also write DIR/smaug_paper.md with PNG figures of ours against the paper (needs matplotlib)")
     args = ap.parse_args(argv)
-    out = run(args.networks, args.table2_dram)
+    out = run(args.networks, args.table2_dram, _parse_sets(args.set))
     if args.report is not None:
         print(f"report: {write_report(out, args.report)}")
     if args.json:

@@ -15,25 +15,30 @@ SMV model within 10 % of RTL cycles.
 Cycle model (one invocation; B = banks x ports = scratchpad words per cycle):
 
 - **Convolution** (weight-stationary at the innermost level, each PE one output map, reducing 32
-  channels per cycle; ``convolution_simd.c``, loops pipelined and flattened as ``smv-accel.cfg`` says:
-  ``pipeline`` on ``conv3d_row`` and ``conv3d_col``, ``flatten`` on the PE, MACC and reduction loops):
-  for every block of 8 output maps, kernel row r, kernel column s and block of 32 input channels (a
-  *pass*), the weights are loaded into registers, then a pipeline streams every output pixel of the
-  tile: it reads the activation vectors, multiplies them with the weights, reduces them in trees (4
-  vectors, then 8 lanes), adds the partial sum read from the output scratchpad and writes it back.
+  channels per cycle; ``convolution_simd.c``, loops pipelined and flattened as the ``smv-accel.cfg``
+  SMAUG pins says (yaoyuannnn/experiments @4357477): ``pipeline`` on ``conv3d_col`` only (the
+  ``conv3d_row`` directive is commented out), ``flatten`` on the PE, MACC and reduction loops): for
+  every block of 8 output maps, kernel row r, kernel column s and block of 32 input channels (a
+  *pass*), the weights are loaded into registers, then, row by row, a pipeline streams the row's
+  output pixels: it reads the activation vectors, multiplies them with the weights, reduces them in
+  trees (4 vectors, then 8 lanes), adds the partial sum read from the output scratchpad and writes it
+  back. A loop Aladdin does not pipeline ends each iteration when all its nodes have
+  (``loop_unrolling.cpp``: every node of an iteration precedes the next boundary; per-loop pipelining
+  never crosses a parent loop's boundaries, ``per_loop_pipelining.cpp``), so each output row fills and
+  drains the pipeline (``pipeline_conv_rows=True`` streams across rows instead, one fill a pass).
   Pipeline depth ``spad + mul + (log2 4 + log2 8 + 1) x add + spad`` (36 cycles). The source's loads are
   conditional, so a pass loads only the channel vectors that exist (``max_ch_grp``) for the PEs that
   have maps (``kEffNumPeInsts``), and no activations for a SAME-padding pixel; a pixel's interval is
   the busier of the input scratchpad (its activation vectors) and the output one (the partial sums'
-  read and write). For a 1x1 convolution with 32k channels and 8m maps on one tile this is
-  ``MACs / 256 + m k (weight_load + depth - 1)`` at 32 words per cycle.
+  read and write). For a 1x1 convolution with 32k channels and 8m maps on one tile of h rows this is
+  ``MACs / 256 + m k (weight_load + h (depth - 1))`` at 32 words per cycle.
 - **Inner product** (output-stationary, weights streamed): each cycle of the pipelined loop reads
   32 activations and 8 x 32 weights, so the weight scratchpad's bandwidth sets the initiation interval
   (``ceil(256 / B)`` = 32 cycles with 8 banks): ``depth + (rows x neuron blocks x channel blocks - 1) x II``.
 - **Pooling**: per output pixel and group of 4 channel vectors (the unrolled channel loop), a pipeline
   over the window; **batch norm** after a conv: unpipelined, 8 channel vectors in parallel; after an FC:
   pipelined over vectors; **activations**: 8 vectors per iteration (unrolled), unpipelined;
-  **element-wise**: one vector per iteration.
+  **element-wise**: one vector per iteration, the addition's loop unrolled 8 times (``add_unroll``).
 - **Loads and stores**: unpacking fp16 into the fp32 scratchpads and packing back runs at B words per
   cycle; a fused activation runs over the output tile before the store.
 - **int8 weights** (weight-only quantization, ``TileWork.dequantize``): the weights arrive as 1 byte per
@@ -106,6 +111,18 @@ class SMV(Spec, Accelerator):
         ge=1, le=4096
     )
     act_unroll: int = param(8, "vectors an activation iteration handles (smv-accel.cfg relu_loop unroll 8)", ge=1, le=4096)
+    pipeline_conv_rows: bool = param(
+        False,
+        "the convolution's pipeline streams on across output rows (smv-accel.cfg before yaoyuannnn/"
+        "experiments commit b96478f, 2019-07-09, pipelined conv3d_row as well); False: each output row "
+        "fills and drains it, as the Aladdin configuration SMAUG pins (@4357477, line 70: "
+        "#pipeline,smv_conv3d_nhwc_vec_fxp,conv3d_row) does",
+    )
+    add_unroll: int = param(
+        8, "vectors an element-wise addition iteration handles (smv-accel.cfg eltwise_add_loop unroll 8, "
+        "yaoyuannnn/experiments @4357477 line 132; the multiply and compare loops have no directive: 1)",
+        ge=1, le=4096
+    )
     mul_latency_cycles: int = param(4, "fp32 multiply latency (Aladdin power_func.h FP_MUL_LATENCY_IN_CYCLES)", ge=0, le=10_000)
     add_latency_cycles: int = param(5, "fp32 add latency (Aladdin power_func.h FP_ADD_LATENCY_IN_CYCLES)", ge=0, le=10_000)
     exp_latency_cycles: int = param(
@@ -240,34 +257,48 @@ class SMV(Spec, Accelerator):
         return max(0, hi - lo + 1)
 
     def _conv(self, w: TileWork) -> tuple[int, int, int, int]:
-        """One ``smv_conv3d_nhwc_vec_fxp`` invocation (smaug/operators/smv/kernels/convolution_simd.c).
+        """One ``smv_conv3d_nhwc_vec_fxp`` invocation (smaug/operators/smv/kernels/convolution_simd.c
+        @8fd68e6).
 
-        Loop nest: ofmap blocks of 8 maps (``ofmap_block_iteration``), kernel rows and columns
-        (``k_row``, ``k_col``), channel blocks of 32 (``pe_iteration``); in each, the weight registers
-        are loaded (``load_kern_pe``/``load_kern_mu``, flattened), then ``conv3d_row`` and ``conv3d_col``
-        stream the output pixels (both pipelined: smv-accel.cfg ``pipeline,smv_conv3d_nhwc_vec_fxp,
-        conv3d_row`` and ``conv3d_col``; the PE, MACC and reduction loops flattened). Loads are
-        conditional in the source, so only what exists is read: the last channel block loads
-        ``max_ch_grp = ceil(remaining channels / 8)`` vectors of activations and of weights per PE
-        (``if (ifmap_iters == num_chan_blocks) max_ch_grp = FRAC_CEIL(...)``), the last ofmap block
-        ``kEffNumPeInsts`` PEs' weights, and a pixel whose input is SAME padding loads no
-        activations (``is_padding ? zero : _a[...]``). Per pixel the activation vectors share the
-        input scratchpad's port and the partial sums' read (skipped by the first pass of a fresh
-        output, ``start_from_zero``) and write share the output scratchpad's; the busier one sets the
-        pixel's initiation interval. Every lane still multiplies (zeros included), so the MAC count
-        and its energy do not shrink.
+        Loop nest: ofmap blocks of 8 maps (``ofmap_block_iteration``, line 169), kernel rows and
+        columns (``k_row`` 176, ``k_col`` 178), channel blocks of 32 (``pe_iteration`` 183); in each
+        (a *pass*), the weight registers are loaded (``load_kern_pe``/``load_kern_mu`` 210-212,
+        flattened), then ``conv3d_row`` (226) walks the output rows and ``conv3d_col`` (235) streams
+        each row's pixels through the datapath (``load_act_mu`` 256, ``pe_groups``/``mu_groups``
+        274-277, ``reduction_1``/``reduction_2`` 285-293, the partial sum's write 303). The Aladdin
+        configuration SMAUG pins (yaoyuannnn/experiments @4357477 ``sims/smv/smv-accel.cfg``, lines
+        62-76) pipelines ``conv3d_col`` only: ``#pipeline,smv_conv3d_nhwc_vec_fxp,conv3d_row`` has
+        been commented out since commit b96478f (2019-07-09, "due to recent change in the SMV CONV
+        kernel"), so every output row fills and drains the pipeline: a row ends ``depth`` cycles
+        after its last pixel starts, and the next row starts after it. Loads are conditional in the
+        source, so only what exists is read: the last channel block loads ``max_ch_grp =
+        ceil(remaining channels / 8)`` vectors of activations and of weights per PE (line 198), the
+        last ofmap block ``kEffNumPeInsts`` PEs' weights (174), and a pixel whose input is SAME
+        padding loads no activations (``is_padding ? zero : _a[...]``, 263). Per pixel the
+        activation vectors share the input scratchpad's port and the partial sums' read (skipped by
+        the first pass of a fresh output, ``start_from_zero``, 186 and 243) and write share the output
+        scratchpad's; the busier one sets the pixel's initiation interval. Every lane still
+        multiplies (zeros included), so the MAC count and its energy do not shrink.
         """
         P, M, V, B = self.num_pes, self.maccs_per_pe, self.vector_width, self.words_per_cycle
         r, s = w.window
         sr, sc = w.stride
         top, _, left, _ = w.pads
         in_rows, in_cols = w.input_shape[1], w.input_shape[2]
-        pixels = w.out_rows * w.out_cols
+        rows = w.out_rows
+        pixels = rows * w.out_cols
         # activation-loading pixels, summed over the kernel positions (rows and columns separate)
-        vrows = [self._valid(w.out_rows, sr, top, k, in_rows) for k in range(r)]
+        vrows = [self._valid(rows, sr, top, k, in_rows) for k in range(r)]
         vcols = [self._valid(w.out_cols, sc, left, k, in_cols) for k in range(s)]
+        # the rows' last pixels (where each row's pipeline drains) that load activations
+        vends = [int(0 <= (w.out_cols - 1) * sc - left + k <= in_cols - 1) for k in range(s)]
+        positions = r * s
         loaded_all = sum(vrows) * sum(vcols)
         loaded_first = vrows[0] * vcols[0]
+        if self.pipeline_conv_rows:  # one pipeline a pass, its last pixel taken as one that loads
+            drains, ends_all, ends_first = 1, r * s, 1
+        else:
+            drains, ends_all, ends_first = rows, sum(vrows) * sum(vends), vrows[0] * vends[0]
         chan_blocks = ceil_div(w.channels, M)
         full_grp = M // V
         last_grp = ceil_div(w.channels - (chan_blocks - 1) * M, V)
@@ -275,8 +306,13 @@ class SMV(Spec, Accelerator):
         res_first = ceil_div(V, B)  # start_from_zero: the write only
         depth = self.conv_depth_cycles
         lat = self.spad_latency_cycles
-        positions = r * s
         full, rest = divmod(w.kernels, P)
+
+        def intervals(loaded, total, ends, row_ends, ii_l, ii_p):
+            """``total`` pixels' intervals (``loaded`` of them load activations), the ``row_ends``
+            pipelines' last ones (``ends`` of them loading) replaced by the pipeline's depth."""
+            return loaded * ii_l + (total - loaded) * ii_p + row_ends * depth - (ends * ii_l + (row_ends - ends) * ii_p)
+
         compute = reads = writes = 0
         for pes, blocks in ((P, full), (rest, 1 if rest else 0)):
             if not blocks:
@@ -285,12 +321,13 @@ class SMV(Spec, Accelerator):
                 g = last_grp if cb == chan_blocks - 1 else full_grp
                 ii_load, ii_pad = max(1, ceil_div(g * V, B), res_acc), max(1, res_acc)
                 weight_load = ceil_div(pes * g * V, B) + lat
-                # a pipelined pass ends depth cycles after its first pixel starts: depth + the others' intervals
-                c = positions * (weight_load + depth - ii_load) + loaded_all * ii_load + (positions * pixels - loaded_all) * ii_pad
+                c = positions * weight_load + intervals(loaded_all, positions * pixels, ends_all,
+                                                        positions * drains, ii_load, ii_pad)
                 rd = loaded_all * g * V + positions * pixels * V + positions * pes * g * V
                 if cb == 0 and not w.accumulate:  # the first pass of a fresh output reads no partial sums
                     first_load, first_pad = max(1, ceil_div(g * V, B), res_first), max(1, res_first)
-                    c -= (loaded_first - 1) * (ii_load - first_load) + (pixels - loaded_first) * (ii_pad - first_pad)
+                    c += (intervals(loaded_first, pixels, ends_first, drains, first_load, first_pad)
+                          - intervals(loaded_first, pixels, ends_first, drains, ii_load, ii_pad))
                     rd -= pixels * V
                 compute += blocks * c
                 reads += blocks * rd
@@ -354,12 +391,19 @@ class SMV(Spec, Accelerator):
         return compute, 0, reads, writes
 
     def _elementwise(self, w: TileWork) -> tuple[int, int, int, int]:
+        """Element-wise and activation ops: one vector of each input, one result vector per loop
+        iteration (``eltwise_add.c`` ``eltwise_add_loop`` line 28, ``eltwise_mul.c`` 28,
+        ``compare.c`` 34-121), unpipelined; the addition's loop is unrolled ``add_unroll`` times,
+        its iterations bounded by the latency or by each scratchpad's port (the inputs and the
+        result are three arrays, one vector each per cycle)."""
         elems = w.storage(w.input_shape)
         if w.kind in ("add", "mul", "less", "less_equal", "greater", "greater_equal"):
             latency = 2 * self.spad_latency_cycles + (
                 self.mul_latency_cycles if w.kind == "mul" else self.add_latency_cycles
             )
-            compute = ceil_div(elems, self.vector_width) * latency
+            unroll = self.add_unroll if w.kind == "add" else 1
+            per_iter = max(latency, ceil_div(unroll * self.vector_width, self.words_per_cycle))
+            compute = ceil_div(ceil_div(elems, self.vector_width), unroll) * per_iter
             return compute, 0, 2 * elems, elems
         if w.kind == "softmax":
             # Three passes over the rows (max, exp and sum, scale), each a vector activation pass.
