@@ -142,6 +142,35 @@ def test_validate_runs_the_paper_comparison(reference_dir, capsys, monkeypatch):
     assert row.split()[1] == "ok" and row.endswith(script_summary[0])
 
 
+def test_paper_comparison_takes_hardware_changes(reference_dir, capsys, monkeypatch):
+    """validation/smaug_paper.py --set KEY=VALUE changes every configuration it simulates, as
+    smaug-fast run --set does: LeNet5's Fig. 1 accelerator share is the one simulate gives."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from smaug_fast import ConfigError, presets, simulate
+
+    monkeypatch.setenv("SMAUG_FAST_REFERENCE", str(reference_dir))
+    path = Path(__file__).resolve().parents[1] / "validation" / "smaug_paper.py"
+    spec = importlib.util.spec_from_file_location("smaug_paper_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shares = {}
+    for changes in ([], ["--set", "accelerator.pipeline_conv_rows=true"]):
+        assert module.main(["--networks", "LeNet5", "--json", *changes]) == 0
+        rows = json.loads(capsys.readouterr().out)["fig1"]
+        shares[bool(changes)] = next(r[2] for r in rows if r[1] == "accel_compute")
+    for streamed, share in shares.items():
+        system = presets.load("smaug-table2", dram=presets.LPDDR4_3200_GEM5_2X16,
+                              **{"accelerator.pipeline_conv_rows": streamed})
+        r = simulate(zoo.load("lenet5"), system)
+        assert share == pytest.approx(100 * r.breakdown_s["accel_compute"] / r.latency_s)
+    assert shares[True] < shares[False]  # one pipeline fill a pass instead of one a row
+    with pytest.raises(ConfigError, match="accelerator.pipeline_conv_rows = 3"):
+        module.main(["--networks", "LeNet5", "--set", "accelerator.pipeline_conv_rows=3"])
+
+
 def test_validate_report_writes_markdown_and_figures(reference_dir, tmp_path, capsys, monkeypatch):
     """--report DIR: a README with the summary, the paper comparison's Markdown and one PNG per figure,
     each PNG a real image that the Markdown shows."""

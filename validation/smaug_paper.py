@@ -373,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report is not None:
         print(f"report: {write_report(out, args.report)}")
     if args.json:
-        print(json.dumps(out, indent=1))
+        # numpy scalars (a share computed from a numpy float) as their Python values
+        print(json.dumps(out, indent=1, default=lambda v: v.item()))
         return 0
     if args.markdown:
         print(markdown(out))
