@@ -183,7 +183,9 @@ class SMV(Spec, Accelerator):
     # -- cost model --------------------------------------------------------------------------------
 
     def _transfer_cycles(self, elems: int) -> int:
-        """Unpacking or packing ``elems`` words between fp16 host data and the fp32 scratchpads."""
+        """Unpacking or packing ``elems`` words between fp16 host data and the fp32 scratchpads
+        (load_store_fp16_data.c ``vector_fp16_to_fp32`` line 35, ``vector_fp32_to_fp16`` 68: unrolled
+        8 times and pipelined, smv-accel.cfg @4357477 lines 148-155): ``words_per_cycle`` a cycle."""
         return ceil_div(elems, self.words_per_cycle) if elems else 0
 
     def _fn_latency(self, fn: str | None) -> int:
@@ -194,7 +196,10 @@ class SMV(Spec, Accelerator):
         return self.add_latency_cycles  # compare/select or one multiply-class op
 
     def _activation_cycles(self, elems: int, fn: str | None) -> int:
-        """A vector activation pass over ``elems`` words: 8 vectors per unpipelined iteration."""
+        """A vector activation pass over ``elems`` words (activation_functions_simd.h, e.g.
+        ``relu_loop`` line 24; unrolled ``act_unroll`` = 8 times, not pipelined, smv-accel.cfg lines
+        135-144): per group of 8 vectors the longer of the function's latency and the scratchpad's
+        reads and writes of them."""
         if fn is None or elems == 0:
             return 0
         per_iter = self.act_unroll * self.vector_width
@@ -337,6 +342,13 @@ class SMV(Spec, Accelerator):
         return w.batch * compute, w.batch * macs, w.batch * reads, w.batch * writes
 
     def _inner_product(self, w: TileWork) -> tuple[int, int, int, int]:
+        """One ``smv_matrix_multiply_transpose_nc_vec_fxp`` invocation (matrix_multiply.c): ``a_act``
+        (line 116), ``b_row`` (118, 8 neurons) and ``b_col`` (129, 32 channels) all pipelined
+        (smv-accel.cfg lines 79-84), so one pipeline streams rows x neuron blocks x channel blocks
+        iterations; ``a_reg_load``, ``pe_insts``, ``b_reg_load``, ``core_mul``, ``reduce_1``,
+        ``reduce_2`` and ``copy_psums`` (142-186) are flattened. Each iteration reads 8 x 32 weights
+        from one scratchpad (32 cycles at 8 words a cycle: the interval) and 32 activations from
+        another; depth: read, multiply, the 4-vector and 8-lane trees, two accumulations, write."""
         P, M, B = self.num_pes, self.maccs_per_pe, self.words_per_cycle
         rows = w.out_rows
         neuron_blocks = ceil_div(w.kernels, P)
@@ -356,6 +368,10 @@ class SMV(Spec, Accelerator):
         return compute, macs, reads, writes
 
     def _pool(self, w: TileWork) -> tuple[int, int, int, int]:
+        """One ``smv_maxpooling_nhwc_vec_fxp`` / ``smv_avgpooling_nhwc_vec_fxp`` invocation
+        (pooling.c lines 102-119 and 237-247): per output pixel and group of ``pool_unroll`` = 4 channel
+        vectors (``maxpool_chan_grp`` unrolled 4 times), a pipeline over the window
+        (``maxpool_pool_row``/``maxpool_pool_col`` pipelined; smv-accel.cfg lines 93-110)."""
         V, B = self.vector_width, self.words_per_cycle
         ph, pw = w.window
         groups = ceil_div(ceil_div(w.channels, V), self.pool_unroll)
@@ -373,6 +389,10 @@ class SMV(Spec, Accelerator):
         return compute, 0, reads, writes
 
     def _batch_norm(self, w: TileWork) -> tuple[int, int, int, int]:
+        """One batch-norm invocation (batch_norm.c): after a convolution (NHWC, lines 250-260)
+        ``bn_chan`` is unrolled ``bn_unroll`` = 8 times and nothing is pipelined (smv-accel.cfg lines
+        121-124), each iteration a subtract, two multiplies and an add; after an FC (lines 70-72)
+        ``bn_input`` is pipelined over the vectors (lines 127-129)."""
         V, B = self.vector_width, self.words_per_cycle
         latency = 2 * self.spad_latency_cycles + 2 * self.add_latency_cycles + 2 * self.mul_latency_cycles
         vectors = ceil_div(w.channels, V)
