@@ -1,6 +1,10 @@
 """smaug_fast against the SMAUG paper's end-to-end figures (Xi et al., ACM TACO 17(4), 2020).
 
-    python validation/smaug_paper.py [--networks NAME ...] [--json]
+    python validation/smaug_paper.py [--networks NAME ...] [--table2-dram] [--set KEY=VALUE ...] [--json | --markdown]
+
+``--set`` changes a hardware field in every configuration, as ``smaug-fast run --set`` does; e.g.
+``--set accelerator.pipeline_conv_rows=true --set cpu.copy_call_cycles=250`` runs the reading in
+which SMV's convolution streams across output rows, with its own fit (``validation/README.md``).
 
 Published values are bar heights measured from the paper's figures
 (``../shared/reference/smaug_published.json``, about +-0.2 % of full scale). Every run uses the
