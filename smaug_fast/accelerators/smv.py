@@ -301,7 +301,7 @@ class SMV(Spec, Accelerator):
         loaded_all = sum(vrows) * sum(vcols)
         loaded_first = vrows[0] * vcols[0]
         if self.pipeline_conv_rows:  # one pipeline a pass, its last pixel taken as one that loads
-            drains, ends_all, ends_first = 1, r * s, 1
+            drains, ends_all, ends_first = 1, positions, 1
         else:
             drains, ends_all, ends_first = rows, sum(vrows) * sum(vends), vrows[0] * vends[0]
         chan_blocks = ceil_div(w.channels, M)
