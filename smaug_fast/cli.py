@@ -54,7 +54,7 @@ def _parse_value(text: str):
         return text
 
 
-def _parse_sets(items: list[str], flag: str = "--set") -> dict:
+def parse_sets(items: list[str], flag: str = "--set") -> dict:
     """KEY=VALUE arguments (of --set, or of plot's --sel) as {dotted key: value}."""
     from .errors import ConfigError
 
@@ -80,14 +80,14 @@ def _add_system_args(p) -> None:
 def _system(args: argparse.Namespace):
     from . import presets
 
-    return presets.load(args.preset, **_parse_sets(args.set))
+    return presets.load(args.preset, **parse_sets(args.set))
 
 
 def _described_system(args: argparse.Namespace, system) -> dict:
     """What ``run`` simulated: the preset, the changes made to it and the choices that matter most."""
     return {
         "preset": args.preset,
-        "changes": _parse_sets(args.set),
+        "changes": parse_sets(args.set),
         "batch": args.batch,
         "interface": str(system.interface),
         "accelerator": type(system.accelerator).__name__,
@@ -389,7 +389,7 @@ def _draw(args: argparse.Namespace) -> int:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"{args.store}: not a sweep store ({first})") from None
         plot.sweep_map(ds, args.variable, args.x, args.y, args.output, hue=args.hue,
-                       sel=_parse_sets(args.sel, "--sel"), reduce=args.reduce, scale=args.scale)
+                       sel=parse_sets(args.sel, "--sel"), reduce=args.reduce, scale=args.scale)
     else:
         from . import zoo
         from .sim import simulate

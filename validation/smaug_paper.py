@@ -45,7 +45,7 @@ import sys
 from pathlib import Path
 
 from smaug_fast import presets, simulate, zoo
-from smaug_fast.cli import _parse_sets
+from smaug_fast.cli import parse_sets
 
 #: Paper name -> zoo name.
 NETWORKS = {"Minerva": "minerva", "LeNet5": "lenet5", "CNN10": "cnn10", "VGG16": "vgg16",
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", metavar="DIR", type=Path,
                     help="also write DIR/smaug_paper.md with PNG figures of ours against the paper (needs matplotlib)")
     args = ap.parse_args(argv)
-    out = run(args.networks, args.table2_dram, _parse_sets(args.set))
+    out = run(args.networks, args.table2_dram, parse_sets(args.set))
     if args.report is not None:
         print(f"report: {write_report(out, args.report)}")
     if args.json:
